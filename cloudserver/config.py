@@ -1,0 +1,170 @@
+# -*- test-case-name: tests.unit.test_config -*-
+"""config.json, locationConfig.json, authdata.json and the environment,
+resolved once at start-up into one frozen Config.
+
+The file names, keys and environment variables are Zenko CloudServer's, so
+an operator's existing configuration and docker habits carry over.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+import attrs
+
+from cloudserver.s3.auth.accounts import AccountStore
+
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CONF_DIR = os.path.join(PACKAGE_ROOT, "conf")
+LOG_LEVELS = ("info", "debug", "trace")
+BACKENDS = ("file", "mem")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which file and field."""
+
+
+@attrs.frozen
+class DaemonAddress:
+    host: str
+    port: int
+
+
+@attrs.frozen
+class Config:
+    port: int
+    listen_addr: str
+    backend: str
+    data_path: str
+    metadata_path: str
+    rest_endpoints: Mapping[str, str]
+    locations: Mapping[str, Mapping[str, Any]]
+    accounts: AccountStore
+    replication_group_id: str
+    log_level: str
+    metadata_daemon: DaemonAddress
+    data_daemon: DaemonAddress
+    metadata_client: DaemonAddress
+    data_client: DaemonAddress
+    health_allow_from: tuple[str, ...]
+    raw: Mapping[str, Any] = attrs.field(repr=False)
+
+    def location_for_host(self, host: str) -> str:
+        """The default location of a rest endpoint (upstream: us-east-1 otherwise)."""
+        return self.rest_endpoints.get(host, "us-east-1")
+
+
+def _read_json(path: str, what: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except OSError as e:
+        raise ConfigError(f"cannot read {what} {path}: {e.strerror}") from e
+    except ValueError as e:
+        raise ConfigError(f"{what} {path} is not valid JSON: {e}") from e
+
+
+def _daemon(raw: Mapping[str, Any], key: str, host_key: str, default_port: int,
+            host_env: str | None, env: Mapping[str, str]) -> DaemonAddress:
+    section = raw.get(key) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"config.json: {key} must be an object")
+    host = section.get(host_key, "localhost")
+    if host_env and env.get(host_env):
+        host = env[host_env]
+    port = section.get("port", default_port)
+    if not isinstance(port, int) or not 0 <= port < 65536:
+        raise ConfigError(f"config.json: {key}.port must be a port number")
+    return DaemonAddress(str(host), port)
+
+
+def validate_locations(locations: Any) -> None:
+    """Check locationConfig.json's shape; raise ConfigError naming the location and field."""
+    if not isinstance(locations, dict) or not locations:
+        raise ConfigError("locationConfig.json must be a non-empty object")
+    if "us-east-1" not in locations:
+        raise ConfigError("locationConfig.json: location 'us-east-1' must be defined")
+    for name, loc in locations.items():
+        if not isinstance(loc, dict):
+            raise ConfigError(f"locationConfig.json: location '{name}' must be an object")
+        for field, kind in (("type", str), ("legacyAwsBehavior", bool), ("details", dict)):
+            if field not in loc:
+                raise ConfigError(f"locationConfig.json: location '{name}' lacks '{field}'")
+            if not isinstance(loc[field], kind):
+                raise ConfigError(
+                    f"locationConfig.json: location '{name}' field '{field}' must be "
+                    f"{kind.__name__}")
+        if loc["type"] not in ("mem", "file", "aws_s3", "azure", "scality"):
+            raise ConfigError(
+                f"locationConfig.json: location '{name}' has unknown type '{loc['type']}'")
+
+
+def load_config(env: Mapping[str, str] | None = None, *,
+                port: int | None = None) -> Config:
+    """Build the Config from the files and environment variables upstream reads."""
+    env = os.environ if env is None else env
+    conf_path = env.get("S3_CONFIG_FILE") or os.path.join(DEFAULT_CONF_DIR, "config.json")
+    auth_path = env.get("S3AUTH_CONFIG") or os.path.join(DEFAULT_CONF_DIR, "authdata.json")
+    loc_path = env.get("S3_LOCATION_FILE") or os.path.join(DEFAULT_CONF_DIR,
+                                                           "locationConfig.json")
+    raw = _read_json(conf_path, "config file")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {conf_path} must hold a JSON object")
+
+    locations = _read_json(loc_path, "location file")
+    validate_locations(locations)
+
+    access, secret = env.get("SCALITY_ACCESS_KEY_ID"), env.get("SCALITY_SECRET_ACCESS_KEY")
+    if access and secret:
+        accounts = AccountStore.from_env(access, secret)
+    else:
+        try:
+            accounts = AccountStore.from_authdata(_read_json(auth_path, "auth file"))
+        except ValueError as e:
+            raise ConfigError(f"auth file {auth_path}: {e}") from e
+
+    rest = raw.get("restEndpoints") or {}
+    if not isinstance(rest, dict):
+        raise ConfigError("config.json: restEndpoints must be an object")
+    rest = dict(rest)
+    if env.get("ENDPOINT"):
+        for host in env["ENDPOINT"].split(","):
+            if host.strip():
+                rest[host.strip()] = "us-east-1"
+    for host, loc in rest.items():
+        if loc not in locations:
+            raise ConfigError(
+                f"config.json: restEndpoints '{host}' names unknown location '{loc}'")
+
+    backend = env.get("S3BACKEND", "file")
+    if backend not in BACKENDS:
+        raise ConfigError(f"S3BACKEND must be one of {', '.join(BACKENDS)}, not '{backend}'")
+    log_level = env.get("LOG_LEVEL") or (raw.get("log") or {}).get("logLevel", "info")
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+
+    if port is None:
+        port = raw.get("port", 8000)
+    if not isinstance(port, int) or not 0 <= port < 65536:
+        raise ConfigError("config.json: port must be a port number")
+
+    health = (raw.get("healthChecks") or {}).get("allowFrom", ["127.0.0.1/8", "::1"])
+    return Config(
+        port=port,
+        listen_addr=env.get("LISTEN_ADDR", ""),
+        backend=backend,
+        data_path=os.path.abspath(env.get("S3DATAPATH") or "./localData"),
+        metadata_path=os.path.abspath(env.get("S3METADATAPATH") or "./localMetadata"),
+        rest_endpoints=rest,
+        locations=locations,
+        accounts=accounts,
+        replication_group_id=str(raw.get("replicationGroupId", "RG001")),
+        log_level=log_level,
+        metadata_daemon=_daemon(raw, "metadataDaemon", "bindAddress", 9990, None, env),
+        data_daemon=_daemon(raw, "dataDaemon", "bindAddress", 9991, None, env),
+        metadata_client=_daemon(raw, "metadataClient", "host", 9990, "METADATA_HOST", env),
+        data_client=_daemon(raw, "dataClient", "host", 9991, "DATA_HOST", env),
+        health_allow_from=tuple(health),
+        raw=raw,
+    )

@@ -1,0 +1,52 @@
+"""The seam between the S3 front and whatever stores object bytes.
+
+Every data store (memory, file, later the :9991 REST client and remote
+locations) provides IDataStore.  Object metadata keeps a list of
+``DataLocation`` dicts, so an object may be made of several stored pieces
+(multipart parts) that GET chains together.
+"""
+from zope.interface import Attribute, Interface
+
+
+class IDataWriter(Interface):
+    """One object's bytes on their way into the store.
+
+    The caller writes chunks in order.  ``write`` returns None when the
+    writer can take more at once, or a Deferred that fires when it is
+    ready for more (backpressure: the caller pauses its producer until
+    then).  ``finish`` makes the bytes durable (fsync for the file store)
+    and fires with the store key; ``abort`` removes whatever was written.
+    """
+
+    size = Attribute("number of bytes written so far")
+
+    def write(data):
+        """Queue bytes; return None or a Deferred to wait on before writing more."""
+
+    def finish():
+        """Flush and make durable; Deferred firing with the key (str)."""
+
+    def abort():
+        """Drop everything written; Deferred firing with None.  Safe to call twice."""
+
+
+class IDataStore(Interface):
+    """A store of immutable blobs addressed by opaque string keys."""
+
+    def create_writer():
+        """Return a new IDataWriter."""
+
+    def producer(key, offset, length):
+        """Return an IBodyProducer streaming ``length`` bytes from ``offset``.
+
+        ``startProducing(consumer)`` returns a Deferred that fires when all
+        bytes were written to the consumer; pause/resume/stopProducing
+        follow the consumer's backpressure.  A missing key fails the
+        Deferred with KeyError.
+        """
+
+    def delete(key):
+        """Remove a blob; Deferred firing with None (missing keys are ignored)."""
+
+    def close():
+        """Release resources (thread pools, files); Deferred or None."""

@@ -1,0 +1,79 @@
+# -*- test-case-name: tests.unit.test_metadata_service -*-
+"""Domain errors of the metadata side.
+
+The metadata service never raises S3 errors: it raises these, and the S3
+front translates them.  Each class carries ``code``, the S3 error code it
+maps to one-to-one (``S3Error(exc.code, exc.message)``), so the translation
+is a lookup, not a table kept in sync by hand.  The RPC layer can ship the class
+name over the wire and rebuild the same class with ``from_name``.
+"""
+from __future__ import annotations
+
+
+class MetadataError(Exception):
+    """Base class; ``code`` is an S3 error code from cloudserver.s3.errors.CATALOG."""
+
+    code = "InternalError"
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.code)
+        self.message = message
+
+
+class NoSuchBucket(MetadataError):
+    code = "NoSuchBucket"
+
+
+class BucketAlreadyExists(MetadataError):
+    code = "BucketAlreadyExists"
+
+
+class BucketNotEmpty(MetadataError):
+    code = "BucketNotEmpty"
+
+
+class NoSuchKey(MetadataError):
+    code = "NoSuchKey"
+
+
+class InvalidKey(MetadataError):
+    """An object key the store cannot hold (contains NUL, or is not valid UTF-8).
+
+    NUL is the separator between an object name and its version id in the
+    key layout (see cloudserver.metadata.keys), so it can never be part of
+    a name.  AWS answers such keys with 400 InvalidArgument.
+    """
+
+    code = "InvalidArgument"
+
+
+class InvalidBucketName(MetadataError):
+    code = "InvalidBucketName"
+
+
+class InvalidArgument(MetadataError):
+    """A listing parameter is malformed (e.g. an undecodable continuation token)."""
+
+    code = "InvalidArgument"
+
+
+class OperationAborted(MetadataError):
+    """A conflicting create/delete of the same bucket is in flight."""
+
+    code = "OperationAborted"
+
+
+class NotImplementedOption(MetadataError):
+    """Versioning options reached a service that does not handle them yet."""
+
+    code = "NotImplemented"
+
+
+_BY_NAME = {cls.__name__: cls for cls in (
+    NoSuchBucket, BucketAlreadyExists, BucketNotEmpty, NoSuchKey, InvalidKey,
+    InvalidBucketName, InvalidArgument, OperationAborted, NotImplementedOption)}
+
+
+def from_name(name: str, message: str | None = None) -> MetadataError:
+    """Rebuild an error from its class name (for the RPC client); unknown -> base class."""
+    return _BY_NAME.get(name, MetadataError)(message)

@@ -1,0 +1,108 @@
+# -*- test-case-name: tests.unit.test_metadata_keys -*-
+"""The key layout: how buckets, objects and versions share one ordered KV.
+
+Everything lives in a single ordered key space (one LevelDB), so that a
+bucket's objects are one contiguous, byte-ordered range that listings can
+walk and seek in, and so that one synced batch can touch any mix of
+records atomically::
+
+    b"B\\x00" + bucket                                  -> bucket attributes (JSON)
+    b"O\\x00" + bucket + b"\\x00" + name                 -> master version (JSON)
+    b"O\\x00" + bucket + b"\\x00" + name + b"\\x00" + vid -> one version (JSON)
+
+``bucket`` and ``name`` are UTF-8.  Byte order of UTF-8 equals code point
+order, which is the order S3 lists keys in.
+
+Versions follow the CloudServer docs ("Implementation of Bucket Versioning
+in Metadata"): the master version is stored under the object name itself,
+each version under ``name + NUL + version_id``.  NUL is the smallest byte,
+so an object's versions sort right after its master and before any longer
+name (``foo``, ``foo\\0v2``, ``foo\\0v1``, ``foo/bar``...), which lets a
+listing skip all versions of ``name`` by seeking to ``name + b"\\x01"``.
+
+That only works if no bucket or object name contains NUL.  Bucket names
+cannot (DNS-style names).  S3 object keys are "any UTF-8", but a NUL key
+cannot be rendered in the XML 1.0 of a listing anyway, so the store refuses
+them with InvalidKey (S3 InvalidArgument) rather than escaping them.
+
+Relative keys: listings work on a bucket's range with the
+``object_base(bucket)`` prefix stripped, i.e. on ``name`` or
+``name + NUL + vid``; ``split_version`` takes such a relative key apart.
+"""
+from __future__ import annotations
+
+from cloudserver.metadata.errors import InvalidBucketName, InvalidKey
+
+BUCKET_PREFIX = b"B\x00"
+OBJECT_PREFIX = b"O\x00"
+SEP = b"\x00"
+VERSION_SEP = b"\x00"
+# Seeking to ``name + AFTER_VERSIONS`` jumps over the master and all versions of ``name``.
+AFTER_VERSIONS = b"\x01"
+
+
+def encode_bucket(bucket: str) -> bytes:
+    """UTF-8 of a bucket name; InvalidBucketName if empty, non-str or holding NUL."""
+    if not isinstance(bucket, str) or not bucket or "\x00" in bucket:
+        raise InvalidBucketName(f"invalid bucket name {bucket!r}")
+    try:
+        return bucket.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidBucketName(f"invalid bucket name {bucket!r}") from None
+
+
+def encode_name(name: str) -> bytes:
+    """UTF-8 of an object name; InvalidKey if empty, non-str, holding NUL or unencodable."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise InvalidKey(f"invalid object key {name!r}")
+    try:
+        return name.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        raise InvalidKey(f"object key is not valid UTF-8: {name!r}") from None
+
+
+def bucket_key(bucket: str) -> bytes:
+    return BUCKET_PREFIX + encode_bucket(bucket)
+
+
+def bucket_from_key(key: bytes) -> str:
+    """Inverse of bucket_key."""
+    if not key.startswith(BUCKET_PREFIX):
+        raise ValueError(f"not a bucket key: {key!r}")
+    return key[len(BUCKET_PREFIX):].decode("utf-8")
+
+
+def object_base(bucket: str) -> bytes:
+    """The prefix shared by every object and version key of ``bucket``."""
+    return OBJECT_PREFIX + encode_bucket(bucket) + SEP
+
+
+def object_key(bucket: str, name: str) -> bytes:
+    """Key of the master version of ``name``."""
+    return object_base(bucket) + encode_name(name)
+
+
+def version_key(bucket: str, name: str, version_id: str) -> bytes:
+    """Key of one version of ``name`` (reserved for the versioning layer)."""
+    if not isinstance(version_id, str) or not version_id or "\x00" in version_id:
+        raise InvalidKey(f"invalid version id {version_id!r}")
+    return object_key(bucket, name) + VERSION_SEP + version_id.encode("utf-8")
+
+
+def split_version(relative: bytes) -> tuple[bytes, bytes | None]:
+    """Split a bucket-relative key into (name, version id or None for a master)."""
+    name, sep, vid = relative.partition(VERSION_SEP)
+    return (name, vid) if sep else (name, None)
+
+
+def successor(prefix: bytes) -> bytes | None:
+    """The smallest key greater than every key starting with ``prefix``.
+
+    None when there is none (empty prefix or all 0xff bytes): the range is
+    unbounded above.  Used as the exclusive upper bound of a prefix range
+    and as the seek target that skips a whole common prefix.
+    """
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes((stripped[-1] + 1,))

@@ -1,0 +1,80 @@
+"""What an operation handler receives (RequestContext) and returns (Response)."""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import attrs
+
+from cloudserver.s3.auth.accounts import Account
+from cloudserver.s3.auth.authenticate import AuthResult
+from cloudserver.s3.body import RequestBody
+from cloudserver.s3.routing import Operation
+
+
+@attrs.define
+class Backend:
+    """The stores and settings every handler may use (built once by tap)."""
+
+    config: Any
+    metadata: Any  # IMetadataService
+    data: Any  # IDataStore
+    clock: Any  # IReactorTime
+    accounts: Any  # AccountStore
+
+
+@attrs.define
+class RequestContext:
+    op: Operation
+    method: str
+    headers: Mapping[str, list[str]]
+    auth: AuthResult
+    body: RequestBody
+    backend: Backend
+    request_id: str
+    host: str
+    #: called when the client goes away; handlers may register cleanups.
+    on_disconnect: list[Callable[[], None]] = attrs.Factory(list)
+    #: bytes received / sent, for the access log
+    bytes_in: int = 0
+
+    @property
+    def account(self) -> Account | None:
+        return self.auth.account
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name)
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else ",".join(values)
+
+    @property
+    def bucket(self) -> str:
+        assert self.op.bucket is not None
+        return self.op.bucket
+
+    @property
+    def key(self) -> str:
+        assert self.op.key is not None
+        return self.op.key
+
+    @property
+    def query(self) -> Mapping[str, str]:
+        return self.op.query
+
+
+@attrs.define
+class Response:
+    """A response: either ``body`` bytes or a ``producer`` of ``length`` bytes."""
+
+    status: int = 200
+    headers: list[tuple[str, str]] = attrs.Factory(list)
+    body: bytes = b""
+    producer: Any = None
+    length: int | None = None
+    content_type: str | None = None
+
+    @classmethod
+    def xml(cls, body: bytes, status: int = 200,
+            headers: list[tuple[str, str]] | None = None) -> "Response":
+        return cls(status=status, headers=headers or [], body=body,
+                   content_type="application/xml")

@@ -1,0 +1,130 @@
+# -*- test-case-name: tests.unit.test_http -*-
+"""A twisted.web Request and HTTPChannel that stream request bodies.
+
+Stock twisted.web spools the whole body (to memory or a temp file) before
+``render`` is called.  Here the request is handed to the resource as soon
+as its headers are in, the body flows to a RequestBody with TCP
+backpressure, and ``Expect: 100-continue`` is answered only when a handler
+actually starts reading the body, so a request that fails routing or
+authentication gets its error without the body being sent at all.
+"""
+from __future__ import annotations
+
+from twisted.web import http, server
+
+from cloudserver.s3.body import RequestBody
+
+#: An early answer keeps the connection if at most this much body is left
+#: to read and throw away; otherwise the connection is closed.
+DRAIN_LIMIT = 1 << 20
+
+
+class S3Channel(http.HTTPChannel):
+    """HTTPChannel that lets the request decide when to send 100 Continue."""
+
+    _discard_all = False
+
+    def _send100Continue(self):
+        # Deferred to RequestBody.start(); see S3Request.send_continue.
+        self.requests[-1].expect_continue = True
+
+    def send_continue(self):
+        self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def discard_rest(self):
+        """Ignore everything the peer sends from now on (connection closing)."""
+        self._discard_all = True
+        self.persistent = False
+
+    def rawDataReceived(self, data):
+        if self._discard_all:
+            return
+        super().rawDataReceived(data)
+
+    def lineReceived(self, line):
+        if self._discard_all:
+            return
+        super().lineReceived(line)
+
+    def allContentReceived(self):
+        if self._discard_all:
+            return
+        super().allContentReceived()
+
+
+class S3Request(server.Request):
+    """A Request processed from its headers, whose body streams to ``self.body``."""
+
+    expect_continue = False
+    continue_sent = False
+    body: RequestBody
+    _content_done = False
+    _finish_pending = False
+
+    def gotLength(self, length):
+        channel = self.channel
+        self.content = None
+        self.method = channel._command
+        self.uri = channel._path
+        self.clientproto = channel._version
+        self.path = self.uri.split(b"?", 1)[0]
+        self.args = {}
+        self.prepath = []
+        self.postpath = []
+        self.client = channel.getPeer()
+        self.host = channel.getHost()
+        self.body = RequestBody(self, length)
+        # Process on the same turn: the resource answers from the headers.
+        self.site = channel.site
+        self.process()
+
+    def send_continue(self):
+        if self.expect_continue and not self.continue_sent and not self.startedWriting:
+            self.continue_sent = True
+            self.channel.send_continue()
+
+    def handleContentChunk(self, data):
+        self.body.feed(data)
+
+    def requestReceived(self, command, path, version):
+        # The whole body has been received (the stock method would process now).
+        self._content_done = True
+        self.body.end()
+        if self._finish_pending:
+            self._finish_pending = False
+            server.Request.finish(self)
+
+    def finish(self):
+        """Finish the response; if the body is still arriving, drain or close."""
+        if self._content_done or self._disconnected:
+            return server.Request.finish(self)
+        if not self.startedWriting:
+            self._maybe_close_early()
+        if self.channel is not None and self.channel._discard_all:
+            return server.Request.finish(self)
+        # Drain what is left (bounded) before the channel may parse the next request.
+        self._finish_pending = True
+        if not self.startedWriting:
+            self.write(b"")
+        self.body.discard()
+
+    def _maybe_close_early(self):
+        remaining = self.body.remaining()
+        unsent = self.expect_continue and not self.continue_sent
+        if unsent or remaining is None or remaining > DRAIN_LIMIT:
+            self.responseHeaders.setRawHeaders(b"connection", [b"close"])
+            self.channel.discard_rest()
+
+    def processingFailed(self, reason):
+        # Never reached for S3 requests (the resource renders its own errors).
+        return server.Request.processingFailed(self, reason)
+
+
+class S3Site(server.Site):
+    """Site whose requests stream; access logging is done by the S3 resource."""
+
+    requestFactory = S3Request
+    protocol = S3Channel
+
+    def log(self, request):
+        pass

@@ -1,0 +1,10 @@
+"""Operation handlers, one module per family; HANDLERS maps Operation.name to one.
+
+A handler is ``async def handler(ctx: RequestContext) -> Response``.  An
+operation with no handler answers 501 NotImplemented (resource.py).
+"""
+from cloudserver.s3.ops import bucket, copy, delete, listing, object_read, object_write, service
+
+HANDLERS = {}
+for _module in (service, bucket, listing, object_read, object_write, delete, copy):
+    HANDLERS.update(_module.HANDLERS)

@@ -1,0 +1,78 @@
+# -*- test-case-name: tests.unit.test_ops_bucket -*-
+"""Bucket operations: create, head, delete, location."""
+from __future__ import annotations
+
+from cloudserver.metadata import errors as md_errors
+from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.common import load_bucket, now
+from cloudserver.s3.routing import valid_bucket_name
+from cloudserver.s3.xml import location_constraint_xml, parse_create_bucket_configuration
+
+MAX_CREATE_BODY = 64 * 1024
+BUCKET_FORMAT = 1
+
+
+async def create_bucket(ctx: RequestContext) -> Response:
+    name = ctx.bucket
+    if not valid_bucket_name(name):
+        raise S3Error("InvalidBucketName", BucketName=name)
+    body = await ctx.body.read_all(MAX_CREATE_BODY)
+    location = parse_create_bucket_configuration(body) if body.strip() else None
+    config = ctx.backend.config
+    if location is None or location == "":
+        location = config.location_for_host(ctx.host.rsplit(":", 1)[0])
+    elif location not in config.locations:
+        raise S3Error("InvalidLocationConstraint",
+                      "The specified location constraint is not valid.",
+                      LocationConstraint=location)
+    account = ctx.account
+    attrs = {
+        "mdVersion": BUCKET_FORMAT,
+        "name": name,
+        "owner": account.canonical_id,
+        "owner-name": account.display_name,
+        "creation-date": now(),
+        "location": location,
+        "versioning": None,
+    }
+    try:
+        await ctx.backend.metadata.create_bucket(name, attrs)
+    except md_errors.BucketAlreadyExists:
+        existing = await ctx.backend.metadata.get_bucket(name)
+        if existing.get("owner") == account.canonical_id:
+            raise S3Error("BucketAlreadyOwnedByYou", BucketName=name) from None
+        raise S3Error("BucketAlreadyExists", BucketName=name) from None
+    return Response(headers=[("Location", "/" + name)])
+
+
+async def head_bucket(ctx: RequestContext) -> Response:
+    attrs = await load_bucket(ctx)
+    return Response(headers=[("x-amz-bucket-region", attrs.get("location") or "us-east-1")])
+
+
+async def delete_bucket(ctx: RequestContext) -> Response:
+    await load_bucket(ctx)
+    try:
+        await ctx.backend.metadata.delete_bucket(ctx.bucket)
+    except md_errors.BucketNotEmpty:
+        raise S3Error("BucketNotEmpty", BucketName=ctx.bucket) from None
+    except md_errors.NoSuchBucket:
+        raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
+    return Response(status=204)
+
+
+async def get_bucket_location(ctx: RequestContext) -> Response:
+    attrs = await load_bucket(ctx)
+    location = attrs.get("location") or ""
+    if location == "us-east-1":
+        location = ""
+    return Response.xml(location_constraint_xml(location))
+
+
+HANDLERS = {
+    "CreateBucket": create_bucket,
+    "HeadBucket": head_bucket,
+    "DeleteBucket": delete_bucket,
+    "GetBucketLocation": get_bucket_location,
+}

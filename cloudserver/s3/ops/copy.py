@@ -1,0 +1,182 @@
+# -*- test-case-name: tests.unit.test_ops_copy -*-
+"""CopyObject: source parsing and conditionals, metadata directive, and a
+streamed copy of the data (store producer -> digests -> store writer)."""
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from twisted.internet.defer import Deferred
+from zope.interface import implementer
+from twisted.internet.interfaces import IConsumer
+
+from cloudserver.data.producers import ChainedProducer
+from cloudserver.metadata import errors as md_errors
+from cloudserver.s3 import checksums
+from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.common import (
+    load_bucket, now, parse_http_date, stored_headers, user_metadata)
+from cloudserver.s3.ops.object_read import _etag_matches, piece_producers
+from cloudserver.s3.ops.object_write import commit_object, storage_class
+from cloudserver.s3.ops.upload import MAX_PUT_SIZE
+from cloudserver.s3.xml import copy_object_result_xml, iso8601
+
+
+def parse_copy_source(value: str) -> tuple[str, str, str | None]:
+    """(bucket, key, versionId) from x-amz-copy-source."""
+    source, _, query = value.partition("?")
+    version = None
+    if query:
+        for part in query.split("&"):
+            name, _, v = part.partition("=")
+            if name == "versionId":
+                version = unquote(v)
+    source = unquote(source).lstrip("/")
+    bucket, _, key = source.partition("/")
+    if not bucket or not key:
+        raise S3Error("InvalidArgument", "Invalid copy source object key",
+                      ArgumentName="x-amz-copy-source", ArgumentValue=value)
+    return bucket, key, version
+
+
+def check_copy_conditions(ctx: RequestContext, md: dict) -> None:
+    """x-amz-copy-source-if-*: every failed condition answers 412 (AWS)."""
+    etag, mtime = md["etag"], int(md["last-modified"])
+    if_match = ctx.header("x-amz-copy-source-if-match")
+    if_none = ctx.header("x-amz-copy-source-if-none-match")
+    if_unmod = ctx.header("x-amz-copy-source-if-unmodified-since")
+    if_mod = ctx.header("x-amz-copy-source-if-modified-since")
+    if if_match is not None:
+        if not _etag_matches(if_match, etag):
+            raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-Match")
+    elif if_unmod is not None:
+        ts = parse_http_date(if_unmod)
+        if ts is not None and mtime > ts:
+            raise S3Error("PreconditionFailed",
+                          Condition="x-amz-copy-source-If-Unmodified-Since")
+    if if_none is not None:
+        if _etag_matches(if_none, etag):
+            raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match")
+    elif if_mod is not None:
+        ts = parse_http_date(if_mod)
+        if ts is not None and mtime <= ts:
+            raise S3Error("PreconditionFailed",
+                          Condition="x-amz-copy-source-If-Modified-Since")
+
+
+@implementer(IConsumer)
+class WriterConsumer:
+    """Feeds a producer's bytes to an IDataWriter, pausing it on backpressure."""
+
+    def __init__(self, writer, digests):
+        self.writer = writer
+        self.digests = digests
+        self.producer = None
+
+    def registerProducer(self, producer, streaming):
+        self.producer = producer
+
+    def unregisterProducer(self):
+        self.producer = None
+
+    def write(self, data):
+        self.digests.update(data)
+        waiting = self.writer.write(data)
+        if isinstance(waiting, Deferred) and self.producer is not None:
+            producer = self.producer
+            producer.pauseProducing()
+            waiting.addCallback(lambda _: producer.resumeProducing())
+
+
+async def copy_data(ctx: RequestContext, locations: list[dict], start: int, length: int,
+                    checksum: str | None):
+    """Copy ``length`` bytes of stored pieces into a new blob; (key, digests)."""
+    digests = checksums.BodyDigests(sha256=False, checksum=checksum)
+    if length == 0:
+        return None, digests
+    store = ctx.backend.data
+    producers = piece_producers(store, locations, start, length)
+    producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
+    writer = store.create_writer()
+    consumer = WriterConsumer(writer, digests)
+    consumer.registerProducer(producer, True)
+    try:
+        await producer.startProducing(consumer)
+        key = await writer.finish()
+    except BaseException:
+        producer.stopProducing() if hasattr(producer, "stopProducing") else None
+        await writer.abort()
+        raise
+    return key, digests
+
+
+async def copy_object(ctx: RequestContext) -> Response:
+    await load_bucket(ctx)
+    src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
+    ctx_src = await _load_source_bucket(ctx, src_bucket)
+    try:
+        src = await ctx.backend.metadata.get_object(src_bucket, src_key)
+    except md_errors.NoSuchKey:
+        raise S3Error("NoSuchKey", Key=src_key) from None
+    if src_version is not None and src_version != "null" and \
+            src_version != src.get("version-id"):
+        raise S3Error("NoSuchVersion") if ctx_src else S3Error("NoSuchKey")
+    check_copy_conditions(ctx, src)
+    if src["size"] > MAX_PUT_SIZE:
+        raise S3Error("InvalidRequest", "The specified copy source is larger than the "
+                      "maximum allowable size for a copy source: 5368709120")
+    directive = (ctx.header("x-amz-metadata-directive") or "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error("InvalidArgument", "Unknown metadata directive.",
+                      ArgumentName="x-amz-metadata-directive", ArgumentValue=directive)
+    same = (src_bucket, src_key) == (ctx.bucket, ctx.key)
+    sc_header = ctx.header("x-amz-storage-class")
+    if same and directive == "COPY" and sc_header is None and \
+            ctx.header("x-amz-server-side-encryption") is None and \
+            ctx.header("x-amz-website-redirect-location") is None:
+        raise S3Error("InvalidRequest", "This copy request is illegal because it is trying "
+                      "to copy an object to itself without changing the object's metadata, "
+                      "storage class, website redirect location or encryption attributes.")
+    if directive == "REPLACE":
+        metadata, headers = user_metadata(ctx), stored_headers(ctx)
+        content_type = ctx.header("content-type") or "binary/octet-stream"
+    else:
+        metadata, headers = dict(src.get("metadata", {})), dict(src.get("headers", {}))
+        content_type = src.get("content-type")
+    sc = storage_class(ctx) if sc_header is not None else src.get("storage-class", "STANDARD")
+    checksum = src.get("checksum")
+    account = ctx.account
+    md = dict(src)
+    md.update({
+        "key": ctx.key, "last-modified": now(), "content-type": content_type,
+        "headers": headers, "metadata": metadata, "storage-class": sc,
+        "owner": account.canonical_id, "owner-name": account.display_name,
+    })
+    md.pop("version-id", None)
+    if not same:
+        algorithm = checksum["algorithm"] if checksum else None
+        key, digests = await copy_data(ctx, src["location"], 0, src["size"], algorithm)
+        md["location"] = [{"key": key, "start": 0, "size": src["size"]}] if key else []
+        md["etag"] = digests.md5_hex()
+        if algorithm:
+            md["checksum"] = {"algorithm": algorithm, "value": digests.checksum_b64(),
+                              "type": "FULL_OBJECT"}
+    await commit_object(ctx, md)
+    checks = None
+    if md.get("checksum"):
+        checks = {md["checksum"]["algorithm"]: md["checksum"]["value"]}
+    body = copy_object_result_xml(md["etag"], iso8601(md["last-modified"]), checks)
+    return Response.xml(body)
+
+
+async def _load_source_bucket(ctx: RequestContext, name: str) -> dict:
+    try:
+        attrs = await ctx.backend.metadata.get_bucket(name)
+    except md_errors.NoSuchBucket:
+        raise S3Error("NoSuchBucket", BucketName=name) from None
+    if attrs.get("owner") != ctx.account.canonical_id:
+        raise S3Error("AccessDenied")
+    return attrs
+
+
+HANDLERS = {"CopyObject": copy_object}

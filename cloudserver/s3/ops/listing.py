@@ -1,0 +1,90 @@
+# -*- test-case-name: tests.unit.test_ops_listing -*-
+"""ListObjects (v1) and ListObjectsV2: parameters in, listing algorithm, XML out."""
+from __future__ import annotations
+
+from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.common import load_bucket
+from cloudserver.s3.xml import ListEntry, ListResult, iso8601, list_objects_xml
+
+MAX_KEYS = 1000
+
+
+def parse_max_keys(value: str | None) -> int:
+    if value is None:
+        return MAX_KEYS
+    try:
+        n = int(value)
+    except ValueError:
+        raise S3Error("InvalidArgument", "Provided max-keys not an integer or within "
+                      "integer range", ArgumentName="max-keys", ArgumentValue=value) from None
+    if n < 0:
+        raise S3Error("InvalidArgument", "Argument maxKeys must be an integer between 0 "
+                      "and 2147483647", ArgumentName="maxKeys", ArgumentValue=value)
+    return min(n, MAX_KEYS)
+
+
+def parse_encoding(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.lower() != "url":
+        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request",
+                      ArgumentName="encoding-type", ArgumentValue=value)
+    return "url"
+
+
+async def _list(ctx: RequestContext, v2: bool) -> Response:
+    bucket = await load_bucket(ctx)
+    q = ctx.query
+    max_keys = parse_max_keys(q.get("max-keys"))
+    encoding = parse_encoding(q.get("encoding-type"))
+    params = {
+        "listingType": "DelimiterMaster",
+        "prefix": q.get("prefix", ""),
+        "delimiter": q.get("delimiter") or None,
+        "maxKeys": max_keys,
+        "v2": v2,
+    }
+    if v2:
+        params["startAfter"] = q.get("start-after") or None
+        params["continuationToken"] = q.get("continuation-token")
+        if params["continuationToken"] == "":
+            raise S3Error("InvalidArgument", "The continuation token provided is incorrect",
+                          ArgumentName="continuation-token")
+    else:
+        params["marker"] = q.get("marker") or None
+    result = await ctx.backend.metadata.list_objects(ctx.bucket, params)
+    fetch_owner = (not v2) or q.get("fetch-owner", "").lower() == "true"
+    owner = (bucket.get("owner"), bucket.get("owner-name"))
+    entries = []
+    for item in result["Contents"]:
+        md = item["value"]
+        entries.append(ListEntry(
+            key=item["key"], last_modified=iso8601(md["last-modified"]), etag=md["etag"],
+            size=md["size"], storage_class=md.get("storage-class", "STANDARD"),
+            owner_id=(md.get("owner") or owner[0]) if fetch_owner else None,
+            owner_name=(md.get("owner-name") or owner[1]) if fetch_owner else None))
+    listing = ListResult(
+        v2=v2, bucket=ctx.bucket, prefix=params["prefix"], delimiter=params["delimiter"],
+        max_keys=max_keys, encoding_type=encoding, is_truncated=bool(result["IsTruncated"]),
+        contents=entries, common_prefixes=list(result["CommonPrefixes"]),
+        marker=q.get("marker", "") if not v2 else None,
+        next_marker=(result.get("NextMarker") if not v2 and result["IsTruncated"]
+                     and params["delimiter"] else None),
+        start_after=q.get("start-after") if v2 else None,
+        continuation_token=q.get("continuation-token") if v2 else None,
+        next_continuation_token=(result.get("NextContinuationToken")
+                                 if v2 and result["IsTruncated"] else None),
+    )
+    return Response.xml(list_objects_xml(listing))
+
+
+async def list_objects(ctx: RequestContext) -> Response:
+    return await _list(ctx, v2=False)
+
+
+async def list_objects_v2(ctx: RequestContext) -> Response:
+    return await _list(ctx, v2=True)
+
+
+HANDLERS = {"ListObjects": list_objects, "ListObjectsV2": list_objects_v2}

@@ -1,0 +1,152 @@
+# -*- test-case-name: tests.unit.test_ops_object -*-
+"""GetObject and HeadObject: conditionals, Range, response-* overrides,
+checksum mode, and a producer that streams the stored pieces."""
+from __future__ import annotations
+
+import re
+
+from cloudserver.data.producers import ChainedProducer
+from cloudserver.s3 import checksums
+from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.common import (
+    http_date, load_bucket, load_object, object_headers, parse_http_date)
+
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+
+
+def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
+    """(start, length) of a single byte range, None to send the whole object.
+
+    As AWS: a syntactically invalid or multi-range header is ignored; a range
+    that starts past the end answers 416 InvalidRange.
+    """
+    if value is None:
+        return None
+    m = _RANGE_RE.match(value.strip().replace(" ", ""))
+    if not m:
+        return None
+    first, last = m.group(1), m.group(2)
+    if first == "" and last == "":
+        return None
+    if first == "":
+        n = int(last)
+        if n == 0:
+            raise S3Error("InvalidRange", RangeRequested=value, ActualObjectSize=str(size))
+        n = min(n, size)
+        return (size - n, n) if size else _unsatisfiable(value, size)
+    start = int(first)
+    end = int(last) if last else size - 1
+    if last and end < start:
+        return None
+    if start >= size:
+        _unsatisfiable(value, size)
+    end = min(end, size - 1)
+    return start, end - start + 1
+
+
+def _unsatisfiable(value: str, size: int):
+    raise S3Error("InvalidRange", headers={"Content-Range": f"bytes */{size}"},
+                  RangeRequested=value, ActualObjectSize=str(size))
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    tags = [t.strip() for t in header.split(",")]
+    return any(t == "*" or t.strip('"') == etag or t.removeprefix("W/").strip('"') == etag
+               for t in tags)
+
+
+def check_read_conditions(ctx: RequestContext, md: dict) -> None:
+    """RFC 7232 precedence, as S3 applies it to GET and HEAD."""
+    etag, mtime = md["etag"], int(md["last-modified"])
+    if_match = ctx.header("if-match")
+    if_unmod = ctx.header("if-unmodified-since")
+    if_none = ctx.header("if-none-match")
+    if_mod = ctx.header("if-modified-since")
+    not_modified_headers = {"ETag": f'"{etag}"',
+                            "Last-Modified": http_date(md["last-modified"])}
+    if if_match is not None:
+        if not _etag_matches(if_match, etag):
+            raise S3Error("PreconditionFailed", Condition="If-Match")
+    elif if_unmod is not None:
+        ts = parse_http_date(if_unmod)
+        if ts is not None and mtime > ts:
+            raise S3Error("PreconditionFailed", Condition="If-Unmodified-Since")
+    if if_none is not None:
+        if _etag_matches(if_none, etag):
+            raise S3Error("NotModified", headers=not_modified_headers)
+    elif if_mod is not None:
+        ts = parse_http_date(if_mod)
+        if ts is not None and mtime <= ts:
+            raise S3Error("NotModified", headers=not_modified_headers)
+
+
+def piece_producers(store, locations: list[dict], offset: int, length: int):
+    """Producers for ``length`` bytes from ``offset`` across the stored pieces."""
+    out = []
+    for loc in locations:
+        start, size = loc["start"], loc["size"]
+        if length <= 0:
+            break
+        if offset >= start + size:
+            continue
+        inner = offset - start
+        n = min(size - inner, length)
+        out.append(store.producer(loc["key"], inner, n))
+        offset += n
+        length -= n
+    return out
+
+
+async def _read(ctx: RequestContext, with_body: bool) -> Response:
+    await load_bucket(ctx)
+    md = await load_object(ctx, ctx.bucket, ctx.key)
+    check_read_conditions(ctx, md)
+    size = md["size"]
+    headers = object_headers(md)
+    rng = parse_range(ctx.header("range"), size)
+    status = 200
+    if rng is not None:
+        status = 206
+        start, length = rng
+        headers.append(("Content-Range", f"bytes {start}-{start + length - 1}/{size}"))
+    else:
+        start, length = 0, size
+        checksum = md.get("checksum")
+        if checksum and (ctx.header("x-amz-checksum-mode") or "").upper() == "ENABLED":
+            headers.append((checksums.header_name(checksum["algorithm"]), checksum["value"]))
+            headers.append(("x-amz-checksum-type", checksum.get("type", "FULL_OBJECT")))
+    content_type = md.get("content-type")
+    for param, header in RESPONSE_OVERRIDES.items():
+        if param in ctx.query:
+            if header == "Content-Type":
+                content_type = ctx.query[param]
+            else:
+                headers = [(n, v) for n, v in headers if n.lower() != header.lower()]
+                headers.append((header, ctx.query[param]))
+    resp = Response(status=status, headers=headers, length=length,
+                    content_type=content_type)
+    if with_body and length > 0:
+        producers = piece_producers(ctx.backend.data, md["location"], start, length)
+        resp.producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
+    return resp
+
+
+async def get_object(ctx: RequestContext) -> Response:
+    return await _read(ctx, with_body=True)
+
+
+async def head_object(ctx: RequestContext) -> Response:
+    return await _read(ctx, with_body=False)
+
+
+HANDLERS = {"GetObject": get_object, "HeadObject": head_object}

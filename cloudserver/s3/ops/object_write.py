@@ -1,0 +1,116 @@
+# -*- test-case-name: tests.unit.test_ops_object -*-
+"""PutObject: conditional checks, streaming upload, then the metadata write."""
+from __future__ import annotations
+
+from cloudserver.metadata import errors as md_errors
+from cloudserver.s3 import checksums
+from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.common import (
+    load_bucket, now, quoted_etag, stored_headers, user_metadata)
+from cloudserver.s3.ops.upload import Received, expected_from_headers, receive_body
+
+OBJECT_FORMAT = 1
+
+
+async def check_write_conditions(ctx: RequestContext, bucket: str, key: str) -> None:
+    """If-None-Match: * and If-Match on PutObject (conditional writes)."""
+    if_none = ctx.header("if-none-match")
+    if_match = ctx.header("if-match")
+    if if_none is None and if_match is None:
+        return
+    if if_none is not None and if_none.strip() != "*":
+        raise S3Error("NotImplemented", "A header you provided implies functionality "
+                      "that is not implemented", Header="If-None-Match")
+    try:
+        current = await ctx.backend.metadata.get_object(bucket, key)
+    except md_errors.NoSuchKey:
+        current = None
+    if if_none is not None and current is not None:
+        raise S3Error("PreconditionFailed", Condition="If-None-Match")
+    if if_match is not None:
+        if current is None:
+            raise S3Error("NoSuchKey", Key=key)
+        tags = [t.strip().strip('"') for t in if_match.split(",")]
+        if "*" not in tags and current["etag"] not in tags:
+            raise S3Error("PreconditionFailed", Condition="If-Match")
+
+
+def object_record(ctx: RequestContext, received: Received, *, content_type: str | None,
+                  headers: dict, metadata: dict, etag: str | None = None) -> dict:
+    """The metadata record of a new object (format version OBJECT_FORMAT)."""
+    account = ctx.account
+    md = {
+        "mdVersion": OBJECT_FORMAT,
+        "key": ctx.key,
+        "size": received.size,
+        "etag": etag or received.md5_hex,
+        "last-modified": now(),
+        "content-type": content_type or "binary/octet-stream",
+        "headers": headers,
+        "metadata": metadata,
+        "owner": account.canonical_id,
+        "owner-name": account.display_name,
+        "location": ([{"key": received.key, "start": 0, "size": received.size}]
+                     if received.key is not None else []),
+        "storage-class": "STANDARD",
+    }
+    if received.checksum_algorithm is not None:
+        md["checksum"] = {"algorithm": received.checksum_algorithm,
+                          "value": received.checksum_value, "type": "FULL_OBJECT"}
+    return md
+
+
+async def delete_data(ctx: RequestContext, locations: list[dict]) -> None:
+    """Remove the data of an overwritten or deleted object (best effort)."""
+    for loc in locations or ():
+        try:
+            await ctx.backend.data.delete(loc["key"])
+        except Exception:  # an orphan is not worth failing the request for
+            pass
+
+
+async def commit_object(ctx: RequestContext, md: dict) -> None:
+    """Write the metadata; on failure remove the new data; drop replaced data."""
+    try:
+        previous = await ctx.backend.metadata.put_object(ctx.bucket, ctx.key, md)
+    except BaseException:
+        await delete_data(ctx, md["location"])
+        raise
+    if isinstance(previous, dict) and previous.get("location"):
+        kept = {loc["key"] for loc in md["location"]}
+        await delete_data(ctx, [loc for loc in previous["location"]
+                                if loc["key"] not in kept])
+
+
+def storage_class(ctx: RequestContext) -> str:
+    sc = ctx.header("x-amz-storage-class")
+    if sc is None:
+        return "STANDARD"
+    if sc not in ("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
+                  "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR"):
+        raise S3Error("InvalidStorageClass", StorageClassRequested=sc)
+    return sc
+
+
+async def put_object(ctx: RequestContext) -> Response:
+    await load_bucket(ctx)
+    exp = expected_from_headers(ctx)
+    metadata = user_metadata(ctx)
+    headers = stored_headers(ctx)
+    sc = storage_class(ctx)
+    await check_write_conditions(ctx, ctx.bucket, ctx.key)
+    received = await receive_body(ctx, exp)
+    md = object_record(ctx, received, content_type=ctx.header("content-type"),
+                       headers=headers, metadata=metadata)
+    md["storage-class"] = sc
+    await commit_object(ctx, md)
+    out = [("ETag", quoted_etag(md["etag"]))]
+    if received.checksum_algorithm is not None:
+        out.append((checksums.header_name(received.checksum_algorithm),
+                    received.checksum_value))
+        out.append(("x-amz-checksum-type", "FULL_OBJECT"))
+    return Response(headers=out)
+
+
+HANDLERS = {"PutObject": put_object}

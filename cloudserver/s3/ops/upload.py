@@ -1,0 +1,183 @@
+# -*- test-case-name: tests.unit.test_ops_object -*-
+"""The streaming upload pipeline shared by PutObject (and later UploadPart):
+request headers -> expected digests; body -> decoder -> digests -> data
+store; verification; durable data location.
+
+Nothing here touches metadata: the caller writes it only after
+``receive_body`` returned, so a failed or aborted upload leaves nothing.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+
+import attrs
+
+from cloudserver.s3 import checksums
+from cloudserver.s3.context import RequestContext
+from cloudserver.s3.errors import S3Error
+
+MAX_PUT_SIZE = 5 * 1024 ** 3
+
+
+@attrs.define
+class Expected:
+    """What the body must turn out to be, decided from the headers."""
+
+    length: int
+    md5_b64: str | None = None
+    sha256: str | None = None
+    checksum_algorithm: str | None = None
+    checksum_value: str | None = None  # from a header; None when it comes as a trailer
+    trailer: str | None = None  # the trailer header name carrying the checksum
+
+
+@attrs.define
+class Received:
+    key: str | None  # data store key, None for an empty body
+    size: int
+    md5_hex: str
+    checksum_algorithm: str | None
+    checksum_value: str | None
+
+
+def _checksum_headers(ctx: RequestContext) -> tuple[str | None, str | None]:
+    found = [(name, ctx.header(name)) for name in ctx.headers
+             if name.startswith("x-amz-checksum-") and name not in (
+                 "x-amz-checksum-mode", "x-amz-checksum-type", "x-amz-checksum-algorithm")]
+    if len(found) > 1:
+        raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header. "
+                      "Multiple checksum Types are not allowed.")
+    if not found:
+        return None, None
+    name, value = found[0]
+    algorithm = checksums.algorithm_from_header(name)
+    if algorithm is None:
+        raise S3Error("InvalidRequest", "The algorithm type you specified in "
+                      f"{name} header is invalid.")
+    if not checksums.is_valid_b64_digest(algorithm, value or ""):
+        raise S3Error("InvalidRequest",
+                      f"Value for {name} header is invalid.")
+    return algorithm, value
+
+
+def expected_from_headers(ctx: RequestContext, *, max_size: int = MAX_PUT_SIZE) -> Expected:
+    """Validate the upload headers before reading any of the body."""
+    chunked = ctx.auth.payload.chunked
+    decoded = ctx.header("x-amz-decoded-content-length")
+    raw_length = ctx.header("content-length")
+    if chunked:
+        if decoded is None:
+            raise S3Error("MissingContentLength")
+        length_text = decoded
+    else:
+        if raw_length is None:
+            raise S3Error("MissingContentLength")
+        length_text = raw_length
+    try:
+        length = int(length_text)
+        if length < 0:
+            raise ValueError
+    except ValueError:
+        raise S3Error("InvalidArgument", "Invalid content length",
+                      ArgumentName="Content-Length", ArgumentValue=length_text) from None
+    if length > max_size:
+        raise S3Error("EntityTooLarge", ProposedSize=str(length),
+                      MaxSizeAllowed=str(max_size))
+    exp = Expected(length=length, sha256=ctx.auth.payload.sha256)
+
+    md5 = ctx.header("content-md5")
+    if md5 is not None:
+        try:
+            if len(base64.b64decode(md5, validate=True)) != 16:
+                raise ValueError
+        except (binascii.Error, ValueError):
+            raise S3Error("InvalidDigest") from None
+        exp.md5_b64 = md5
+
+    algorithm, value = _checksum_headers(ctx)
+    sdk_algorithm = ctx.header("x-amz-sdk-checksum-algorithm")
+    trailer = ctx.header("x-amz-trailer")
+    if trailer is not None:
+        trailer = trailer.strip().lower()
+        t_alg = checksums.algorithm_from_header(trailer)
+        if t_alg is None:
+            raise S3Error("InvalidRequest", "The value specified in the x-amz-trailer "
+                          "header is not supported")
+        if algorithm is not None and algorithm != t_alg:
+            raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header")
+        algorithm, exp.trailer = t_alg, trailer
+    if sdk_algorithm is not None:
+        sdk = sdk_algorithm.upper()
+        if sdk not in checksums.ALGORITHMS:
+            raise S3Error("InvalidRequest", "Checksum algorithm provided is unsupported. "
+                          "Please try again with any of the valid types: [CRC32, CRC32C, "
+                          "CRC64NVME, SHA1, SHA256]")
+        if algorithm is None:
+            # The value should arrive as a header or trailer; without either,
+            # AWS computes and stores this algorithm's checksum.
+            algorithm = sdk
+        elif algorithm != sdk:
+            raise S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header "
+                          "is invalid.")
+    exp.checksum_algorithm = algorithm
+    exp.checksum_value = value
+    return exp
+
+
+async def receive_body(ctx: RequestContext, exp: Expected) -> Received:
+    """Stream the body into the data store and verify it; durable on return."""
+    digests = checksums.BodyDigests(sha256=exp.sha256 is not None,
+                                    checksum=exp.checksum_algorithm)
+    decoder = ctx.auth.make_decoder() if ctx.auth.payload.chunked else None
+    store = ctx.backend.data
+    writer = store.create_writer() if exp.length > 0 else None
+    limit = exp.length
+
+    def on_data(piece):
+        digests.update(piece)
+        if digests.size > limit:
+            raise S3Error("IncompleteBody", "The request body is longer than its "
+                          "declared length.")
+        if writer is not None:
+            return writer.write(piece)
+        return None
+
+    try:
+        trailers = await ctx.body.start(on_data, decoder)
+        if digests.size != exp.length:
+            raise S3Error("IncompleteBody")
+        _verify(exp, digests, trailers)
+        key = await writer.finish() if writer is not None else None
+    except BaseException:
+        if writer is not None:
+            await writer.abort()
+        raise
+    value = exp.checksum_value
+    if exp.checksum_algorithm is not None:
+        value = digests.checksum_b64()
+    return Received(key=key, size=digests.size, md5_hex=digests.md5_hex(),
+                    checksum_algorithm=exp.checksum_algorithm, checksum_value=value)
+
+
+def _verify(exp: Expected, digests, trailers: dict[str, str]) -> None:
+    if exp.sha256 is not None and digests.sha256_hex() != exp.sha256:
+        raise S3Error("XAmzContentSHA256Mismatch", ClientComputedContentSHA256=exp.sha256,
+                      S3ComputedContentSHA256=digests.sha256_hex())
+    if exp.md5_b64 is not None and digests.md5_b64() != exp.md5_b64:
+        raise S3Error("BadDigest", ExpectedDigest=exp.md5_b64,
+                      CalculatedDigest=digests.md5_b64())
+    if exp.checksum_algorithm is None:
+        return
+    expected = exp.checksum_value
+    if exp.trailer is not None:
+        expected = trailers.get(exp.trailer)
+        if expected is None:
+            raise S3Error("InvalidRequest", "The x-amz-trailer header did not match the "
+                          "trailing checksum sent.")
+        if not checksums.is_valid_b64_digest(exp.checksum_algorithm, expected):
+            raise S3Error("InvalidRequest", f"Value for {exp.trailer} trailing header is "
+                          "invalid.")
+    if expected is not None and expected != digests.checksum_b64():
+        raise S3Error("BadDigest", f"The {exp.checksum_algorithm} you specified did not "
+                      "match the calculated checksum.")

@@ -1,0 +1,194 @@
+# -*- test-case-name: tests.unit.test_resource -*-
+"""The thin twisted.web adapter: one leaf resource for the whole S3 API.
+
+Each request runs the same phases: parse the raw request-target and route
+it (routing.py), authenticate from the headers (auth/), run the operation's
+``async def`` handler (ops/), then send its Response, streaming a producer
+when there is one.  Every failure is rendered here, once, as S3 error XML.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
+
+from cloudserver.metadata.errors import MetadataError
+from cloudserver.s3.auth.authenticate import authenticate
+from cloudserver.s3.auth.request_info import RequestInfo
+from cloudserver.s3.context import Backend, RequestContext, Response
+from cloudserver.s3.errors import REASONS, S3Error
+from cloudserver.s3.ops import HANDLERS
+from cloudserver.s3.routing import route
+from cloudserver.s3.xml import error_xml
+
+log = Logger(namespace="cloudserver.s3")
+
+SERVER_NAME = b"cloudserver"
+
+
+def _decode_headers(request) -> dict[str, list[str]]:
+    headers: dict[str, list[str]] = {}
+    for name, values in request.requestHeaders.getAllRawHeaders():
+        headers[name.decode("latin-1").lower()] = [v.decode("latin-1") for v in values]
+    return headers
+
+
+def to_s3_error(failure: Failure) -> S3Error | None:
+    """The S3 error for a failure, or None when it is a bug (-> InternalError)."""
+    exc = failure.value
+    if isinstance(exc, S3Error):
+        return exc
+    if isinstance(exc, MetadataError):
+        return S3Error(exc.code, getattr(exc, "message", None) or None)
+    return None
+
+
+class S3Resource(Resource):
+    """The root of the S3 front: every path is handled here (a leaf)."""
+
+    isLeaf = True
+
+    def __init__(self, backend: Backend, clock: Any):
+        super().__init__()
+        self.backend = backend
+        self.clock = clock
+
+    def render(self, request):
+        request_id = secrets.token_hex(8).upper()
+        started = self.clock.seconds()
+        d = Deferred.fromCoroutine(self._handle(request, request_id))
+
+        def cancel(_):
+            if not d.called:
+                d.cancel()
+
+        request.notifyFinish().addErrback(cancel)
+        d.addErrback(self._last_resort, request, request_id)
+        d.addBoth(lambda r: self._log(request, request_id, started, r))
+        return NOT_DONE_YET
+
+    async def _handle(self, request, request_id: str):
+        headers = _decode_headers(request)
+        host = headers.get("host", [""])[0]
+        raw_uri = request.uri.decode("latin-1")
+        raw_path, _, raw_query = raw_uri.partition("?")
+        method = request.method.decode("latin-1").upper()
+        ctx = None
+        resource = raw_path
+        try:
+            op = route(method, host, raw_path, raw_query, headers,
+                       self.backend.config.rest_endpoints)
+            resource = "/" + (op.bucket or "") + ("/" + op.key if op.key is not None else "")
+            request.op_name = op.name
+            info = RequestInfo(method=method, raw_path=raw_path, raw_query=raw_query,
+                               headers=headers, host=host)
+            auth = authenticate(info, self.backend.accounts, time.time())
+            if auth.account is None:
+                raise S3Error("AccessDenied")
+            handler = HANDLERS.get(op.name)
+            if handler is None:
+                raise S3Error("NotImplemented",
+                              f"{op.name} is not implemented by this server")
+            ctx = RequestContext(op=op, method=method, headers=headers, auth=auth,
+                                 body=request.body, backend=self.backend,
+                                 request_id=request_id, host=host)
+            response = await handler(ctx)
+        except CancelledError:
+            return None
+        except Exception:
+            failure = Failure()
+            err = to_s3_error(failure)
+            if err is None:
+                log.failure("request {request_id} failed", failure,
+                            request_id=request_id)
+                err = S3Error("InternalError")
+            response = self.error_response(err, resource, request_id, method)
+        return await self._send(request, response, request_id)
+
+    @staticmethod
+    def error_response(err: S3Error, resource: str, request_id: str,
+                       method: str) -> Response:
+        body = b"" if method == "HEAD" else error_xml(
+            err.code, err.message, resource, request_id,
+            {k: str(v) for k, v in err.extra.items()})
+        resp = Response.xml(body, status=err.status, headers=list(err.headers.items()))
+        resp.length = len(body)
+        resp.error_code = err.code  # type: ignore[attr-defined]
+        return resp
+
+    async def _send(self, request, response: Response, request_id: str):
+        if request._disconnected:
+            if response.producer is not None:
+                response.producer.stopProducing()
+            return response
+        request.setResponseCode(response.status, REASONS.get(response.status))
+        rh = request.responseHeaders
+        rh.setRawHeaders(b"x-amz-request-id", [request_id.encode()])
+        rh.setRawHeaders(b"x-amz-id-2", [request_id.encode()])
+        rh.setRawHeaders(b"server", [SERVER_NAME])
+        if response.content_type is not None:
+            rh.setRawHeaders(b"content-type", [response.content_type.encode("latin-1")])
+        else:
+            rh.removeHeader(b"content-type")
+        for name, value in response.headers:
+            rh.addRawHeader(name.encode("latin-1"), value.encode("utf-8")
+                            if not value.isascii() else value.encode("ascii"))
+        length = response.length if response.length is not None else len(response.body)
+        if response.status not in (204, 304) or length:
+            rh.setRawHeaders(b"content-length", [str(length).encode()])
+        request.bytes_sent = 0
+        if response.producer is None:
+            if response.body and request.method != b"HEAD":
+                request.write(response.body)
+                request.bytes_sent = len(response.body)
+            request.finish()
+            return response
+        if request.method == b"HEAD":
+            request.finish()
+            return response
+        producer = response.producer
+        request.registerProducer(producer, True)
+        try:
+            await producer.startProducing(request)
+        except Exception:
+            # The client is gone or the store failed mid-body: the status line is
+            # out, so the only honest signal left is to cut the connection.
+            failure = Failure()
+            if not request._disconnected:
+                log.failure("body stream {request_id} failed", failure,
+                            request_id=request_id)
+                request.unregisterProducer()
+                request.channel.transport.abortConnection()
+            return response
+        request.unregisterProducer()
+        request.bytes_sent = length
+        if not request._disconnected:
+            request.finish()
+        return response
+
+    def _last_resort(self, failure: Failure, request, request_id: str):
+        log.failure("unhandled error in request {request_id}", failure,
+                    request_id=request_id)
+        if not request._disconnected and not request.startedWriting:
+            request.setResponseCode(500, b"Internal Server Error")
+            request.finish()
+        return None
+
+    def _log(self, request, request_id: str, started: float, response) -> None:
+        status = getattr(response, "status", request.code)
+        code = getattr(response, "error_code", "-")
+        op = getattr(request, "op_name", "-")
+        log.info(
+            "{request_id} {client} {op} {method} {uri} {status} {error} in={bytes_in} "
+            "out={bytes_out} {duration_ms:.1f}ms",
+            request_id=request_id, client=getattr(request.getClientAddress(), "host", "-"),
+            op=op, method=request.method.decode("latin-1"),
+            uri=request.uri.decode("latin-1")[:512], status=status, error=code,
+            bytes_in=request.body.received, bytes_out=getattr(request, "bytes_sent", 0),
+            duration_ms=(self.clock.seconds() - started) * 1000)

@@ -1,0 +1,34 @@
+# -*- test-case-name: tests.unit.test_xmlresponses -*-
+"""The S3 XML toolkit in one import: hardened parsing and serializers.
+
+The code lives in small modules (``xmlparse`` for request bodies,
+``xmlresponses`` and ``xmllisting`` for response documents, ``xmlbuild``
+for the shared lxml plumbing); this module only gathers their public
+names so operations can ``from cloudserver.s3 import xml as s3xml``.
+"""
+
+from cloudserver.s3.xmlbuild import S3_NS, XML_DECLARATION, iso8601, url_encode
+from cloudserver.s3.xmllisting import (ListEntry, ListObjectsV1, ListObjectsV2,
+                                       list_objects_v1_xml, list_objects_v2_xml)
+from cloudserver.s3.xmlparse import (MAX_BUCKET_TAGS, MAX_DELETE_OBJECTS, MAX_OBJECT_TAGS,
+                                     child, children, local_name, parse_complete_multipart,
+                                     parse_create_bucket_configuration, parse_delete_request,
+                                     parse_tagging, parse_versioning, parse_xml, text)
+from cloudserver.s3.xmlresponses import (acl_xml, complete_multipart_xml,
+                                         copy_object_result_xml, copy_part_result_xml,
+                                         delete_result_xml, error_xml, initiate_multipart_xml,
+                                         list_buckets_xml, location_constraint_xml,
+                                         tagging_xml, versioning_xml)
+
+__all__ = [
+    "S3_NS", "XML_DECLARATION", "iso8601", "url_encode",
+    "ListEntry", "ListObjectsV1", "ListObjectsV2", "list_objects_v1_xml",
+    "list_objects_v2_xml",
+    "MAX_BUCKET_TAGS", "MAX_DELETE_OBJECTS", "MAX_OBJECT_TAGS",
+    "child", "children", "local_name", "parse_complete_multipart",
+    "parse_create_bucket_configuration", "parse_delete_request", "parse_tagging",
+    "parse_versioning", "parse_xml", "text",
+    "acl_xml", "complete_multipart_xml", "copy_object_result_xml", "copy_part_result_xml",
+    "delete_result_xml", "error_xml", "initiate_multipart_xml", "list_buckets_xml",
+    "location_constraint_xml", "tagging_xml", "versioning_xml",
+]

@@ -1,0 +1,121 @@
+# -*- test-case-name: tests.unit.test_tap -*-
+"""`twistd cloudserver`: command-line options and the service tree of a mode."""
+from __future__ import annotations
+
+import os
+
+from twisted.application import service, strports
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.python import usage
+from twisted.python.threadpool import ThreadPool
+
+from cloudserver.config import ConfigError, load_config
+
+log = Logger(namespace="cloudserver")
+
+MODES = ("all", "dmd", "s3")
+
+
+class Options(usage.Options):
+    synopsis = "[options]"
+    longdesc = ("Serve the S3 API (Zenko CloudServer compatible). Configuration comes from "
+                "conf/config.json, conf/authdata.json, conf/locationConfig.json and the "
+                "environment (S3BACKEND, S3DATAPATH, S3METADATAPATH, LISTEN_ADDR, ...).")
+    optParameters = [
+        ["mode", "m", "all", "what to run: all (S3 front and daemons), dmd, s3"],
+        ["port", "p", None, "S3 port (default: config.json 'port', 8000)", int],
+    ]
+
+    def postOptions(self):
+        if self["mode"] not in MODES:
+            raise usage.UsageError(f"--mode must be one of {', '.join(MODES)}")
+        if self["port"] is not None and not 0 <= self["port"] < 65536:
+            raise usage.UsageError("--port must be a port number")
+        if self["mode"] != "all":
+            raise usage.UsageError(f"--mode {self['mode']} is not available yet")
+
+
+class ThreadPoolService(service.Service):
+    """Owns the thread pool that blocking calls (fsync, LevelDB writes) run in."""
+
+    def __init__(self, pool: ThreadPool):
+        self.pool = pool
+
+    def startService(self):
+        super().startService()
+        self.pool.start()
+
+    def stopService(self):
+        super().stopService()
+        self.pool.stop()
+
+
+class StoresService(service.Service):
+    """Closes the metadata and data stores when the process stops."""
+
+    def __init__(self, *stores):
+        self.stores = stores
+
+    async def _close(self):
+        for store in self.stores:
+            result = store.close()
+            if result is not None:
+                await result
+
+    def stopService(self):
+        super().stopService()
+        return Deferred.fromCoroutine(self._close())
+
+
+def build_backend(config, reactor, defer_to_thread):
+    """(metadata service, data store, kv) for the configured backend."""
+    from cloudserver.data.file import FileDataStore
+    from cloudserver.data.memory import MemoryDataStore
+    from cloudserver.metadata.kv import LevelDBKV, MemoryKV
+    from cloudserver.metadata.service import MetadataService
+
+    if config.backend == "mem":
+        kv = MemoryKV()
+        data = MemoryDataStore()
+    else:
+        os.makedirs(config.metadata_path, exist_ok=True)
+        os.makedirs(config.data_path, exist_ok=True)
+        kv = LevelDBKV(config.metadata_path, defer_to_thread)
+        data = FileDataStore(config.data_path, reactor, defer_to_thread)
+    return MetadataService(kv), data, kv
+
+
+def makeService(options, reactor=None, env=None):
+    if reactor is None:
+        from twisted.internet import reactor  # the process's reactor, chosen by twistd
+    from cloudserver.s3.context import Backend
+    from cloudserver.s3.http import S3Site
+    from cloudserver.s3.resource import S3Resource
+
+    try:
+        config = load_config(env, port=options["port"])
+    except ConfigError as e:
+        raise SystemExit(f"cloudserver: configuration error: {e}") from None
+
+    top = service.MultiService()
+    pool = ThreadPool(minthreads=2, maxthreads=16, name="cloudserver-io")
+    ThreadPoolService(pool).setServiceParent(top)
+
+    def defer_to_thread(f, *args, **kwargs):
+        return deferToThreadPool(reactor, pool, f, *args, **kwargs)
+
+    metadata, data, kv = build_backend(config, reactor, defer_to_thread)
+    StoresService(data, kv).setServiceParent(top)
+    backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
+                      accounts=config.accounts)
+    site = S3Site(S3Resource(backend, reactor))
+    iface = config.listen_addr.replace(":", r"\:")
+    desc = f"tcp:{config.port}" + (f":interface={iface}" if iface else "")
+    strports.service(desc, site, reactor=reactor).setServiceParent(top)
+    log.info("cloudserver {mode} mode: S3 on {addr}:{port}, backend {backend} "
+             "(data {data}, metadata {md})", mode=options["mode"],
+             addr=config.listen_addr or "*", port=config.port, backend=config.backend,
+             data=config.data_path, md=config.metadata_path)
+    return top

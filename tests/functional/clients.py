@@ -1,0 +1,220 @@
+# -*- test-case-name: tests.functional.test_awscli -*-
+"""
+Configure and run the S3 clients the CloudServer docs describe.
+
+Every client is configured the way the docs' "Clients" chapter shows
+(``~/.aws/credentials``, ``~/.s3cfg``, ``rclone.conf``, boto3's client
+arguments) but from files in a temporary directory and a scrubbed
+environment: the tests never read or write the real home directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Sequence
+
+import boto3
+import botocore.session
+from botocore.config import Config
+
+from tests.functional.server import ServerProcess, venv_bin
+
+ACCESS_KEY_1 = "accessKey1"
+SECRET_KEY_1 = "verySecretKey1"
+ACCESS_KEY_2 = "accessKey2"
+SECRET_KEY_2 = "verySecretKey2"
+REGION = "us-east-1"
+
+#: Bound on any one client command; a hung client must not hang CI.
+COMMAND_TIMEOUT = 600
+
+
+def unique_bucket(tag: str = "b") -> str:
+    """A DNS-compatible bucket name no other test uses."""
+    tag = "".join(c for c in tag.lower() if c.isalnum())[:20] or "b"
+    return f"ft-{tag}-{uuid.uuid4().hex[:12]}"
+
+
+# -- boto3 ---------------------------------------------------------------
+
+def boto3_client(server: ServerProcess, workdir: str | os.PathLike[str], *,
+                 access_key: str = ACCESS_KEY_1, secret_key: str = SECRET_KEY_1,
+                 endpoint: str | None = None, addressing_style: str = "path",
+                 **config: object):
+    """
+    A boto3 S3 client as the docs' "Client integration" snippet builds it.
+
+    botocore keeps its defaults (notably ``request_checksum_calculation =
+    when_supported``); only addressing style, timeouts and retries are set,
+    retries off so a server error is seen as the server sent it.  The
+    shared config file is a fresh one in ``workdir`` so ``~/.aws/config``
+    cannot change those defaults.
+    """
+    config_file = Path(workdir) / "boto3-config"
+    if not config_file.exists():
+        config_file.write_text(f"[default]\nregion = {REGION}\n")
+    session = botocore.session.Session()
+    session.set_config_variable("config_file", str(config_file))
+    session.set_config_variable("credentials_file", str(Path(workdir) / "no-credentials"))
+    options = dict(s3={"addressing_style": addressing_style},
+                   retries={"total_max_attempts": 1},
+                   connect_timeout=10, read_timeout=300)
+    options.update(config)
+    return boto3.session.Session(botocore_session=session).client(
+        "s3",
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=REGION,
+        endpoint_url=endpoint or server.endpoint,
+        config=Config(**options),
+    )
+
+
+def empty_and_delete_bucket(client, bucket: str) -> None:
+    """Best-effort cleanup so a shared server does not accumulate data."""
+    try:
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=bucket,
+                                      Delete={"Objects": keys, "Quiet": True})
+        client.delete_bucket(Bucket=bucket)
+    except Exception:  # noqa: BLE001 - cleanup must not mask the test result
+        pass
+
+
+# -- command-line clients --------------------------------------------------
+
+def client_environment(home: str | os.PathLike[str], **extra: str) -> dict[str, str]:
+    """
+    A minimal environment for a CLI client: a private HOME, no AWS_* or
+    RCLONE_* variables from the caller, no proxies.
+    """
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+        "PYTHONIOENCODING": "utf-8",
+    }
+    env.update(extra)
+    return env
+
+
+class CommandFailed(AssertionError):
+    """A client command exited non-zero; the message says everything."""
+
+
+def run_command(argv: Sequence[str], env: dict[str, str], server: ServerProcess, *,
+                cwd: str | os.PathLike[str] | None = None, check: bool = True,
+                timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """
+    Run one client command; on failure raise with the exact command line,
+    its output and the tail of the server log.
+    """
+    argv = [str(a) for a in argv]
+    try:
+        result = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, errors="replace",
+                                timeout=timeout)
+    except subprocess.TimeoutExpired as error:
+        raise CommandFailed(_report(argv, f"timed out after {timeout}s",
+                                    error.stdout, error.stderr, server)) from None
+    if check and result.returncode != 0:
+        raise CommandFailed(_report(argv, f"exit status {result.returncode}",
+                                    result.stdout, result.stderr, server))
+    return result
+
+
+def _report(argv, outcome, stdout, stderr, server: ServerProcess) -> str:
+    def text(value):
+        if isinstance(value, bytes):
+            return value.decode(errors="replace")
+        return value or ""
+    return (f"command failed ({outcome}):\n  {shlex.join(argv)}\n"
+            f"---- stdout:\n{text(stdout)}\n---- stderr:\n{text(stderr)}\n"
+            f"{server.describe(40)}")
+
+
+class AwsCli:
+    """``aws`` with ``~/.aws/credentials`` and ``~/.aws/config`` as in the docs."""
+
+    def __init__(self, server: ServerProcess, home: Path) -> None:
+        self.server = server
+        aws_dir = home / ".aws"
+        aws_dir.mkdir(parents=True, exist_ok=True)
+        credentials = aws_dir / "credentials"
+        credentials.write_text(f"[default]\naws_access_key_id = {ACCESS_KEY_1}\n"
+                               f"aws_secret_access_key = {SECRET_KEY_1}\n")
+        config = aws_dir / "config"
+        config.write_text(f"[default]\nregion = {REGION}\n")
+        self.env = client_environment(
+            home, AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(credentials),
+            AWS_MAX_ATTEMPTS="1", AWS_PAGER="")
+
+    def __call__(self, *args: object, check: bool = True, cwd=None):
+        argv = [venv_bin("aws"), "--endpoint-url", self.server.endpoint, *args]
+        return run_command(argv, self.env, self.server, check=check, cwd=cwd)
+
+
+class S3cmd:
+    """``s3cmd -c <cfg>`` with the docs' ``.s3cfg`` template, path-style."""
+
+    def __init__(self, server: ServerProcess, home: Path, *, signature_v2: bool) -> None:
+        self.server = server
+        self.config = home / (".s3cfg-v2" if signature_v2 else ".s3cfg-v4")
+        host = f"127.0.0.1:{server.port}"
+        # host_bucket without %(bucket)s: path-style, since bucket.localhost
+        # does not resolve everywhere.
+        self.config.write_text(
+            "[default]\n"
+            f"access_key = {ACCESS_KEY_1}\n"
+            f"secret_key = {SECRET_KEY_1}\n"
+            f"host_base = {host}\n"
+            f"host_bucket = {host}\n"
+            f"signature_v2 = {signature_v2}\n"
+            "use_https = False\n"
+            "bucket_location = us-east-1\n")
+        self.env = client_environment(home)
+
+    def __call__(self, *args: object, check: bool = True, cwd=None):
+        argv = [venv_bin("s3cmd"), "-c", self.config, "--no-progress", *args]
+        return run_command(argv, self.env, self.server, check=check, cwd=cwd)
+
+
+class Rclone:
+    """``rclone --config <cfg>`` with a v2 remote (as in the docs) and a v4 remote."""
+
+    REMOTES = ("v2", "v4")
+
+    def __init__(self, server: ServerProcess, home: Path) -> None:
+        self.server = server
+        self.config = home / "rclone.conf"
+        sections = []
+        for name, region in (("v2", "other-v2-signature"), ("v4", REGION)):
+            sections.append(
+                f"[{name}]\n"
+                "type = s3\n"
+                "provider = Other\n"
+                "env_auth = false\n"
+                f"access_key_id = {ACCESS_KEY_1}\n"
+                f"secret_access_key = {SECRET_KEY_1}\n"
+                f"region = {region}\n"
+                f"endpoint = {server.endpoint}\n"
+                "location_constraint =\n"
+                "acl = private\n"
+                "server_side_encryption =\n"
+                "storage_class =\n")
+        self.config.write_text("\n".join(sections))
+        self.env = client_environment(home)
+
+    def __call__(self, *args: object, check: bool = True, cwd=None):
+        argv = [venv_bin("rclone"), "--config", self.config,
+                "--retries", "1", "--low-level-retries", "1", *args]
+        return run_command(argv, self.env, self.server, check=check, cwd=cwd)

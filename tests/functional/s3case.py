@@ -1,0 +1,69 @@
+# -*- test-case-name: tests.functional.test_boto3_objects -*-
+"""
+A test case base with a boto3 client on the shared server, bucket helpers
+and an assertion for S3 error responses.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from tests.functional.clients import boto3_client, empty_and_delete_bucket, unique_bucket
+from tests.functional.server import ServerTestCase
+
+
+class S3TestCase(ServerTestCase):
+    """``self.s3`` is a default boto3 client for account 1 (accessKey1)."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.workdir = Path(self.mktemp())
+        self.workdir.mkdir(parents=True)
+        self.s3 = self.client()
+
+    def client(self, **kwargs):
+        """Another boto3 client on this server; see ``clients.boto3_client``."""
+        return boto3_client(self.server, self.workdir, **kwargs)
+
+    def make_bucket(self, tag: str | None = None, client=None) -> str:
+        """Create a fresh bucket, emptied and deleted after the test."""
+        client = client or self.s3
+        name = unique_bucket(tag or self._testMethodName.removeprefix("test_"))
+        client.create_bucket(Bucket=name)
+        self.addCleanup(empty_and_delete_bucket, client, name)
+        return name
+
+    def assertS3Error(self, code: str, status: int | None, f, *args, **kwargs) -> ClientError:
+        """
+        ``f(*args, **kwargs)`` must fail with S3 error ``code`` (and HTTP
+        ``status`` if given); returns the ``ClientError``.
+        """
+        try:
+            result = f(*args, **kwargs)
+        except ClientError as error:
+            actual = error.response.get("Error", {}).get("Code")
+            actual_status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if actual != code or (status is not None and actual_status != status):
+                self.fail(f"expected {code} ({status}), got {actual} ({actual_status}): "
+                          f"{error.response!r}")
+            return error
+        self.fail(f"expected {code} ({status}), but the call succeeded: {result!r}")
+
+    def write_file(self, name: str, size: int) -> Path:
+        """
+        A file of ``size`` pseudo-random bytes in this test's directory; no
+        two MiB of it are equal, so misordered parts cannot go unnoticed.
+        """
+        path = self.workdir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        block = os.urandom(1 << 20)
+        with open(path, "wb") as out:
+            offset = 0
+            while offset < size:
+                chunk = (offset.to_bytes(8, "big") + block[8:])[:size - offset]
+                out.write(chunk)
+                offset += len(chunk)
+        return path

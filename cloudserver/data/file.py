@@ -34,7 +34,7 @@ import os
 import re
 import secrets
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from twisted.internet import defer
 from twisted.internet.task import Cooperator
@@ -42,11 +42,10 @@ from zope.interface import implementer
 
 from cloudserver.data.file_writer import DEFAULT_FLUSH_SIZE, FileDataWriter
 from cloudserver.data.interfaces import IDataStore
-from cloudserver.data.memory import check_range
-from cloudserver.data.producers import DEFAULT_BLOCK_SIZE, BlockProducer
+from cloudserver.data.producers import DEFAULT_BLOCK_SIZE, BlockProducer, check_range
 
 KEY_LENGTH = 40
-_KEY_RE = re.compile(r"[0-9a-f]{%d}" % KEY_LENGTH)
+_KEY_RE = re.compile(f"[0-9a-f]{{{KEY_LENGTH}}}")
 
 
 class InvalidDataKey(KeyError):
@@ -75,7 +74,7 @@ def fsync_dir(path: str) -> None:
 class _FileSource:
     """A BlockSource reading one range of a file with pread."""
 
-    __slots__ = ("_path", "_key", "_pos", "_length", "_fd")
+    __slots__ = ("_fd", "_key", "_length", "_path", "_pos")
 
     def __init__(self, path: str, key: str, offset: int, length: int):
         self._path = path
@@ -193,7 +192,6 @@ class FileDataStore:
     def close(self) -> None:
         if self._own_cooperator:
             self._cooperator.stop()
-        return None
 
 
 def _unlink_quietly(path: str) -> None:

@@ -19,7 +19,7 @@ on sweeping orphans); ``abort`` and every failure remove the file.
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -136,7 +136,7 @@ class FileDataWriter:
         self._busy = True
         try:
             d = self._defer_to_thread(func, *args)
-        except BaseException:
+        except Exception:  # noqa: BLE001 - becomes the Failure/Deferred result
             d = defer.fail()
         d.addBoth(self._op_done)
 

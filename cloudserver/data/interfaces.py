@@ -16,18 +16,31 @@ class IDataWriter(Interface):
     ready for more (backpressure: the caller pauses its producer until
     then).  ``finish`` makes the bytes durable (fsync for the file store)
     and fires with the store key; ``abort`` removes whatever was written.
+
+    A failed write fails the next Deferred the caller gets (a backpressure
+    wait, a later ``write`` or ``finish``) and the bytes are removed; a
+    writer leaves no data behind unless ``finish`` fired.  Pending waits
+    fail with CancelledError when the writer is aborted.
     """
 
     size = Attribute("number of bytes written so far")
 
     def write(data):
-        """Queue bytes; return None or a Deferred to wait on before writing more."""
+        """Queue bytes; return None or a Deferred to wait on before writing more.
+
+        Raises CancelledError after ``abort`` and RuntimeError after ``finish``.
+        """
 
     def finish():
         """Flush and make durable; Deferred firing with the key (str)."""
 
     def abort():
-        """Drop everything written; Deferred firing with None.  Safe to call twice."""
+        """Drop everything written; Deferred firing with None.  Safe to call twice.
+
+        Also valid after ``finish`` fired (the blob is deleted: the clean-up
+        path when the metadata write fails), and during ``finish`` (which
+        then fails with CancelledError).
+        """
 
 
 class IDataStore(Interface):
@@ -41,8 +54,14 @@ class IDataStore(Interface):
 
         ``startProducing(consumer)`` returns a Deferred that fires when all
         bytes were written to the consumer; pause/resume/stopProducing
-        follow the consumer's backpressure.  A missing key fails the
-        Deferred with KeyError.
+        follow the consumer's backpressure, and after ``stopProducing`` the
+        Deferred never fires (IBodyProducer's rule).
+
+        Local stores (memory, file) raise KeyError from this call for a
+        missing key, so the S3 layer can answer before sending headers, and
+        ValueError for a range outside the blob.  Stores that cannot know
+        up front (remote ones) fail the startProducing Deferred with
+        KeyError instead; callers handle both.
         """
 
     def delete(key):

@@ -14,7 +14,7 @@ from twisted.internet.task import Cooperator
 from zope.interface import implementer
 
 from cloudserver.data.interfaces import IDataStore, IDataWriter
-from cloudserver.data.producers import BlockProducer
+from cloudserver.data.producers import BlockProducer, check_range
 
 #: Memory blobs are already in memory; smaller blocks just mean fairer turns.
 MEMORY_BLOCK_SIZE = 64 * 1024
@@ -41,13 +41,6 @@ class _BytesSource:
         pass
 
 
-def check_range(size: int, offset: int, length: int) -> None:
-    """Raise ValueError unless ``[offset, offset+length)`` lies inside a blob
-    of ``size`` bytes; the S3 layer resolves Range before asking."""
-    if offset < 0 or length < 0 or offset + length > size:
-        raise ValueError(f"range {offset}+{length} outside a blob of {size} bytes")
-
-
 @implementer(IDataWriter)
 class MemoryDataWriter:
     """Collects chunks; ``finish`` joins them once and publishes the blob."""
@@ -66,7 +59,6 @@ class MemoryDataWriter:
             raise RuntimeError("writer already finished")
         self._chunks.append(bytes(data))
         self.size += len(data)
-        return None
 
     def finish(self) -> defer.Deferred:
         if self._state != "open":
@@ -124,7 +116,6 @@ class MemoryDataStore:
     def close(self) -> None:
         if self._own_cooperator:
             self._cooperator.stop()
-        return None
 
     # Introspection for tests and the REST data server.
     def __contains__(self, key: str) -> bool:

@@ -11,7 +11,8 @@ fires after ``stopProducing`` (the consumer that stopped us already knows).
 """
 from __future__ import annotations
 
-from typing import Iterator, Protocol, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 from twisted.internet import defer
 from twisted.internet.task import Cooperator, TaskStopped
@@ -45,6 +46,13 @@ class BlockSource(Protocol):
 
 class ShortRead(IOError):
     """The stored blob ended before the promised length: a damaged store."""
+
+
+def check_range(size: int, offset: int, length: int) -> None:
+    """Raise ValueError unless ``[offset, offset+length)`` lies inside a blob
+    of ``size`` bytes; the S3 layer resolves Range before asking."""
+    if offset < 0 or length < 0 or offset + length > size:
+        raise ValueError(f"range {offset}+{length} outside a blob of {size} bytes")
 
 
 _IDLE, _RUNNING, _DONE, _STOPPED = "idle", "running", "done", "stopped"
@@ -85,7 +93,7 @@ class BlockProducer:
         self._done = defer.Deferred()
         try:
             self._source.open()
-        except BaseException:
+        except Exception:  # noqa: BLE001 - becomes the Failure/Deferred result
             self._state = _DONE
             return defer.fail()
         self._steps = self._write_blocks(consumer)
@@ -124,7 +132,7 @@ class BlockProducer:
                     next(self._steps)
                 except StopIteration:
                     self._finished(None)
-                except BaseException:
+                except Exception:  # noqa: BLE001 - becomes the Failure/Deferred result
                     self._failed(Failure())
         finally:
             self._pumping = False
@@ -224,7 +232,7 @@ class ChainedProducer:
             self._starting, self._finished_early = True, False
             try:
                 d = self._current.startProducing(self._consumer)
-            except BaseException:
+            except Exception:  # noqa: BLE001 - becomes the Failure/Deferred result
                 d = defer.fail()
             d.addCallbacks(self._part_done, self._failed)
             self._starting = False

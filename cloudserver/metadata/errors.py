@@ -4,8 +4,14 @@
 The metadata service never raises S3 errors: it raises these, and the S3
 front translates them.  Each class carries ``code``, the S3 error code it
 maps to one-to-one (``S3Error(exc.code, exc.message)``), so the translation
-is a lookup, not a table kept in sync by hand.  The RPC layer can ship the class
-name over the wire and rebuild the same class with ``from_name``.
+is a lookup, not a table kept in sync by hand.
+
+``detail`` (also ``str(exc)``) names what failed, for logs; ``message`` is
+client-facing text and stays None (the catalog's default message) unless a
+more specific, fixed text helps: user input is never echoed into it.
+
+The RPC layer can ship the class name over the wire and rebuild the same
+class with ``from_name``.
 """
 from __future__ import annotations
 
@@ -15,8 +21,9 @@ class MetadataError(Exception):
 
     code = "InternalError"
 
-    def __init__(self, message: str | None = None):
-        super().__init__(message or self.code)
+    def __init__(self, detail: str | None = None, message: str | None = None):
+        super().__init__(detail or message or self.code)
+        self.detail = detail
         self.message = message
 
 
@@ -76,4 +83,4 @@ _BY_NAME = {cls.__name__: cls for cls in (
 
 def from_name(name: str, message: str | None = None) -> MetadataError:
     """Rebuild an error from its class name (for the RPC client); unknown -> base class."""
-    return _BY_NAME.get(name, MetadataError)(message)
+    return _BY_NAME.get(name, MetadataError)(message=message)

@@ -25,8 +25,11 @@ class IOrderedKV(Interface):
     def write(puts, deletes=()):
         """Apply puts [(k, v)] and deletes [k] as one atomic batch.
 
-        Returns a Deferred that fires once the batch is durable (LevelDB:
-        synced).  Concurrent calls are group-committed.
+        Deletes are applied before puts; batches in call order (the later
+        write to a key wins).  Returns a Deferred that fires once the batch
+        is durable (LevelDB: synced).  Concurrent calls are group-committed.
+        A write is visible to reads no earlier than it is durable and at
+        the latest when its Deferred fires (memory: at once).
         """
 
     def close():
@@ -57,7 +60,11 @@ class IMetadataService(Interface):
         """Return [(name, attrs)] sorted by name."""
 
     def put_object(bucket, key, md, options=None):
-        """Store object metadata; options carry the versioning parameters."""
+        """Store object metadata; options carry the versioning parameters.
+
+        Fires with a dict ({} without versioning; the new version's
+        ``versionId`` with it) once durable.
+        """
 
     def get_object(bucket, key, options=None):
         """Return the object metadata dict; NoSuchKey if absent."""
@@ -66,4 +73,9 @@ class IMetadataService(Interface):
         """Delete object metadata; NoSuchKey if absent."""
 
     def list_objects(bucket, params):
-        """List with params {listingType, prefix, delimiter, marker, maxKeys, ...}."""
+        """List with params {listingType, prefix, delimiter, marker, maxKeys, ...}.
+
+        Fires with {IsTruncated, NextMarker, NextContinuationToken,
+        CommonPrefixes: [str], Contents: [{key, value}]}; see
+        cloudserver.metadata.listing.
+        """

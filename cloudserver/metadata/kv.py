@@ -31,6 +31,7 @@ from cloudserver.metadata.interfaces import IOrderedKV
 Pair = tuple[bytes, bytes]
 Ops = tuple[list[Pair], list[bytes]]
 DeferToThread = Callable[..., defer.Deferred]
+_WINDOW = 64  # pairs MemoryKV copies per step of an iteration
 
 
 class KVClosed(Exception):
@@ -63,9 +64,10 @@ class MemoryKV:
     at most a chunk's worth of pointers instead of the whole list: puts
     stay O(log n + load) at millions of keys.
 
-    Iteration copies one chunk's (key, value) pairs at a time and finds
-    the next chunk again by key, so writes made while a caller iterates
-    never break the iteration (they may or may not be seen).
+    Iteration copies a window of at most ``_WINDOW`` (key, value) pairs at
+    a time and finds the next window again by key, so writes made while a
+    caller iterates never break the iteration (they may or may not be
+    seen), and a listing that seeks often copies little.
     """
 
     def __init__(self, load: int = 512):
@@ -128,11 +130,11 @@ class MemoryKV:
             self._maxes[i] = chunk[-1]
 
     def _slice_from(self, low: bytes | None, inclusive: bool) -> list[Pair]:
-        """The pairs of the first chunk holding keys >= low (or > low)."""
+        """Up to ``_WINDOW`` pairs from the first key >= low (or > low)."""
         if not self._chunks:
             return []
         if low is None:
-            i, chunk, j = 0, self._chunks[0], 0
+            chunk, j = self._chunks[0], 0
         else:
             find = bisect_left if inclusive else bisect_right
             i = find(self._maxes, low)
@@ -141,10 +143,10 @@ class MemoryKV:
             chunk = self._chunks[i]
             j = find(chunk, low)
         data = self._data
-        return [(k, data[k]) for k in chunk[j:]]
+        return [(k, data[k]) for k in chunk[j:j + _WINDOW]]
 
     def _slice_to(self, high: bytes | None, inclusive: bool) -> list[Pair]:
-        """The pairs of the last chunk holding keys < high (or <= high), descending."""
+        """Up to ``_WINDOW`` pairs below high (or <= high), descending."""
         if not self._chunks:
             return []
         if high is None:
@@ -162,7 +164,7 @@ class MemoryKV:
                 chunk = self._chunks[i - 1]
                 j = len(chunk)
         data = self._data
-        return [(k, data[k]) for k in reversed(chunk[:j])]
+        return [(k, data[k]) for k in reversed(chunk[max(j - _WINDOW, 0):j])]
 
     def iterate(self, gte: bytes | None = None, gt: bytes | None = None,
                 lt: bytes | None = None, reverse: bool = False) -> Iterator[Pair]:
@@ -229,10 +231,8 @@ class GroupCommitter:
         batch, self._queue = self._queue, []
         self._busy = True
         self.batches += 1
-        try:
-            done = self._defer_to_thread(self._apply, [ops for ops, _ in batch])
-        except Exception:
-            done = defer.fail()
+        done = defer.maybeDeferred(self._defer_to_thread, self._apply,
+                                   [ops for ops, _ in batch])
         done.addBoth(self._finished, batch)
 
     def _finished(self, result: Any, batch: list[tuple[Ops, defer.Deferred]]) -> None:
@@ -341,12 +341,12 @@ class LevelDBKV:
 
     def _close_now(self, _: object) -> None:
         waiters, self._closing = self._closing, True
-        try:
-            self._db.close()
-        except Exception:
-            failure = Failure()
+
+        def fire(result: Any) -> None:
             for w in waiters:
-                w.errback(failure)
-        else:
-            for w in waiters:
-                w.callback(None)
+                if isinstance(result, Failure):
+                    w.errback(result)
+                else:
+                    w.callback(None)
+
+        defer.maybeDeferred(self._db.close).addBoth(fire)

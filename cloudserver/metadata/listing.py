@@ -62,6 +62,7 @@ FILTER_END = -1
 DEFAULT_MAX_KEYS = 1000
 # The driver seeks once a filter asked twice in a row to skip to the same key.
 SEEK_AFTER_SKIPS = 2
+_BAD_TOKEN = "The continuation token provided is incorrect"
 
 
 def encode_token(key: bytes) -> str:
@@ -74,9 +75,9 @@ def decode_token(token: str) -> bytes:
     try:
         key = base64.urlsafe_b64decode(token.encode("ascii"))
     except (binascii.Error, ValueError, UnicodeEncodeError, AttributeError):
-        raise InvalidArgument("The continuation token provided is incorrect") from None
+        raise InvalidArgument(message=_BAD_TOKEN) from None
     if not key:
-        raise InvalidArgument("The continuation token provided is incorrect")
+        raise InvalidArgument(message=_BAD_TOKEN)
     return key
 
 
@@ -84,11 +85,11 @@ def _utf8(value: str | None, what: str) -> bytes:
     if value is None:
         return b""
     if not isinstance(value, str):
-        raise InvalidArgument(f"{what} must be a string")
+        raise InvalidArgument(message=f"{what} must be a string")
     try:
         return value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidArgument(f"{what} is not valid UTF-8") from None
+        raise InvalidArgument(message=f"{what} is not valid UTF-8") from None
 
 
 def _max_keys(value: Any) -> int:
@@ -97,8 +98,13 @@ def _max_keys(value: Any) -> int:
     try:
         n = int(value)
     except (TypeError, ValueError):
-        raise InvalidArgument("maxKeys must be an integer") from None
+        raise InvalidArgument(message="maxKeys must be an integer") from None
     return max(n, 0)
+
+
+def load_record(raw: bytes) -> dict[str, Any]:
+    """Parse a stored JSON record (decoding first skips json's encoding sniffing)."""
+    return json.loads(raw.decode("utf-8"))
 
 
 def _may_be_special(value: bytes) -> bool:
@@ -201,7 +207,7 @@ class Delimiter:
             self._last_prefix = cp
             self._last_item = cp
         else:
-            self._contents.append((name, md if md is not None else json.loads(raw)))
+            self._contents.append((name, md if md is not None else load_record(raw)))
             self._last_item = name
         return FILTER_ACCEPT
 
@@ -255,7 +261,7 @@ class DelimiterMaster(Delimiter):
             self._phd_name = None
         md = None
         if _may_be_special(value):
-            md = json.loads(value)
+            md = load_record(value)
             if not sep and md.get("isPHD"):
                 self._phd_name = name
                 return FILTER_SKIP

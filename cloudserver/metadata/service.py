@@ -34,10 +34,15 @@ from zope.interface import implementer
 
 from cloudserver.metadata import keys
 from cloudserver.metadata.errors import (
-    BucketAlreadyExists, BucketNotEmpty, NoSuchBucket, NoSuchKey,
-    NotImplementedOption, OperationAborted)
+    BucketAlreadyExists,
+    BucketNotEmpty,
+    NoSuchBucket,
+    NoSuchKey,
+    NotImplementedOption,
+    OperationAborted,
+)
 from cloudserver.metadata.interfaces import IMetadataService, IOrderedKV
-from cloudserver.metadata.listing import list_range, make_filter
+from cloudserver.metadata.listing import list_range, load_record, make_filter
 
 MD_VERSION = 1
 # Options a non-versioned call may carry as long as they are unset.
@@ -54,8 +59,7 @@ def encode_record(md: Mapping[str, Any]) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
-def decode_record(raw: bytes) -> dict[str, Any]:
-    return json.loads(raw)
+decode_record = load_record
 
 
 def _check_options(options: Mapping[str, Any] | None) -> None:
@@ -67,14 +71,12 @@ def _check_options(options: Mapping[str, Any] | None) -> None:
 
 
 def _call(f: Callable[..., Any], *args: Any) -> defer.Deferred:
-    """Run ``f``; return its Deferred, or its value / error as a fired one."""
-    try:
-        result = f(*args)
-    except Exception:  # domain errors, and bad records (TypeError/ValueError)
-        return defer.fail()
-    if isinstance(result, defer.Deferred):
-        return result
-    return defer.succeed(result)
+    """Run ``f``: its Deferred, or its value or exception as a fired Deferred.
+
+    So validation errors (domain errors, bad records) reach the caller as
+    failures, never as synchronous exceptions.
+    """
+    return defer.maybeDeferred(f, *args)
 
 
 @implementer(IMetadataService)
@@ -86,6 +88,10 @@ class MetadataService:
         self._creating: set[str] = set()
         self._deleting: set[str] = set()
         self._object_writes: Counter[str] = Counter()
+        # Object values written but not yet durable: key -> [value, writers].
+        # Lets put/delete report the record they replaced even when several
+        # writes to one key are in the same group commit.
+        self._staged: dict[bytes, list] = {}
 
     # -- buckets -----------------------------------------------------------
 
@@ -156,7 +162,8 @@ class MetadataService:
 
     def put_object(self, bucket: str, key: str, md: Mapping[str, Any],
                    options: Mapping[str, Any] | None = None) -> defer.Deferred:
-        """Overwrite the master of ``key``; fires with {} once durable."""
+        """Overwrite the master of ``key``; fires with the record it replaced ({}
+        if none) once durable."""
         return _call(self._put_object, bucket, key, md, options)
 
     def _put_object(self, bucket, key, md, options):
@@ -165,10 +172,11 @@ class MetadataService:
         if not self._bucket_exists(bucket):
             raise NoSuchBucket(bucket)
         value = encode_record(md)
+        previous = self._current(okey)
         self._object_writes[bucket] += 1
-        d = self.kv.write([(okey, value)])
+        d = self._staged_write(okey, value, self.kv.write([(okey, value)]))
         d.addBoth(self._release, self._done_writing, bucket)
-        return d.addCallback(lambda _: {})
+        return d.addCallback(lambda _: decode_record(previous) if previous else {})
 
     def get_object(self, bucket: str, key: str,
                    options: Mapping[str, Any] | None = None) -> defer.Deferred:
@@ -189,15 +197,17 @@ class MetadataService:
 
     def delete_object(self, bucket: str, key: str,
                       options: Mapping[str, Any] | None = None) -> defer.Deferred:
-        """Delete the master of ``key``; fires with {} once durable."""
+        """Delete the master of ``key``; fires with the deleted record once durable."""
         return _call(self._delete_object, bucket, key, options)
 
     def _delete_object(self, bucket, key, options):
         _check_options(options)
         okey = keys.object_key(bucket, key)
-        if self.kv.get(okey) is None:
+        previous = self._current(okey)
+        if previous is None:
             self._missing(bucket, key)
-        return self.kv.write([], [okey]).addCallback(lambda _: {})
+        d = self._staged_write(okey, None, self.kv.write([], [okey]))
+        return d.addCallback(lambda _: decode_record(previous))
 
     def get_bucket_and_object(self, bucket: str, key: str) -> defer.Deferred:
         """{"bucket": attrs, "obj": md or None}: the two reads most requests start with.
@@ -229,6 +239,25 @@ class MetadataService:
         return list_range(self.kv, keys.object_base(bucket), flt)
 
     # -- helpers -----------------------------------------------------------
+
+    def _current(self, okey: bytes) -> bytes | None:
+        """The newest value of an object key, counting writes still in flight."""
+        staged = self._staged.get(okey)
+        return staged[0] if staged is not None else self.kv.get(okey)
+
+    def _staged_write(self, okey: bytes, value: bytes | None,
+                      d: defer.Deferred) -> defer.Deferred:
+        entry = self._staged.setdefault(okey, [None, 0])
+        entry[0] = value
+        entry[1] += 1
+
+        def unstage(result):
+            entry[1] -= 1
+            if not entry[1] and self._staged.get(okey) is entry:
+                del self._staged[okey]
+            return result
+
+        return d.addBoth(unstage)
 
     def _done_writing(self, bucket: str) -> None:
         self._object_writes[bucket] -= 1

@@ -17,7 +17,8 @@ import base64
 import binascii
 import hashlib
 import zlib
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from awscrt import checksums as _crt
 
@@ -44,7 +45,7 @@ class Checksum(Protocol):
 class _Crc:
     """A running CRC kept as an int; ``func(data, previous)`` advances it."""
 
-    __slots__ = ("algorithm", "_func", "_value", "_size")
+    __slots__ = ("_func", "_size", "_value", "algorithm")
 
     def __init__(self, algorithm: str, func: Callable[[object, int], int], size: int):
         self.algorithm = algorithm
@@ -65,7 +66,7 @@ class _Crc:
 class _Hash:
     """A hashlib object behind the same small face as the CRCs."""
 
-    __slots__ = ("algorithm", "_hash", "update")
+    __slots__ = ("_hash", "algorithm", "update")
 
     def __init__(self, algorithm: str, hash_obj):
         self.algorithm = algorithm

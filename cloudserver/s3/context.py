@@ -72,6 +72,8 @@ class Response:
     producer: Any = None
     length: int | None = None
     content_type: str | None = None
+    #: the S3 error code when this is an error response (for the access log)
+    error_code: str | None = None
 
     @classmethod
     def xml(cls, body: bytes, status: int = 200,

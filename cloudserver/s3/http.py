@@ -25,8 +25,8 @@ class S3Channel(http.HTTPChannel):
     _discard_all = False
 
     def _send100Continue(self):
-        # Deferred to RequestBody.start(); see S3Request.send_continue.
-        self.requests[-1].expect_continue = True
+        # Sent by RequestBody.start() instead; see S3Request.send_continue.
+        pass
 
     def send_continue(self):
         self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -74,6 +74,9 @@ class S3Request(server.Request):
         self.client = channel.getPeer()
         self.host = channel.getHost()
         self.body = RequestBody(self, length)
+        expect = self.requestHeaders.getRawHeaders(b"expect")
+        self.expect_continue = bool(
+            expect and expect[0].lower() == b"100-continue" and self.clientproto == b"HTTP/1.1")
         # Process on the same turn: the resource answers from the headers.
         self.site = channel.site
         self.process()

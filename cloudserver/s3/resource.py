@@ -119,7 +119,7 @@ class S3Resource(Resource):
             {k: str(v) for k, v in err.extra.items()})
         resp = Response.xml(body, status=err.status, headers=list(err.headers.items()))
         resp.length = len(body)
-        resp.error_code = err.code  # type: ignore[attr-defined]
+        resp.error_code = err.code
         return resp
 
     async def _send(self, request, response: Response, request_id: str):
@@ -182,7 +182,7 @@ class S3Resource(Resource):
 
     def _log(self, request, request_id: str, started: float, response) -> None:
         status = getattr(response, "status", request.code)
-        code = getattr(response, "error_code", "-")
+        code = getattr(response, "error_code", None) or "-"
         op = getattr(request, "op_name", "-")
         log.info(
             "{request_id} {client} {op} {method} {uri} {status} {error} in={bytes_in} "

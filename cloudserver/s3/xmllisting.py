@@ -20,8 +20,15 @@ from collections.abc import Callable, Sequence
 import attrs
 from lxml import etree
 
-from cloudserver.s3.xmlbuild import (quote_etag, s3_root, serialize, set_text, sub,
-                                     url_encode, xml_bool)
+from cloudserver.s3.xmlbuild import (
+    quote_etag,
+    s3_root,
+    serialize,
+    set_text,
+    sub,
+    url_encode,
+    xml_bool,
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -34,7 +41,7 @@ class ListEntry:
     size: int
     storage_class: str = "STANDARD"
     owner_id: str | None = None
-    owner_display_name: str | None = None
+    owner_name: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -73,6 +80,32 @@ class ListObjectsV2:
     next_continuation_token: str | None = None
     start_after: str | None = None
     fetch_owner: bool = False
+    key_count: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ListResult:
+    """One record for both versions, for callers that branch on ``v2``.
+
+    Owners appear on an entry whenever it carries ``owner_id``: the caller
+    decides (always for v1, with fetch-owner for v2).  ``bucket`` is the
+    Name element.
+    """
+
+    v2: bool
+    bucket: str
+    prefix: str = ""
+    max_keys: int = 1000
+    is_truncated: bool = False
+    contents: Sequence[ListEntry] = ()
+    common_prefixes: Sequence[str] = ()
+    delimiter: str | None = None
+    encoding_type: str | None = None
+    marker: str | None = None
+    next_marker: str | None = None
+    start_after: str | None = None
+    continuation_token: str | None = None
+    next_continuation_token: str | None = None
     key_count: int | None = None
 
 
@@ -123,7 +156,7 @@ def _append_entries(root: etree._Element, entries: Sequence[ListEntry], with_own
             c = copy_owner()
             key, modified, etag, size, owner, storage = c
             owner_id, display = owner
-            if e.owner_display_name is None:
+            if e.owner_name is None:
                 owner.remove(display)
                 display = None
         else:
@@ -138,7 +171,7 @@ def _append_entries(root: etree._Element, entries: Sequence[ListEntry], with_own
             if owner_id is not None:
                 owner_id.text = e.owner_id
             if display is not None:
-                display.text = e.owner_display_name
+                display.text = e.owner_name
         except (ValueError, UnicodeError):
             set_text(key, k)
             set_text(modified, e.last_modified)
@@ -147,7 +180,7 @@ def _append_entries(root: etree._Element, entries: Sequence[ListEntry], with_own
             if owner_id is not None:
                 set_text(owner_id, e.owner_id)
             if display is not None:
-                set_text(display, e.owner_display_name)
+                set_text(display, e.owner_name)
         size.text = str(e.size)
         made.append(c)
     root.extend(made)
@@ -214,3 +247,20 @@ def list_objects_v2_xml(result: ListObjectsV2) -> bytes:
     _append_entries(root, result.contents, result.fetch_owner, enc)
     _append_prefixes(root, result.common_prefixes, enc)
     return serialize(root)
+
+
+def list_objects_xml(result: ListResult) -> bytes:
+    """ListObjects or ListObjectsV2 document, as ``result.v2`` says."""
+    if result.v2:
+        return list_objects_v2_xml(ListObjectsV2(
+            name=result.bucket, prefix=result.prefix, max_keys=result.max_keys,
+            is_truncated=result.is_truncated, contents=result.contents,
+            common_prefixes=result.common_prefixes, delimiter=result.delimiter,
+            encoding_type=result.encoding_type, continuation_token=result.continuation_token,
+            next_continuation_token=result.next_continuation_token,
+            start_after=result.start_after, fetch_owner=True, key_count=result.key_count))
+    return list_objects_v1_xml(ListObjectsV1(
+        name=result.bucket, prefix=result.prefix, marker=result.marker or "",
+        max_keys=result.max_keys, is_truncated=result.is_truncated, contents=result.contents,
+        common_prefixes=result.common_prefixes, delimiter=result.delimiter,
+        next_marker=result.next_marker, encoding_type=result.encoding_type))

@@ -22,6 +22,8 @@ DEFAULT_MAX_SIZE = 1 << 20
 
 # AWS's limits on request documents.
 MAX_DELETE_OBJECTS = 1000
+# 1000 keys of up to 1024 bytes, some escaped, plus framing, exceed 1 MiB.
+MAX_DELETE_BODY = 2 << 20
 MAX_OBJECT_TAGS = 10
 MAX_BUCKET_TAGS = 50
 MAX_TAG_KEY = 128
@@ -119,7 +121,7 @@ def _xml_bool(value: str | None, default: bool) -> bool:
 
 # -- DeleteObjects ---------------------------------------------------------
 
-def parse_delete_request(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE
+def parse_delete_request(body: bytes, *, max_size: int = MAX_DELETE_BODY
                          ) -> tuple[bool, list[tuple[str, str | None]]]:
     """``<Delete>`` -> (quiet, [(key, version_id or None)]).
 

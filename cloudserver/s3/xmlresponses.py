@@ -9,8 +9,16 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from lxml import etree
 
-from cloudserver.s3.xmlbuild import (XSI_NS, plain_root, quote_etag, s3_root, serialize,
-                                     set_text, sub, xml_bool)
+from cloudserver.s3.xmlbuild import (
+    XSI_NS,
+    plain_root,
+    quote_etag,
+    s3_root,
+    serialize,
+    set_text,
+    sub,
+    xml_bool,
+)
 
 # Order of the checksum elements in AWS's responses.
 _CHECKSUM_ORDER = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1",
@@ -21,16 +29,22 @@ _DEFAULT_REGIONS = ("", "us-east-1")
 
 
 def _checksums(parent: etree._Element, checksums: Mapping[str, str] | None) -> None:
-    """Append ``Checksum*`` elements: known names in AWS order, then others."""
+    """Append ``Checksum*`` elements: known names in AWS order, then others.
+
+    Keys may be AWS element names (``ChecksumCRC32``, ``ChecksumType``) or
+    bare algorithm names as cloudserver.s3.checksums spells them (``CRC32``,
+    ``SHA256``); the latter get the ``Checksum`` prefix.
+    """
     if not checksums:
         return
+    named = {(k if k.startswith("Checksum") else "Checksum" + k): v
+             for k, v in checksums.items() if v is not None}
     for name in _CHECKSUM_ORDER:
-        value = checksums.get(name)
+        value = named.pop(name, None)
         if value is not None:
             sub(parent, name, value)
-    for name, value in checksums.items():
-        if name not in _CHECKSUM_ORDER and value is not None:
-            sub(parent, name, value)
+    for name, value in named.items():
+        sub(parent, name, value)
 
 
 def error_xml(code: str, message: str, resource: str | None, request_id: str,
@@ -193,7 +207,7 @@ def acl_xml(owner_id: str, owner_name: str | None,
         grant = sub(acl, "Grant")
         grantee = etree.SubElement(grant, grant.tag.rsplit("}", 1)[0] + "}Grantee",
                                    nsmap={"xsi": XSI_NS})
-        grantee.set("{%s}type" % XSI_NS, grantee_type)
+        grantee.set(f"{{{XSI_NS}}}type", grantee_type)
         sub(grantee, _GRANTEE_ELEMENT.get(grantee_type, "ID"), ident)
         if display_name is not None and grantee_type == "CanonicalUser":
             sub(grantee, "DisplayName", display_name)

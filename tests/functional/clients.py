@@ -14,12 +14,13 @@ import os
 import shlex
 import subprocess
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import boto3
 import botocore.session
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tests.functional.server import ServerProcess, venv_bin
 
@@ -60,9 +61,9 @@ def boto3_client(server: ServerProcess, workdir: str | os.PathLike[str], *,
     session = botocore.session.Session()
     session.set_config_variable("config_file", str(config_file))
     session.set_config_variable("credentials_file", str(Path(workdir) / "no-credentials"))
-    options = dict(s3={"addressing_style": addressing_style},
-                   retries={"total_max_attempts": 1},
-                   connect_timeout=10, read_timeout=300)
+    options: dict[str, object] = {"s3": {"addressing_style": addressing_style},
+                                  "retries": {"total_max_attempts": 1},
+                                  "connect_timeout": 10, "read_timeout": 300}
     options.update(config)
     return boto3.session.Session(botocore_session=session).client(
         "s3",
@@ -84,8 +85,11 @@ def empty_and_delete_bucket(client, bucket: str) -> None:
                 client.delete_objects(Bucket=bucket,
                                       Delete={"Objects": keys, "Quiet": True})
         client.delete_bucket(Bucket=bucket)
-    except Exception:  # noqa: BLE001 - cleanup must not mask the test result
-        pass
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "NoSuchBucket":
+            print(f"cleanup of bucket {bucket} failed: {error}")
+    except Exception as error:  # noqa: BLE001 - cleanup must not mask the test result
+        print(f"cleanup of bucket {bucket} failed: {error}")
 
 
 # -- command-line clients --------------------------------------------------
@@ -120,7 +124,7 @@ def run_command(argv: Sequence[str], env: dict[str, str], server: ServerProcess,
     """
     argv = [str(a) for a in argv]
     try:
-        result = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+        result = subprocess.run(argv, check=False, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                 capture_output=True, text=True, errors="replace",
                                 timeout=timeout)
     except subprocess.TimeoutExpired as error:

@@ -11,7 +11,11 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from tests.functional.clients import boto3_client, empty_and_delete_bucket, unique_bucket
+from tests.functional.clients import (
+    boto3_client,
+    empty_and_delete_bucket,
+    unique_bucket,
+)
 from tests.functional.server import ServerTestCase
 
 

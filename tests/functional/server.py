@@ -330,9 +330,27 @@ class ServerTestCase(unittest.SynchronousTestCase):
 
     def run(self, result):  # type: ignore[override]
         """Run the test; if it failed, print the server log tail after it."""
-        before = len(result.errors) + len(result.failures)
-        super().run(result)
+        watcher = _FailureWatcher(result)
+        super().run(watcher)
         server = getattr(self, "server", None)
-        if server is not None and len(result.errors) + len(result.failures) > before:
-            stream = getattr(result, "_stream", None) or sys.stderr
-            stream.write(f"\n{self.id()} failed; {server.describe(40)}\n")
+        if watcher.failed and server is not None:
+            print(f"\n{self.id()} failed; {server.describe(40)}", flush=True)
+
+
+class _FailureWatcher:
+    """A test result proxy that notes whether an error or failure was added."""
+
+    def __init__(self, result) -> None:
+        self._result = result
+        self.failed = False
+
+    def addError(self, *args, **kwargs):
+        self.failed = True
+        return self._result.addError(*args, **kwargs)
+
+    def addFailure(self, *args, **kwargs):
+        self.failed = True
+        return self._result.addFailure(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._result, name)

@@ -12,7 +12,12 @@ from cloudserver.data import file as file_module
 from cloudserver.data.file import FileDataStore, InvalidDataKey, is_valid_key
 from cloudserver.data.producers import ShortRead
 from tests.unit.test_data_mixin import (
-    DATA, DataStoreContractMixin, FakeConsumer, clock_cooperator, run_clock)
+    DATA,
+    DataStoreContractMixin,
+    FakeConsumer,
+    clock_cooperator,
+    run_clock,
+)
 
 
 def inline(f, *args):
@@ -38,7 +43,7 @@ class HeldThreads:
         f, args, d = self.pending.pop(0)
         try:
             result = f(*args)
-        except BaseException:
+        except Exception:  # noqa: BLE001 - becomes the Failure/Deferred result
             d.errback(Failure())
         else:
             d.callback(result)

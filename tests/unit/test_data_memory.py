@@ -4,7 +4,12 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.data.memory import MemoryDataStore
 from tests.unit.test_data_mixin import (
-    DATA, DataStoreContractMixin, FakeConsumer, clock_cooperator, run_clock)
+    DATA,
+    DataStoreContractMixin,
+    FakeConsumer,
+    clock_cooperator,
+    run_clock,
+)
 
 
 class PushModeTests(DataStoreContractMixin, SynchronousTestCase):

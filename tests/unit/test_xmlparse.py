@@ -3,9 +3,18 @@
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.xmlparse import (child, children, local_name, parse_complete_multipart,
-                                     parse_create_bucket_configuration, parse_delete_request,
-                                     parse_tagging, parse_versioning, parse_xml, text)
+from cloudserver.s3.xmlparse import (
+    child,
+    children,
+    local_name,
+    parse_complete_multipart,
+    parse_create_bucket_configuration,
+    parse_delete_request,
+    parse_tagging,
+    parse_versioning,
+    parse_xml,
+    text,
+)
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
@@ -159,6 +168,14 @@ class DeleteRequestTests(SynchronousTestCase):
     def test_thousand_ok(self) -> None:
         self.assertEqual(len(parse_delete_request(delete_body(1000))[1]), 1000)
 
+    def test_thousand_long_keys_fit(self) -> None:
+        """1000 maximal (1024-byte) keys exceed 1 MiB and are still accepted."""
+        objs = b"".join(b"<Object><Key>" + b"%04d" % i + b"k" * 1020 + b"</Key></Object>"
+                        for i in range(1000))
+        body = b"<Delete>" + objs + b"</Delete>"
+        self.assertGreater(len(body), 1 << 20)
+        self.assertEqual(len(parse_delete_request(body)[1]), 1000)
+
     def test_too_many(self) -> None:
         err = self.assertRaises(S3Error, parse_delete_request, delete_body(1001))
         self.assertEqual(err.code, "MalformedXML")
@@ -290,14 +307,12 @@ class CompleteMultipartTests(SynchronousTestCase):
                          [(1, '"a"', {}), (2, "b", {"ChecksumCRC32": "AAAAAA=="})])
 
     def test_bad(self) -> None:
-        for body in [b"<CompleteMultipartUpload/>",
-                     b"<CompleteMultipartUpload><Part><ETag>a</ETag></Part>"
-                     b"</CompleteMultipartUpload>",
-                     b"<CompleteMultipartUpload><Part><PartNumber>x</PartNumber>"
-                     b"<ETag>a</ETag></Part></CompleteMultipartUpload>",
-                     "<CompleteMultipartUpload><Part><PartNumber>\u00b2</PartNumber>"
-                     "<ETag>a</ETag></Part></CompleteMultipartUpload>".encode(),
-                     b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
-                     b"</Part></CompleteMultipartUpload>"]:
+        parts = [b"",
+                 b"<Part><ETag>a</ETag></Part>",
+                 b"<Part><PartNumber>x</PartNumber><ETag>a</ETag></Part>",
+                 "<Part><PartNumber>\u00b2</PartNumber><ETag>a</ETag></Part>".encode(),
+                 b"<Part><PartNumber>1</PartNumber></Part>"]
+        for part in parts:
+            body = b"<CompleteMultipartUpload>" + part + b"</CompleteMultipartUpload>"
             err = self.assertRaises(S3Error, parse_complete_multipart, body)
             self.assertEqual(err.code, "MalformedXML", body)

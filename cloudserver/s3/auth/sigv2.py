@@ -15,7 +15,9 @@ what the signature protects:
 - sub-resources: the full list below, or botocore's shorter list (which
   lacks e.g. ``encryption``) when the request carries one of the extras;
 - a value-less sub-resource sent as "acl=" is signed as "acl=" (botocore)
-  or "acl".
+  or "acl";
+- a path-style bucket request "/bucket" is signed as "/bucket" or, as
+  botocore does, "/bucket/".
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def canonical_resources(info: RequestInfo, bucket_from_host: str | None) -> list
     pairs = [(percent_decode(n, plus_is_space=False).decode("utf-8", "replace"), eq, v)
              for n, eq, v in split_query(info.raw_query)]
 
-    def build(names: frozenset[str], keep_empty_equals: bool) -> bytes:
+    def build(base: bytes, names: frozenset[str], keep_empty_equals: bool) -> bytes:
         chosen = sorted(((n, eq, v) for n, eq, v in pairs if n in names), key=lambda p: p[0])
         if not chosen:
             return base
@@ -79,12 +81,17 @@ def canonical_resources(info: RequestInfo, bucket_from_host: str | None) -> list
             parts.append(part)
         return base + b"?" + b"&".join(parts)
 
+    bases = [base]
+    if base.count(b"/") == 1 and len(base) > 1:
+        # Path-style bucket request "/bucket": botocore signs "/bucket/".
+        bases.append(base + b"/")
     candidates: list[bytes] = []
-    for names in (SUBRESOURCES, BOTOCORE_SUBRESOURCES):
-        for keep in (True, False):
-            candidate = build(names, keep)
-            if candidate not in candidates:
-                candidates.append(candidate)
+    for base in bases:
+        for names in (SUBRESOURCES, BOTOCORE_SUBRESOURCES):
+            for keep in (True, False):
+                candidate = build(base, names, keep)
+                if candidate not in candidates:
+                    candidates.append(candidate)
     return candidates
 
 

@@ -159,7 +159,7 @@ async def copy_object(ctx: RequestContext) -> Response:
         md["location"] = [{"key": key, "start": 0, "size": src["size"]}] if key else []
         md["etag"] = digests.md5_hex()
         if algorithm:
-            md["checksum"] = {"algorithm": algorithm, "value": digests.checksum_b64(),
+            md["checksum"] = {"algorithm": algorithm, "value": digests.checksum[1],
                               "type": "FULL_OBJECT"}
     await commit_object(ctx, md)
     checks = None

@@ -155,7 +155,7 @@ async def receive_body(ctx: RequestContext, exp: Expected) -> Received:
         raise
     value = exp.checksum_value
     if exp.checksum_algorithm is not None:
-        value = digests.checksum_b64()
+        value = digests.checksum[1]
     return Received(key=key, size=digests.size, md5_hex=digests.md5_hex(),
                     checksum_algorithm=exp.checksum_algorithm, checksum_value=value)
 
@@ -178,6 +178,6 @@ def _verify(exp: Expected, digests, trailers: dict[str, str]) -> None:
         if not checksums.is_valid_b64_digest(exp.checksum_algorithm, expected):
             raise S3Error("InvalidRequest", f"Value for {exp.trailer} trailing header is "
                           "invalid.")
-    if expected is not None and expected != digests.checksum_b64():
+    if expected is not None and expected != digests.checksum[1]:
         raise S3Error("BadDigest", f"The {exp.checksum_algorithm} you specified did not "
                       "match the calculated checksum.")

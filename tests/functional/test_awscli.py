@@ -1,0 +1,98 @@
+# -*- test-case-name: tests.functional.test_awscli -*-
+"""aws-cli configured with ``~/.aws/credentials`` and ``~/.aws/config`` as in the docs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from tests.functional.clients import AwsCli, unique_bucket
+from tests.functional.s3case import S3TestCase
+
+
+def md5_file(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as source:
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class AwsCliTests(S3TestCase):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.aws = AwsCli(self.server, self.workdir / "home")
+
+    def mb(self) -> str:
+        bucket = unique_bucket(self._testMethodName.removeprefix("test_"))
+        self.aws("s3", "mb", f"s3://{bucket}")
+        self.addCleanup(self.aws, "s3", "rb", "--force", f"s3://{bucket}", check=False)
+        return bucket
+
+    def test_mb_cp_ls_rm(self) -> None:
+        bucket = self.mb()
+        self.assertIn(bucket, self.aws("s3", "ls").stdout)
+        source = self.write_file("small.bin", 10_000)
+        self.aws("s3", "cp", source, f"s3://{bucket}/dir/small.bin")
+        listing = self.aws("s3", "ls", f"s3://{bucket}/dir/").stdout
+        self.assertIn("10000 small.bin", listing)
+        self.assertIn("PRE dir/", self.aws("s3", "ls", f"s3://{bucket}").stdout)
+        target = self.workdir / "small.out"
+        self.aws("s3", "cp", f"s3://{bucket}/dir/small.bin", target)
+        self.assertEqual(target.read_bytes(), source.read_bytes())
+        self.aws("s3", "rm", f"s3://{bucket}/dir/small.bin")
+        self.assertEqual(self.aws("s3", "ls", f"s3://{bucket}", "--recursive").stdout, "")
+        self.aws("s3", "rb", f"s3://{bucket}")
+        self.assertNotIn(bucket, self.aws("s3", "ls").stdout)
+
+    def test_cp_multipart_20mib(self) -> None:
+        """20 MiB is above aws-cli's 8 MiB threshold: a 3-part upload."""
+        bucket = self.mb()
+        source = self.write_file("big.bin", 20 * 1024 * 1024)
+        self.aws("s3", "cp", source, f"s3://{bucket}/big.bin")
+        head = json.loads(self.aws("s3api", "head-object", "--bucket", bucket,
+                                   "--key", "big.bin").stdout)
+        self.assertEqual(head["ContentLength"], source.stat().st_size)
+        self.assertTrue(head["ETag"].endswith('-3"'), head["ETag"])
+        target = self.workdir / "big.out"
+        self.aws("s3", "cp", f"s3://{bucket}/big.bin", target)
+        self.assertEqual(md5_file(target), md5_file(source))
+
+    def test_recursive_sync(self) -> None:
+        bucket = self.mb()
+        tree = self.workdir / "tree"
+        for name in ("a.txt", "sub/b.txt", "sub/deeper/c.txt"):
+            self.write_file(f"tree/{name}", 3000)
+        self.aws("s3", "sync", tree, f"s3://{bucket}/t")
+        out = self.aws("s3", "ls", "--recursive", f"s3://{bucket}").stdout
+        for name in ("t/a.txt", "t/sub/b.txt", "t/sub/deeper/c.txt"):
+            self.assertIn(name, out)
+        back = self.workdir / "back"
+        self.aws("s3", "sync", f"s3://{bucket}/t", back)
+        for name in ("a.txt", "sub/b.txt", "sub/deeper/c.txt"):
+            self.assertEqual((back / name).read_bytes(), (tree / name).read_bytes(), name)
+
+    def test_s3api_put_get_head(self) -> None:
+        bucket = self.mb()
+        source = self.write_file("api.bin", 4096)
+        put = json.loads(self.aws(
+            "s3api", "put-object", "--bucket", bucket, "--key", "api key",
+            "--body", source, "--content-type", "application/x-test",
+            "--metadata", "owner=functional").stdout)
+        self.assertEqual(put["ETag"], f'"{md5_file(source)}"')
+        head = json.loads(self.aws("s3api", "head-object", "--bucket", bucket,
+                                   "--key", "api key").stdout)
+        self.assertEqual(head["ContentLength"], 4096)
+        self.assertEqual(head["ContentType"], "application/x-test")
+        self.assertEqual(head["Metadata"], {"owner": "functional"})
+        target = self.workdir / "api.out"
+        got = json.loads(self.aws("s3api", "get-object", "--bucket", bucket,
+                                  "--key", "api key", target).stdout)
+        self.assertEqual(got["ETag"], put["ETag"])
+        self.assertEqual(target.read_bytes(), source.read_bytes())
+        missing = self.aws("s3api", "head-object", "--bucket", bucket, "--key", "nope",
+                           check=False)
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("404", missing.stderr)

@@ -1,0 +1,93 @@
+"""Table tests of the routing table: request shape -> Operation."""
+from twisted.trial.unittest import SynchronousTestCase
+
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.routing import route, split_host, valid_bucket_name
+
+ENDPOINTS = {"localhost": "us-east-1", "s3.example.com": "us-east-1"}
+
+
+def r(method, path, query="", headers=None, host="localhost:8000"):
+    return route(method, host, path, query, headers or {}, ENDPOINTS)
+
+
+class RouteTests(SynchronousTestCase):
+    CASES = [
+        ("GET", "/", "", {}, "ListBuckets", None, None),
+        ("GET", "/b", "", {}, "ListObjects", "b", None),
+        ("GET", "/b/", "", {}, "ListObjects", "b", None),
+        ("GET", "/b", "list-type=2&prefix=a", {}, "ListObjectsV2", "b", None),
+        ("GET", "/b", "location", {}, "GetBucketLocation", "b", None),
+        ("GET", "/b", "versions", {}, "ListObjectVersions", "b", None),
+        ("GET", "/b", "uploads", {}, "ListMultipartUploads", "b", None),
+        ("GET", "/b", "acl", {}, "GetBucketAcl", "b", None),
+        ("HEAD", "/b", "", {}, "HeadBucket", "b", None),
+        ("PUT", "/b", "", {}, "CreateBucket", "b", None),
+        ("PUT", "/b", "versioning", {}, "PutBucketVersioning", "b", None),
+        ("DELETE", "/b", "", {}, "DeleteBucket", "b", None),
+        ("POST", "/b", "delete", {}, "DeleteObjects", "b", None),
+        ("GET", "/b/k", "", {}, "GetObject", "b", "k"),
+        ("GET", "/b/k", "uploadId=x", {}, "ListParts", "b", "k"),
+        ("HEAD", "/b/k", "", {}, "HeadObject", "b", "k"),
+        ("PUT", "/b/k", "", {}, "PutObject", "b", "k"),
+        ("PUT", "/b/k", "", {"x-amz-copy-source": ["/a/b"]}, "CopyObject", "b", "k"),
+        ("PUT", "/b/k", "partNumber=1&uploadId=x", {}, "UploadPart", "b", "k"),
+        ("PUT", "/b/k", "partNumber=1&uploadId=x", {"x-amz-copy-source": ["/a/b"]},
+         "UploadPartCopy", "b", "k"),
+        ("POST", "/b/k", "uploads", {}, "CreateMultipartUpload", "b", "k"),
+        ("POST", "/b/k", "uploadId=x", {}, "CompleteMultipartUpload", "b", "k"),
+        ("DELETE", "/b/k", "uploadId=x", {}, "AbortMultipartUpload", "b", "k"),
+        ("DELETE", "/b/k", "", {}, "DeleteObject", "b", "k"),
+        ("GET", "/b/a%2Fb/c", "", {}, "GetObject", "b", "a/b/c"),
+        ("GET", "/b/sp%20ace+plus", "", {}, "GetObject", "b", "sp ace+plus"),
+        ("GET", "/b/%E2%9C%93", "", {}, "GetObject", "b", "\u2713"),
+        ("GET", "/b//double", "", {}, "GetObject", "b", "/double"),
+    ]
+
+    def test_table(self):
+        for method, path, query, headers, name, bucket, key in self.CASES:
+            op = r(method, path, query, headers)
+            self.assertEqual((op.name, op.bucket, op.key), (name, bucket, key),
+                             (method, path, query))
+
+    def test_virtual_host(self):
+        op = route("GET", "mybucket.localhost:8000", "/a%2Fb", "", {}, ENDPOINTS)
+        self.assertEqual((op.name, op.bucket, op.key, op.virtual_host),
+                         ("GetObject", "mybucket", "a/b", True))
+        op = route("GET", "my.dotted.bucket.s3.example.com", "/", "", {}, ENDPOINTS)
+        self.assertEqual((op.name, op.bucket), ("ListObjects", "my.dotted.bucket"))
+
+    def test_ip_host_is_path_style(self):
+        self.assertEqual(split_host("127.0.0.1:8000", ENDPOINTS), (None, "127.0.0.1"))
+
+    def test_absolute_form(self):
+        op = r("GET", "http://localhost:8000/b/k")
+        self.assertEqual((op.bucket, op.key), ("b", "k"))
+
+    def test_query_values(self):
+        op = r("GET", "/b", "prefix=a%2Fb&delimiter=%2F&max-keys=")
+        self.assertEqual(op.query, {"prefix": "a/b", "delimiter": "/", "max-keys": ""})
+
+    def test_key_too_long(self):
+        r("GET", "/b/" + "a" * 1024)
+        e = self.assertRaises(S3Error, r, "GET", "/b/" + "a" * 1025)
+        self.assertEqual(e.code, "KeyTooLongError")
+        e = self.assertRaises(S3Error, r, "GET", "/b/" + "%C3%A9" * 513)
+        self.assertEqual(e.code, "KeyTooLongError")
+
+    def test_bad_utf8(self):
+        e = self.assertRaises(S3Error, r, "GET", "/b/%FF")
+        self.assertEqual(e.code, "InvalidURI")
+
+    def test_unknown_method(self):
+        e = self.assertRaises(S3Error, r, "PATCH", "/b/k")
+        self.assertEqual(e.code, "NotImplemented")
+
+
+class BucketNameTests(SynchronousTestCase):
+    def test_names(self):
+        for good in ("abc", "a.b-c", "a" * 63, "1bucket"):
+            self.assertTrue(valid_bucket_name(good), good)
+        for bad in ("ab", "a" * 64, "ABC", "a_b", "-ab", "ab-", "a..b", "192.168.5.4",
+                    "a.-b", "xn--abc", ".ab"):
+            self.assertFalse(valid_bucket_name(bad), bad)

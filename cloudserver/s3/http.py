@@ -19,6 +19,20 @@ from cloudserver.s3.body import RequestBody
 DRAIN_LIMIT = 1 << 20
 
 
+def add_header_exact(headers, name: bytes, value: bytes) -> None:
+    """Add a response header keeping the name's case as given.
+
+    twisted.web writes every header name in Http-Header-Case; S3 returns user
+    metadata names (x-amz-meta-*) in lower case and clients (botocore) turn
+    the case they see into the metadata keys they give the user.
+    """
+    raw = getattr(headers, "_rawHeaders", None)
+    if raw is None:  # a future twisted without the private dict: case is lost
+        headers.addRawHeader(name, value)
+    else:
+        raw.setdefault(name, []).append(value.replace(b"\r", b" ").replace(b"\n", b" "))
+
+
 class S3Channel(http.HTTPChannel):
     """HTTPChannel that lets the request decide when to send 100 Continue."""
 
@@ -97,18 +111,21 @@ class S3Request(server.Request):
             self._finish_pending = False
             server.Request.finish(self)
 
+    def write(self, data):
+        if not self.startedWriting and not self._content_done and not self._disconnected:
+            # Answering before the body is in: decide now, while the headers can
+            # still say "Connection: close", whether to drain or to close.
+            self._maybe_close_early()
+        server.Request.write(self, data)
+
     def finish(self):
         """Finish the response; if the body is still arriving, drain or close."""
-        if self._content_done or self._disconnected:
-            return server.Request.finish(self)
-        if not self.startedWriting:
-            self._maybe_close_early()
-        if self.channel is not None and self.channel._discard_all:
-            return server.Request.finish(self)
-        # Drain what is left (bounded) before the channel may parse the next request.
-        self._finish_pending = True
-        if not self.startedWriting:
+        if not self.startedWriting and not self._disconnected:
             self.write(b"")
+        if self._content_done or self._disconnected or self.channel._discard_all:
+            return server.Request.finish(self)
+        # Drain what is left (bounded) before the channel parses the next request.
+        self._finish_pending = True
         self.body.discard()
 
     def _maybe_close_early(self):

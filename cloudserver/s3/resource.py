@@ -23,6 +23,7 @@ from cloudserver.s3.auth.authenticate import authenticate
 from cloudserver.s3.auth.request_info import RequestInfo
 from cloudserver.s3.context import Backend, RequestContext, Response
 from cloudserver.s3.errors import REASONS, S3Error
+from cloudserver.s3.http import add_header_exact
 from cloudserver.s3.ops import HANDLERS
 from cloudserver.s3.routing import route
 from cloudserver.s3.xml import error_xml
@@ -88,7 +89,8 @@ class S3Resource(Resource):
             request.op_name = op.name
             info = RequestInfo(method=method, raw_path=raw_path, raw_query=raw_query,
                                headers=headers, host=host)
-            auth = authenticate(info, self.backend.accounts, time.time())
+            auth = authenticate(info, self.backend.accounts, time.time(),
+                                bucket_from_host=op.bucket if op.virtual_host else None)
             if auth.account is None:
                 raise S3Error("AccessDenied")
             handler = HANDLERS.get(op.name)
@@ -137,8 +139,11 @@ class S3Resource(Resource):
         else:
             rh.removeHeader(b"content-type")
         for name, value in response.headers:
-            rh.addRawHeader(name.encode("latin-1"), value.encode("utf-8")
-                            if not value.isascii() else value.encode("ascii"))
+            raw_value = value.encode("utf-8")
+            if name.startswith("x-amz-meta-"):
+                add_header_exact(rh, name.encode("latin-1"), raw_value)
+            else:
+                rh.addRawHeader(name.encode("latin-1"), raw_value)
         length = response.length if response.length is not None else len(response.body)
         if response.status not in (204, 304) or length:
             rh.setRawHeaders(b"content-length", [str(length).encode()])

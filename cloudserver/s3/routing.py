@@ -159,6 +159,7 @@ ROUTES: tuple[tuple[str, str, Guard, str], ...] = (
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_RE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
 
 
 def valid_bucket_name(name: str) -> bool:
@@ -222,6 +223,9 @@ def route(method: str, host: str, raw_path: str, raw_query: str,
         bucket_raw, sep, rest = raw_path[1:].partition("/")
         bucket = _decode_path(bucket_raw) or None
         key = _decode_path(rest) if rest else None
+    if key is not None and _C1_CONTROLS.search(key):
+        # AWS refuses keys holding C1 control characters (U+0080-U+009F).
+        raise S3Error("InvalidURI")
     if key is not None and len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise S3Error("KeyTooLongError", Size=str(len(key.encode("utf-8"))),
                       MaxSizeAllowed=str(MAX_KEY_BYTES))

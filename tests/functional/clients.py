@@ -172,6 +172,7 @@ class S3cmd:
 
     def __init__(self, server: ServerProcess, home: Path, *, signature_v2: bool) -> None:
         self.server = server
+        home.mkdir(parents=True, exist_ok=True)
         self.config = home / (".s3cfg-v2" if signature_v2 else ".s3cfg-v4")
         host = f"127.0.0.1:{server.port}"
         # host_bucket without %(bucket)s: path-style, since bucket.localhost
@@ -199,6 +200,7 @@ class Rclone:
 
     def __init__(self, server: ServerProcess, home: Path) -> None:
         self.server = server
+        home.mkdir(parents=True, exist_ok=True)
         self.config = home / "rclone.conf"
         sections = []
         for name, region in (("v2", "other-v2-signature"), ("v4", REGION)):

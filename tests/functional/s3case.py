@@ -24,7 +24,7 @@ class S3TestCase(ServerTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.workdir = Path(self.mktemp())
+        self.workdir = Path(self.mktemp()).resolve()
         self.workdir.mkdir(parents=True)
         self.s3 = self.client()
 

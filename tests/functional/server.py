@@ -306,6 +306,10 @@ class ServerTestCase(unittest.SynchronousTestCase):
         # Another class's server may still run (a partial selection); ports
         # 9990/9991 are fixed, so only one server runs at a time.
         _stop_shared(keep=cls)
+        if cls in _shared and not _shared[cls].alive():
+            # An earlier test crashed it (that test failed, showing the log);
+            # the rest of the class gets a fresh server instead of a cascade.
+            _shared.pop(cls).destroy()
         if cls not in _shared:
             if cls.__dict__.get("_startError") is not None:
                 raise cls._startError  # fail fast: it will not come up now

@@ -15,7 +15,12 @@ from cloudserver.s3.auth import sigv4
 from cloudserver.s3.auth.authenticate import authenticate
 from cloudserver.s3.errors import S3Error
 from tests.unit.test_auth_helpers import (
-    EXAMPLE_ACCESS, EXAMPLE_NOW, EXAMPLE_SECRET, epoch, raw_info, store)
+    EXAMPLE_ACCESS,
+    EXAMPLE_NOW,
+    epoch,
+    raw_info,
+    store,
+)
 
 CRED = f"{EXAMPLE_ACCESS}/20130524/us-east-1/s3/aws4_request"
 EMPTY = sigv4.EMPTY_SHA256

@@ -18,7 +18,13 @@ from cloudserver.s3.auth.authenticate import authenticate
 from cloudserver.s3.auth.chunked import AwsChunkedDecoder
 from cloudserver.s3.errors import S3Error
 from tests.unit.test_auth_helpers import (
-    BOTO_NOW, EXAMPLE_ACCESS, EXAMPLE_SECRET, frozen_botocore_clock, info_from_botocore, store)
+    BOTO_NOW,
+    EXAMPLE_ACCESS,
+    EXAMPLE_SECRET,
+    frozen_botocore_clock,
+    info_from_botocore,
+    store,
+)
 
 PAYLOAD = bytes(range(256)) * 7 + b"tail"
 
@@ -243,7 +249,7 @@ class SignedStreaming(SynchronousTestCase):
         self.assertEqual(err.code, "SignatureDoesNotMatch")
 
     def test_wrong_seed(self):
-        result, seed = self.authenticated("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", 5)
+        result, _ = self.authenticated("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", 5)
         body = signed_body("0" * 64, [b"hello"], None)
         err = self.assertRaises(S3Error, result.payload.make_decoder().feed, body)
         self.assertEqual(err.code, "SignatureDoesNotMatch")

@@ -50,7 +50,7 @@ BOTO_NOW = epoch(2024, 2, 29, 12, 30, 15)
 
 def frozen_botocore_clock(when: float = BOTO_NOW):
     """Patch botocore's SigV4 clock (the HmacV1 signers are given dates explicitly)."""
-    dt = datetime.datetime.fromtimestamp(when, datetime.timezone.utc).replace(tzinfo=None)
+    dt = datetime.datetime.fromtimestamp(when, datetime.UTC).replace(tzinfo=None)
     return mock.patch("botocore.auth.get_current_datetime", return_value=dt)
 
 

@@ -60,14 +60,15 @@ class AccountStore:
             self._by_email.setdefault(account.email.lower(), account)
 
     @classmethod
-    def from_authdata(cls, data: dict[str, Any]) -> "AccountStore":
+    def from_authdata(cls, data: dict[str, Any]) -> AccountStore:
         """Parse and validate the authdata.json structure (already JSON-decoded)."""
         if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
-            raise ValueError('authdata: expected an object with an "accounts" list')
+            # ValueError for every malformed file, whatever the JSON type at fault.
+            raise ValueError('authdata: expected an object with an "accounts" list')  # noqa: TRY004
         accounts: list[Account] = []
         for index, entry in enumerate(data["accounts"]):
             if not isinstance(entry, dict):
-                raise ValueError(f"authdata: account #{index} is not an object")
+                raise ValueError(f"authdata: account #{index} is not an object")  # noqa: TRY004
             label = entry.get("name") if isinstance(entry.get("name"), str) else f"#{index}"
             for field in _REQUIRED:
                 if field not in entry:
@@ -93,7 +94,7 @@ class AccountStore:
         return cls(accounts)
 
     @classmethod
-    def from_env(cls, access: str, secret: str) -> "AccountStore":
+    def from_env(cls, access: str, secret: str) -> AccountStore:
         """The single "CustomAccount" of SCALITY_ACCESS_KEY_ID / _SECRET_ACCESS_KEY.
 
         CloudServer gives it a random canonical ID at each start; ours is

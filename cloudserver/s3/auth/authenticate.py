@@ -22,9 +22,17 @@ import attrs
 from cloudserver.s3.auth import sigv2, sigv4
 from cloudserver.s3.auth.accounts import Account, AccountStore
 from cloudserver.s3.auth.payload import (
-    STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER, STREAMING_TOKENS,
-    UNCHECKED, UNSIGNED_PAYLOAD, PayloadCheck, check_content_sha256, parse_decoded_length,
-    parse_trailer_names)
+    STREAMING_SIGNED,
+    STREAMING_SIGNED_TRAILER,
+    STREAMING_TOKENS,
+    STREAMING_UNSIGNED_TRAILER,
+    UNCHECKED,
+    UNSIGNED_PAYLOAD,
+    PayloadCheck,
+    check_content_sha256,
+    parse_decoded_length,
+    parse_trailer_names,
+)
 from cloudserver.s3.auth.request_info import RequestInfo
 from cloudserver.s3.errors import S3Error
 
@@ -115,6 +123,10 @@ def _parse_http_date(value: str) -> float | None:
 
 
 def _check_skew(request_time: float, value: str, now: float, max_skew: float) -> None:
+    if request_time < 0:
+        # AWS answers a date before the epoch as invalid, not as skewed.
+        raise S3Error("AccessDenied", "AWS authentication requires a valid Date or "
+                      "x-amz-date header")
     if abs(now - request_time) > max_skew:
         raise S3Error("RequestTimeTooSkewed", "The difference between the request time and "
                       "the current time is too large.", RequestTime=value,

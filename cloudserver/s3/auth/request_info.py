@@ -66,7 +66,7 @@ class RequestInfo:
     @classmethod
     def from_raw(cls, method: bytes | str, target: bytes | str,
                  headers: Iterable[tuple[bytes | str, bytes | str]],
-                 host: str | None = None) -> "RequestInfo":
+                 host: str | None = None) -> RequestInfo:
         """Build from a request-target ("/b/k?x=1") and a raw header list.
 
         ``host`` defaults to the Host header.  An absolute-form target

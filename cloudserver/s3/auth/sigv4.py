@@ -42,7 +42,7 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     Cached: the four HMACs are the costliest part of checking a request and
     their inputs change once a day per key.
     """
-    key = hmac.new(f"AWS4{secret}".encode("utf-8"), date.encode("utf-8"), hashlib.sha256).digest()
+    key = hmac.new(f"AWS4{secret}".encode(), date.encode("utf-8"), hashlib.sha256).digest()
     for part in (region, service, "aws4_request"):
         key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
     return key
@@ -142,8 +142,8 @@ def string_to_sign(timestamp: str, scope: str, canonical: bytes) -> bytes:
 
 def chunk_string_to_sign(timestamp: str, scope: str, previous: str, chunk_hash: str) -> bytes:
     """The string signed for one aws-chunked chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)."""
-    return "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", timestamp, scope, previous,
-                      EMPTY_SHA256, chunk_hash]).encode("latin-1")
+    text = f"AWS4-HMAC-SHA256-PAYLOAD\n{timestamp}\n{scope}\n{previous}\n{EMPTY_SHA256}\n{chunk_hash}"
+    return text.encode("latin-1")
 
 
 def trailer_string_to_sign(timestamp: str, scope: str, previous: str,

@@ -41,6 +41,9 @@ async def create_bucket(ctx: RequestContext) -> Response:
     except md_errors.BucketAlreadyExists:
         existing = await ctx.backend.metadata.get_bucket(name)
         if existing.get("owner") == account.canonical_id:
+            # A legacy (us-east-1 style) location answers 200 to its owner, as AWS.
+            if config.locations.get(existing.get("location"), {}).get("legacyAwsBehavior"):
+                return Response(headers=[("Location", "/" + name)])
             raise S3Error("BucketAlreadyOwnedByYou", BucketName=name) from None
         raise S3Error("BucketAlreadyExists", BucketName=name) from None
     return Response(headers=[("Location", "/" + name)])

@@ -83,8 +83,15 @@ def stored_headers(ctx: RequestContext) -> dict[str, str]:
     out = {}
     for name in STORED_HEADERS:
         value = ctx.header(name)
-        if value is not None:
-            out[name] = value
+        if value is None:
+            continue
+        if name == "content-encoding":
+            # aws-chunked describes this request's framing, not the object.
+            codings = [c.strip() for c in value.split(",")]
+            value = ", ".join(c for c in codings if c and c.lower() != "aws-chunked")
+            if not value:
+                continue
+        out[name] = value
     return out
 
 

@@ -24,7 +24,7 @@ MAX_PUT_SIZE = 5 * 1024 ** 3
 class Expected:
     """What the body must turn out to be, decided from the headers."""
 
-    length: int
+    length: int | None  # None: chunked transfer encoding, size known at the end
     md5_b64: str | None = None
     sha256: str | None = None
     checksum_algorithm: str | None = None
@@ -56,8 +56,9 @@ def _checksum_headers(ctx: RequestContext) -> tuple[str | None, str | None]:
         raise S3Error("InvalidRequest", "The algorithm type you specified in "
                       f"{name} header is invalid.")
     if not checksums.is_valid_b64_digest(algorithm, value or ""):
-        raise S3Error("InvalidRequest",
-                      f"Value for {name} header is invalid.")
+        # AWS answers BadDigest, not InvalidRequest, for a malformed value.
+        raise S3Error("BadDigest", f"The {algorithm} you specified did not match the "
+                      "calculated checksum.")
     return algorithm, value
 
 
@@ -66,22 +67,21 @@ def expected_from_headers(ctx: RequestContext, *, max_size: int = MAX_PUT_SIZE) 
     chunked = ctx.auth.payload.chunked
     decoded = ctx.header("x-amz-decoded-content-length")
     raw_length = ctx.header("content-length")
-    if chunked:
-        if decoded is None:
+    te_chunked = "chunked" in (ctx.header("transfer-encoding") or "").lower()
+    length_text = decoded if chunked else raw_length
+    if length_text is None:
+        if not te_chunked:
             raise S3Error("MissingContentLength")
-        length_text = decoded
+        length = None
     else:
-        if raw_length is None:
-            raise S3Error("MissingContentLength")
-        length_text = raw_length
-    try:
-        length = int(length_text)
-        if length < 0:
-            raise ValueError
-    except ValueError:
-        raise S3Error("InvalidArgument", "Invalid content length",
-                      ArgumentName="Content-Length", ArgumentValue=length_text) from None
-    if length > max_size:
+        try:
+            length = int(length_text)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            raise S3Error("InvalidArgument", "Invalid content length",
+                          ArgumentName="Content-Length", ArgumentValue=length_text) from None
+    if length is not None and length > max_size:
         raise S3Error("EntityTooLarge", ProposedSize=str(length),
                       MaxSizeAllowed=str(max_size))
     exp = Expected(length=length, sha256=ctx.auth.payload.sha256)
@@ -125,18 +125,21 @@ def expected_from_headers(ctx: RequestContext, *, max_size: int = MAX_PUT_SIZE) 
     return exp
 
 
-async def receive_body(ctx: RequestContext, exp: Expected) -> Received:
+async def receive_body(ctx: RequestContext, exp: Expected, *,
+                       max_size: int = MAX_PUT_SIZE) -> Received:
     """Stream the body into the data store and verify it; durable on return."""
     digests = checksums.BodyDigests(sha256=exp.sha256 is not None,
                                     checksum=exp.checksum_algorithm)
     decoder = ctx.auth.make_decoder() if ctx.auth.payload.chunked else None
     store = ctx.backend.data
-    writer = store.create_writer() if exp.length > 0 else None
-    limit = exp.length
+    writer = store.create_writer() if exp.length != 0 else None
+    limit = exp.length if exp.length is not None else max_size
 
     def on_data(piece):
         digests.update(piece)
         if digests.size > limit:
+            if exp.length is None:
+                raise S3Error("EntityTooLarge", MaxSizeAllowed=str(max_size))
             raise S3Error("IncompleteBody", "The request body is longer than its "
                           "declared length.")
         if writer is not None:
@@ -145,9 +148,12 @@ async def receive_body(ctx: RequestContext, exp: Expected) -> Received:
 
     try:
         trailers = await ctx.body.start(on_data, decoder)
-        if digests.size != exp.length:
+        if exp.length is not None and digests.size != exp.length:
             raise S3Error("IncompleteBody")
         _verify(exp, digests, trailers)
+        if writer is not None and digests.size == 0:
+            await writer.abort()  # chunked transfer of an empty body
+            writer = None
         key = await writer.finish() if writer is not None else None
     except BaseException:
         if writer is not None:

@@ -1,0 +1,62 @@
+# -*- test-case-name: tests.unit.test_auth_request_info -*-
+"""RequestInfo: raw request parts and their decoding."""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from cloudserver.s3.auth import sigv4
+from cloudserver.s3.auth.request_info import RequestInfo
+
+
+class FromRaw(SynchronousTestCase):
+    def test_parts(self):
+        info = RequestInfo.from_raw(b"put", b"/bucket/a%2Fb?acl&x=1", [
+            (b"Host", b"h:8000"), (b"X-Amz-Meta-A", b"1"), (b"x-amz-meta-a", b" 2"),
+            (b"X-Amz-Meta-U", "é".encode())])
+        self.assertEqual((info.method, info.raw_path, info.raw_query, info.host),
+                         ("PUT", "/bucket/a%2Fb", "acl&x=1", "h:8000"))
+        self.assertEqual(info.headers["x-amz-meta-a"], ("1", " 2"))
+        self.assertEqual(info.header("X-AMZ-META-A"), "1, 2")
+        self.assertEqual(info.header("x-amz-meta-u").encode("latin-1"), "é".encode())
+        self.assertIsNone(info.header("missing"))
+
+    def test_absolute_form_and_defaults(self):
+        info = RequestInfo.from_raw("GET", "http://h/b/k?q=1", [])
+        self.assertEqual((info.raw_path, info.raw_query), ("/b/k", "q=1"))
+        info = RequestInfo.from_raw("GET", "http://h?q", [], host="x")
+        self.assertEqual((info.raw_path, info.raw_query, info.host), ("/", "q", "x"))
+        self.assertEqual(RequestInfo.from_raw("GET", "/", []).raw_query, "")
+
+
+class QueryParams(SynchronousTestCase):
+    def test_decoding(self):
+        info = RequestInfo("GET", "/", "uploads&a=&b=x%20y+z&c=%C3%BC%2B&d==e&&%zz=1", {}, "h")
+        self.assertEqual(info.query_params(), [
+            ("uploads", ""), ("a", ""), ("b", "x y z"), ("c", "ü+"), ("d", "=e"), ("%zz", "1")])
+        self.assertEqual(info.query_dict()["b"], "x y z")
+
+
+class Canonicalisation(SynchronousTestCase):
+    def test_uri_encode(self):
+        self.assertEqual(sigv4.uri_encode("a b/ü~*'+".encode()), "a%20b%2F%C3%BC~%2A%27%2B")
+        self.assertEqual(sigv4.uri_encode(b"a b/c", keep_slash=True), "a%20b/c")
+
+    def test_canonical_uris(self):
+        self.assertEqual(sigv4.canonical_uris("/b/a%2Fb"), ["/b/a%2Fb"])
+        self.assertEqual(sigv4.canonical_uris("/b/test$file"), ["/b/test$file", "/b/test%24file"])
+        self.assertEqual(sigv4.canonical_uris(""), ["/"])
+
+    def test_canonical_queries(self):
+        self.assertEqual(sigv4.canonical_queries("b=2&a=1&uploads&c=%7e%20"),
+                         ["a=1&b=2&c=~%20&uploads="])
+        self.assertEqual(sigv4.canonical_queries("p=a+b"), ["p=a%2Bb", "p=a%20b"])
+        self.assertEqual(sigv4.canonical_queries("X-Amz-Signature=s&a=1",
+                                                 exclude=("X-Amz-Signature",)), ["a=1"])
+        # Same name sorted by value.
+        self.assertEqual(sigv4.canonical_queries("a=2&a=1"), ["a=1&a=2"])
+
+    def test_canonical_headers(self):
+        info = RequestInfo("GET", "/", "", {"x-a": ("  a   b  ", "c"), "host": ()}, "h")
+        self.assertEqual(sigv4.canonical_headers(info, ["host", "x-a", "x-missing"]),
+                         b"host:h\nx-a:a b,c\nx-missing:\n")

@@ -139,7 +139,10 @@ class S3Resource(Resource):
         else:
             rh.removeHeader(b"content-type")
         for name, value in response.headers:
-            raw_value = value.encode("utf-8")
+            try:
+                raw_value = value.encode("latin-1")
+            except UnicodeEncodeError:
+                raw_value = value.encode("utf-8")
             if name.startswith("x-amz-meta-"):
                 add_header_exact(rh, name.encode("latin-1"), raw_value)
             else:

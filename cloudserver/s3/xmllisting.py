@@ -8,7 +8,7 @@ one.  Templates are per thread because lxml trees must not be shared
 between threads.
 
 With ``encoding-type=url`` the key-like fields are percent-encoded (see
-:func:`~cloudserver.s3.xmlbuild.url_encode`): v1 encodes Key, Prefix,
+:func:`~cloudserver.s3.xmlbuild.url_encode`): v1 encodes Key,
 Delimiter, Marker, NextMarker and CommonPrefixes; v2 encodes Key, Prefix,
 Delimiter, StartAfter and CommonPrefixes (continuation tokens are opaque
 and left alone), matching what botocore decodes.
@@ -204,7 +204,7 @@ def list_objects_v1_xml(result: ListObjectsV1) -> bytes:
     enc = url_encode if result.encoding_type == "url" else _identity
     root = s3_root("ListBucketResult")
     sub(root, "Name", result.name)
-    sub(root, "Prefix", enc(result.prefix))
+    sub(root, "Prefix", result.prefix)  # v1: AWS leaves Prefix as sent (botocore agrees)
     sub(root, "Marker", enc(result.marker))
     if result.next_marker is not None:
         sub(root, "NextMarker", enc(result.next_marker))

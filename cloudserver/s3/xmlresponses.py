@@ -66,8 +66,13 @@ def error_xml(code: str, message: str, resource: str | None, request_id: str,
 
 
 def list_buckets_xml(owner_id: str, owner_display_name: str,
-                     buckets: Iterable[tuple[str, str]]) -> bytes:
-    """``ListAllMyBucketsResult``; ``buckets`` are (name, creation ISO date)."""
+                     buckets: Iterable[tuple[str, str]], *,
+                     continuation_token: str | None = None, prefix: str | None = None,
+                     region: str | None = None) -> bytes:
+    """``ListAllMyBucketsResult``; ``buckets`` are (name, creation ISO date).
+
+    ``region`` adds each bucket's BucketRegion (AWS sends it when paginating).
+    """
     root = s3_root("ListAllMyBucketsResult")
     owner = sub(root, "Owner")
     sub(owner, "ID", owner_id)
@@ -77,6 +82,10 @@ def list_buckets_xml(owner_id: str, owner_display_name: str,
         b = sub(parent, "Bucket")
         sub(b, "Name", name)
         sub(b, "CreationDate", created)
+    if continuation_token is not None:
+        sub(root, "ContinuationToken", continuation_token)
+    if prefix is not None:
+        sub(root, "Prefix", prefix)
     return serialize(root)
 
 

@@ -6,12 +6,19 @@ and an assertion for S3 error responses.
 
 from __future__ import annotations
 
+import http.client
 import os
 from pathlib import Path
 
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.functional.clients import (
+    ACCESS_KEY_1,
+    REGION,
+    SECRET_KEY_1,
     boto3_client,
     empty_and_delete_bucket,
     unique_bucket,
@@ -55,6 +62,40 @@ class S3TestCase(ServerTestCase):
                           f"{error.response!r}")
             return error
         self.fail(f"expected {code} ({status}), but the call succeeded: {result!r}")
+
+    def sign(self, method: str, path: str, body: bytes = b"",
+             headers: dict[str, str] | None = None, *, host: str = "127.0.0.1",
+             secret_key: str = SECRET_KEY_1) -> dict[str, str]:
+        """
+        The headers of a SigV4-signed request for ``http://<host>:<port><path>``
+        (path already URL-encoded), Host included.
+        """
+        url = f"http://{host}:{self.server.port}{path}"
+        request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+        S3SigV4Auth(Credentials(ACCESS_KEY_1, secret_key), "s3", REGION).add_auth(request)
+        signed = dict(request.headers.items())
+        signed["Host"] = f"{host}:{self.server.port}"
+        return signed
+
+    def signed_request(self, method: str, path: str, body: bytes = b"",
+                       headers: dict[str, str] | None = None, *, host: str = "127.0.0.1",
+                       secret_key: str = SECRET_KEY_1,
+                       connection: http.client.HTTPConnection | None = None,
+                       ) -> http.client.HTTPResponse:
+        """
+        Send a signed request (see ``sign``) to 127.0.0.1, on ``connection``
+        if given (to test keep-alive) or on a new one.
+        """
+        signed = self.sign(method, path, body, headers, host=host, secret_key=secret_key)
+        if connection is None:
+            connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+            self.addCleanup(connection.close)
+        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for name, value in signed.items():
+            connection.putheader(name, value)
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        return connection.getresponse()
 
     def write_file(self, name: str, size: int) -> Path:
         """

@@ -323,10 +323,12 @@ def _v4_query(info: RequestInfo, accounts: AccountStore, now: float, max_skew: f
     if not expires_text.lstrip("-").isdigit():
         raise bad("X-Amz-Expires should be a number")
     expires = int(expires_text)
+    # An out-of-range expiry is refused as AWS does: 403, not a parameter error.
     if expires < 1:
-        raise bad("X-Amz-Expires must be non-negative and non-zero")
+        raise S3Error("AccessDenied", "X-Amz-Expires must be non-negative and non-zero")
     if expires > MAX_PRESIGNED_EXPIRES:
-        raise bad("X-Amz-Expires must be less than a week (in seconds) that is 604800")
+        raise S3Error("AccessDenied",
+                      "X-Amz-Expires must be less than a week (in seconds) that is 604800")
     scope = _parse_credential(params["X-Amz-Credential"], malformed)
     if scope.date != timestamp[:8]:
         raise bad(f'Invalid credential date "{scope.date}". This date is not the same as '

@@ -66,14 +66,11 @@ def user_metadata(ctx: RequestContext) -> dict[str, str]:
     size = 0
     for name, values in ctx.headers.items():
         if name.startswith(USER_META_PREFIX):
+            # Kept as the bytes the client sent (latin-1 decoded), and sent back
+            # the same way: clients differ in how they encode non-ASCII values.
             value = ",".join(values)
-            # Header bytes arrive latin-1 decoded; clients send UTF-8.
-            try:
-                value = value.encode("latin-1").decode("utf-8")
-            except UnicodeError:
-                pass
             meta[name] = value
-            size += len(name[len(USER_META_PREFIX):].encode()) + len(value.encode())
+            size += len(name) - len(USER_META_PREFIX) + len(value)
     if size > MAX_USER_METADATA:
         raise S3Error("MetadataTooLarge", Size=str(size), MaxSizeAllowed=str(MAX_USER_METADATA))
     return meta

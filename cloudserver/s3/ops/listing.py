@@ -47,10 +47,7 @@ async def _list(ctx: RequestContext, v2: bool) -> Response:
     }
     if v2:
         params["startAfter"] = q.get("start-after") or None
-        params["continuationToken"] = q.get("continuation-token")
-        if params["continuationToken"] == "":
-            raise S3Error("InvalidArgument", "The continuation token provided is incorrect",
-                          ArgumentName="continuation-token")
+        params["continuationToken"] = q.get("continuation-token") or None
     else:
         params["marker"] = q.get("marker") or None
     result = await ctx.backend.metadata.list_objects(ctx.bucket, params)

@@ -149,4 +149,12 @@ async def head_object(ctx: RequestContext) -> Response:
     return await _read(ctx, with_body=False)
 
 
-HANDLERS = {"GetObject": get_object, "HeadObject": head_object}
+async def get_object_torrent(ctx: RequestContext) -> Response:
+    """No torrents are kept: answered as a missing torrent, as S3 without them."""
+    await load_bucket(ctx)
+    await load_object(ctx, ctx.bucket, ctx.key)
+    raise S3Error("NoSuchKey", Key=ctx.key)
+
+
+HANDLERS = {"GetObject": get_object, "HeadObject": head_object,
+            "GetObjectTorrent": get_object_torrent}

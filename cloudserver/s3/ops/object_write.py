@@ -19,15 +19,14 @@ async def check_write_conditions(ctx: RequestContext, bucket: str, key: str) -> 
     if_match = ctx.header("if-match")
     if if_none is None and if_match is None:
         return
-    if if_none is not None and if_none.strip() != "*":
-        raise S3Error("NotImplemented", "A header you provided implies functionality "
-                      "that is not implemented", Header="If-None-Match")
     try:
         current = await ctx.backend.metadata.get_object(bucket, key)
     except md_errors.NoSuchKey:
         current = None
     if if_none is not None and current is not None:
-        raise S3Error("PreconditionFailed", Condition="If-None-Match")
+        tags = [t.strip().strip('"') for t in if_none.split(",")]
+        if "*" in tags or current["etag"] in tags:
+            raise S3Error("PreconditionFailed", Condition="If-None-Match")
     if if_match is not None:
         if current is None:
             raise S3Error("NoSuchKey", Key=key)

@@ -9,7 +9,6 @@ when there is one.  Every failure is rendered here, once, as S3 error XML.
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 from twisted.internet.defer import CancelledError, Deferred
@@ -89,7 +88,7 @@ class S3Resource(Resource):
             request.op_name = op.name
             info = RequestInfo(method=method, raw_path=raw_path, raw_query=raw_query,
                                headers=headers, host=host)
-            auth = authenticate(info, self.backend.accounts, time.time(),
+            auth = authenticate(info, self.backend.accounts, self.clock.seconds(),
                                 bucket_from_host=op.bucket if op.virtual_host else None)
             if auth.account is None:
                 raise S3Error("AccessDenied")

@@ -43,6 +43,12 @@ class NoSuchKey(MetadataError):
     code = "NoSuchKey"
 
 
+class NoSuchVersion(MetadataError):
+    """The version id names no version of the object (or "null" and no null version)."""
+
+    code = "NoSuchVersion"
+
+
 class InvalidKey(MetadataError):
     """An object key the store cannot hold (contains NUL, or is not valid UTF-8).
 
@@ -77,7 +83,7 @@ class NotImplementedOption(MetadataError):
 
 
 _BY_NAME = {cls.__name__: cls for cls in (
-    NoSuchBucket, BucketAlreadyExists, BucketNotEmpty, NoSuchKey, InvalidKey,
+    NoSuchBucket, BucketAlreadyExists, BucketNotEmpty, NoSuchKey, NoSuchVersion, InvalidKey,
     InvalidBucketName, InvalidArgument, OperationAborted, NotImplementedOption)}
 
 

@@ -83,10 +83,23 @@ def object_key(bucket: str, name: str) -> bytes:
 
 
 def version_key(bucket: str, name: str, version_id: str) -> bytes:
-    """Key of one version of ``name`` (reserved for the versioning layer)."""
+    """Key of one version of ``name`` (see cloudserver.metadata.versioning)."""
+    return join_version(object_key(bucket, name), version_id)
+
+
+def join_version(master_key: bytes, version_id: str) -> bytes:
+    """Key of version ``version_id`` of the object whose master key is ``master_key``."""
     if not isinstance(version_id, str) or not version_id or "\x00" in version_id:
         raise InvalidKey(f"invalid version id {version_id!r}")
-    return object_key(bucket, name) + VERSION_SEP + version_id.encode("utf-8")
+    try:
+        return master_key + VERSION_SEP + version_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidKey(f"invalid version id {version_id!r}") from None
+
+
+def versions_range(master_key: bytes) -> tuple[bytes, bytes]:
+    """[gte, lt) bounds of every version key of an object, newest id first."""
+    return master_key + VERSION_SEP, master_key + AFTER_VERSIONS
 
 
 def split_version(relative: bytes) -> tuple[bytes, bytes | None]:

@@ -20,8 +20,8 @@ Listing types:
 * ``DelimiterMaster``: the current objects of a bucket: masters only,
   without delete markers, with a placeholder master (``isPHD``) replaced by
   the version that follows it;
-* ``DelimiterVersions`` (to come, in the versioning work) fits the same
-  mould: it accepts version keys and reports key/version markers.
+* ``DelimiterVersions`` (the docs' "DelimiterVersion"): every version and
+  delete marker, newest first within a key, with key / version-id markers.
 
 Result shape (Arsenal's)::
 
@@ -37,12 +37,43 @@ s3-tests ``test_bucket_list_maxkeys_zero``).  NextMarker is returned
 whenever the listing is truncated, delimiter or not: AWS only sends it
 with a delimiter, which the S3 layer decides.
 
+DelimiterVersions result::
+
+    {"IsTruncated": bool,
+     "NextKeyMarker": str | None,          # when truncated: last key or common prefix
+     "NextVersionIdMarker": str | None,    # when truncated: last entry's versionId
+     "CommonPrefixes": [str],
+     "Versions": [{"key": str, "versionId": str, "value": dict,
+                   "isLatest": bool, "isDeleteMarker": bool}]}
+
+Versions and delete markers come in one stream, in listing order (the S3
+layer renders each as <Version> or <DeleteMarker> in that order).
+``versionId`` is the internal id, or "null" for the null version (a
+record with ``isNull``, or a master without ``versionId``: an object
+written before versioning).  As in Arsenal, a master is listed (as the
+latest) and the version key holding the same id right after it is
+skipped, so a null version stored only in the master is listed once, in
+the master's place; after a placeholder master the first version is the
+latest.  ``keyMarker`` alone resumes after every version of that key;
+with ``versionIdMarker`` (an internal id) after that version; with
+``versionIdMarker`` "null" right after the master of ``keyMarker``
+(where an id-less null version lists; the service first turns "null"
+into the null version's internal id when it has one).
+
 Cost bound: a ``list_range`` call visits at most maxKeys + 1 accepted
 entries, plus at most ``SEEK_AFTER_SKIPS`` entries per skipped run
 (a common prefix already returned, the versions of an object) before
-it seeks past the run, plus one entry per deleted object (a delete-marker
-master) or placeholder met on the way.  Only that last term is not bounded
-by maxKeys: a bucket of a million delete markers is a million-entry scan.
+it seeks past the run, plus the entries it hides (delete-marker masters,
+placeholders; in a versions listing, the one duplicate version key after
+each master).  Those hidden entries are capped by ``SKIP_BUDGET`` per
+call: past it, the filter ends the page early, truncated, with the last
+visited key as NextMarker / continuation token (Delimiter and
+DelimiterMaster; clients go on from there).  It cannot stop inside a
+common prefix it has not returned yet (the prefix may still hold a live
+key), nor between a placeholder and its version, so the one remaining
+unbounded case is a single common prefix whose only content is a long
+run of deleted objects.  A versions listing hides at most one entry per
+entry it returns, so it needs no budget.
 """
 from __future__ import annotations
 
@@ -54,6 +85,7 @@ from typing import Any
 
 from cloudserver.metadata.errors import InvalidArgument
 from cloudserver.metadata.keys import AFTER_VERSIONS, VERSION_SEP, successor
+from cloudserver.metadata.version_id import NULL_VERSION_ID
 
 FILTER_ACCEPT = 1
 FILTER_SKIP = 0
@@ -62,6 +94,8 @@ FILTER_END = -1
 DEFAULT_MAX_KEYS = 1000
 # The driver seeks once a filter asked twice in a row to skip to the same key.
 SEEK_AFTER_SKIPS = 2
+# Hidden (skipped) entries one list_range call visits before it may end the page early.
+SKIP_BUDGET = 10_000
 _BAD_TOKEN = "The continuation token provided is incorrect"
 
 
@@ -211,6 +245,19 @@ class Delimiter:
             self._last_item = name
         return FILTER_ACCEPT
 
+    def stop_early(self, key: bytes) -> bool:
+        """Out of scan budget at ``key`` (just skipped): end the page here if
+        resuming after ``key`` loses nothing; True if the page was ended."""
+        if VERSION_SEP in key or not self._may_stop_at(key):
+            return False
+        self._truncated = True
+        self._last_item = key
+        return True
+
+    def _may_stop_at(self, name: bytes) -> bool:
+        cp = self._common_prefix(name)
+        return cp is None or self._seen(cp)
+
     # -- result --------------------------------------------------------------
 
     def result(self) -> dict[str, Any]:
@@ -270,10 +317,112 @@ class DelimiterMaster(Delimiter):
                 return FILTER_SKIP
         return self._accept(name, cp, value, md)
 
+    def stop_early(self, key: bytes) -> bool:
+        name = key.partition(VERSION_SEP)[0]
+        if self._phd_name is not None or not self._may_stop_at(name):
+            return False
+        self._truncated = True
+        self._last_item = name  # resumes after all versions of name
+        return True
+
+
+class DelimiterVersions(Delimiter):
+    """List every version and delete marker (see the module docstring)."""
+
+    def __init__(self, prefix: str | None = None, delimiter: str | None = None,
+                 key_marker: str | None = None, version_id_marker: str | None = None,
+                 max_keys: Any = None):
+        super().__init__(prefix=prefix, delimiter=delimiter, marker=key_marker,
+                         max_keys=max_keys)
+        vid = _utf8(version_id_marker, "versionIdMarker") or None
+        if vid is not None and VERSION_SEP in vid:
+            raise InvalidArgument(message="Invalid version id specified")
+        self.version_id_marker = vid if self.after is not None else None
+        self._versions: list[tuple[bytes, str, dict, bool]] = []
+        self._last_vid: str | None = None
+        self._master: tuple[bytes, str | None] | None = None
+        self._phd_name: bytes | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> DelimiterVersions:
+        return cls(prefix=params.get("prefix"), delimiter=params.get("delimiter"),
+                   key_marker=params.get("keyMarker"),
+                   version_id_marker=params.get("versionIdMarker"),
+                   max_keys=params.get("maxKeys"))
+
+    def start(self) -> bytes:
+        if self.after is None:
+            return self.prefix
+        vid = self.version_id_marker
+        if vid is None:
+            start = self.after + AFTER_VERSIONS
+        elif vid == NULL_VERSION_ID.encode():
+            start = self.after + VERSION_SEP  # right after the master
+        else:
+            start = self.after + VERSION_SEP + vid + b"\x00"
+        return max(start, self.prefix)
+
+    def filter(self, key: bytes, value: bytes) -> int:
+        self._skip = None
+        if self.max_keys == 0:
+            return FILTER_END
+        name, sep, vid_bytes = key.partition(VERSION_SEP)
+        cp = self._common_prefix(name)
+        if cp is not None and self._seen(cp):
+            return self._skip_prefix(cp)
+        if not sep:
+            if _may_be_special(value) and load_record(value).get("isPHD"):
+                # Placeholder: the next version of name is the latest.
+                self._master, self._phd_name = None, name
+                return FILTER_SKIP
+            md = load_record(value)
+            vid = md.get("versionId")
+            self._master, self._phd_name = (name, vid), None
+            null = vid is None or bool(md.get("isNull"))
+            return self._add(name, cp, md, NULL_VERSION_ID if null else vid, True)
+        vid = vid_bytes.decode("utf-8")
+        if self._master == (name, vid):
+            return FILTER_SKIP  # listed as the master
+        latest = self._phd_name == name
+        self._phd_name = None
+        md = load_record(value)
+        return self._add(name, cp, md, NULL_VERSION_ID if md.get("isNull") else vid, latest)
+
+    def _add(self, name: bytes, cp: bytes | None, md: dict, vid: str, latest: bool) -> int:
+        if len(self._versions) + len(self._prefixes) >= self.max_keys:
+            self._truncated = True
+            return FILTER_END
+        if cp is not None:
+            self._prefixes.append(cp)
+            self._last_prefix = cp
+            self._last_item, self._last_vid = cp, None
+        else:
+            self._versions.append((name, vid, md, latest))
+            self._last_item, self._last_vid = name, vid
+        return FILTER_ACCEPT
+
+    def stop_early(self, key: bytes) -> bool:
+        return False  # bounded without a budget: see the module docstring
+
+    def result(self) -> dict[str, Any]:
+        truncated = self._truncated
+        last = self._last_item if truncated else None
+        return {
+            "IsTruncated": truncated,
+            "NextKeyMarker": last.decode("utf-8") if last is not None else None,
+            "NextVersionIdMarker": self._last_vid if truncated else None,
+            "CommonPrefixes": [cp.decode("utf-8") for cp in self._prefixes],
+            "Versions": [{"key": k.decode("utf-8"), "versionId": vid, "value": md,
+                          "isLatest": latest, "isDeleteMarker": bool(md.get("isDeleteMarker"))}
+                         for k, vid, md, latest in self._versions],
+        }
+
 
 LISTING_TYPES: dict[str, type[Delimiter]] = {
     "Delimiter": Delimiter,
     "DelimiterMaster": DelimiterMaster,
+    "DelimiterVersions": DelimiterVersions,
+    "DelimiterVersion": DelimiterVersions,  # the docs' spelling
 }
 
 
@@ -287,17 +436,21 @@ def make_filter(params: Mapping[str, Any]) -> Delimiter:
     return cls.from_params(params)
 
 
-def list_range(kv: Any, base: bytes, flt: Delimiter) -> dict[str, Any]:
+def list_range(kv: Any, base: bytes, flt: Delimiter,
+               skip_budget: int = SKIP_BUDGET) -> dict[str, Any]:
     """Run ``flt`` over the keys of ``kv`` under ``base``; return its result.
 
     Synchronous.  Seeks (by starting a new iteration) whenever the filter
-    asked ``SEEK_AFTER_SKIPS`` times in a row to skip to the same key; see
-    the module docstring for the bound on the number of entries visited.
+    asked ``SEEK_AFTER_SKIPS`` times in a row to skip to the same key;
+    after ``skip_budget`` skipped entries, offers the filter to end the
+    page early at each further one.  See the module docstring for the
+    bound on the number of entries visited.
     """
     n = len(base)
     stop = flt.stop()
     hi = base + stop if stop is not None else successor(base)
     lo = base + flt.start()
+    skipped = 0
     while hi is None or lo < hi:
         it = kv.iterate(gte=lo, lt=hi)
         seek = None
@@ -307,6 +460,10 @@ def list_range(kv: Any, base: bytes, flt: Delimiter) -> dict[str, Any]:
                 decision = flt.filter(key[n:], value)
                 if decision == FILTER_END:
                     return flt.result()
+                if decision == FILTER_SKIP:
+                    skipped += 1
+                    if skipped >= skip_budget and flt.stop_early(key[n:]):
+                        return flt.result()
                 wanted = flt.skip_to() if decision == FILTER_SKIP else None
                 if wanted is None:
                     target, streak = None, 0

@@ -1,11 +1,13 @@
 # -*- test-case-name: tests.unit.test_metadata_service -*-
 """The metadata service: buckets, object metadata and listings over one IOrderedKV.
 
-This is the non-versioned core (versioning options come with the
-versioning layer): a put overwrites the master, a delete removes it.
-Every method returns a Deferred; failures are cloudserver.metadata.errors
-exceptions.  Reads are answered synchronously from the KV; writes are
-acknowledged when the KV says the batch is durable.
+Objects: without options a put overwrites the master and a delete removes
+it; with versioning options (see cloudserver.metadata.versioning) a call
+is planned against the object's current state and applied as one atomic
+batch of master and version keys.  Every method returns a Deferred;
+failures are cloudserver.metadata.errors exceptions.  Reads are answered
+synchronously from the KV; writes are acknowledged when the KV says the
+batch is durable.
 
 Records are JSON objects stored compactly; each carries ``"mdVersion"``
 (added when missing) so that a later format can be told apart.
@@ -18,35 +20,50 @@ that are in flight at the same time are closed here, in-process:
 * a create and a delete of one bucket overlapping: OperationAborted;
 * a delete of a bucket while an object put into it is in flight:
   BucketNotEmpty (the put will land); a put into a bucket being deleted:
-  NoSuchBucket.
+  NoSuchBucket;
+* writes to one object: each is planned against the values of the writes
+  before it that are still in flight (the ``_staged`` overlay), so a
+  read-modify-write (versioned put, version delete + master repair) acts
+  as if the calls ran one after the other in call order.  Plain reads see
+  only what the KV shows (durable data).
 
 This assumes one service instance owns the KV, which is how the dmd runs.
 """
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.internet import defer
+from twisted.logger import Logger
 from zope.interface import implementer
 
-from cloudserver.metadata import keys
+from cloudserver.metadata import keys, versioning
 from cloudserver.metadata.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,
+    InvalidArgument,
+    MetadataError,
     NoSuchBucket,
     NoSuchKey,
-    NotImplementedOption,
+    NoSuchVersion,
     OperationAborted,
 )
 from cloudserver.metadata.interfaces import IMetadataService, IOrderedKV
 from cloudserver.metadata.listing import list_range, load_record, make_filter
+from cloudserver.metadata.uploads import UploadsMixin
+from cloudserver.metadata.version_id import (
+    DEFAULT_REPLICATION_GROUP_ID,
+    NULL_VERSION_ID,
+    VersionIdGenerator,
+    inf_version_id,
+)
 
 MD_VERSION = 1
-# Options a non-versioned call may carry as long as they are unset.
-_VERSIONING_OPTIONS = ("versioning", "versionId", "isNull", "repairMaster", "versionSpecific")
+_log = Logger()
 
 
 def encode_record(md: Mapping[str, Any]) -> bytes:
@@ -62,14 +79,6 @@ def encode_record(md: Mapping[str, Any]) -> bytes:
 decode_record = load_record
 
 
-def _check_options(options: Mapping[str, Any] | None) -> None:
-    if not options:
-        return
-    for name in _VERSIONING_OPTIONS:
-        if options.get(name) not in (None, False):
-            raise NotImplementedOption(f"versioning option {name!r} is not supported yet")
-
-
 def _call(f: Callable[..., Any], *args: Any) -> defer.Deferred:
     """Run ``f``: its Deferred, or its value or exception as a fired Deferred.
 
@@ -80,11 +89,19 @@ def _call(f: Callable[..., Any], *args: Any) -> defer.Deferred:
 
 
 @implementer(IMetadataService)
-class MetadataService:
+class MetadataService(UploadsMixin):
     """IMetadataService over an IOrderedKV (MemoryKV or LevelDBKV)."""
 
-    def __init__(self, kv: IOrderedKV):
+    def __init__(self, kv: IOrderedKV,
+                 replication_group_id: str = DEFAULT_REPLICATION_GROUP_ID,
+                 clock: Callable[[], float] = time.time):
+        """``replication_group_id``: config ``replicationGroupId``, part of every
+        version id; ``clock``: wall time in seconds, for version ids."""
         self.kv = kv
+        self._version_ids = VersionIdGenerator(replication_group_id, clock)
+        self._inf_version_id = inf_version_id(replication_group_id)
+        # Staged version keys of each object (master key -> keys), for repairs.
+        self._staged_versions: dict[bytes, set[bytes]] = {}
         self._creating: set[str] = set()
         self._deleting: set[str] = set()
         self._object_writes: Counter[str] = Counter()
@@ -92,6 +109,7 @@ class MetadataService:
         # Lets put/delete report the record they replaced even when several
         # writes to one key are in the same group commit.
         self._staged: dict[bytes, list] = {}
+        self._init_uploads()
 
     # -- buckets -----------------------------------------------------------
 
@@ -162,32 +180,61 @@ class MetadataService:
 
     def put_object(self, bucket: str, key: str, md: Mapping[str, Any],
                    options: Mapping[str, Any] | None = None) -> defer.Deferred:
-        """Overwrite the master of ``key``; fires with the record it replaced ({}
-        if none) once durable."""
+        """Store the metadata of ``key``; fires once durable.
+
+        Without versioning options: overwrite the master, fire with the
+        record it replaced ({} if none).  With ``{"versioning": True}``,
+        ``{"versionId": ""}`` or ``{"versionId": vid}`` (see
+        cloudserver.metadata.versioning): fire with ``{"versionId",
+        "isNull", "isDeleteMarker", "previous", "deleted"}``.
+        """
         return _call(self._put_object, bucket, key, md, options)
 
     def _put_object(self, bucket, key, md, options):
-        _check_options(options)
+        okey, changes, result = self._plan_object_put(bucket, key, md, options)
+        return self._commit(bucket, okey, changes, result)
+
+    def _plan_object_put(self, bucket: str, key: str, md: Mapping[str, Any],
+                         options: Mapping[str, Any] | None
+                         ) -> tuple[bytes, dict[bytes, bytes | None], Any]:
+        """(master key, key -> value or None, result) of a put, not yet written.
+
+        For callers that add their own deletes to the same batch (complete
+        multipart upload): pass the three to ``_commit`` in the same
+        reactor turn.
+        """
+        opts = versioning.parse_options(options)
         okey = keys.object_key(bucket, key)
         if not self._bucket_exists(bucket):
             raise NoSuchBucket(bucket)
-        value = encode_record(md)
-        previous = self._current(okey)
-        self._object_writes[bucket] += 1
-        d = self._staged_write(okey, value, self.kv.write([(okey, value)]))
-        d.addBoth(self._release, self._done_writing, bucket)
-        return d.addCallback(lambda _: decode_record(previous) if previous else {})
+        if not isinstance(md, Mapping):
+            raise TypeError("metadata records are JSON objects (dicts)")
+        if opts.plain:
+            value = encode_record(md)
+            previous = self._current(okey)
+            return okey, {okey: value}, decode_record(previous) if previous else {}
+        plan = versioning.plan_put(self._view(bucket, key), key, md, opts,
+                                   self._version_ids.next, self._inf_version_id)
+        return okey, self._changes(okey, plan), plan.result
 
     def get_object(self, bucket: str, key: str,
                    options: Mapping[str, Any] | None = None) -> defer.Deferred:
+        """The master (a placeholder resolved to the latest version) or, with
+        ``{"versionId": vid | "null"}``, that version.  NoSuchKey / NoSuchVersion."""
         return _call(self._get_object, bucket, key, options)
 
     def _get_object(self, bucket, key, options):
-        _check_options(options)
-        raw = self.kv.get(keys.object_key(bucket, key))
-        if raw is None:
-            self._missing(bucket, key)
-        return decode_record(raw)
+        opts = versioning.parse_options(options)
+        view = self._view(bucket, key, staged=False)
+        try:
+            return versioning.plan_get(view, key, opts)
+        except (NoSuchKey, NoSuchVersion):
+            if not self._bucket_exists(bucket):
+                raise NoSuchBucket(bucket) from None
+            raise
+        finally:
+            if versioning.is_phd(view.master()):
+                self._repair(bucket, key)
 
     def _missing(self, bucket: str, key: str) -> None:
         """Raise the right error for an absent object: NoSuchBucket first."""
@@ -197,29 +244,98 @@ class MetadataService:
 
     def delete_object(self, bucket: str, key: str,
                       options: Mapping[str, Any] | None = None) -> defer.Deferred:
-        """Delete the master of ``key``; fires with the deleted record once durable."""
+        """Delete metadata of ``key``; fires once durable.
+
+        Without a versionId: delete the master, fire with the deleted record
+        (NoSuchKey).  With ``{"versionId": vid | "null"}``: delete that
+        version, and if it was the latest make the next one the master (or
+        remove the master) in the same batch; fire with ``{"versionId",
+        "isNull", "isDeleteMarker", "previous", "deleted": [record]}``
+        (NoSuchVersion).  Delete markers are created with put_object
+        (``{"versioning": True}`` here is refused with InvalidArgument).
+        """
         return _call(self._delete_object, bucket, key, options)
 
     def _delete_object(self, bucket, key, options):
-        _check_options(options)
+        opts = versioning.parse_options(options)
         okey = keys.object_key(bucket, key)
-        previous = self._current(okey)
-        if previous is None:
-            self._missing(bucket, key)
-        d = self._staged_write(okey, None, self.kv.write([], [okey]))
-        return d.addCallback(lambda _: decode_record(previous))
+        if opts.versioning and not opts.version_id:
+            # Upstream would delete the master and strand its versions.
+            raise InvalidArgument("delete markers are written with put_object")
+        if not opts.version_id:
+            previous = self._current(okey)
+            if previous is None:
+                self._missing(bucket, key)
+            return self._commit(bucket, okey, {okey: None}, decode_record(previous))
+        try:
+            plan = versioning.plan_delete(self._view(bucket, key), key, opts)
+        except (NoSuchKey, NoSuchVersion):
+            if not self._bucket_exists(bucket):
+                raise NoSuchBucket(bucket) from None
+            raise
+        return self._commit(bucket, okey, self._changes(okey, plan), plan.result)
 
-    def get_bucket_and_object(self, bucket: str, key: str) -> defer.Deferred:
+    def get_bucket_and_object(self, bucket: str, key: str,
+                              options: Mapping[str, Any] | None = None) -> defer.Deferred:
         """{"bucket": attrs, "obj": md or None}: the two reads most requests start with.
 
-        NoSuchBucket if the bucket is absent (after Arsenal's getBucketAndObject).
+        NoSuchBucket if the bucket is absent (after Arsenal's getBucketAndObject);
+        ``options`` as for get_object, a missing object or version is None.
         """
-        return _call(self._get_bucket_and_object, bucket, key)
+        return _call(self._get_bucket_and_object, bucket, key, options)
 
-    def _get_bucket_and_object(self, bucket, key):
+    def _get_bucket_and_object(self, bucket, key, options=None):
         attrs = self._load_bucket(bucket)
-        raw = self.kv.get(keys.object_key(bucket, key))
-        return {"bucket": attrs, "obj": decode_record(raw) if raw is not None else None}
+        opts = versioning.parse_options(options)
+        try:
+            obj = versioning.plan_get(self._view(bucket, key, staged=False), key, opts)
+        except (NoSuchKey, NoSuchVersion):
+            obj = None
+        return {"bucket": attrs, "obj": obj}
+
+    def _view(self, bucket: str, key: str, staged: bool = True) -> versioning.KVObjectView:
+        """The object as writers (staged: in-flight writes included) or readers see it."""
+        okey = keys.object_key(bucket, key)
+        if not staged:
+            return versioning.KVObjectView(self.kv, okey, decode_record)
+        return versioning.KVObjectView(self.kv, okey, decode_record, self._staged,
+                                       self._staged_versions)
+
+    @staticmethod
+    def _changes(okey: bytes, plan: versioning.Plan) -> dict[bytes, bytes | None]:
+        """A plan as key -> encoded value (None = delete); encoding errors raise here,
+        before anything is staged or written."""
+        changes: dict[bytes, bytes | None] = {}
+        for vid, record in plan.versions.items():
+            changes[keys.join_version(okey, vid)] = (
+                None if record is None else encode_record(record))
+        if plan.master is not versioning.KEEP:
+            changes[okey] = None if plan.master is None else encode_record(plan.master)
+        return changes
+
+    def _commit(self, bucket: str, okey: bytes, changes: Mapping[bytes, bytes | None],
+                result: Any, extra_deletes: Any = ()) -> defer.Deferred:
+        """Write ``changes`` of object ``okey`` (plus unstaged ``extra_deletes``)
+        as one batch; fires with ``result`` once durable."""
+        puts = [(k, v) for k, v in changes.items() if v is not None]
+        deletes = [k for k, v in changes.items() if v is None]
+        deletes.extend(extra_deletes)
+        self._object_writes[bucket] += 1
+        d = self._stage(okey, changes, self.kv.write(puts, deletes))
+        d.addBoth(self._release, self._done_writing, bucket)
+        return d.addCallback(lambda _: result)
+
+    def _repair(self, bucket: str, key: str) -> None:
+        """Replace a placeholder master found by a read, in the background
+        (unless a write to the object, which replaces it anyway, is in flight)."""
+        okey = keys.object_key(bucket, key)
+        if okey in self._staged:
+            return
+        plan = versioning.plan_repair(self._view(bucket, key))
+        if plan is None:
+            return
+        d = self._commit(bucket, okey, self._changes(okey, plan), None)
+        d.addErrback(lambda f: _log.failure("repairing the master of {key!r}", f, key=key))
 
     # -- listings ----------------------------------------------------------
 
@@ -235,8 +351,21 @@ class MetadataService:
     def _list_objects(self, bucket, params):
         if not self._bucket_exists(bucket):
             raise NoSuchBucket(bucket)
-        flt = make_filter(params or {})
+        params = params or {}
+        if (params.get("listingType") == "DelimiterVersions"
+                and params.get("versionIdMarker") == NULL_VERSION_ID and params.get("keyMarker")):
+            params = {**params, "versionIdMarker": self._null_marker(bucket, params["keyMarker"])}
+        flt = make_filter(params)
         return list_range(self.kv, keys.object_base(bucket), flt)
+
+    def _null_marker(self, bucket: str, key: Any) -> str:
+        """Where the null version of ``key`` lists: its internal id, or "null"
+        (right after the master) for an id-less master or when there is none."""
+        try:
+            vid = versioning.resolve_null(self._view(bucket, key, staged=False), key)
+        except (MetadataError, TypeError):
+            return NULL_VERSION_ID
+        return vid or NULL_VERSION_ID
 
     # -- helpers -----------------------------------------------------------
 
@@ -247,14 +376,32 @@ class MetadataService:
 
     def _staged_write(self, okey: bytes, value: bytes | None,
                       d: defer.Deferred) -> defer.Deferred:
-        entry = self._staged.setdefault(okey, [None, 0])
-        entry[0] = value
-        entry[1] += 1
+        return self._stage(okey, {okey: value}, d)
+
+    def _stage(self, okey: bytes, changes: Mapping[bytes, bytes | None],
+               d: defer.Deferred) -> defer.Deferred:
+        """Overlay ``changes`` (key -> value, None = deleted) of object ``okey``
+        until ``d`` (their batch) has fired."""
+        entries = []
+        index = None
+        for key, value in changes.items():
+            entry = self._staged.setdefault(key, [None, 0])
+            entry[0] = value
+            entry[1] += 1
+            entries.append((key, entry))
+            if key != okey:
+                index = self._staged_versions.setdefault(okey, set())
+                index.add(key)
 
         def unstage(result):
-            entry[1] -= 1
-            if not entry[1] and self._staged.get(okey) is entry:
-                del self._staged[okey]
+            for key, entry in entries:
+                entry[1] -= 1
+                if not entry[1] and self._staged.get(key) is entry:
+                    del self._staged[key]
+                    if index is not None:
+                        index.discard(key)
+            if index is not None and not index and self._staged_versions.get(okey) is index:
+                del self._staged_versions[okey]
             return result
 
         return d.addBoth(unstage)

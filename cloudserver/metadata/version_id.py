@@ -39,10 +39,12 @@ never repeats or reorders ids.  Across restarts nothing is persisted: the
 generator never issues an id in the millisecond it was created in (its
 first id is at least creation time + 1 ms), which is Arsenal's "wait for
 the millisecond slot to flush" without the busy wait.  So ids issued after
-a restart sort newer than every id of the previous run as long as the
-wall clock did not go back across the restart (by more than the restart
-took).  Several processes writing one store concurrently must use
-distinct replication group ids.
+a restart sort newer than every id of the previous run as long as the new
+run starts in a later millisecond than the previous one started, the
+previous run did not outpace the clock (a million ids in one
+millisecond) and the wall clock did not go back across the restart.
+Several processes writing one store concurrently must use distinct
+replication group ids.
 """
 from __future__ import annotations
 

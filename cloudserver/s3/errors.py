@@ -109,6 +109,8 @@ CATALOG: dict[str, tuple[int, str]] = {
                                   "not match what was computed."),
     "InvalidChunkSizeError": (403, "Only the last chunk is allowed to have a size less "
                               "than 8192 bytes"),
+    "NoSuchPublicAccessBlockConfiguration": (404, "The public access block configuration "
+                                             "was not found"),
 }
 
 # Standard reason phrases for the statuses above (RFC 9110).

@@ -18,6 +18,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from cloudserver.metadata.errors import MetadataError
+from cloudserver.s3.acl import ANONYMOUS_OPS
 from cloudserver.s3.auth.authenticate import authenticate
 from cloudserver.s3.auth.request_info import RequestInfo
 from cloudserver.s3.context import Backend, RequestContext, Response
@@ -85,12 +86,17 @@ class S3Resource(Resource):
             op = route(method, host, raw_path, raw_query, headers,
                        self.backend.config.rest_endpoints)
             resource = "/" + (op.bucket or "") + ("/" + op.key if op.key is not None else "")
-            request.op_name = op.name
+            request.s3_op = op
+            if self.backend.config.log_level != "info":
+                log.debug("{request_id} {method} {uri} headers={headers}",
+                          request_id=request_id, method=method, uri=raw_uri,
+                          headers={k: v for k, v in headers.items() if k != "authorization"})
             info = RequestInfo(method=method, raw_path=raw_path, raw_query=raw_query,
                                headers=headers, host=host)
             auth = authenticate(info, self.backend.accounts, self.clock.seconds(),
                                 bucket_from_host=op.bucket if op.virtual_host else None)
-            if auth.account is None:
+            if auth.account is None and op.name not in ANONYMOUS_OPS:
+                # Others are decided by the bucket or object ACL (ops.common).
                 raise S3Error("AccessDenied")
             handler = HANDLERS.get(op.name)
             if handler is None:
@@ -190,12 +196,14 @@ class S3Resource(Resource):
     def _log(self, request, request_id: str, started: float, response) -> None:
         status = getattr(response, "status", request.code)
         code = getattr(response, "error_code", None) or "-"
-        op = getattr(request, "op_name", "-")
+        op = getattr(request, "s3_op", None)
         log.info(
-            "{request_id} {client} {op} {method} {uri} {status} {error} in={bytes_in} "
-            "out={bytes_out} {duration_ms:.1f}ms",
+            "{request_id} {client} {op} bucket={bucket} key={key} {status} {error} "
+            "in={bytes_in} out={bytes_out} {duration_ms:.1f}ms",
             request_id=request_id, client=getattr(request.getClientAddress(), "host", "-"),
-            op=op, method=request.method.decode("latin-1"),
-            uri=request.uri.decode("latin-1")[:512], status=status, error=code,
+            op=op.name if op else request.method.decode("latin-1"),
+            bucket=(op.bucket if op else None) or "-",
+            key=(op.key[:256] if op and op.key is not None else "-"), status=status,
+            error=code,
             bytes_in=request.body.received, bytes_out=getattr(request, "bytes_sent", 0),
             duration_ms=(self.clock.seconds() - started) * 1000)

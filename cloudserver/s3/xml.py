@@ -32,6 +32,9 @@ from cloudserver.s3.xmlparse import (
     parse_xml,
     text,
 )
+from cloudserver.s3.xmlmultipart import (  # noqa: F401
+    ListPartsResult, ListUploadsResult, ObjectAttributes, PartEntry, Person, UploadEntry,
+    list_multipart_uploads_xml, list_parts_xml, object_attributes_xml)
 from cloudserver.s3.xmlresponses import (
     acl_xml,
     complete_multipart_xml,

@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.functional.test_boto3_objects -*-
 """
-A test case base with a boto3 client on the shared server, bucket helpers
-and an assertion for S3 error responses.
+A test case base with a boto3 client on the shared server, bucket helpers,
+an assertion for S3 error responses, and SigV4-signed raw requests for what
+SDKs do not let a test control (Host header, keep-alive, Expect).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ interpreter exit when only part of a class was selected).
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shlex
 import shutil
@@ -111,7 +112,7 @@ class ServerProcess:
     """
     One ``twistd -n --pidfile= cloudserver`` subprocess and its directories.
 
-    @ivar workdir: holds ``data/``, ``metadata/`` and ``server.log``.
+    @ivar workdir: holds ``data/``, ``metadata/``, ``config.json`` and ``server.log``.
     @ivar port: the S3 port, fixed at the first start and kept by restarts.
     """
 
@@ -124,6 +125,7 @@ class ServerProcess:
         self.data_dir = self.workdir / "data"
         self.metadata_dir = self.workdir / "metadata"
         self.log_path = self.workdir / "server.log"
+        self.config_path = self.workdir / "config.json"
         self.extra_env = dict(extra_env or {})
         self.extra_args = tuple(extra_args)
         self.port: int | None = None
@@ -158,6 +160,7 @@ class ServerProcess:
         for _ in range(1 if keep_port else attempts):
             if not keep_port:
                 self.port = free_port()
+                self._write_config()
             try:
                 self._start_once()
                 return
@@ -168,6 +171,21 @@ class ServerProcess:
         assert last_error is not None
         raise last_error
 
+    def _write_config(self) -> None:
+        """
+        conf/config.json with this server's ports: the S3 port and free ports
+        for the metadata and data daemons (9990/9991 by default), so a test
+        server never collides with another server on the machine.
+        """
+        config = json.loads((CHECKOUT / "conf" / "config.json").read_text())
+        config["port"] = self.port
+        for daemon, client in (("metadataDaemon", "metadataClient"),
+                               ("dataDaemon", "dataClient")):
+            port = free_port()
+            config.setdefault(daemon, {})["port"] = port
+            config.setdefault(client, {})["port"] = port
+        self.config_path.write_text(json.dumps(config, indent=4))
+
     def _environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _SERVER_ENV_SCRUB}
         env.update(
@@ -175,6 +193,7 @@ class ServerProcess:
             S3BACKEND="file",
             S3DATAPATH=str(self.data_dir),
             S3METADATAPATH=str(self.metadata_dir),
+            S3_CONFIG_FILE=str(self.config_path),
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)
@@ -303,8 +322,8 @@ class ServerTestCase(unittest.SynchronousTestCase):
             self.server.start()
             return
         cls = type(self)
-        # Another class's server may still run (a partial selection); ports
-        # 9990/9991 are fixed, so only one server runs at a time.
+        # Another class's server may still run (a partial selection of its
+        # tests); one server at a time keeps the machine's load predictable.
         _stop_shared(keep=cls)
         if cls in _shared and not _shared[cls].alive():
             # An earlier test crashed it (that test failed, showing the log);

@@ -48,9 +48,23 @@ class BucketTests(S3TestCase):
         self.assertEqual(self.s3.get_object(Bucket=name, Key="keep")["Body"].read(), b"data")
 
     def test_already_owned_by_you(self) -> None:
-        """Creating a bucket one already owns answers BucketAlreadyOwnedByYou."""
-        name = self.make_bucket()
-        self.assertS3Error("BucketAlreadyOwnedByYou", 409, self.s3.create_bucket, Bucket=name)
+        """
+        Re-creating one's own bucket answers BucketAlreadyOwnedByYou, except
+        where both locations have legacyAwsBehavior (us-east-1 by default):
+        there CloudServer, like AWS us-east-1, answers 200.
+        """
+        legacy = self.make_bucket("legacy")
+        again = self.s3.create_bucket(Bucket=legacy)
+        self.assertEqual(again["ResponseMetadata"]["HTTPStatusCode"], 200)
+
+        name = unique_bucket("owned")
+        self.s3.create_bucket(Bucket=name, CreateBucketConfiguration={
+            "LocationConstraint": "us-west-1"})
+        self.addCleanup(self.s3.delete_bucket, Bucket=name)
+        self.assertEqual(self.s3.get_bucket_location(Bucket=name)["LocationConstraint"],
+                         "us-west-1")
+        self.assertS3Error("BucketAlreadyOwnedByYou", 409, self.s3.create_bucket, Bucket=name,
+                           CreateBucketConfiguration={"LocationConstraint": "us-west-1"})
 
     def test_already_exists_other_account(self) -> None:
         """Another account cannot take the name: BucketAlreadyExists."""

@@ -162,13 +162,16 @@ class ServiceTestsMixin:
         self.failureResultOf(self.svc.put_object("bkt", "k", {"x": float("nan")}), ValueError)
         self.err(self.svc.get_object("bkt", "k"), errors.NoSuchKey)
 
-    def test_versioning_options_not_implemented(self):
+    def test_unset_versioning_options_are_plain(self):
+        """Unset options keep the non-versioned behaviour; versioning itself is
+        tested in tests.unit.test_metadata_versioning."""
         self.bucket()
-        self.ok(self.svc.put_object("bkt", "k", {}, {"versionId": None, "versioning": False}))
-        e = self.err(self.svc.put_object("bkt", "k", {}, {"versioning": True}),
+        self.assertEqual(self.ok(self.svc.put_object(
+            "bkt", "k", {}, {"versionId": None, "versioning": False})), {})
+        self.assertEqual(self.ok(self.svc.get_object("bkt", "k")), {"mdVersion": 1})
+        e = self.err(self.svc.put_object("bkt", "k", {}, {"repairMaster": True}),
                      errors.NotImplementedOption)
         self.assertEqual(e.code, "NotImplemented")
-        self.err(self.svc.get_object("bkt", "k", {"versionId": "v1"}), errors.NotImplementedOption)
 
     def test_get_bucket_and_object(self):
         self.bucket()

@@ -8,3 +8,7 @@ from cloudserver.s3.ops import bucket, copy, delete, listing, object_read, objec
 HANDLERS = {}
 for _module in (service, bucket, listing, object_read, object_write, delete, copy):
     HANDLERS.update(_module.HANDLERS)
+from cloudserver.s3.ops.multipart import HANDLERS as _MULTIPART  # noqa: E402
+HANDLERS.update(_MULTIPART)
+from cloudserver.s3.ops import acl as _acl, public_access as _pab  # noqa: E402
+HANDLERS.update(_acl.HANDLERS, **_pab.HANDLERS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cloudserver.metadata import errors as md_errors
+from cloudserver.s3 import acl
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket, now
@@ -17,6 +18,9 @@ async def create_bucket(ctx: RequestContext) -> Response:
     name = ctx.bucket
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
+    account = ctx.account
+    new_acl = acl.acl_from_headers(ctx.header, account.canonical_id, ctx.backend.accounts) \
+        or acl.private(account.canonical_id)
     body = await ctx.body.read_all(MAX_CREATE_BODY)
     location = parse_create_bucket_configuration(body) if body.strip() else None
     config = ctx.backend.config
@@ -26,7 +30,6 @@ async def create_bucket(ctx: RequestContext) -> Response:
         raise S3Error("InvalidLocationConstraint",
                       "The specified location constraint is not valid.",
                       LocationConstraint=location)
-    account = ctx.account
     attrs = {
         "mdVersion": BUCKET_FORMAT,
         "name": name,
@@ -35,14 +38,18 @@ async def create_bucket(ctx: RequestContext) -> Response:
         "creation-date": now(),
         "location": location,
         "versioning": None,
+        "acl": new_acl.to_record(),
     }
     try:
         await ctx.backend.metadata.create_bucket(name, attrs)
     except md_errors.BucketAlreadyExists:
         existing = await ctx.backend.metadata.get_bucket(name)
         if existing.get("owner") == account.canonical_id:
-            # A legacy (us-east-1 style) location answers 200 to its owner, as AWS.
+            # A legacy (us-east-1 style) location answers 200 to its owner, as AWS,
+            # unless the request asks for another ACL than the bucket has.
             if config.locations.get(existing.get("location"), {}).get("legacyAwsBehavior"):
+                if not acl.equivalent(acl.bucket_acl(existing), new_acl):
+                    raise S3Error("BucketAlreadyExists", BucketName=name) from None
                 return Response(headers=[("Location", "/" + name)])
             raise S3Error("BucketAlreadyOwnedByYou", BucketName=name) from None
         raise S3Error("BucketAlreadyExists", BucketName=name) from None

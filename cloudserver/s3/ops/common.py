@@ -7,6 +7,7 @@ import time
 from email.utils import formatdate, parsedate_to_datetime
 
 from cloudserver.metadata import errors as md_errors
+from cloudserver.s3 import acl
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
 
@@ -40,24 +41,89 @@ def now() -> float:
 async def load_bucket(ctx: RequestContext, *, owner_only: bool = True) -> dict:
     """The bucket's attributes, after checking the caller may use it.
 
-    Until ACLs exist, only the owner may use a bucket (others: AccessDenied),
-    as AWS with private buckets.
+    The permission needed comes from the operation (``acl.bucket_permission``):
+    READ to list, WRITE to put or delete objects, READ_ACP / WRITE_ACP for the
+    ACL, the owner alone for the rest.  Operations the object ACL decides
+    (GetObject, ...) are checked by :func:`load_object` instead.  A missing
+    bucket is NoSuchBucket for everyone, anonymous callers included.
+    ``owner_only=False`` skips the check: the caller makes its own.
     """
     try:
         attrs = await ctx.backend.metadata.get_bucket(ctx.bucket)
     except md_errors.NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
-    account = ctx.account
-    if owner_only and (account is None or attrs.get("owner") != account.canonical_id):
-        raise S3Error("AccessDenied")
+    if owner_only:
+        permission = acl.bucket_permission(ctx.op.name)
+        if permission is not None:
+            check_bucket_access(ctx, attrs, permission)
     return attrs
 
 
-async def load_object(ctx: RequestContext, bucket: str, key: str) -> dict:
+def requester_id(ctx: RequestContext) -> str | None:
+    return ctx.account.canonical_id if ctx.account is not None else None
+
+
+def check_bucket_access(ctx: RequestContext, attrs: dict, permission: str) -> None:
+    """AccessDenied unless the bucket ACL gives the caller ``permission``."""
+    if not acl.allows(acl.bucket_acl(attrs), requester_id(ctx), permission,
+                      ignore_public=acl.ignores_public_acls(attrs)):
+        raise S3Error("AccessDenied")
+
+
+_FROM_OP = object()
+
+
+async def load_object(ctx: RequestContext, bucket: str, key: str, *,
+                      permission: str | None | object = _FROM_OP,
+                      options: dict | None = None) -> dict:
+    """The object's metadata, after checking its ACL gives the caller
+    ``permission`` (by default what the operation needs, see
+    ``acl.object_permission``; None: no check).
+
+    As AWS, a missing key is NoSuchKey only to callers who may list the
+    bucket; others get AccessDenied, so existence does not leak.
+    """
+    if permission is _FROM_OP:
+        permission = acl.object_permission(ctx.op.name)
     try:
-        return await ctx.backend.metadata.get_object(bucket, key)
+        if options:
+            md = await ctx.backend.metadata.get_object(bucket, key, options)
+        else:
+            md = await ctx.backend.metadata.get_object(bucket, key)
     except md_errors.NoSuchKey:
+        if permission is not None:
+            attrs = await _bucket_attrs(ctx, bucket)
+            if not acl.allows(acl.bucket_acl(attrs), requester_id(ctx), acl.READ,
+                              ignore_public=acl.ignores_public_acls(attrs)):
+                raise S3Error("AccessDenied") from None
         raise S3Error("NoSuchKey", Key=key) from None
+    if permission is not None:
+        await check_object_access(ctx, bucket, md, permission)
+    return md
+
+
+async def _bucket_attrs(ctx: RequestContext, bucket: str) -> dict:
+    try:
+        return await ctx.backend.metadata.get_bucket(bucket)
+    except md_errors.NoSuchBucket:
+        raise S3Error("NoSuchBucket", BucketName=bucket) from None
+
+
+async def check_object_access(ctx: RequestContext, bucket: str, md: dict,
+                              permission: str) -> None:
+    """AccessDenied unless the object ACL gives the caller ``permission``.
+
+    The bucket's IgnorePublicAcls matters only when a public grant is what
+    lets the caller in, so the bucket is read only then.
+    """
+    object_acl = acl.object_acl(md)
+    requester = requester_id(ctx)
+    if acl.allows(object_acl, requester, permission, ignore_public=True):
+        return
+    if acl.allows(object_acl, requester, permission):
+        if not acl.ignores_public_acls(await _bucket_attrs(ctx, bucket)):
+            return
+    raise S3Error("AccessDenied")
 
 
 def user_metadata(ctx: RequestContext) -> dict[str, str]:

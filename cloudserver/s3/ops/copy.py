@@ -11,11 +11,12 @@ from twisted.internet.interfaces import IConsumer
 
 from cloudserver.data.producers import ChainedProducer
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import checksums
+from cloudserver.s3 import acl, checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
-    load_bucket, now, parse_http_date, stored_headers, user_metadata)
+    load_bucket, load_object, now, parse_http_date, stored_headers, user_metadata)
+from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.object_read import _etag_matches, piece_producers
 from cloudserver.s3.ops.object_write import commit_object, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE
@@ -104,23 +105,21 @@ async def copy_data(ctx: RequestContext, locations: list[dict], start: int, leng
         await producer.startProducing(consumer)
         key = await writer.finish()
     except BaseException:
-        producer.stopProducing() if hasattr(producer, "stopProducing") else None
+        producer.stopProducing()
         await writer.abort()
         raise
     return key, digests
 
 
 async def copy_object(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    dest = await load_bucket(ctx)
+    object_acl = object_acl_from_request(ctx, dest)  # the source's ACL is not copied
     src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
-    ctx_src = await _load_source_bucket(ctx, src_bucket)
-    try:
-        src = await ctx.backend.metadata.get_object(src_bucket, src_key)
-    except md_errors.NoSuchKey:
-        raise S3Error("NoSuchKey", Key=src_key) from None
+    await _load_source_bucket(ctx, src_bucket)
+    src = await load_object(ctx, src_bucket, src_key, permission=acl.READ)
     if src_version is not None and src_version != "null" and \
             src_version != src.get("version-id"):
-        raise S3Error("NoSuchVersion") if ctx_src else S3Error("NoSuchKey")
+        raise S3Error("NoSuchVersion", Key=src_key, VersionId=src_version)
     check_copy_conditions(ctx, src)
     if src["size"] > MAX_PUT_SIZE:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the "
@@ -145,12 +144,12 @@ async def copy_object(ctx: RequestContext) -> Response:
         content_type = src.get("content-type")
     sc = storage_class(ctx) if sc_header is not None else src.get("storage-class", "STANDARD")
     checksum = src.get("checksum")
-    account = ctx.account
+    owner, owner_name = acl.principal(ctx.account)
     md = dict(src)
     md.update({
         "key": ctx.key, "last-modified": now(), "content-type": content_type,
         "headers": headers, "metadata": metadata, "storage-class": sc,
-        "owner": account.canonical_id, "owner-name": account.display_name,
+        "owner": owner, "owner-name": owner_name, "acl": object_acl.to_record(),
     })
     md.pop("version-id", None)
     if not same:
@@ -174,8 +173,6 @@ async def _load_source_bucket(ctx: RequestContext, name: str) -> dict:
         attrs = await ctx.backend.metadata.get_bucket(name)
     except md_errors.NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=name) from None
-    if attrs.get("owner") != ctx.account.canonical_id:
-        raise S3Error("AccessDenied")
     return attrs
 
 

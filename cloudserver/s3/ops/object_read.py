@@ -11,6 +11,7 @@ from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
     http_date, load_bucket, load_object, object_headers, parse_http_date)
+from cloudserver.s3.ops.multipart_read import part_read
 
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -113,7 +114,12 @@ async def _read(ctx: RequestContext, with_body: bool) -> Response:
     check_read_conditions(ctx, md)
     size = md["size"]
     headers = object_headers(md)
-    rng = parse_range(ctx.header("range"), size)
+    part = part_read(ctx, md) if "partNumber" in ctx.query else None
+    if part is not None:
+        rng = part.range
+        headers.extend(part.headers)
+    else:
+        rng = parse_range(ctx.header("range"), size)
     status = 200
     if rng is not None:
         status = 206
@@ -122,7 +128,8 @@ async def _read(ctx: RequestContext, with_body: bool) -> Response:
     else:
         start, length = 0, size
         checksum = md.get("checksum")
-        if checksum and (ctx.header("x-amz-checksum-mode") or "").upper() == "ENABLED":
+        if checksum and part is None and \
+                (ctx.header("x-amz-checksum-mode") or "").upper() == "ENABLED":
             headers.append((checksums.header_name(checksum["algorithm"]), checksum["value"]))
             headers.append(("x-amz-checksum-type", checksum.get("type", "FULL_OBJECT")))
     content_type = md.get("content-type")

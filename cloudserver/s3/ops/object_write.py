@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import checksums
+from cloudserver.s3 import acl, checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
     load_bucket, now, quoted_etag, stored_headers, user_metadata)
+from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.upload import Received, expected_from_headers, receive_body
 
 OBJECT_FORMAT = 1
@@ -38,7 +39,7 @@ async def check_write_conditions(ctx: RequestContext, bucket: str, key: str) -> 
 def object_record(ctx: RequestContext, received: Received, *, content_type: str | None,
                   headers: dict, metadata: dict, etag: str | None = None) -> dict:
     """The metadata record of a new object (format version OBJECT_FORMAT)."""
-    account = ctx.account
+    owner, owner_name = acl.principal(ctx.account)
     md = {
         "mdVersion": OBJECT_FORMAT,
         "key": ctx.key,
@@ -48,8 +49,8 @@ def object_record(ctx: RequestContext, received: Received, *, content_type: str 
         "content-type": content_type or "binary/octet-stream",
         "headers": headers,
         "metadata": metadata,
-        "owner": account.canonical_id,
-        "owner-name": account.display_name,
+        "owner": owner,
+        "owner-name": owner_name,
         "location": ([{"key": received.key, "start": 0, "size": received.size}]
                      if received.key is not None else []),
         "storage-class": "STANDARD",
@@ -93,7 +94,8 @@ def storage_class(ctx: RequestContext) -> str:
 
 
 async def put_object(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    bucket = await load_bucket(ctx)
+    object_acl = object_acl_from_request(ctx, bucket)
     exp = expected_from_headers(ctx)
     metadata = user_metadata(ctx)
     headers = stored_headers(ctx)
@@ -103,6 +105,7 @@ async def put_object(ctx: RequestContext) -> Response:
     md = object_record(ctx, received, content_type=ctx.header("content-type"),
                        headers=headers, metadata=metadata)
     md["storage-class"] = sc
+    md["acl"] = object_acl.to_record()
     await commit_object(ctx, md)
     out = [("ETag", quoted_etag(md["etag"]))]
     if received.checksum_algorithm is not None:

@@ -1,0 +1,361 @@
+# -*- test-case-name: tests.unit.test_multipart_uploads -*-
+"""Multipart upload state in the metadata KV: a mixin of MetadataService.
+
+Uploads and their parts live in the same ordered key space as buckets and
+objects (see cloudserver.metadata.keys), so that completing an upload --
+writing the object, removing the upload and every part record -- is one
+atomic, synced batch, and an upload survives restarts like any record::
+
+    b"U\\x00" + bucket + b"\\x00" + name + b"\\x00" + upload_id -> upload (JSON)
+    b"P\\x00" + upload_id + b"\\x00" + b"%05d" % part_number   -> part (JSON)
+
+The upload key sorts a bucket's uploads by object name, then by upload id
+(ListMultipartUploads order); upload ids start with a fixed-width time
+stamp (cloudserver.s3.ops.multipart) so that uploads of one name list in
+initiation order.  Names never hold NUL (keys.encode_name), so the NUL
+before the upload id cannot be confused with a longer name.  Part keys
+zero-pad the part number so byte order is numeric order (ListParts).
+
+Upload record: ``{"mdVersion", "uploadId", "bucket", "key", "initiated",
+"owner", "owner-name", "initiator": {"id", "name"}, "content-type",
+"headers", "metadata", "storage-class", "checksum": {"algorithm", "type"}
+| None, "request-headers": {...}}``.  Part record: ``{"mdVersion",
+"partNumber", "size", "etag", "last-modified", "location": [...],
+"checksum": {"algorithm", "value"} | None}``.
+
+Concurrency (one service instance owns the KV, as for objects).  LevelDB
+writes become visible when durable, so a read can miss a write still in
+flight.  Two in-process tables close the gaps:
+
+* ``_mpu_staged``: part values written but not yet durable.  A re-upload
+  learns the part it really replaced; an abort or complete deletes parts
+  whose write is still in flight (its batch is queued after theirs, and
+  batches apply in call order) and frees their data.
+* ``_mpu_closing``: uploads being completed or aborted.  A part write that
+  arrives meanwhile fails with NoSuchUpload, and a second complete/abort
+  too, so exactly one of two racing completes (or a complete and an
+  abort) wins and nothing is orphaned.
+
+A complete also re-checks, in the same reactor turn as it issues its
+batch, that every part it validated is still the stored one; a part
+re-uploaded in between fails the complete with InvalidPart instead of
+leaving the object pointing at data the re-upload is about to delete.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from twisted.internet import defer
+
+from cloudserver.metadata import keys
+from cloudserver.metadata.errors import MetadataError, NoSuchBucket
+
+UPLOAD_PREFIX = b"U\x00"
+PART_PREFIX = b"P\x00"
+SEP = b"\x00"
+MAX_PART_NUMBER = 10000
+DEFAULT_MAX_UPLOADS = 1000
+
+
+class NoSuchUpload(MetadataError):
+    code = "NoSuchUpload"
+
+
+class InvalidPart(MetadataError):
+    code = "InvalidPart"
+
+
+# -- the key layout -----------------------------------------------------------
+
+def _upload_id_bytes(upload_id: str) -> bytes:
+    if not isinstance(upload_id, str) or not upload_id or "\x00" in upload_id:
+        raise NoSuchUpload(f"invalid upload id {upload_id!r}")
+    try:
+        return upload_id.encode("ascii")
+    except UnicodeEncodeError:  # ours are ASCII: anything else is unknown
+        raise NoSuchUpload(f"invalid upload id {upload_id!r}") from None
+
+
+def uploads_base(bucket: str) -> bytes:
+    """The prefix shared by every upload key of ``bucket``."""
+    return UPLOAD_PREFIX + keys.encode_bucket(bucket) + SEP
+
+
+def upload_key(bucket: str, name: str, upload_id: str) -> bytes:
+    return uploads_base(bucket) + keys.encode_name(name) + SEP + _upload_id_bytes(upload_id)
+
+
+def parts_base(upload_id: str) -> bytes:
+    return PART_PREFIX + _upload_id_bytes(upload_id) + SEP
+
+
+def part_key(upload_id: str, part_number: int) -> bytes:
+    if not 1 <= part_number <= MAX_PART_NUMBER:
+        raise ValueError(f"part number out of range: {part_number}")
+    return parts_base(upload_id) + b"%05d" % part_number
+
+
+def split_upload_key(relative: bytes) -> tuple[str, str]:
+    """(name, upload id) from a key with ``uploads_base`` stripped."""
+    name, _, upload_id = relative.rpartition(SEP)
+    return name.decode("utf-8"), upload_id.decode("ascii")
+
+
+def _encode(record: Mapping[str, Any]) -> bytes:
+    from cloudserver.metadata.service import encode_record
+    return encode_record(record)
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
+    from cloudserver.metadata.service import decode_record
+    return decode_record(raw)
+
+
+class UploadsMixin:
+    """Upload and part records; mixed into MetadataService (needs ``self.kv``,
+    ``_bucket_exists``, ``_current``, ``_staged_write``, ``_object_writes``,
+    ``_done_writing`` and ``_release`` from it)."""
+
+    def _init_uploads(self) -> None:
+        self._mpu_staged: dict[bytes, list] = {}
+        self._mpu_closing: set[str] = set()
+
+    # -- uploads -------------------------------------------------------------
+
+    def create_upload(self, bucket: str, name: str, upload_id: str,
+                      record: Mapping[str, Any]) -> defer.Deferred:
+        """Store a new upload record; fires with None once durable."""
+        return defer.maybeDeferred(self._create_upload, bucket, name, upload_id, record)
+
+    def _create_upload(self, bucket, name, upload_id, record):
+        if not self._bucket_exists(bucket):
+            raise NoSuchBucket(bucket)
+        return self.kv.write([(upload_key(bucket, name, upload_id), _encode(record))])
+
+    def get_upload(self, bucket: str, name: str, upload_id: str) -> defer.Deferred:
+        """The upload record; NoSuchUpload if absent or being completed/aborted."""
+        return defer.maybeDeferred(self._get_upload, bucket, name, upload_id)
+
+    def _get_upload(self, bucket, name, upload_id):
+        raw = self.kv.get(upload_key(bucket, name, upload_id))
+        if raw is None or upload_id in self._mpu_closing:
+            if not self._bucket_exists(bucket):
+                raise NoSuchBucket(bucket)
+            raise NoSuchUpload(upload_id)
+        return _decode(raw)
+
+    def list_uploads(self, bucket: str, params: Mapping[str, Any]) -> defer.Deferred:
+        """ListMultipartUploads over the bucket's upload keys.
+
+        params: prefix, delimiter, keyMarker, uploadIdMarker, maxUploads.
+        Fires with {"Uploads": [record], "CommonPrefixes": [str],
+        "IsTruncated": bool, "NextKeyMarker", "NextUploadIdMarker"}.
+        """
+        return defer.maybeDeferred(self._list_uploads, bucket, params)
+
+    def _list_uploads(self, bucket, params):
+        if not self._bucket_exists(bucket):
+            raise NoSuchBucket(bucket)
+        base = uploads_base(bucket)
+        prefix = (params.get("prefix") or "").encode("utf-8")
+        delimiter = (params.get("delimiter") or "").encode("utf-8")
+        key_marker = (params.get("keyMarker") or "").encode("utf-8")
+        id_marker = params.get("uploadIdMarker") or ""
+        limit = params.get("maxUploads", DEFAULT_MAX_UPLOADS)
+        out: dict[str, Any] = {"Uploads": [], "CommonPrefixes": [], "IsTruncated": False,
+                               "NextKeyMarker": None, "NextUploadIdMarker": None}
+        if limit <= 0:
+            return out
+        lt = keys.successor(base + prefix)
+        gt = None
+        gte = base + prefix
+        if key_marker:
+            if id_marker:
+                gt = max(base + key_marker + SEP + id_marker.encode("ascii", "replace"),
+                         gte)
+                gte = None
+            elif delimiter and key_marker.endswith(delimiter):
+                # a common prefix returned last time: skip all of it
+                gte = max(keys.successor(base + key_marker), gte)
+            else:
+                gte = max(base + key_marker + b"\x01", gte)
+        count = 0
+        last: tuple[str, str] | None = None
+        while True:
+            advanced = False
+            for k, v in self.kv.iterate(gte=gte, gt=gt, lt=lt):
+                relative = k[len(base):]
+                name = relative.rpartition(SEP)[0]
+                if delimiter:
+                    at = name.find(delimiter, len(prefix))
+                    if at >= 0:
+                        cp = name[:at + len(delimiter)]
+                        if count == limit:
+                            out["IsTruncated"] = True
+                            break
+                        out["CommonPrefixes"].append(cp.decode("utf-8"))
+                        count += 1
+                        last = (cp.decode("utf-8"), "")
+                        gte, gt = keys.successor(base + cp), None
+                        advanced = True
+                        break
+                if count == limit:
+                    out["IsTruncated"] = True
+                    break
+                record = _decode(v)
+                out["Uploads"].append(record)
+                count += 1
+                last = split_upload_key(relative)
+            if not advanced or gte is None:
+                break
+        if out["IsTruncated"] and last is not None:
+            out["NextKeyMarker"], out["NextUploadIdMarker"] = last
+        return out
+
+    # -- parts ---------------------------------------------------------------
+
+    def put_part(self, bucket: str, name: str, upload_id: str, part_number: int,
+                 record: Mapping[str, Any]) -> defer.Deferred:
+        """Store (or replace) a part; fires with the part record it replaced ({}
+        if none) once durable.  NoSuchUpload if the upload is gone or closing."""
+        return defer.maybeDeferred(self._put_part, bucket, name, upload_id, part_number,
+                                   record)
+
+    def _put_part(self, bucket, name, upload_id, part_number, record):
+        self._get_upload(bucket, name, upload_id)
+        pkey = part_key(upload_id, part_number)
+        value = _encode(record)
+        previous = self._mpu_current(pkey)
+        d = self._mpu_stage(pkey, value, self.kv.write([(pkey, value)]))
+        return d.addCallback(lambda _: _decode(previous) if previous else {})
+
+    def list_parts(self, upload_id: str, marker: int = 0,
+                   max_parts: int = 1000) -> defer.Deferred:
+        """Up to ``max_parts`` part records after part ``marker``; fires with
+        (records, truncated)."""
+        return defer.maybeDeferred(self._list_parts, upload_id, marker, max_parts)
+
+    def _list_parts(self, upload_id, marker, max_parts):
+        base = parts_base(upload_id)
+        start = base + b"%05d" % marker if marker > 0 else None
+        records = []
+        truncated = False
+        for _, v in self.kv.iterate(gt=start, gte=None if start else base,
+                                    lt=keys.successor(base)):
+            if len(records) == max_parts:
+                truncated = True
+                break
+            records.append(_decode(v))
+        return records, truncated
+
+    def _all_parts(self, upload_id: str) -> dict[bytes, bytes]:
+        """Every part value of an upload, counting writes still in flight."""
+        base = parts_base(upload_id)
+        found = dict(self.kv.iterate(gte=base, lt=keys.successor(base)))
+        for k, entry in self._mpu_staged.items():
+            if k.startswith(base):
+                if entry[0] is None:
+                    found.pop(k, None)
+                else:
+                    found[k] = entry[0]
+        return found
+
+    # -- completion and abort --------------------------------------------------
+
+    def complete_upload(self, bucket: str, name: str, upload_id: str,
+                        md: Mapping[str, Any],
+                        expected: Mapping[int, str]) -> defer.Deferred:
+        """Write the object ``md`` and remove the upload and all its parts in
+        one batch.
+
+        ``expected`` maps each part number used to the etag validated by the
+        caller; if any stored part differs now, InvalidPart.  Fires, once
+        durable, with ``{"previous": replaced object record or {},
+        "unused": [part records not in md]}`` so the caller can free their
+        data.
+        """
+        return defer.maybeDeferred(self._complete_upload, bucket, name, upload_id, md,
+                                   expected)
+
+    def _complete_upload(self, bucket, name, upload_id, md, expected):
+        ukey = upload_key(bucket, name, upload_id)
+        self._get_upload(bucket, name, upload_id)
+        parts = self._all_parts(upload_id)
+        for number, etag in expected.items():
+            raw = parts.get(part_key(upload_id, number))
+            if raw is None or _decode(raw).get("etag") != etag:
+                raise InvalidPart(f"part {number} changed during completion")
+        unused = [_decode(v) for k, v in parts.items()
+                  if int(k[-5:]) not in expected]
+        okey = keys.object_key(bucket, name)
+        value = _encode(md)
+        previous = self._current(okey)
+        deletes = [ukey, *parts]
+        self._mpu_closing.add(upload_id)
+        self._object_writes[bucket] += 1
+        d = self._staged_write(okey, value, self.kv.write([(okey, value)], deletes))
+        d.addBoth(self._release, self._done_writing, bucket)
+        d.addBoth(self._release, self._mpu_closing.discard, upload_id)
+        return d.addCallback(lambda _: {
+            "previous": _decode(previous) if previous else {}, "unused": unused})
+
+    def abort_upload(self, bucket: str, name: str, upload_id: str) -> defer.Deferred:
+        """Remove the upload and its parts; fires with the removed part records
+        (whose data the caller frees) once durable.  NoSuchUpload if absent."""
+        return defer.maybeDeferred(self._abort_upload, bucket, name, upload_id)
+
+    def _abort_upload(self, bucket, name, upload_id):
+        ukey = upload_key(bucket, name, upload_id)
+        self._get_upload(bucket, name, upload_id)
+        parts = self._all_parts(upload_id)
+        self._mpu_closing.add(upload_id)
+        d = self.kv.write([], [ukey, *parts])
+        d.addBoth(self._release, self._mpu_closing.discard, upload_id)
+        return d.addCallback(lambda _: [_decode(v) for v in parts.values()])
+
+    def delete_bucket_uploads(self, bucket: str, limit: int = 1000) -> defer.Deferred:
+        """Abort up to ``limit`` uploads of ``bucket`` (for DeleteBucket, which
+        discards unfinished uploads as AWS does); fires with (part records
+        removed, more_left)."""
+        return defer.maybeDeferred(self._delete_bucket_uploads, bucket, limit)
+
+    def _delete_bucket_uploads(self, bucket, limit):
+        base = uploads_base(bucket)
+        deletes: list[bytes] = []
+        removed: list[dict] = []
+        more = False
+        for n, (k, _) in enumerate(self.kv.iterate(gte=base, lt=keys.successor(base))):
+            if n == limit:
+                more = True
+                break
+            upload_id = split_upload_key(k[len(base):])[1]
+            if upload_id in self._mpu_closing:
+                continue
+            parts = self._all_parts(upload_id)
+            deletes.append(k)
+            deletes.extend(parts)
+            removed.extend(_decode(v) for v in parts.values())
+        if not deletes:
+            return [], more
+        return self.kv.write([], deletes).addCallback(lambda _: (removed, more))
+
+    # -- in-flight part writes -------------------------------------------------
+
+    def _mpu_current(self, pkey: bytes) -> bytes | None:
+        staged = self._mpu_staged.get(pkey)
+        return staged[0] if staged is not None else self.kv.get(pkey)
+
+    def _mpu_stage(self, pkey: bytes, value: bytes | None,
+                   d: defer.Deferred) -> defer.Deferred:
+        entry = self._mpu_staged.setdefault(pkey, [None, 0])
+        entry[0] = value
+        entry[1] += 1
+
+        def unstage(result):
+            entry[1] -= 1
+            if not entry[1] and self._mpu_staged.get(pkey) is entry:
+                del self._mpu_staged[pkey]
+            return result
+
+        return d.addBoth(unstage)

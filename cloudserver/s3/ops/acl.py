@@ -1,0 +1,132 @@
+# -*- test-case-name: tests.unit.test_acl_ops -*-
+"""GetBucketAcl, PutBucketAcl, GetObjectAcl and PutObjectAcl.
+
+The access checks (READ_ACP to read an ACL, WRITE_ACP to replace it) are
+made by ``load_bucket`` / ``load_object`` from the operation's name; these
+handlers only turn ACLs into documents and documents (or headers) into ACLs.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from cloudserver.metadata import errors as md_errors
+from cloudserver.s3 import acl
+from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.common import load_bucket, load_object
+from cloudserver.s3.xml import acl_xml
+
+
+async def read_small_body(ctx: RequestContext, limit: int) -> bytes:
+    """A small request body, aws-chunked decoded and checked against its
+    x-amz-content-sha256."""
+    decoder = ctx.auth.payload.make_decoder() if ctx.auth.payload.chunked else None
+    body = await ctx.body.read_all(limit, decoder)
+    expected = ctx.auth.payload.sha256
+    if expected is not None and hashlib.sha256(body).hexdigest() != expected:
+        raise S3Error("XAmzContentSHA256Mismatch")
+    return body
+
+
+def version_options(ctx: RequestContext) -> dict | None:
+    version = ctx.query.get("versionId")
+    return {"versionId": version} if version else None
+
+
+def _document(a: acl.Acl, accounts, fallback_name: str | None) -> bytes:
+    return acl_xml(a.owner, acl.owner_name(a.owner, accounts, fallback_name),
+                   acl.response_grants(a, accounts))
+
+
+def object_acl_from_request(ctx: RequestContext, bucket_attrs: dict) -> acl.Acl:
+    """The ACL a new object gets (PutObject, CopyObject, CreateMultipartUpload,
+    PostObject): from x-amz-acl / x-amz-grant-* headers, private without them;
+    the requester owns it.  BlockPublicAcls refuses a public one."""
+    owner, _ = acl.principal(ctx.account)
+    new = acl.acl_from_headers(ctx.header, owner, ctx.backend.accounts,
+                               bucket_attrs.get("owner")) or acl.private(owner)
+    acl.check_public_acl_allowed(bucket_attrs, new)
+    return new
+
+
+async def new_acl(ctx: RequestContext, owner: str, bucket_owner: str | None) -> acl.Acl:
+    """The ACL a Put*Acl request asks for, from its headers or its body.
+
+    Headers and a body together are UnexpectedContent; neither is
+    MissingSecurityHeader; a body naming another owner is AccessDenied.
+    """
+    accounts = ctx.backend.accounts
+    body = await read_small_body(ctx, acl.MAX_ACL_BODY)
+    from_headers = acl.acl_from_headers(ctx.header, owner, accounts, bucket_owner)
+    if from_headers is not None:
+        if body.strip():
+            raise S3Error("UnexpectedContent")
+        return from_headers
+    if not body.strip():
+        raise S3Error("MissingSecurityHeader", "Your request was missing a required header",
+                      MissingHeaderName="x-amz-acl")
+    body_owner, grants = acl.parse_access_control_policy(body, accounts)
+    if body_owner != owner:
+        raise S3Error("AccessDenied")
+    return acl.Acl(owner, tuple(grants))
+
+
+async def get_bucket_acl(ctx: RequestContext) -> Response:
+    attrs = await load_bucket(ctx)
+    return Response.xml(_document(acl.bucket_acl(attrs), ctx.backend.accounts,
+                                  attrs.get("owner-name")))
+
+
+async def put_bucket_acl(ctx: RequestContext) -> Response:
+    attrs = await load_bucket(ctx)
+    acl.check_canned_name(ctx.header("x-amz-acl"))
+    new = await new_acl(ctx, acl.bucket_acl(attrs).owner, None)
+    acl.check_public_acl_allowed(attrs, new)
+    metadata = ctx.backend.metadata
+    try:
+        # Re-read so a concurrent change to another attribute is not undone.
+        latest = dict(await metadata.get_bucket(ctx.bucket))
+        latest["acl"] = new.to_record()
+        await metadata.update_bucket(ctx.bucket, latest)
+    except md_errors.NoSuchBucket:
+        raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
+    return Response()
+
+
+async def get_object_acl(ctx: RequestContext) -> Response:
+    await load_bucket(ctx)
+    md = await load_object(ctx, ctx.bucket, ctx.key, options=version_options(ctx))
+    headers = [("x-amz-version-id", md["version-id"])] if md.get("version-id") else []
+    return Response.xml(_document(acl.object_acl(md), ctx.backend.accounts,
+                                  md.get("owner-name")), headers=headers)
+
+
+async def put_object_acl(ctx: RequestContext) -> Response:
+    attrs = await load_bucket(ctx)
+    options = version_options(ctx)
+    md = await load_object(ctx, ctx.bucket, ctx.key, options=options)
+    acl.check_canned_name(ctx.header("x-amz-acl"))
+    new = await new_acl(ctx, acl.object_acl(md).owner, attrs.get("owner"))
+    acl.check_public_acl_allowed(attrs, new)
+    # The body was read since the check: if a PutObject replaced the object
+    # meanwhile, the ACL was meant for another object (409, the client
+    # retries).  The record is updated in place: same version, same
+    # Last-Modified.
+    checked = md
+    md = dict(await load_object(ctx, ctx.bucket, ctx.key, permission=None, options=options))
+    if (md.get("owner"), md.get("last-modified")) != (checked.get("owner"),
+                                                      checked.get("last-modified")):
+        raise S3Error("OperationAborted")
+    md["acl"] = new.to_record()
+    version = md.get("version-id")
+    await ctx.backend.metadata.put_object(
+        ctx.bucket, ctx.key, md, *([{"versionId": version}] if version else []))
+    return Response(headers=[("x-amz-version-id", version)] if version else [])
+
+
+HANDLERS = {
+    "GetBucketAcl": get_bucket_acl,
+    "PutBucketAcl": put_bucket_acl,
+    "GetObjectAcl": get_object_acl,
+    "PutObjectAcl": put_object_acl,
+}

@@ -1,0 +1,332 @@
+# -*- test-case-name: tests.functional.test_multipart -*-
+"""Multipart uploads: create, upload a part (streamed or copied), abort,
+list parts and uploads.  Completion is in multipart_complete, part reads
+and GetObjectAttributes in multipart_read.
+
+Upload state lives in the metadata KV (cloudserver.metadata.uploads), part
+bytes in the data store, one blob per part.  A part's metadata is written
+only once its data is durable; a replaced part's data is freed only once
+the new part's metadata is durable.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+
+from cloudserver.metadata import errors as md_errors
+from cloudserver.s3 import checksums
+from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops import multipart_complete, multipart_read
+from cloudserver.s3.ops.common import (
+    load_bucket, now, quoted_etag, stored_headers, user_metadata)
+from cloudserver.s3.ops.copy import (
+    _load_source_bucket, check_copy_conditions, copy_data, parse_copy_source)
+from cloudserver.s3.ops.multipart_checksums import checksum_type
+from cloudserver.s3.ops.object_write import delete_data, storage_class
+from cloudserver.s3.ops.upload import MAX_PUT_SIZE, expected_from_headers, receive_body
+from cloudserver.s3.xml import (
+    ListPartsResult, ListUploadsResult, PartEntry, Person, UploadEntry,
+    copy_part_result_xml, initiate_multipart_xml, iso8601, list_multipart_uploads_xml,
+    list_parts_xml, url_encode)
+
+UPLOAD_FORMAT = 1
+PART_FORMAT = 1
+MAX_PART_NUMBER = 10000
+MAX_PART_SIZE = MAX_PUT_SIZE
+MAX_LIST = 1000
+
+#: Request headers kept verbatim in the upload for the final object
+#: (ACL, tagging, encryption, object lock, redirect).
+KEPT_PREFIXES = ("x-amz-acl", "x-amz-grant-", "x-amz-tagging", "x-amz-server-side-encryption",
+                 "x-amz-object-lock-", "x-amz-website-redirect-location")
+
+_COPY_RANGE_RE = re.compile(r"^bytes=(\d+)-(\d+)$")
+
+
+def new_upload_id(ts: float) -> str:
+    """Random and unguessable (192 bits), URL-safe, and sorting by creation
+    time (a fixed-width millisecond stamp first), which is the order AWS
+    lists uploads of one key in."""
+    return f"{int(ts * 1000):012x}" + secrets.token_urlsafe(24)
+
+
+def part_number(ctx: RequestContext) -> int:
+    text = ctx.query.get("partNumber", "")
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PART_NUMBER:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and "
+                      "10000, inclusive", ArgumentName="partNumber", ArgumentValue=text)
+    return int(text)
+
+
+def upload_id(ctx: RequestContext) -> str:
+    return ctx.query.get("uploadId", "")
+
+
+async def load_upload(ctx: RequestContext) -> dict:
+    """The upload named by the request (NoSuchUpload), after the bucket check."""
+    await load_bucket(ctx)
+    return await ctx.backend.metadata.get_upload(ctx.bucket, ctx.key, upload_id(ctx))
+
+
+def _checksum_algorithm(ctx: RequestContext) -> str | None:
+    value = ctx.header("x-amz-checksum-algorithm")
+    if value is None:
+        return None
+    try:
+        return checksums.normalize_algorithm(value)
+    except ValueError:
+        raise S3Error("InvalidRequest", "Checksum algorithm provided is unsupported. Please "
+                      "try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, "
+                      "SHA1, SHA256]") from None
+
+
+def checksum_headers(checksum: dict | None) -> list[tuple[str, str]]:
+    if not checksum or not checksum.get("value"):
+        return []
+    return [(checksums.header_name(checksum["algorithm"]), checksum["value"])]
+
+
+# -- CreateMultipartUpload ------------------------------------------------------
+
+async def create_multipart_upload(ctx: RequestContext) -> Response:
+    await load_bucket(ctx)
+    metadata = user_metadata(ctx)
+    headers = stored_headers(ctx)
+    sc = storage_class(ctx)
+    algorithm = _checksum_algorithm(ctx)
+    ctype = checksum_type(algorithm, ctx.header("x-amz-checksum-type"))
+    ts = now()
+    uid = new_upload_id(ts)
+    account = ctx.account
+    record = {
+        "mdVersion": UPLOAD_FORMAT,
+        "uploadId": uid,
+        "bucket": ctx.bucket,
+        "key": ctx.key,
+        "initiated": ts,
+        "owner": account.canonical_id,
+        "owner-name": account.display_name,
+        "initiator": {"id": account.canonical_id, "name": account.display_name},
+        "content-type": ctx.header("content-type"),
+        "headers": headers,
+        "metadata": metadata,
+        "storage-class": sc,
+        "checksum": {"algorithm": algorithm, "type": ctype} if algorithm else None,
+        "request-headers": {name: ctx.header(name) for name in ctx.headers
+                            if name.startswith(KEPT_PREFIXES)},
+    }
+    await ctx.backend.metadata.create_upload(ctx.bucket, ctx.key, uid, record)
+    out = []
+    if algorithm:
+        out += [("x-amz-checksum-algorithm", algorithm), ("x-amz-checksum-type", ctype)]
+    return Response.xml(initiate_multipart_xml(ctx.bucket, ctx.key, uid), headers=out)
+
+
+# -- UploadPart and UploadPartCopy ------------------------------------------------
+
+def part_record(number: int, size: int, etag: str, location: list[dict],
+                algorithm: str | None, value: str | None) -> dict:
+    return {
+        "mdVersion": PART_FORMAT,
+        "partNumber": number,
+        "size": size,
+        "etag": etag,
+        "last-modified": now(),
+        "location": location,
+        "checksum": {"algorithm": algorithm, "value": value} if algorithm else None,
+    }
+
+
+async def store_part(ctx: RequestContext, number: int, record: dict) -> None:
+    """Write the part record; on failure free its data; then free the data of
+    the part it replaced."""
+    try:
+        previous = await ctx.backend.metadata.put_part(
+            ctx.bucket, ctx.key, upload_id(ctx), number, record)
+    except BaseException:
+        await delete_data(ctx, record["location"])
+        raise
+    if previous and previous.get("location"):
+        kept = {loc["key"] for loc in record["location"]}
+        await delete_data(ctx, [loc for loc in previous["location"]
+                                if loc["key"] not in kept])
+
+
+def _part_checksum(upload: dict, exp) -> None:
+    """A part of an upload with a checksum algorithm carries that algorithm
+    (computed here when the client sent none); another one is refused."""
+    wanted = (upload.get("checksum") or {}).get("algorithm")
+    if wanted is None:
+        return
+    if exp.checksum_algorithm is None:
+        exp.checksum_algorithm = wanted
+    elif exp.checksum_algorithm != wanted:
+        raise S3Error("InvalidRequest", "Checksum Type mismatch occurred, expected checksum "
+                      f"Type: {wanted.lower()}, actual checksum Type: "
+                      f"{exp.checksum_algorithm.lower()}")
+
+
+async def upload_part(ctx: RequestContext) -> Response:
+    number = part_number(ctx)
+    upload = await load_upload(ctx)
+    exp = expected_from_headers(ctx, max_size=MAX_PART_SIZE)
+    _part_checksum(upload, exp)
+    received = await receive_body(ctx, exp, max_size=MAX_PART_SIZE)
+    location = ([{"key": received.key, "start": 0, "size": received.size}]
+                if received.key is not None else [])
+    record = part_record(number, received.size, received.md5_hex, location,
+                         received.checksum_algorithm, received.checksum_value)
+    await store_part(ctx, number, record)
+    return Response(headers=[("ETag", quoted_etag(record["etag"]))]
+                    + checksum_headers(record["checksum"]))
+
+
+def copy_range(value: str | None, size: int) -> tuple[int, int]:
+    """(start, length) from x-amz-copy-source-range, as AWS validates it."""
+    if value is None:
+        return 0, size
+    m = _COPY_RANGE_RE.match(value.strip())
+    if not m or int(m.group(1)) > int(m.group(2)):
+        raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the "
+                      "form bytes=first-last where first and last are the zero-based offsets "
+                      "of the first and last bytes to copy",
+                      ArgumentName="x-amz-copy-source-range", ArgumentValue=value)
+    first, last = int(m.group(1)), int(m.group(2))
+    if last >= size:
+        raise S3Error("InvalidRange", "The requested range is not satisfiable",
+                      RangeRequested=value, ActualObjectSize=str(size))
+    return first, last - first + 1
+
+
+async def upload_part_copy(ctx: RequestContext) -> Response:
+    number = part_number(ctx)
+    upload = await load_upload(ctx)
+    src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
+    await _load_source_bucket(ctx, src_bucket)
+    try:
+        src = await ctx.backend.metadata.get_object(src_bucket, src_key)
+    except md_errors.NoSuchKey:
+        raise S3Error("NoSuchKey", Key=src_key) from None
+    if src_version is not None and src_version != "null" and \
+            src_version != src.get("version-id"):
+        raise S3Error("NoSuchVersion", Key=src_key, VersionId=src_version)
+    check_copy_conditions(ctx, src)
+    start, length = copy_range(ctx.header("x-amz-copy-source-range"), src["size"])
+    if length > MAX_PART_SIZE:
+        raise S3Error("InvalidRequest", "The specified copy source is larger than the "
+                      f"maximum allowable size for a copy source: {MAX_PART_SIZE}")
+    algorithm = (upload.get("checksum") or {}).get("algorithm")
+    key, digests = await copy_data(ctx, src["location"], start, length, algorithm)
+    location = [{"key": key, "start": 0, "size": length}] if key else []
+    value = digests.checksum[1] if algorithm else None
+    record = part_record(number, length, digests.md5_hex(), location, algorithm, value)
+    await store_part(ctx, number, record)
+    checks = {algorithm: value} if algorithm else None
+    body = copy_part_result_xml(record["etag"], iso8601(record["last-modified"]), checks)
+    headers = []
+    if src.get("version-id"):
+        headers.append(("x-amz-copy-source-version-id", src["version-id"]))
+    return Response.xml(body, headers=headers)
+
+
+# -- AbortMultipartUpload ---------------------------------------------------------
+
+async def abort_multipart_upload(ctx: RequestContext) -> Response:
+    await load_bucket(ctx)
+    parts = await ctx.backend.metadata.abort_upload(ctx.bucket, ctx.key, upload_id(ctx))
+    for part in parts:
+        await delete_data(ctx, part.get("location") or [])
+    return Response(status=204)
+
+
+# -- ListParts and ListMultipartUploads ------------------------------------------
+
+def _int_param(ctx: RequestContext, name: str, default: int) -> int:
+    text = ctx.query.get(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        raise S3Error("InvalidArgument", f"Provided {name} not an integer or within "
+                      "integer range", ArgumentName=name, ArgumentValue=text)
+    return int(text)
+
+
+def _person(who: dict | None, fallback: tuple[str, str]) -> Person:
+    if who:
+        return Person(who.get("id", fallback[0]), who.get("name", fallback[1]))
+    return Person(*fallback)
+
+
+def part_entry(record: dict) -> PartEntry:
+    checksum = record.get("checksum")
+    checks = {checksum["algorithm"]: checksum["value"]} if checksum and \
+        checksum.get("value") else None
+    return PartEntry(number=record["partNumber"], size=record["size"],
+                     etag=record["etag"], last_modified=iso8601(record["last-modified"]),
+                     checksums=checks)
+
+
+async def list_parts(ctx: RequestContext) -> Response:
+    upload = await load_upload(ctx)
+    max_parts = min(_int_param(ctx, "max-parts", MAX_LIST), MAX_LIST)
+    marker = _int_param(ctx, "part-number-marker", 0)
+    records, truncated = await ctx.backend.metadata.list_parts(
+        upload_id(ctx), marker, max_parts)
+    owner = (upload["owner"], upload.get("owner-name", ""))
+    checksum = upload.get("checksum") or {}
+    result = ListPartsResult(
+        bucket=ctx.bucket, key=ctx.key, upload_id=upload_id(ctx),
+        initiator=_person(upload.get("initiator"), owner), owner=Person(*owner),
+        storage_class=upload.get("storage-class", "STANDARD"),
+        part_number_marker=marker, max_parts=max_parts, is_truncated=truncated,
+        parts=[part_entry(r) for r in records],
+        next_part_number_marker=records[-1]["partNumber"] if records else None,
+        checksum_algorithm=checksum.get("algorithm"), checksum_type=checksum.get("type"))
+    return Response.xml(list_parts_xml(result))
+
+
+async def list_multipart_uploads(ctx: RequestContext) -> Response:
+    await load_bucket(ctx)
+    q = ctx.query
+    max_uploads = min(_int_param(ctx, "max-uploads", MAX_LIST), MAX_LIST)
+    encoding = q.get("encoding-type")
+    if encoding is not None and encoding.lower() != "url":
+        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request",
+                      ArgumentName="encoding-type", ArgumentValue=encoding)
+    params = {"prefix": q.get("prefix") or "", "delimiter": q.get("delimiter") or "",
+              "keyMarker": q.get("key-marker") or "",
+              "uploadIdMarker": q.get("upload-id-marker") or "", "maxUploads": max_uploads}
+    found = await ctx.backend.metadata.list_uploads(ctx.bucket, params)
+    uploads = []
+    for rec in found["Uploads"]:
+        owner = (rec["owner"], rec.get("owner-name", ""))
+        checksum = rec.get("checksum") or {}
+        uploads.append(UploadEntry(
+            key=rec["key"], upload_id=rec["uploadId"], initiated=iso8601(rec["initiated"]),
+            initiator=_person(rec.get("initiator"), owner), owner=Person(*owner),
+            storage_class=rec.get("storage-class", "STANDARD"),
+            checksum_algorithm=checksum.get("algorithm"),
+            checksum_type=checksum.get("type")))
+    result = ListUploadsResult(
+        bucket=ctx.bucket, max_uploads=max_uploads, is_truncated=found["IsTruncated"],
+        key_marker=params["keyMarker"], upload_id_marker=params["uploadIdMarker"],
+        prefix=params["prefix"], delimiter=params["delimiter"] or None,
+        next_key_marker=found["NextKeyMarker"],
+        next_upload_id_marker=found["NextUploadIdMarker"],
+        encoding_type="url" if encoding is not None else None,
+        uploads=uploads, common_prefixes=found["CommonPrefixes"])
+    encode = url_encode if encoding is not None else None
+    return Response.xml(list_multipart_uploads_xml(result, encode))
+
+
+HANDLERS = {
+    "CreateMultipartUpload": create_multipart_upload,
+    "UploadPart": upload_part,
+    "UploadPartCopy": upload_part_copy,
+    "AbortMultipartUpload": abort_multipart_upload,
+    "ListParts": list_parts,
+    "ListMultipartUploads": list_multipart_uploads,
+    "CompleteMultipartUpload": multipart_complete.complete_multipart_upload,
+    "GetObjectAttributes": multipart_read.get_object_attributes,
+}

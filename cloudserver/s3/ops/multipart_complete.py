@@ -1,0 +1,218 @@
+# -*- test-case-name: tests.functional.test_multipart -*-
+"""CompleteMultipartUpload: validate the part list, compute the ETag and
+checksum from the parts' own, then write the object and drop the upload in
+one metadata batch.  No byte of data is copied: the object's location is
+the parts' pieces in order.
+
+A complete retried after it succeeded (the client lost the answer) gets
+the same answer again, as AWS gives it: the object remembers the upload id
+it was made from.
+"""
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import quote
+
+from cloudserver.metadata import errors as md_errors
+from cloudserver.metadata.uploads import NoSuchUpload
+from cloudserver.s3 import checksums
+from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.common import load_bucket
+from cloudserver.s3.ops.multipart_checksums import (
+    COMPOSITE, composite_checksum, final_etag, full_object_crc)
+from cloudserver.s3.ops.object_write import (
+    check_write_conditions, delete_data, object_record)
+from cloudserver.s3.ops.upload import Received
+from cloudserver.s3.xml import complete_multipart_xml, parse_complete_multipart
+
+MIN_PART_SIZE = 5 * 1024 * 1024
+#: 10000 parts, each with an ETag and a checksum, plus framing.
+MAX_COMPLETE_BODY = 4 * 1024 * 1024
+MAX_PARTS = 10000
+
+
+def _strip_etag(etag: str) -> str:
+    return etag.strip().strip('"').lower()
+
+
+def select_parts(requested: list[tuple[int, str, dict]]) -> list[tuple[int, str, dict]]:
+    """The requested parts in order, each number once.
+
+    Numbers must not decrease (InvalidPartOrder); a number listed twice in
+    a row counts once, with its last entry (a client that re-sent a part
+    while it was uploading lists both answers, s3-tests
+    ``test_multipart_resend_first_finishes_last``).
+    """
+    out: list[tuple[int, str, dict]] = []
+    for entry in requested:
+        if out and entry[0] < out[-1][0]:
+            raise S3Error("InvalidPartOrder")
+        if out and entry[0] == out[-1][0]:
+            out[-1] = entry
+        else:
+            out.append(entry)
+    return out
+
+
+def _request_checksum(ctx: RequestContext) -> tuple[str, str] | None:
+    for name in ctx.headers:
+        algorithm = checksums.algorithm_from_header(name)
+        if algorithm is not None:
+            return algorithm, ctx.header(name) or ""
+    return None
+
+
+def final_checksum(ctx: RequestContext, upload: dict, parts: list[dict],
+                   requested: list[tuple[int, str, dict]]) -> dict | None:
+    """The object's checksum record ({algorithm, value, type}) or None; checks
+    what the request claims about it."""
+    declared = upload.get("checksum") or {}
+    algorithm, ctype = declared.get("algorithm"), declared.get("type")
+    claimed = _request_checksum(ctx)
+    type_header = ctx.header("x-amz-checksum-type")
+    if type_header is not None and type_header.strip().upper() != (ctype or ""):
+        raise S3Error("InvalidRequest", "The upload was created using the "
+                      f"{ctype or 'null'} checksum mode. The complete request must use "
+                      "the same checksum mode.")
+    if algorithm is None:
+        return None
+    values = []
+    for record, (number, _, xml_checks) in zip(parts, requested):
+        stored = record.get("checksum") or {}
+        if stored.get("algorithm") != algorithm or not stored.get("value"):
+            raise S3Error("InvalidRequest", f"The upload was created using a "
+                          f"{algorithm.lower()} checksum. Part {number} has none.")
+        sent = xml_checks.get("Checksum" + algorithm)
+        if sent is not None and sent != stored["value"]:
+            raise S3Error("InvalidPart", PartNumber=str(number))
+        values.append(stored["value"])
+    if ctype == COMPOSITE:
+        value = composite_checksum(algorithm, values)
+    else:
+        value = full_object_crc(algorithm, [(v, p["size"]) for v, p in zip(values, parts)])
+    if claimed is not None:
+        c_alg, c_value = claimed
+        if c_alg != algorithm:
+            raise S3Error("InvalidRequest", f"The upload was created using a "
+                          f"{algorithm.lower()} checksum. The complete request must use the "
+                          "same checksum algorithm.")
+        if c_value.strip().partition("-")[0] != value.partition("-")[0]:
+            raise S3Error("BadDigest", f"The {algorithm.lower()} you specified did not "
+                          "match the calculated checksum.")
+    return {"algorithm": algorithm, "value": value, "type": ctype}
+
+
+def _result(ctx: RequestContext, md: dict) -> Response:
+    checks = None
+    checksum = md.get("checksum")
+    if checksum:
+        checks = {checksum["algorithm"]: checksum["value"],
+                  "ChecksumType": checksum.get("type", COMPOSITE)}
+    location = f"http://{ctx.host}/{quote(ctx.bucket)}/{quote(ctx.key)}"
+    body = complete_multipart_xml(location, ctx.bucket, ctx.key, md["etag"], checks)
+    headers = []
+    if md.get("version-id"):
+        headers.append(("x-amz-version-id", md["version-id"]))
+    return Response.xml(body, headers=headers)
+
+
+async def _read_body(ctx: RequestContext) -> bytes:
+    decoder = ctx.auth.make_decoder() if ctx.auth.payload.chunked else None
+    body = await ctx.body.read_all(MAX_COMPLETE_BODY, decoder)
+    if ctx.auth.payload.sha256 is not None and \
+            hashlib.sha256(body).hexdigest() != ctx.auth.payload.sha256:
+        raise S3Error("XAmzContentSHA256Mismatch")
+    return body
+
+
+async def _completed_before(ctx: RequestContext, uid: str) -> Response:
+    """The answer to a retried complete, or NoSuchUpload."""
+    try:
+        current = await ctx.backend.metadata.get_object(ctx.bucket, ctx.key)
+    except md_errors.NoSuchKey:
+        current = None
+    if current is None or current.get("upload-id") != uid:
+        raise S3Error("NoSuchUpload")
+    return _result(ctx, current)
+
+
+def object_location(parts: list[dict]) -> list[dict]:
+    """The parts' data pieces, one after the other, as one object."""
+    location, offset = [], 0
+    for part in parts:
+        for loc in part.get("location") or ():
+            location.append({"key": loc["key"], "start": offset + loc["start"],
+                             "size": loc["size"]})
+        offset += part["size"]
+    return location
+
+
+async def complete_multipart_upload(ctx: RequestContext) -> Response:
+    await load_bucket(ctx)
+    uid = ctx.query.get("uploadId", "")
+    body = await _read_body(ctx)
+    meta = ctx.backend.metadata
+    try:
+        upload = await meta.get_upload(ctx.bucket, ctx.key, uid)
+    except NoSuchUpload:
+        return await _completed_before(ctx, uid)
+    requested = select_parts(parse_complete_multipart(body))
+    stored, _ = await meta.list_parts(uid, 0, MAX_PARTS)
+    by_number = {r["partNumber"]: r for r in stored}
+    parts = []
+    for number, etag, _ in requested:
+        record = by_number.get(number)
+        if record is None or record["etag"] != _strip_etag(etag):
+            raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
+        parts.append(record)
+    for record in parts[:-1]:
+        if record["size"] < MIN_PART_SIZE:
+            raise S3Error("EntityTooSmall", ProposedSize=str(record["size"]),
+                          MinSizeAllowed=str(MIN_PART_SIZE),
+                          PartNumber=str(record["partNumber"]), ETag=record["etag"])
+    total = sum(p["size"] for p in parts)
+    size_header = ctx.header("x-amz-mp-object-size")
+    if size_header is not None and size_header.strip() != str(total):
+        raise S3Error("InvalidRequest", "The provided 'x-amz-mp-object-size' header value "
+                      f"{size_header} does not match what was computed: {total}")
+    checksum = final_checksum(ctx, upload, parts, requested)
+    await check_write_conditions(ctx, ctx.bucket, ctx.key)
+
+    etag = final_etag([p["etag"] for p in parts])
+    received = Received(key=None, size=total, md5_hex=etag, checksum_algorithm=None,
+                        checksum_value=None)
+    md = object_record(ctx, received, content_type=upload.get("content-type"),
+                       headers=upload.get("headers") or {},
+                       metadata=upload.get("metadata") or {}, etag=etag)
+    md.update({
+        "location": object_location(parts),
+        "storage-class": upload.get("storage-class", "STANDARD"),
+        "owner": upload.get("owner", md["owner"]),
+        "owner-name": upload.get("owner-name", md["owner-name"]),
+        "upload-id": uid,
+        "parts": [_part_summary(p, checksum is not None) for p in parts],
+    })
+    if checksum is not None:
+        md["checksum"] = checksum
+    if upload.get("request-headers"):
+        md["request-headers"] = upload["request-headers"]
+    done = await meta.complete_upload(ctx.bucket, ctx.key, uid, md,
+                                      {p["partNumber"]: p["etag"] for p in parts})
+    kept = {loc["key"] for loc in md["location"]}
+    previous = done["previous"]
+    garbage = [loc for loc in (previous.get("location") or []) if loc["key"] not in kept]
+    for part in done["unused"]:
+        garbage.extend(part.get("location") or [])
+    await delete_data(ctx, garbage)
+    return _result(ctx, md)
+
+
+def _part_summary(part: dict, with_checksum: bool) -> dict:
+    """What the object keeps of each part: GET ?partNumber and
+    GetObjectAttributes answer from it."""
+    out = {"size": part["size"]}
+    checksum = part.get("checksum")
+    if with_checksum and checksum and checksum.get("value"):
+        out["checksum"] = checksum["value"]
+    return out

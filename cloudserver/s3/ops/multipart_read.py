@@ -1,0 +1,125 @@
+# -*- test-case-name: tests.unit.test_multipart_read -*-
+"""Reading a multipart object part by part: GET/HEAD ``?partNumber=N``
+(used by object_read) and GetObjectAttributes.
+
+A completed object keeps ``md["parts"]``: one ``{"size", "checksum"?}``
+per part, in order, so a part's byte range is the sum of the sizes before
+it.  An object without it (a PutObject) has one part, the whole object.
+"""
+from __future__ import annotations
+
+import attrs
+
+from cloudserver.s3 import checksums
+from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.common import http_date, load_bucket, load_object
+from cloudserver.s3.xml import ObjectAttributes, PartEntry, object_attributes_xml
+
+MAX_PART_NUMBER = 10000
+ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
+
+
+@attrs.frozen
+class PartRead:
+    #: (start, length) to send, or None for the whole object
+    range: tuple[int, int] | None
+    headers: list[tuple[str, str]]
+
+
+def _number(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PART_NUMBER:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and "
+                      "10000, inclusive", ArgumentName="partNumber", ArgumentValue=text)
+    return int(text)
+
+
+def part_read(ctx: RequestContext, md: dict) -> PartRead:
+    """What GET/HEAD ``?partNumber=N`` sends of ``md``."""
+    number = _number(ctx.query.get("partNumber", ""))
+    if ctx.header("range") is not None:
+        raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber "
+                      "query parameter")
+    parts = md.get("parts")
+    if not parts:
+        if number != 1:
+            raise S3Error("InvalidPart", "The requested partnumber is not satisfiable",
+                          PartNumberRequested=str(number), ActualPartCount="1")
+        return PartRead(None, [])
+    if number > len(parts):
+        raise S3Error("InvalidPart", "The requested partnumber is not satisfiable",
+                      PartNumberRequested=str(number), ActualPartCount=str(len(parts)))
+    start = sum(p["size"] for p in parts[:number - 1])
+    part = parts[number - 1]
+    headers = [("x-amz-mp-parts-count", str(len(parts)))]
+    checksum = md.get("checksum")
+    if checksum and part.get("checksum") and \
+            (ctx.header("x-amz-checksum-mode") or "").upper() == "ENABLED":
+        headers.append((checksums.header_name(checksum["algorithm"]), part["checksum"]))
+        headers.append(("x-amz-checksum-type", checksum.get("type", "COMPOSITE")))
+    return PartRead((start, part["size"]) if part["size"] else None, headers)
+
+
+def _header_int(ctx: RequestContext, name: str, default: int) -> int:
+    text = ctx.header(name)
+    if text is None:
+        return default
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        raise S3Error("InvalidArgument", f"Invalid value for {name}",
+                      ArgumentName=name, ArgumentValue=text)
+    return int(text)
+
+
+def _wanted(ctx: RequestContext) -> set[str]:
+    raw = ctx.header("x-amz-object-attributes")
+    names = {n.strip() for n in (raw or "").split(",") if n.strip()}
+    if not names:
+        raise S3Error("InvalidRequest", "The x-amz-object-attributes header specifying the "
+                      "attributes to be retrieved is either missing or empty")
+    unknown = names - set(ATTRIBUTES)
+    if unknown:
+        raise S3Error("InvalidArgument", "Invalid attribute name specified.",
+                      ArgumentName="x-amz-object-attributes",
+                      ArgumentValue=sorted(unknown)[0])
+    return names
+
+
+async def get_object_attributes(ctx: RequestContext) -> Response:
+    await load_bucket(ctx)
+    wanted = _wanted(ctx)
+    md = await load_object(ctx, ctx.bucket, ctx.key)
+    version = ctx.query.get("versionId")
+    if version is not None and version != "null" and version != md.get("version-id"):
+        raise S3Error("NoSuchVersion", Key=ctx.key, VersionId=version)
+    out = ObjectAttributes()
+    if "ETag" in wanted:
+        out.etag = md["etag"]
+    checksum = md.get("checksum")
+    if "Checksum" in wanted and checksum and checksum.get("value"):
+        out.checksums = {checksum["algorithm"]: checksum["value"],
+                         "ChecksumType": checksum.get("type", "FULL_OBJECT")}
+    if "StorageClass" in wanted:
+        out.storage_class = md.get("storage-class", "STANDARD")
+    if "ObjectSize" in wanted:
+        out.object_size = md["size"]
+    parts = md.get("parts")
+    if "ObjectParts" in wanted and parts:
+        max_parts = min(_header_int(ctx, "x-amz-max-parts", 1000), 1000)
+        marker = _header_int(ctx, "x-amz-part-number-marker", 0)
+        chosen = list(enumerate(parts, 1))[marker:marker + max_parts]
+        algorithm = checksum["algorithm"] if checksum else None
+        out.parts_count = len(parts)
+        out.part_number_marker = marker
+        out.max_parts = max_parts
+        out.parts_truncated = marker + max_parts < len(parts)
+        if chosen:
+            out.next_part_number_marker = chosen[-1][0]
+        out.parts = [PartEntry(number=n, size=p["size"],
+                               checksums={algorithm: p["checksum"]}
+                               if algorithm and p.get("checksum") else None)
+                     for n, p in chosen]
+    headers = [("Last-Modified", http_date(md["last-modified"]))]
+    if md.get("version-id"):
+        headers.append(("x-amz-version-id", md["version-id"]))
+    return Response.xml(object_attributes_xml(out), headers=headers)

@@ -84,7 +84,7 @@ def build_backend(config, reactor, defer_to_thread):
         os.makedirs(config.data_path, exist_ok=True)
         kv = LevelDBKV(config.metadata_path, defer_to_thread)
         data = FileDataStore(config.data_path, reactor, defer_to_thread)
-    return MetadataService(kv), data, kv
+    return MetadataService(kv, config.replication_group_id, reactor.seconds), data, kv
 
 
 def makeService(options, reactor=None, env=None):

@@ -114,8 +114,8 @@ def _decode(raw: bytes) -> dict[str, Any]:
 
 class UploadsMixin:
     """Upload and part records; mixed into MetadataService (needs ``self.kv``,
-    ``_bucket_exists``, ``_current``, ``_staged_write``, ``_object_writes``,
-    ``_done_writing`` and ``_release`` from it)."""
+    ``_bucket_exists``, ``_plan_object_put``, ``_commit`` and ``_release``
+    from it)."""
 
     def _init_uploads(self) -> None:
         self._mpu_staged: dict[bytes, list] = {}
@@ -264,21 +264,21 @@ class UploadsMixin:
     # -- completion and abort --------------------------------------------------
 
     def complete_upload(self, bucket: str, name: str, upload_id: str,
-                        md: Mapping[str, Any],
-                        expected: Mapping[int, str]) -> defer.Deferred:
-        """Write the object ``md`` and remove the upload and all its parts in
-        one batch.
+                        md: Mapping[str, Any], expected: Mapping[int, str],
+                        options: Mapping[str, Any] | None = None) -> defer.Deferred:
+        """Write the object ``md`` (with versioning ``options``, as put_object)
+        and remove the upload and all its parts, in one batch.
 
         ``expected`` maps each part number used to the etag validated by the
         caller; if any stored part differs now, InvalidPart.  Fires, once
-        durable, with ``{"previous": replaced object record or {},
-        "unused": [part records not in md]}`` so the caller can free their
-        data.
+        durable, with ``{"result": what put_object would have answered,
+        "unused": [part records not in md]}`` so the caller can free the
+        data nothing refers to any more.
         """
         return defer.maybeDeferred(self._complete_upload, bucket, name, upload_id, md,
-                                   expected)
+                                   expected, options)
 
-    def _complete_upload(self, bucket, name, upload_id, md, expected):
+    def _complete_upload(self, bucket, name, upload_id, md, expected, options):
         ukey = upload_key(bucket, name, upload_id)
         self._get_upload(bucket, name, upload_id)
         parts = self._all_parts(upload_id)
@@ -288,17 +288,11 @@ class UploadsMixin:
                 raise InvalidPart(f"part {number} changed during completion")
         unused = [_decode(v) for k, v in parts.items()
                   if int(k[-5:]) not in expected]
-        okey = keys.object_key(bucket, name)
-        value = _encode(md)
-        previous = self._current(okey)
-        deletes = [ukey, *parts]
+        okey, changes, result = self._plan_object_put(bucket, name, md, options)
         self._mpu_closing.add(upload_id)
-        self._object_writes[bucket] += 1
-        d = self._staged_write(okey, value, self.kv.write([(okey, value)], deletes))
-        d.addBoth(self._release, self._done_writing, bucket)
+        d = self._commit(bucket, okey, changes, result, [ukey, *parts])
         d.addBoth(self._release, self._mpu_closing.discard, upload_id)
-        return d.addCallback(lambda _: {
-            "previous": _decode(previous) if previous else {}, "unused": unused})
+        return d.addCallback(lambda result: {"result": result, "unused": unused})
 
     def abort_upload(self, bucket: str, name: str, upload_id: str) -> defer.Deferred:
         """Remove the upload and its parts; fires with the removed part records

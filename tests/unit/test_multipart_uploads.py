@@ -143,7 +143,7 @@ class UploadTests(Base):
         self.assertEqual([k for k, _ in puts], [keys.object_key("b", "k")])
         self.assertEqual(sorted(deletes), sorted([upload_key("b", "k", "u1"),
                                                   part_key("u1", 1), part_key("u1", 2)]))
-        self.assertEqual(result["previous"]["etag"], "old")
+        self.assertEqual(result["result"]["etag"], "old")  # the replaced record
         self.assertEqual([p["partNumber"] for p in result["unused"]], [2])
         self.assertEqual(self.done(self.md.get_object("b", "k"))["etag"], "x-1")
         # nothing of the upload is left
@@ -151,6 +151,19 @@ class UploadTests(Base):
         self.assertEqual(list(self.kv.iterate(gte=b"U\x00", lt=b"U\x01")), [])
         self.fails(self.md.complete_upload("b", "k", "u1", {"etag": "x-1"}, {1: "a"}),
                    NoSuchUpload)
+
+    def test_complete_versioned(self):
+        """With versioning options the object becomes a new version, in the same
+        batch that removes the upload."""
+        self.done(self.md.create_upload("b", "k", "u1", upload()))
+        self.done(self.md.put_part("b", "k", "u1", 1, part(1, "a")))
+        result = self.done(self.md.complete_upload("b", "k", "u1", {"etag": "x-1"}, {1: "a"},
+                                                   {"versioning": True}))
+        self.assertTrue(result["result"]["versionId"])
+        got = self.done(self.md.get_object("b", "k", {"versionId": result["result"]
+                                                      ["versionId"]}))
+        self.assertEqual(got["etag"], "x-1")
+        self.assertEqual(list(self.kv.iterate(gte=b"U\x00", lt=b"U\x01")), [])
 
     def test_complete_checks_parts(self):
         self.done(self.md.create_upload("b", "k", "u1", upload()))

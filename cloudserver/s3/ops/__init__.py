@@ -3,10 +3,12 @@
 A handler is ``async def handler(ctx: RequestContext) -> Response``.  An
 operation with no handler answers 501 NotImplemented (resource.py).
 """
-from cloudserver.s3.ops import bucket, copy, delete, listing, object_read, object_write, service
+from cloudserver.s3.ops import (
+    bucket, copy, delete, listing, object_read, object_write, service, versioning)
 
 HANDLERS = {}
-for _module in (service, bucket, listing, object_read, object_write, delete, copy):
+for _module in (service, bucket, listing, object_read, object_write, delete, copy,
+                versioning):
     HANDLERS.update(_module.HANDLERS)
 from cloudserver.s3.ops.multipart import HANDLERS as _MULTIPART  # noqa: E402
 HANDLERS.update(_MULTIPART)

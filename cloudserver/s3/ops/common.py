@@ -10,6 +10,7 @@ from cloudserver.metadata import errors as md_errors
 from cloudserver.s3 import acl
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.versions import client_version_id
 
 #: Headers stored with an object and returned on GET/HEAD as they were sent.
 STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding",
@@ -169,8 +170,9 @@ def object_headers(md: dict) -> list[tuple[str, str]]:
         headers.append((name, value))
     for name, value in md.get("metadata", {}).items():
         headers.append((name, value))
-    if md.get("version-id"):
-        headers.append(("x-amz-version-id", md["version-id"]))
+    version = client_version_id(md)
+    if version is not None:
+        headers.append(("x-amz-version-id", version))
     sc = md.get("storage-class", "STANDARD")
     if sc != "STANDARD":
         headers.append(("x-amz-storage-class", sc))

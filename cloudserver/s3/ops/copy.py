@@ -15,12 +15,14 @@ from cloudserver.s3 import acl, checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
-    load_bucket, load_object, now, parse_http_date, stored_headers, user_metadata)
+    load_bucket, now, parse_http_date, stored_headers, user_metadata)
 from cloudserver.s3.ops.acl import object_acl_from_request
-from cloudserver.s3.ops.object_read import _etag_matches, piece_producers
+from cloudserver.s3.ops.object_read import _etag_matches, load_current, piece_producers
 from cloudserver.s3.ops.object_write import commit_object, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE
 from cloudserver.s3.xml import copy_object_result_xml, iso8601
+from cloudserver.s3.versions import (
+    VERSION_FIELDS, client_version_id, result_version_id, write_options)
 
 
 def parse_copy_source(value: str) -> tuple[str, str, str | None]:
@@ -116,10 +118,13 @@ async def copy_object(ctx: RequestContext) -> Response:
     object_acl = object_acl_from_request(ctx, dest)  # the source's ACL is not copied
     src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
     await _load_source_bucket(ctx, src_bucket)
-    src = await load_object(ctx, src_bucket, src_key, permission=acl.READ)
-    if src_version is not None and src_version != "null" and \
-            src_version != src.get("version-id"):
-        raise S3Error("NoSuchVersion", Key=src_key, VersionId=src_version)
+    try:
+        src = await load_current(ctx, src_bucket, src_key, src_version, permission=acl.READ)
+    except S3Error as e:
+        if e.code == "MethodNotAllowed":  # a delete marker named by its version id
+            raise S3Error("InvalidRequest", "The source of a copy request may not "
+                          "specifically refer to a delete marker by version id.") from None
+        raise
     check_copy_conditions(ctx, src)
     if src["size"] > MAX_PUT_SIZE:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the "
@@ -151,8 +156,13 @@ async def copy_object(ctx: RequestContext) -> Response:
         "headers": headers, "metadata": metadata, "storage-class": sc,
         "owner": owner, "owner-name": owner_name, "acl": object_acl.to_record(),
     })
-    md.pop("version-id", None)
-    if not same:
+    for field in VERSION_FIELDS:
+        md.pop(field, None)
+    options = write_options(dest)
+    # Without versioning a copy onto itself only rewrites metadata (the data is
+    # shared with the record it replaces); with versioning the old version stays,
+    # so the new one gets its own copy of the bytes.
+    if not same or options is not None:
         algorithm = checksum["algorithm"] if checksum else None
         key, digests = await copy_data(ctx, src["location"], 0, src["size"], algorithm)
         md["location"] = [{"key": key, "start": 0, "size": src["size"]}] if key else []
@@ -160,12 +170,20 @@ async def copy_object(ctx: RequestContext) -> Response:
         if algorithm:
             md["checksum"] = {"algorithm": algorithm, "value": digests.checksum[1],
                               "type": "FULL_OBJECT"}
-    await commit_object(ctx, md)
+    result = await commit_object(ctx, md, options)
     checks = None
     if md.get("checksum"):
         checks = {md["checksum"]["algorithm"]: md["checksum"]["value"]}
     body = copy_object_result_xml(md["etag"], iso8601(md["last-modified"]), checks)
-    return Response.xml(body)
+    headers = []
+    src_shown = client_version_id(src)
+    if src_shown is not None:
+        headers.append(("x-amz-copy-source-version-id", src_shown))
+    if dest.get("versioning"):
+        version = result_version_id(result)
+        if version is not None:
+            headers.append(("x-amz-version-id", version))
+    return Response.xml(body, headers=headers)
 
 
 async def _load_source_bucket(ctx: RequestContext, name: str) -> dict:

@@ -8,29 +8,75 @@ import hashlib
 from cloudserver.metadata import errors as md_errors
 from cloudserver.s3 import checksums
 from cloudserver.s3.context import RequestContext, Response
-from cloudserver.s3.errors import S3Error
-from cloudserver.s3.ops.common import load_bucket
-from cloudserver.s3.ops.object_write import delete_data
+from cloudserver.s3.errors import CATALOG, S3Error
+from cloudserver.s3.routing import MAX_KEY_BYTES
+from cloudserver.s3.ops.common import load_bucket, now
+from cloudserver.s3.ops.object_write import OBJECT_FORMAT, delete_data
+from cloudserver.s3.versions import (
+    freed_records, parse_version_param, result_version_id, write_options)
 from cloudserver.s3.xml import delete_result_xml, parse_delete_request
 
 #: 1000 keys of up to 1024 bytes each, escaped, plus XML framing.
 MAX_DELETE_BODY = 2 * 1024 * 1024
 
 
-async def remove_object(ctx: RequestContext, bucket: str, key: str) -> None:
-    """Delete one object's metadata, then its data; a missing key is not an error."""
-    try:
-        previous = await ctx.backend.metadata.delete_object(bucket, key)
-    except md_errors.NoSuchKey:
-        return
-    if isinstance(previous, dict):
-        await delete_data(ctx, previous.get("location") or [])
+async def _free(ctx: RequestContext, result) -> None:
+    for record in freed_records(result):
+        await delete_data(ctx, record.get("location") or [])
+
+
+async def remove_object(ctx: RequestContext, bucket_attrs: dict, key: str,
+                        version_param: str | None = None) -> dict:
+    """Delete one object (or one version) and free its data.
+
+    Without a version id a versioned bucket gets a delete marker instead.  A
+    missing key or version is not an error (S3 answers 204 all the same).
+    Returns what the response reports: VersionId, DeleteMarker,
+    DeleteMarkerVersionId.
+    """
+    metadata = ctx.backend.metadata
+    bucket = bucket_attrs["name"] if "name" in bucket_attrs else ctx.bucket
+    if version_param is not None:
+        version = parse_version_param(version_param)
+        try:
+            result = await metadata.delete_object(bucket, key, {"versionId": version})
+        except (md_errors.NoSuchKey, md_errors.NoSuchVersion):
+            return {"VersionId": version_param}
+        await _free(ctx, result)
+        out = {"VersionId": version_param}
+        if result.get("isDeleteMarker"):
+            out.update(DeleteMarker=True, DeleteMarkerVersionId=version_param)
+        return out
+    options = write_options(bucket_attrs)
+    if options is None:
+        try:
+            result = await metadata.delete_object(bucket, key)
+        except md_errors.NoSuchKey:
+            return {}
+        await _free(ctx, result)
+        return {}
+    account = ctx.account
+    marker = {
+        "mdVersion": OBJECT_FORMAT, "key": key, "isDeleteMarker": True, "size": 0,
+        "etag": "", "last-modified": now(), "location": [],
+        "owner": account.canonical_id if account else None,
+        "owner-name": account.display_name if account else None,
+    }
+    result = await metadata.put_object(bucket, key, marker, options)
+    await _free(ctx, result)
+    return {"DeleteMarker": True, "DeleteMarkerVersionId": result_version_id(result)}
 
 
 async def delete_object(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
-    await remove_object(ctx, ctx.bucket, ctx.key)
-    return Response(status=204)
+    bucket = await load_bucket(ctx)
+    out = await remove_object(ctx, bucket, ctx.key, ctx.query.get("versionId"))
+    headers = []
+    if out.get("DeleteMarker"):
+        headers.append(("x-amz-delete-marker", "true"))
+    version = out.get("DeleteMarkerVersionId") or out.get("VersionId")
+    if version:
+        headers.append(("x-amz-version-id", version))
+    return Response(status=204, headers=headers)
 
 
 def _check_integrity(ctx: RequestContext, body: bytes) -> None:
@@ -57,7 +103,7 @@ def _check_integrity(ctx: RequestContext, body: bytes) -> None:
 
 
 async def delete_objects(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    bucket = await load_bucket(ctx)
     decoder = ctx.auth.make_decoder() if ctx.auth.payload.chunked else None
     body = await ctx.body.read_all(MAX_DELETE_BODY, decoder)
     if ctx.auth.payload.sha256 is not None and \
@@ -68,17 +114,15 @@ async def delete_objects(ctx: RequestContext) -> Response:
     deleted, errors = [], []
     for key, version_id in objects:
         try:
-            if version_id is not None and version_id != "null":
-                raise S3Error("NoSuchVersion")
-            await remove_object(ctx, ctx.bucket, key)
-        except S3Error as e:
+            if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+                raise S3Error("KeyTooLongError")
+            out = await remove_object(ctx, bucket, key, version_id)
+        except (S3Error, md_errors.MetadataError) as e:
+            message = e.message if isinstance(e, S3Error) else None
             errors.append({"Key": key, "VersionId": version_id, "Code": e.code,
-                           "Message": e.message})
+                           "Message": message or CATALOG[e.code][1]})
             continue
-        entry = {"Key": key}
-        if version_id is not None:
-            entry["VersionId"] = version_id
-        deleted.append(entry)
+        deleted.append({"Key": key, **out})
     return Response.xml(delete_result_xml(deleted, errors, quiet))
 
 

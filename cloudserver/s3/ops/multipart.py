@@ -13,18 +13,19 @@ from __future__ import annotations
 import re
 import secrets
 
-from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import checksums
+from cloudserver.s3 import acl, checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops import multipart_complete, multipart_read
+from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.common import (
-    load_bucket, now, quoted_etag, stored_headers, user_metadata)
+    load_bucket, load_object, now, quoted_etag, stored_headers, user_metadata)
 from cloudserver.s3.ops.copy import (
     _load_source_bucket, check_copy_conditions, copy_data, parse_copy_source)
 from cloudserver.s3.ops.multipart_checksums import checksum_type
 from cloudserver.s3.ops.object_write import delete_data, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, expected_from_headers, receive_body
+from cloudserver.s3.versions import client_version_id, parse_version_param
 from cloudserver.s3.xml import (
     ListPartsResult, ListUploadsResult, PartEntry, Person, UploadEntry,
     copy_part_result_xml, initiate_multipart_xml, iso8601, list_multipart_uploads_xml,
@@ -90,7 +91,8 @@ def checksum_headers(checksum: dict | None) -> list[tuple[str, str]]:
 # -- CreateMultipartUpload ------------------------------------------------------
 
 async def create_multipart_upload(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    bucket = await load_bucket(ctx)
+    object_acl = object_acl_from_request(ctx, bucket)
     metadata = user_metadata(ctx)
     headers = stored_headers(ctx)
     sc = storage_class(ctx)
@@ -98,16 +100,17 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
     ctype = checksum_type(algorithm, ctx.header("x-amz-checksum-type"))
     ts = now()
     uid = new_upload_id(ts)
-    account = ctx.account
+    owner, owner_name = acl.principal(ctx.account)
     record = {
         "mdVersion": UPLOAD_FORMAT,
         "uploadId": uid,
         "bucket": ctx.bucket,
         "key": ctx.key,
         "initiated": ts,
-        "owner": account.canonical_id,
-        "owner-name": account.display_name,
-        "initiator": {"id": account.canonical_id, "name": account.display_name},
+        "owner": owner,
+        "owner-name": owner_name,
+        "initiator": {"id": owner, "name": owner_name},
+        "acl": object_acl.to_record(),
         "content-type": ctx.header("content-type"),
         "headers": headers,
         "metadata": metadata,
@@ -204,13 +207,9 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     upload = await load_upload(ctx)
     src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
     await _load_source_bucket(ctx, src_bucket)
-    try:
-        src = await ctx.backend.metadata.get_object(src_bucket, src_key)
-    except md_errors.NoSuchKey:
-        raise S3Error("NoSuchKey", Key=src_key) from None
-    if src_version is not None and src_version != "null" and \
-            src_version != src.get("version-id"):
-        raise S3Error("NoSuchVersion", Key=src_key, VersionId=src_version)
+    version = parse_version_param(src_version)
+    src = await load_object(ctx, src_bucket, src_key, permission=acl.READ,
+                            options={"versionId": version} if version else None)
     check_copy_conditions(ctx, src)
     start, length = copy_range(ctx.header("x-amz-copy-source-range"), src["size"])
     if length > MAX_PART_SIZE:
@@ -225,8 +224,8 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     checks = {algorithm: value} if algorithm else None
     body = copy_part_result_xml(record["etag"], iso8601(record["last-modified"]), checks)
     headers = []
-    if src.get("version-id"):
-        headers.append(("x-amz-copy-source-version-id", src["version-id"]))
+    if src_version is not None and client_version_id(src) is not None:
+        headers.append(("x-amz-copy-source-version-id", client_version_id(src)))
     return Response.xml(body, headers=headers)
 
 

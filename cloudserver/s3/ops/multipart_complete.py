@@ -24,6 +24,8 @@ from cloudserver.s3.ops.multipart_checksums import (
 from cloudserver.s3.ops.object_write import (
     check_write_conditions, delete_data, object_record)
 from cloudserver.s3.ops.upload import Received
+from cloudserver.s3.versions import (
+    client_version_id, freed_records, result_version_id, write_options)
 from cloudserver.s3.xml import complete_multipart_xml, parse_complete_multipart
 
 MIN_PART_SIZE = 5 * 1024 * 1024
@@ -103,7 +105,7 @@ def final_checksum(ctx: RequestContext, upload: dict, parts: list[dict],
     return {"algorithm": algorithm, "value": value, "type": ctype}
 
 
-def _result(ctx: RequestContext, md: dict) -> Response:
+def _result(ctx: RequestContext, md: dict, version: str | None) -> Response:
     checks = None
     checksum = md.get("checksum")
     if checksum:
@@ -111,9 +113,7 @@ def _result(ctx: RequestContext, md: dict) -> Response:
                   "ChecksumType": checksum.get("type", COMPOSITE)}
     location = f"http://{ctx.host}/{quote(ctx.bucket)}/{quote(ctx.key)}"
     body = complete_multipart_xml(location, ctx.bucket, ctx.key, md["etag"], checks)
-    headers = []
-    if md.get("version-id"):
-        headers.append(("x-amz-version-id", md["version-id"]))
+    headers = [("x-amz-version-id", version)] if version is not None else []
     return Response.xml(body, headers=headers)
 
 
@@ -134,7 +134,7 @@ async def _completed_before(ctx: RequestContext, uid: str) -> Response:
         current = None
     if current is None or current.get("upload-id") != uid:
         raise S3Error("NoSuchUpload")
-    return _result(ctx, current)
+    return _result(ctx, current, client_version_id(current))
 
 
 def object_location(parts: list[dict]) -> list[dict]:
@@ -149,7 +149,7 @@ def object_location(parts: list[dict]) -> list[dict]:
 
 
 async def complete_multipart_upload(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    bucket = await load_bucket(ctx)
     uid = ctx.query.get("uploadId", "")
     body = await _read_body(ctx)
     meta = ctx.backend.metadata
@@ -195,17 +195,21 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     })
     if checksum is not None:
         md["checksum"] = checksum
+    if upload.get("acl") is not None:
+        md["acl"] = upload["acl"]
     if upload.get("request-headers"):
         md["request-headers"] = upload["request-headers"]
     done = await meta.complete_upload(ctx.bucket, ctx.key, uid, md,
-                                      {p["partNumber"]: p["etag"] for p in parts})
+                                      {p["partNumber"]: p["etag"] for p in parts},
+                                      write_options(bucket))
     kept = {loc["key"] for loc in md["location"]}
-    previous = done["previous"]
-    garbage = [loc for loc in (previous.get("location") or []) if loc["key"] not in kept]
+    garbage = [loc for record in freed_records(done["result"])
+               for loc in record.get("location") or () if loc["key"] not in kept]
     for part in done["unused"]:
         garbage.extend(part.get("location") or [])
     await delete_data(ctx, garbage)
-    return _result(ctx, md)
+    version = result_version_id(done["result"]) if bucket.get("versioning") else None
+    return _result(ctx, md, version)
 
 
 def _part_summary(part: dict, with_checksum: bool) -> dict:

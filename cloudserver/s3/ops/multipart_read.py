@@ -14,6 +14,7 @@ from cloudserver.s3 import checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import http_date, load_bucket, load_object
+from cloudserver.s3.versions import client_version_id, parse_version_param
 from cloudserver.s3.xml import ObjectAttributes, PartEntry, object_attributes_xml
 
 MAX_PART_NUMBER = 10000
@@ -88,10 +89,9 @@ def _wanted(ctx: RequestContext) -> set[str]:
 async def get_object_attributes(ctx: RequestContext) -> Response:
     await load_bucket(ctx)
     wanted = _wanted(ctx)
-    md = await load_object(ctx, ctx.bucket, ctx.key)
-    version = ctx.query.get("versionId")
-    if version is not None and version != "null" and version != md.get("version-id"):
-        raise S3Error("NoSuchVersion", Key=ctx.key, VersionId=version)
+    version = parse_version_param(ctx.query.get("versionId"))
+    md = await load_object(ctx, ctx.bucket, ctx.key,
+                           options={"versionId": version} if version else None)
     out = ObjectAttributes()
     if "ETag" in wanted:
         out.etag = md["etag"]
@@ -120,6 +120,6 @@ async def get_object_attributes(ctx: RequestContext) -> Response:
                                if algorithm and p.get("checksum") else None)
                      for n, p in chosen]
     headers = [("Last-Modified", http_date(md["last-modified"]))]
-    if md.get("version-id"):
-        headers.append(("x-amz-version-id", md["version-id"]))
+    if client_version_id(md) is not None:
+        headers.append(("x-amz-version-id", client_version_id(md)))
     return Response.xml(object_attributes_xml(out), headers=headers)

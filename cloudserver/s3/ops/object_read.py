@@ -9,6 +9,7 @@ from cloudserver.data.producers import ChainedProducer
 from cloudserver.s3 import checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.versions import client_version_id, parse_version_param
 from cloudserver.s3.ops.common import (
     http_date, load_bucket, load_object, object_headers, parse_http_date)
 from cloudserver.s3.ops.multipart_read import part_read
@@ -108,9 +109,33 @@ def piece_producers(store, locations: list[dict], offset: int, length: int):
     return out
 
 
+async def load_current(ctx: RequestContext, bucket: str, key: str,
+                       version_param: str | None, **check) -> dict:
+    """The record a read addresses: the master, or the version asked for.
+
+    A delete marker answers 404 NoSuchKey when it is the current version and
+    405 MethodNotAllowed when asked for by id, with x-amz-delete-marker.
+    """
+    version = parse_version_param(version_param)
+    options = {"versionId": version} if version is not None else None
+    md = await load_object(ctx, bucket, key, options=options, **check)
+    if md.get("isDeleteMarker"):
+        headers = {"x-amz-delete-marker": "true"}
+        shown = client_version_id(md)
+        if shown is not None:
+            headers["x-amz-version-id"] = shown
+        if version is not None:
+            headers["Allow"] = "DELETE"
+            raise S3Error("MethodNotAllowed", "The specified method is not allowed against "
+                          "this resource.", headers=headers, Method=ctx.method,
+                          ResourceType="DeleteMarker")
+        raise S3Error("NoSuchKey", headers=headers, Key=key)
+    return md
+
+
 async def _read(ctx: RequestContext, with_body: bool) -> Response:
     await load_bucket(ctx)
-    md = await load_object(ctx, ctx.bucket, ctx.key)
+    md = await load_current(ctx, ctx.bucket, ctx.key, ctx.query.get("versionId"))
     check_read_conditions(ctx, md)
     size = md["size"]
     headers = object_headers(md)

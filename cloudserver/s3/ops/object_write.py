@@ -10,6 +10,7 @@ from cloudserver.s3.ops.common import (
     load_bucket, now, quoted_etag, stored_headers, user_metadata)
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.upload import Received, expected_from_headers, receive_body
+from cloudserver.s3.versions import freed_records, result_version_id, write_options
 
 OBJECT_FORMAT = 1
 
@@ -70,17 +71,26 @@ async def delete_data(ctx: RequestContext, locations: list[dict]) -> None:
             pass
 
 
-async def commit_object(ctx: RequestContext, md: dict) -> None:
-    """Write the metadata; on failure remove the new data; drop replaced data."""
+async def commit_object(ctx: RequestContext, md: dict, options: dict | None = None,
+                        *, bucket: str | None = None, key: str | None = None) -> dict:
+    """Write the metadata (with the bucket's versioning ``options``); on failure
+    remove the new data; then drop the data of records nothing refers to any
+    more.  Returns the metadata service's result."""
+    bucket = bucket or ctx.bucket
+    key = key or ctx.key
     try:
-        previous = await ctx.backend.metadata.put_object(ctx.bucket, ctx.key, md)
+        if options:
+            result = await ctx.backend.metadata.put_object(bucket, key, md, options)
+        else:
+            result = await ctx.backend.metadata.put_object(bucket, key, md)
     except BaseException:
         await delete_data(ctx, md["location"])
         raise
-    if isinstance(previous, dict) and previous.get("location"):
-        kept = {loc["key"] for loc in md["location"]}
-        await delete_data(ctx, [loc for loc in previous["location"]
+    kept = {loc["key"] for loc in md["location"]}
+    for record in freed_records(result):
+        await delete_data(ctx, [loc for loc in record.get("location") or ()
                                 if loc["key"] not in kept])
+    return result if isinstance(result, dict) else {}
 
 
 def storage_class(ctx: RequestContext) -> str:
@@ -106,8 +116,12 @@ async def put_object(ctx: RequestContext) -> Response:
                        headers=headers, metadata=metadata)
     md["storage-class"] = sc
     md["acl"] = object_acl.to_record()
-    await commit_object(ctx, md)
+    result = await commit_object(ctx, md, write_options(bucket))
     out = [("ETag", quoted_etag(md["etag"]))]
+    if bucket.get("versioning"):
+        version = result_version_id(result)
+        if version is not None:
+            out.append(("x-amz-version-id", version))
     if received.checksum_algorithm is not None:
         out.append((checksums.header_name(received.checksum_algorithm),
                     received.checksum_value))

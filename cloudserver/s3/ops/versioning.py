@@ -1,0 +1,93 @@
+# -*- test-case-name: tests.unit.test_ops_versioning -*-
+"""Bucket versioning operations: Put/GetBucketVersioning, ListObjectVersions.
+
+The helpers object handlers share live in cloudserver.s3.versions.
+"""
+from __future__ import annotations
+
+from cloudserver.metadata import version_id as vid
+from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.common import load_bucket
+from cloudserver.s3.ops.listing import parse_encoding, parse_max_keys
+from cloudserver.s3.xml import iso8601, parse_versioning, versioning_xml
+from cloudserver.s3.versions import NULL, parse_version_param
+from cloudserver.s3.xmlversions import VersionEntry, VersionsListing, list_versions_xml
+
+MAX_VERSIONING_BODY = 64 * 1024
+
+
+async def put_bucket_versioning(ctx: RequestContext) -> Response:
+    bucket = await load_bucket(ctx)
+    body = await ctx.body.read_all(MAX_VERSIONING_BODY)
+    status, mfa = parse_versioning(body)
+    if mfa == "Enabled":
+        raise S3Error("NotImplemented", "MFA delete is not implemented")
+    if status is None:
+        raise S3Error("MalformedXML")
+    if bucket.get("objectLock") and status == "Suspended":
+        raise S3Error("InvalidBucketState", "An Object Lock configuration is present on "
+                      "this bucket, so the versioning state cannot be changed.")
+    updated = dict(bucket)
+    updated["versioning"] = status
+    await ctx.backend.metadata.update_bucket(ctx.bucket, updated)
+    return Response()
+
+
+async def get_bucket_versioning(ctx: RequestContext) -> Response:
+    bucket = await load_bucket(ctx)
+    return Response.xml(versioning_xml(bucket.get("versioning")))
+
+
+async def list_object_versions(ctx: RequestContext) -> Response:
+    bucket = await load_bucket(ctx)
+    q = ctx.query
+    max_keys = parse_max_keys(q.get("max-keys"))
+    encoding = parse_encoding(q.get("encoding-type"))
+    key_marker = q.get("key-marker") or ""
+    vid_marker = q.get("version-id-marker") or ""
+    if vid_marker and not key_marker:
+        raise S3Error("InvalidArgument", "A version-id marker cannot be specified without "
+                      "a key marker.", ArgumentName="version-id-marker",
+                      ArgumentValue=vid_marker)
+    params = {
+        "listingType": "DelimiterVersions",
+        "prefix": q.get("prefix", ""),
+        "delimiter": q.get("delimiter") or None,
+        "maxKeys": max_keys,
+        "keyMarker": key_marker or None,
+        "versionIdMarker": parse_version_param(vid_marker) if vid_marker else None,
+    }
+    result = await ctx.backend.metadata.list_objects(ctx.bucket, params)
+    owner = (bucket.get("owner"), bucket.get("owner-name"))
+    entries = []
+    for item in result["Versions"]:
+        md = item["value"]
+        internal = item["versionId"]
+        shown = NULL if internal in (None, NULL) or md.get("isNull") else vid.encode(internal)
+        entries.append(VersionEntry(
+            key=item["key"], version_id=shown, is_latest=bool(item["isLatest"]),
+            last_modified=iso8601(md["last-modified"]),
+            owner_id=md.get("owner") or owner[0], owner_name=md.get("owner-name") or owner[1],
+            delete_marker=bool(item["isDeleteMarker"]), etag=md.get("etag", ""),
+            size=md.get("size", 0), storage_class=md.get("storage-class", "STANDARD")))
+    next_vid = result.get("NextVersionIdMarker")
+    if next_vid not in (None, NULL):
+        next_vid = vid.encode(next_vid)
+    truncated = bool(result["IsTruncated"])
+    listing = VersionsListing(
+        name=ctx.bucket, prefix=params["prefix"], key_marker=key_marker,
+        version_id_marker=vid_marker,
+        next_key_marker=result.get("NextKeyMarker") if truncated else None,
+        next_version_id_marker=next_vid if truncated else None,
+        max_keys=max_keys, delimiter=params["delimiter"], encoding_type=encoding,
+        is_truncated=truncated, entries=entries,
+        common_prefixes=list(result["CommonPrefixes"]))
+    return Response.xml(list_versions_xml(listing))
+
+
+HANDLERS = {
+    "PutBucketVersioning": put_bucket_versioning,
+    "GetBucketVersioning": get_bucket_versioning,
+    "ListObjectVersions": list_object_versions,
+}

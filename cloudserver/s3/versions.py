@@ -1,0 +1,68 @@
+# -*- test-case-name: tests.unit.test_versions -*-
+"""How object handlers take part in bucket versioning (CloudServer design):
+which metadata options a write uses in a bucket of each versioning state,
+how version ids look to clients, and which records' data a write or delete
+has freed.
+"""
+from __future__ import annotations
+
+from cloudserver.metadata import version_id as vid
+from cloudserver.s3.errors import S3Error
+
+NULL = vid.NULL_VERSION_ID
+#: Record fields the metadata service manages; never carried over by a copy.
+VERSION_FIELDS = ("versionId", "isNull", "nullVersionId", "isPHD", "isDeleteMarker")
+
+
+def write_options(bucket: dict) -> dict | None:
+    """Metadata options for a new object (or delete marker) in ``bucket``."""
+    state = bucket.get("versioning")
+    if state == "Enabled":
+        return {"versioning": True}
+    if state == "Suspended":
+        return {"versionId": ""}
+    return None
+
+
+def parse_version_param(value: str | None) -> str | None:
+    """A client's versionId -> the internal id (or "null"); 400 if malformed."""
+    if value is None:
+        return None
+    if value == NULL:
+        return NULL
+    try:
+        return vid.decode(value)
+    except ValueError:
+        raise S3Error("InvalidArgument", "Invalid version id specified",
+                      ArgumentName="versionId", ArgumentValue=value) from None
+
+
+def client_version_id(md: dict) -> str | None:
+    """The version id clients see for a record (None: never versioned)."""
+    if md.get("isNull"):
+        return NULL
+    internal = md.get("versionId")
+    if internal:
+        return vid.encode(internal)
+    return None
+
+
+def result_version_id(result: dict) -> str | None:
+    """The client-facing id of the version a versioned write created."""
+    if result.get("isNull"):
+        return NULL
+    internal = result.get("versionId")
+    return vid.encode(internal) if internal else None
+
+
+def freed_records(result, written: dict | None = None) -> list[dict]:
+    """Records whose data no key refers to after a put or delete.
+
+    Versioned results list them in ``deleted``; an unversioned put or delete
+    answers with the replaced record itself.
+    """
+    if not isinstance(result, dict) or not result:
+        return []
+    if "deleted" in result:
+        return [r for r in result["deleted"] if not r.get("isDeleteMarker")]
+    return [result]

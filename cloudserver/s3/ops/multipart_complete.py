@@ -126,7 +126,7 @@ async def _read_body(ctx: RequestContext) -> bytes:
     return body
 
 
-async def _completed_before(ctx: RequestContext, uid: str) -> Response:
+async def _completed_before(ctx: RequestContext, uid: str, bucket: dict) -> Response:
     """The answer to a retried complete, or NoSuchUpload."""
     try:
         current = await ctx.backend.metadata.get_object(ctx.bucket, ctx.key)
@@ -134,7 +134,8 @@ async def _completed_before(ctx: RequestContext, uid: str) -> Response:
         current = None
     if current is None or current.get("upload-id") != uid:
         raise S3Error("NoSuchUpload")
-    return _result(ctx, current, client_version_id(current))
+    enabled = bucket.get("versioning") == "Enabled"
+    return _result(ctx, current, client_version_id(current) if enabled else None)
 
 
 def object_location(parts: list[dict]) -> list[dict]:
@@ -156,7 +157,7 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     try:
         upload = await meta.get_upload(ctx.bucket, ctx.key, uid)
     except NoSuchUpload:
-        return await _completed_before(ctx, uid)
+        return await _completed_before(ctx, uid, bucket)
     requested = select_parts(parse_complete_multipart(body))
     stored, _ = await meta.list_parts(uid, 0, MAX_PARTS)
     by_number = {r["partNumber"]: r for r in stored}
@@ -208,7 +209,10 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     for part in done["unused"]:
         garbage.extend(part.get("location") or [])
     await delete_data(ctx, garbage)
-    version = result_version_id(done["result"]) if bucket.get("versioning") else None
+    # AWS names the version only in a versioning-enabled bucket (s3-tests
+    # test_versioning_bucket_multipart_upload_return_version_id)
+    enabled = bucket.get("versioning") == "Enabled"
+    version = result_version_id(done["result"]) if enabled else None
     return _result(ctx, md, version)
 
 

@@ -118,7 +118,12 @@ async def load_current(ctx: RequestContext, bucket: str, key: str,
     """
     version = parse_version_param(version_param)
     options = {"versionId": version} if version is not None else None
-    md = await load_object(ctx, bucket, key, options=options, **check)
+    try:
+        md = await load_object(ctx, bucket, key, options=options, **check)
+    except S3Error as e:
+        if e.code == "NoSuchKey":  # S3 says so explicitly: not hidden by a marker
+            e.headers.setdefault("x-amz-delete-marker", "false")
+        raise
     if md.get("isDeleteMarker"):
         headers = {"x-amz-delete-marker": "true"}
         shown = client_version_id(md)

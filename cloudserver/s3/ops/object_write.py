@@ -25,6 +25,8 @@ async def check_write_conditions(ctx: RequestContext, bucket: str, key: str) -> 
         current = await ctx.backend.metadata.get_object(bucket, key)
     except md_errors.NoSuchKey:
         current = None
+    if current is not None and current.get("isDeleteMarker"):
+        current = None  # a deleted object does not exist for conditions
     if if_none is not None and current is not None:
         tags = [t.strip().strip('"') for t in if_none.split(",")]
         if "*" in tags or current["etag"] in tags:
@@ -118,7 +120,7 @@ async def put_object(ctx: RequestContext) -> Response:
     md["acl"] = object_acl.to_record()
     result = await commit_object(ctx, md, write_options(bucket))
     out = [("ETag", quoted_etag(md["etag"]))]
-    if bucket.get("versioning"):
+    if bucket.get("versioning") == "Enabled":
         version = result_version_id(result)
         if version is not None:
             out.append(("x-amz-version-id", version))

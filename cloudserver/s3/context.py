@@ -1,6 +1,7 @@
 """What an operation handler receives (RequestContext) and returns (Response)."""
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Callable, Mapping
 
 import attrs
@@ -8,6 +9,7 @@ import attrs
 from cloudserver.s3.auth.accounts import Account
 from cloudserver.s3.auth.authenticate import AuthResult
 from cloudserver.s3.body import RequestBody
+from cloudserver.s3.errors import S3Error
 from cloudserver.s3.routing import Operation
 
 
@@ -36,6 +38,16 @@ class RequestContext:
     on_disconnect: list[Callable[[], None]] = attrs.Factory(list)
     #: bytes received / sent, for the access log
     bytes_in: int = 0
+
+    async def read_small_body(self, limit: int) -> bytes:
+        """A small request body (XML configurations, delete lists), decoded from
+        aws-chunked if need be and checked against the signed payload hash."""
+        payload = self.auth.payload
+        decoder = payload.make_decoder() if payload.chunked else None
+        body = await self.body.read_all(limit, decoder)
+        if payload.sha256 is not None and hashlib.sha256(body).hexdigest() != payload.sha256:
+            raise S3Error("XAmzContentSHA256Mismatch")
+        return body
 
     @property
     def account(self) -> Account | None:

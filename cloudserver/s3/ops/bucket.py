@@ -21,7 +21,7 @@ async def create_bucket(ctx: RequestContext) -> Response:
     account = ctx.account
     new_acl = acl.acl_from_headers(ctx.header, account.canonical_id, ctx.backend.accounts) \
         or acl.private(account.canonical_id)
-    body = await ctx.body.read_all(MAX_CREATE_BODY)
+    body = await ctx.read_small_body(MAX_CREATE_BODY)
     location = parse_create_bucket_configuration(body) if body.strip() else None
     config = ctx.backend.config
     if location is None or location == "":

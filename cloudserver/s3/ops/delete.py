@@ -104,11 +104,7 @@ def _check_integrity(ctx: RequestContext, body: bytes) -> None:
 
 async def delete_objects(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
-    decoder = ctx.auth.make_decoder() if ctx.auth.payload.chunked else None
-    body = await ctx.body.read_all(MAX_DELETE_BODY, decoder)
-    if ctx.auth.payload.sha256 is not None and \
-            hashlib.sha256(body).hexdigest() != ctx.auth.payload.sha256:
-        raise S3Error("XAmzContentSHA256Mismatch")
+    body = await ctx.read_small_body(MAX_DELETE_BODY)
     _check_integrity(ctx, body)
     quiet, objects = parse_delete_request(body)
     deleted, errors = [], []

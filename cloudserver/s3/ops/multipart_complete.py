@@ -118,7 +118,7 @@ def _result(ctx: RequestContext, md: dict, version: str | None) -> Response:
 
 
 async def _read_body(ctx: RequestContext) -> bytes:
-    decoder = ctx.auth.make_decoder() if ctx.auth.payload.chunked else None
+    decoder = ctx.auth.payload.make_decoder() if ctx.auth.payload.chunked else None
     body = await ctx.body.read_all(MAX_COMPLETE_BODY, decoder)
     if ctx.auth.payload.sha256 is not None and \
             hashlib.sha256(body).hexdigest() != ctx.auth.payload.sha256:

@@ -130,7 +130,7 @@ async def receive_body(ctx: RequestContext, exp: Expected, *,
     """Stream the body into the data store and verify it; durable on return."""
     digests = checksums.BodyDigests(sha256=exp.sha256 is not None,
                                     checksum=exp.checksum_algorithm)
-    decoder = ctx.auth.make_decoder() if ctx.auth.payload.chunked else None
+    decoder = ctx.auth.payload.make_decoder() if ctx.auth.payload.chunked else None
     store = ctx.backend.data
     writer = store.create_writer() if exp.length != 0 else None
     limit = exp.length if exp.length is not None else max_size

@@ -19,7 +19,7 @@ MAX_VERSIONING_BODY = 64 * 1024
 
 async def put_bucket_versioning(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
-    body = await ctx.body.read_all(MAX_VERSIONING_BODY)
+    body = await ctx.read_small_body(MAX_VERSIONING_BODY)
     status, mfa = parse_versioning(body)
     if mfa == "Enabled":
         raise S3Error("NotImplemented", "MFA delete is not implemented")

@@ -401,14 +401,11 @@ OBJECT_OP_PERMISSIONS: Mapping[str, str] = {
 
 #: Operations an anonymous request may reach: the ACL (or, for PostObject,
 #: the signed form; for preflights, the CORS rules) decides.  Every other
-#: one answers AccessDenied to anonymous callers before its handler runs, so
-#: an operation joins this set only once its handler copes with
-#: ``ctx.account`` None (see :func:`principal`).
-ANONYMOUS_OPS = frozenset((
-    "HeadBucket", "ListObjects", "ListObjectsV2", "GetBucketAcl", "PutBucketAcl",
-    "PutObject", "CopyObject", "DeleteObject", "DeleteObjects", "PostObject",
-    "GetObject", "HeadObject", "GetObjectAttributes", "GetObjectTorrent",
-    "GetObjectAcl", "PutObjectAcl", "CorsPreflight"))
+#: one answers AccessDenied to anonymous callers before its handler runs.
+#: The handlers of these cope with ``ctx.account`` None (see
+#: :func:`principal`); a new ACL-governed operation must too.
+ANONYMOUS_OPS = frozenset(BUCKET_OP_PERMISSIONS) | frozenset(OBJECT_OP_PERMISSIONS) | {
+    "CorsPreflight"}
 
 
 def bucket_permission(op_name: str) -> str | None:

@@ -87,7 +87,7 @@ class AclTests(S3TestCase):
     def test_grant_by_email_and_header(self):
         bucket = self.make_bucket()
         self.s3.put_bucket_acl(Bucket=bucket, GrantRead=f'id="{LISA}"',
-                               GrantFullControl=f'emailAddress="sampleaccount1@sampling.com"')
+                               GrantFullControl='emailAddress="sampleaccount1@sampling.com"')
         self.assertEqual(grants(self.s3.get_bucket_acl(Bucket=bucket)),
                          [(LISA, "READ"), (BART, "FULL_CONTROL")])
         self.lisa.head_bucket(Bucket=bucket)

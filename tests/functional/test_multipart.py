@@ -12,6 +12,7 @@ import base64
 import hashlib
 import io
 import os
+import zlib
 
 from awscrt import checksums as crt
 from boto3.s3.transfer import TransferConfig
@@ -19,6 +20,13 @@ from boto3.s3.transfer import TransferConfig
 from tests.functional.s3case import S3TestCase
 
 MIB = 1024 * 1024
+
+
+def _force_trailer_checksum(params, context, **kwargs) -> None:
+    """botocore ``before-call`` hook: send the checksum as an aws-chunked trailer."""
+    algorithm = context.get("checksum", {}).get("request_algorithm")
+    if isinstance(algorithm, dict):
+        algorithm["in"] = "trailer"
 
 
 def md5_hex(data: bytes) -> str:
@@ -358,12 +366,44 @@ class MultipartTests(S3TestCase):
         self.assertS3Error("AccessDenied", 403, other.create_multipart_upload, Bucket=bucket,
                            Key="k")
 
-    def test_many_small_parts_stream(self) -> None:
-        """Parts stream like PutObject: aws-chunked bodies with trailers work."""
+    def test_part_with_trailing_checksum(self) -> None:
+        """Parts stream like PutObject: an aws-chunked body with a trailing
+        checksum (what botocore sends over https) is decoded and verified."""
         bucket = self.make_bucket()
         upload_id = self.start(bucket, ChecksumAlgorithm="CRC32")
-        body = io.BytesIO(os.urandom(300_000))
+        self.s3.meta.events.register("before-call.s3.UploadPart", _force_trailer_checksum)
+        body = os.urandom(300_000)
         r = self.s3.upload_part(Bucket=bucket, Key="mpu", UploadId=upload_id, PartNumber=1,
-                                Body=body, ChecksumAlgorithm="CRC32")
-        self.assertIn("ChecksumCRC32", r)
+                                Body=io.BytesIO(body), ChecksumAlgorithm="CRC32")
+        crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+        self.assertEqual(r["ChecksumCRC32"], crc)
+        listed = self.s3.list_parts(Bucket=bucket, Key="mpu", UploadId=upload_id)["Parts"]
+        self.assertEqual((listed[0]["Size"], listed[0]["ChecksumCRC32"]), (len(body), crc))
         self.s3.abort_multipart_upload(Bucket=bucket, Key="mpu", UploadId=upload_id)
+
+    def test_versioned_bucket(self) -> None:
+        bucket = self.make_bucket()
+        self.s3.put_bucket_versioning(Bucket=bucket,
+                                      VersioningConfiguration={"Status": "Enabled"})
+        self.s3.put_object(Bucket=bucket, Key="mpu", Body=b"v1")
+        upload_id = self.start(bucket)
+        parts = self.put_parts(bucket, "mpu", upload_id, [b"v2"])
+        done = self.complete(bucket, "mpu", upload_id, parts)
+        self.assertTrue(done["VersionId"])
+        versions = self.s3.list_object_versions(Bucket=bucket)["Versions"]
+        self.assertEqual(len(versions), 2)
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="mpu")["Body"].read(), b"v2")
+        old = [v for v in versions if v["VersionId"] != done["VersionId"]][0]
+        got = self.s3.get_object(Bucket=bucket, Key="mpu", VersionId=old["VersionId"])
+        self.assertEqual(got["Body"].read(), b"v1")
+        # a part copied from the old version
+        upload_id = self.start(bucket, "copy")
+        r = self.s3.upload_part_copy(Bucket=bucket, Key="copy", UploadId=upload_id,
+                                     PartNumber=1, CopySource={"Bucket": bucket, "Key": "mpu",
+                                                               "VersionId": old["VersionId"]})
+        self.assertEqual(r["CopySourceVersionId"], old["VersionId"])
+        self.complete(bucket, "copy", upload_id,
+                      [{"PartNumber": 1, "ETag": r["CopyPartResult"]["ETag"]}])
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="copy")["Body"].read(), b"v1")
+        for v in self.s3.list_object_versions(Bucket=bucket).get("Versions", []):
+            self.s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])

@@ -18,6 +18,7 @@ from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops import HANDLERS
 from cloudserver.s3.ops.common import load_bucket, load_object
 from cloudserver.s3.routing import route
+from cloudserver.s3.versions import client_version_id, parse_version_param
 from tests.unit.test_acl import BART, LISA, accounts, grant, policy
 
 
@@ -352,3 +353,52 @@ class PublicAccessBlockOpsTests(Harness):
         self.set_bucket_acl("public-read-write")
         for method in ("GET", "PUT", "DELETE"):
             self.assertEqual(self.call_fails(self.q(method, LISA)).code, "AccessDenied")
+
+
+class VersionedObjectAclTests(Harness):
+    """PutObjectAcl on a version rewrites that version in place."""
+
+    def setUp(self):
+        super().setUp()
+        md = self.backend.metadata
+        self.versions = []
+        for n in range(3):
+            record = {"key": "v", "size": n, "etag": f"e{n}", "last-modified": 10.0 + n,
+                      "owner": BART, "location": [], "acl": acl.private(BART).to_record()}
+            result = self.successResultOf(md.put_object("b", "v", record,
+                                                        {"versioning": True}))
+            self.versions.append(client_version_id(result))
+
+    def version(self, shown: str) -> dict:
+        return self.successResultOf(self.backend.metadata.get_object(
+            "b", "v", {"versionId": parse_version_param(shown)}))
+
+    def test_older_version(self):
+        resp = self.call(self.ctx("PUT", "/b/v", query={"acl": "", "versionId": self.versions[1]},
+                                  headers={"x-amz-acl": "public-read"}))
+        self.assertIn(("x-amz-version-id", self.versions[1]), resp.headers)
+        self.assertEqual(acl.object_acl(self.version(self.versions[1])),
+                         acl.canned("public-read", BART))
+        self.assertEqual(self.version(self.versions[1])["last-modified"], 11.0)
+        self.assertEqual(self.object_acl("v"), acl.private(BART))
+        self.ok(load_object(self.ctx("GET", "/b/v", None, query={
+            "versionId": self.versions[1]}), "b", "v",
+            options={"versionId": parse_version_param(self.versions[1])}))
+
+    def test_latest_updates_the_master_and_its_version(self):
+        self.call(self.ctx("PUT", "/b/v", query={"acl": ""},
+                           headers={"x-amz-acl": "public-read"}))
+        self.assertEqual(self.object_acl("v"), acl.canned("public-read", BART))
+        self.assertEqual(acl.object_acl(self.version(self.versions[2])),
+                         acl.canned("public-read", BART))
+        listing = self.successResultOf(self.backend.metadata.list_objects(
+            "b", {"listingType": "DelimiterVersions", "prefix": "v", "maxKeys": 100}))
+        self.assertEqual(len(listing["Versions"]), 3)
+
+    def test_null_master(self):
+        self.successResultOf(self.backend.metadata.put_object("b", "n", {
+            "key": "n", "size": 0, "etag": "e", "last-modified": 1.0, "owner": BART,
+            "location": [], "acl": acl.private(BART).to_record()}, {"versionId": ""}))
+        self.call(self.ctx("PUT", "/b/n", query={"acl": "", "versionId": "null"},
+                           headers={"x-amz-acl": "public-read"}))
+        self.assertEqual(self.object_acl("n"), acl.canned("public-read", BART))

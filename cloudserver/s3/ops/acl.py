@@ -7,30 +7,14 @@ handlers only turn ACLs into documents and documents (or headers) into ACLs.
 """
 from __future__ import annotations
 
-import hashlib
-
 from cloudserver.metadata import errors as md_errors
 from cloudserver.s3 import acl
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket, load_object
+from cloudserver.s3.ops.object_read import load_current
+from cloudserver.s3.versions import client_version_id
 from cloudserver.s3.xml import acl_xml
-
-
-async def read_small_body(ctx: RequestContext, limit: int) -> bytes:
-    """A small request body, aws-chunked decoded and checked against its
-    x-amz-content-sha256."""
-    decoder = ctx.auth.payload.make_decoder() if ctx.auth.payload.chunked else None
-    body = await ctx.body.read_all(limit, decoder)
-    expected = ctx.auth.payload.sha256
-    if expected is not None and hashlib.sha256(body).hexdigest() != expected:
-        raise S3Error("XAmzContentSHA256Mismatch")
-    return body
-
-
-def version_options(ctx: RequestContext) -> dict | None:
-    version = ctx.query.get("versionId")
-    return {"versionId": version} if version else None
 
 
 def _document(a: acl.Acl, accounts, fallback_name: str | None) -> bytes:
@@ -56,7 +40,7 @@ async def new_acl(ctx: RequestContext, owner: str, bucket_owner: str | None) -> 
     MissingSecurityHeader; a body naming another owner is AccessDenied.
     """
     accounts = ctx.backend.accounts
-    body = await read_small_body(ctx, acl.MAX_ACL_BODY)
+    body = await ctx.read_small_body(acl.MAX_ACL_BODY)
     from_headers = acl.acl_from_headers(ctx.header, owner, accounts, bucket_owner)
     if from_headers is not None:
         if body.strip():
@@ -93,35 +77,58 @@ async def put_bucket_acl(ctx: RequestContext) -> Response:
     return Response()
 
 
+def _version_header(md: dict) -> list[tuple[str, str]]:
+    shown = client_version_id(md)
+    return [("x-amz-version-id", shown)] if shown is not None else []
+
+
 async def get_object_acl(ctx: RequestContext) -> Response:
     await load_bucket(ctx)
-    md = await load_object(ctx, ctx.bucket, ctx.key, options=version_options(ctx))
-    headers = [("x-amz-version-id", md["version-id"])] if md.get("version-id") else []
+    md = await load_current(ctx, ctx.bucket, ctx.key, ctx.query.get("versionId"))
     return Response.xml(_document(acl.object_acl(md), ctx.backend.accounts,
-                                  md.get("owner-name")), headers=headers)
+                                  md.get("owner-name")), headers=_version_header(md))
+
+
+async def update_in_place(ctx: RequestContext, bucket: str, key: str, md: dict) -> None:
+    """Rewrite the record ``md`` of ``key`` (an ACL or tags changed): the same
+    version, the same Last-Modified, no new version and no data freed.
+
+    A version with an id of its own is addressed by that id (the service
+    updates the master too when it is the latest); a null version that lives
+    in the master only, or a record of a never-versioned bucket, is the
+    master itself.
+    """
+    version = md.get("versionId")
+    options = None
+    if version is not None:
+        options = {"versionId": version}
+        if md.get("isNull"):
+            master = await load_object(ctx, bucket, key, permission=None)
+            if master.get("versionId") == version:
+                options = None
+    await ctx.backend.metadata.put_object(bucket, key, md, *([options] if options else []))
 
 
 async def put_object_acl(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
-    options = version_options(ctx)
-    md = await load_object(ctx, ctx.bucket, ctx.key, options=options)
+    version_param = ctx.query.get("versionId")
+    md = await load_current(ctx, ctx.bucket, ctx.key, version_param)
     acl.check_canned_name(ctx.header("x-amz-acl"))
     new = await new_acl(ctx, acl.object_acl(md).owner, attrs.get("owner"))
     acl.check_public_acl_allowed(attrs, new)
     # The body was read since the check: if a PutObject replaced the object
     # meanwhile, the ACL was meant for another object (409, the client
-    # retries).  The record is updated in place: same version, same
-    # Last-Modified.
+    # retries).
     checked = md
-    md = dict(await load_object(ctx, ctx.bucket, ctx.key, permission=None, options=options))
-    if (md.get("owner"), md.get("last-modified")) != (checked.get("owner"),
-                                                      checked.get("last-modified")):
+    md = dict(await load_current(ctx, ctx.bucket, ctx.key,
+                                 client_version_id(checked) if version_param else None,
+                                 permission=None))
+    fields = ("owner", "last-modified", "versionId")
+    if any(md.get(f) != checked.get(f) for f in fields):
         raise S3Error("OperationAborted")
     md["acl"] = new.to_record()
-    version = md.get("version-id")
-    await ctx.backend.metadata.put_object(
-        ctx.bucket, ctx.key, md, *([{"versionId": version}] if version else []))
-    return Response(headers=[("x-amz-version-id", version)] if version else [])
+    await update_in_place(ctx, ctx.bucket, ctx.key, md)
+    return Response(headers=_version_header(md))
 
 
 HANDLERS = {

@@ -7,6 +7,7 @@ from cloudserver.s3 import acl
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket, now
+from cloudserver.s3.ops.object_write import delete_data
 from cloudserver.s3.routing import valid_bucket_name
 from cloudserver.s3.xml import location_constraint_xml, parse_create_bucket_configuration
 
@@ -69,6 +70,12 @@ async def delete_bucket(ctx: RequestContext) -> Response:
         raise S3Error("BucketNotEmpty", BucketName=ctx.bucket) from None
     except md_errors.NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
+    # Unfinished multipart uploads go with the bucket, as on AWS.
+    more = True
+    while more:
+        parts, more = await ctx.backend.metadata.delete_bucket_uploads(ctx.bucket)
+        for part in parts:
+            await delete_data(ctx, part.get("location") or [])
     return Response(status=204)
 
 

@@ -163,6 +163,8 @@ async def copy_object(ctx: RequestContext) -> Response:
     # shared with the record it replaces); with versioning the old version stays,
     # so the new one gets its own copy of the bytes.
     if not same or options is not None:
+        md.pop("parts", None)  # the copy is one piece, whatever the source was
+        md.pop("upload-id", None)
         algorithm = checksum["algorithm"] if checksum else None
         key, digests = await copy_data(ctx, src["location"], 0, src["size"], algorithm)
         md["location"] = [{"key": key, "start": 0, "size": src["size"]}] if key else []

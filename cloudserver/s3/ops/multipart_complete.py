@@ -10,7 +10,6 @@ it was made from.
 """
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import quote
 
 from cloudserver.metadata import errors as md_errors
@@ -117,15 +116,6 @@ def _result(ctx: RequestContext, md: dict, version: str | None) -> Response:
     return Response.xml(body, headers=headers)
 
 
-async def _read_body(ctx: RequestContext) -> bytes:
-    decoder = ctx.auth.payload.make_decoder() if ctx.auth.payload.chunked else None
-    body = await ctx.body.read_all(MAX_COMPLETE_BODY, decoder)
-    if ctx.auth.payload.sha256 is not None and \
-            hashlib.sha256(body).hexdigest() != ctx.auth.payload.sha256:
-        raise S3Error("XAmzContentSHA256Mismatch")
-    return body
-
-
 async def _completed_before(ctx: RequestContext, uid: str, bucket: dict) -> Response:
     """The answer to a retried complete, or NoSuchUpload."""
     try:
@@ -152,7 +142,7 @@ def object_location(parts: list[dict]) -> list[dict]:
 async def complete_multipart_upload(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
     uid = ctx.query.get("uploadId", "")
-    body = await _read_body(ctx)
+    body = await ctx.read_small_body(MAX_COMPLETE_BODY)
     meta = ctx.backend.metadata
     try:
         upload = await meta.get_upload(ctx.bucket, ctx.key, uid)

@@ -13,7 +13,6 @@ from cloudserver.metadata import errors as md_errors
 from cloudserver.s3 import acl
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.ops.acl import read_small_body
 from cloudserver.s3.ops.common import load_bucket
 from cloudserver.s3.xmlbuild import s3_root, serialize, sub, xml_bool
 from cloudserver.s3.xmlparse import child, parse_xml
@@ -65,7 +64,7 @@ async def get_public_access_block(ctx: RequestContext) -> Response:
 
 async def put_public_access_block(ctx: RequestContext) -> Response:
     await load_bucket(ctx)
-    body = await read_small_body(ctx, MAX_BODY)
+    body = await ctx.read_small_body(MAX_BODY)
     await _set(ctx, parse_public_access_block(body))
     return Response()
 

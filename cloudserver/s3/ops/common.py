@@ -133,11 +133,16 @@ def user_metadata(ctx: RequestContext) -> dict[str, str]:
     size = 0
     for name, values in ctx.headers.items():
         if name.startswith(USER_META_PREFIX):
-            # Kept as the bytes the client sent (latin-1 decoded), and sent back
-            # the same way: clients differ in how they encode non-ASCII values.
-            value = ",".join(values)
+            # Header bytes arrive latin-1 decoded; a value that is valid UTF-8 is
+            # kept as text and sent back in latin-1 where it fits, as AWS does
+            # (s3-tests test_object_set_get_unicode_metadata).
+            raw = ",".join(values)
+            try:
+                value = raw.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                value = raw
             meta[name] = value
-            size += len(name) - len(USER_META_PREFIX) + len(value)
+            size += len(name) - len(USER_META_PREFIX) + len(raw)
     if size > MAX_USER_METADATA:
         raise S3Error("MetadataTooLarge", Size=str(size), MaxSizeAllowed=str(MAX_USER_METADATA))
     return meta

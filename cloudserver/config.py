@@ -7,8 +7,11 @@ an operator's existing configuration and docker habits carry over.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
+import re
 from typing import Any, Mapping
 
 import attrs
@@ -49,6 +52,8 @@ class Config:
     data_client: DaemonAddress
     health_allow_from: tuple[str, ...]
     raw: Mapping[str, Any] = attrs.field(repr=False)
+    #: S3DATA=multiple: each location's data goes to its own store (aws_s3, azure, ...)
+    multiple_data: bool = False
 
     def location_for_host(self, host: str) -> str:
         """The default location of a rest endpoint (upstream: us-east-1 otherwise)."""
@@ -79,6 +84,67 @@ def _daemon(raw: Mapping[str, Any], key: str, host_key: str, default_port: int,
     return DaemonAddress(str(host), port)
 
 
+LOCATION_TYPES = ("mem", "file", "aws_s3", "azure", "scality")
+#: <location>_<suffix> environment variables override these azure details.
+AZURE_ENV_OVERRIDES = (("AZURE_STORAGE_ACCOUNT_NAME", "azureStorageAccountName"),
+                       ("AZURE_STORAGE_ACCESS_KEY", "azureStorageAccessKey"),
+                       ("AZURE_STORAGE_ENDPOINT", "azureStorageEndpoint"))
+_AZURE_CONTAINER_RE = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def _detail(name: str, details: Mapping[str, Any], field: str, kind: type,
+            required: bool = True) -> Any:
+    if field not in details:
+        if required:
+            raise ConfigError(f"locationConfig.json: location '{name}' details lack '{field}'")
+        return None
+    value = details[field]
+    if not isinstance(value, kind) or (kind is str and not value):
+        what = "a non-empty string" if kind is str else kind.__name__
+        raise ConfigError(f"locationConfig.json: location '{name}' field "
+                          f"'details.{field}' must be {what}")
+    return value
+
+
+def _check_aws_details(name: str, details: Mapping[str, Any]) -> None:
+    _detail(name, details, "awsEndpoint", str)
+    _detail(name, details, "bucketName", str)
+    _detail(name, details, "bucketMatch", bool)
+    for flag in ("serverSideEncryption", "https", "pathStyle"):
+        _detail(name, details, flag, bool, required=False)
+    _detail(name, details, "region", str, required=False)
+    profile = _detail(name, details, "credentialsProfile", str, required=False)
+    creds = _detail(name, details, "credentials", dict, required=False)
+    if profile is not None and creds is not None:
+        raise ConfigError(f"locationConfig.json: location '{name}' field 'details.credentials'"
+                          " cannot be used with 'details.credentialsProfile': use only one")
+    if creds is not None:
+        for field in ("accessKey", "secretKey"):
+            if not isinstance(creds.get(field), str) or not creds[field]:
+                raise ConfigError(f"locationConfig.json: location '{name}' field "
+                                  f"'details.credentials.{field}' must be a non-empty string")
+
+
+def _check_azure_details(name: str, details: Mapping[str, Any]) -> None:
+    endpoint = _detail(name, details, "azureStorageEndpoint", str)
+    if not endpoint.startswith(("http://", "https://")):
+        raise ConfigError(f"locationConfig.json: location '{name}' field "
+                          "'details.azureStorageEndpoint' must be an http(s) URL")
+    container = _detail(name, details, "azureContainerName", str)
+    if not _AZURE_CONTAINER_RE.match(container):
+        raise ConfigError(f"locationConfig.json: location '{name}' field "
+                          "'details.azureContainerName' is not a valid container name "
+                          "(3-63 lower-case letters, digits and single hyphens)")
+    _detail(name, details, "azureStorageAccountName", str)
+    key = _detail(name, details, "azureStorageAccessKey", str)
+    try:
+        base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"locationConfig.json: location '{name}' field "
+                          "'details.azureStorageAccessKey' must be base64") from None
+    _detail(name, details, "bucketMatch", bool)
+
+
 def validate_locations(locations: Any) -> None:
     """Check locationConfig.json's shape; raise ConfigError naming the location and field."""
     if not isinstance(locations, dict) or not locations:
@@ -95,9 +161,30 @@ def validate_locations(locations: Any) -> None:
                 raise ConfigError(
                     f"locationConfig.json: location '{name}' field '{field}' must be "
                     f"{kind.__name__}")
-        if loc["type"] not in ("mem", "file", "aws_s3", "azure", "scality"):
+        if loc["type"] not in LOCATION_TYPES:
             raise ConfigError(
                 f"locationConfig.json: location '{name}' has unknown type '{loc['type']}'")
+        if loc["type"] == "aws_s3":
+            _check_aws_details(name, loc["details"])
+        elif loc["type"] == "azure":
+            _check_azure_details(name, loc["details"])
+
+
+def resolve_locations(locations: Any, env: Mapping[str, str]) -> dict:
+    """locationConfig.json with the ``<location>_AZURE_STORAGE_*`` environment
+    overrides applied (upstream's names), then validated."""
+    if isinstance(locations, dict):
+        locations = dict(locations)
+        for name, loc in locations.items():
+            if isinstance(loc, dict) and loc.get("type") == "azure" and \
+                    isinstance(loc.get("details"), dict):
+                details = dict(loc["details"])
+                for suffix, field in AZURE_ENV_OVERRIDES:
+                    if env.get(f"{name}_{suffix}"):
+                        details[field] = env[f"{name}_{suffix}"]
+                locations[name] = {**loc, "details": details}
+    validate_locations(locations)
+    return locations
 
 
 def load_config(env: Mapping[str, str] | None = None, *,
@@ -112,8 +199,7 @@ def load_config(env: Mapping[str, str] | None = None, *,
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {conf_path} must hold a JSON object")
 
-    locations = _read_json(loc_path, "location file")
-    validate_locations(locations)
+    locations = resolve_locations(_read_json(loc_path, "location file"), env)
 
     access, secret = env.get("SCALITY_ACCESS_KEY_ID"), env.get("SCALITY_SECRET_ACCESS_KEY")
     if access and secret:
@@ -140,6 +226,13 @@ def load_config(env: Mapping[str, str] | None = None, *,
     backend = env.get("S3BACKEND", "file")
     if backend not in BACKENDS:
         raise ConfigError(f"S3BACKEND must be one of {', '.join(BACKENDS)}, not '{backend}'")
+    data_mode = env.get("S3DATA", "")
+    if data_mode not in ("", "multiple"):
+        raise ConfigError(f"S3DATA must be 'multiple' or unset, not '{data_mode}'")
+    for name, loc in locations.items():
+        if data_mode == "multiple" and loc["type"] == "scality":
+            raise ConfigError(f"locationConfig.json: location '{name}' field 'type': "
+                              "'scality' (sproxyd) is not supported with S3DATA=multiple")
     log_level = env.get("LOG_LEVEL") or (raw.get("log") or {}).get("logLevel", "info")
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
@@ -167,4 +260,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         data_client=_daemon(raw, "dataClient", "host", 9991, "DATA_HOST", env),
         health_allow_from=tuple(health),
         raw=raw,
+        multiple_data=data_mode == "multiple",
     )

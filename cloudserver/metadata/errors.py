@@ -82,9 +82,17 @@ class NotImplementedOption(MetadataError):
     code = "NotImplemented"
 
 
+class DaemonUnavailable(MetadataError):
+    """The metadata or data daemon (dmd) cannot be reached, or did not answer
+    in time (split deployments, ``--mode s3``): the client may retry."""
+
+    code = "ServiceUnavailable"
+
+
 _BY_NAME = {cls.__name__: cls for cls in (
     NoSuchBucket, BucketAlreadyExists, BucketNotEmpty, NoSuchKey, NoSuchVersion, InvalidKey,
-    InvalidBucketName, InvalidArgument, OperationAborted, NotImplementedOption)}
+    InvalidBucketName, InvalidArgument, OperationAborted, NotImplementedOption,
+    DaemonUnavailable)}
 
 
 def from_name(name: str, message: str | None = None) -> MetadataError:

@@ -24,6 +24,15 @@ def write_options(bucket: dict) -> dict | None:
     return None
 
 
+def refuse_version_param(query) -> None:
+    """PutObject, CopyObject and CompleteMultipartUpload never overwrite an
+    existing version: a ``versionId`` in their query is 400 InvalidArgument
+    (CloudServer docs, "Specifying Versions in APIs for Putting Versions")."""
+    if "versionId" in query:
+        raise S3Error("InvalidArgument", "This operation does not accept a version-id.",
+                      ArgumentName="versionId", ArgumentValue=query["versionId"])
+
+
 def parse_version_param(value: str | None) -> str | None:
     """A client's versionId -> the internal id (or "null"); 400 if malformed."""
     if value is None:

@@ -13,16 +13,18 @@ from cloudserver.data.producers import ChainedProducer
 from cloudserver.metadata import errors as md_errors
 from cloudserver.s3 import acl, checksums
 from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.conditions import failed_condition
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
-    load_bucket, now, parse_http_date, stored_headers, user_metadata)
+    load_bucket, now, stored_headers, user_metadata)
 from cloudserver.s3.ops.acl import object_acl_from_request
-from cloudserver.s3.ops.object_read import _etag_matches, load_current, piece_producers
+from cloudserver.s3.ops.object_read import load_current, piece_producers
 from cloudserver.s3.ops.object_write import commit_object, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE
 from cloudserver.s3.xml import copy_object_result_xml, iso8601
 from cloudserver.s3.versions import (
-    VERSION_FIELDS, client_version_id, result_version_id, write_options)
+    VERSION_FIELDS, client_version_id, refuse_version_param, result_version_id,
+    write_options)
 
 
 def parse_copy_source(value: str) -> tuple[str, str, str | None]:
@@ -44,27 +46,9 @@ def parse_copy_source(value: str) -> tuple[str, str, str | None]:
 
 def check_copy_conditions(ctx: RequestContext, md: dict) -> None:
     """x-amz-copy-source-if-*: every failed condition answers 412 (AWS)."""
-    etag, mtime = md["etag"], int(md["last-modified"])
-    if_match = ctx.header("x-amz-copy-source-if-match")
-    if_none = ctx.header("x-amz-copy-source-if-none-match")
-    if_unmod = ctx.header("x-amz-copy-source-if-unmodified-since")
-    if_mod = ctx.header("x-amz-copy-source-if-modified-since")
-    if if_match is not None:
-        if not _etag_matches(if_match, etag):
-            raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-Match")
-    elif if_unmod is not None:
-        ts = parse_http_date(if_unmod)
-        if ts is not None and mtime > ts:
-            raise S3Error("PreconditionFailed",
-                          Condition="x-amz-copy-source-If-Unmodified-Since")
-    if if_none is not None:
-        if _etag_matches(if_none, etag):
-            raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match")
-    elif if_mod is not None:
-        ts = parse_http_date(if_mod)
-        if ts is not None and mtime <= ts:
-            raise S3Error("PreconditionFailed",
-                          Condition="x-amz-copy-source-If-Modified-Since")
+    failed = failed_condition(md, lambda name: ctx.header("x-amz-copy-source-" + name))
+    if failed is not None:
+        raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-" + failed)
 
 
 @implementer(IConsumer)
@@ -115,6 +99,7 @@ async def copy_data(ctx: RequestContext, locations: list[dict], start: int, leng
 
 async def copy_object(ctx: RequestContext) -> Response:
     dest = await load_bucket(ctx)
+    refuse_version_param(ctx.query)
     object_acl = object_acl_from_request(ctx, dest)  # the source's ACL is not copied
     src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
     await _load_source_bucket(ctx, src_bucket)

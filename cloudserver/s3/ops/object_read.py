@@ -8,10 +8,12 @@ import re
 from cloudserver.data.producers import ChainedProducer
 from cloudserver.s3 import checksums
 from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.conditions import (
+    IF_MATCH, IF_UNMODIFIED_SINCE, failed_condition)
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.versions import client_version_id, parse_version_param
 from cloudserver.s3.ops.common import (
-    http_date, load_bucket, load_object, object_headers, parse_http_date)
+    http_date, load_bucket, load_object, object_headers)
 from cloudserver.s3.ops.multipart_read import part_read
 
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -61,35 +63,14 @@ def _unsatisfiable(value: str, size: int):
                   RangeRequested=value, ActualObjectSize=str(size))
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    tags = [t.strip() for t in header.split(",")]
-    return any(t == "*" or t.strip('"') == etag or t.removeprefix("W/").strip('"') == etag
-               for t in tags)
-
-
 def check_read_conditions(ctx: RequestContext, md: dict) -> None:
-    """RFC 7232 precedence, as S3 applies it to GET and HEAD."""
-    etag, mtime = md["etag"], int(md["last-modified"])
-    if_match = ctx.header("if-match")
-    if_unmod = ctx.header("if-unmodified-since")
-    if_none = ctx.header("if-none-match")
-    if_mod = ctx.header("if-modified-since")
-    not_modified_headers = {"ETag": f'"{etag}"',
-                            "Last-Modified": http_date(md["last-modified"])}
-    if if_match is not None:
-        if not _etag_matches(if_match, etag):
-            raise S3Error("PreconditionFailed", Condition="If-Match")
-    elif if_unmod is not None:
-        ts = parse_http_date(if_unmod)
-        if ts is not None and mtime > ts:
-            raise S3Error("PreconditionFailed", Condition="If-Unmodified-Since")
-    if if_none is not None:
-        if _etag_matches(if_none, etag):
-            raise S3Error("NotModified", headers=not_modified_headers)
-    elif if_mod is not None:
-        ts = parse_http_date(if_mod)
-        if ts is not None and mtime <= ts:
-            raise S3Error("NotModified", headers=not_modified_headers)
+    """GET and HEAD: a failed match answers 412, a "not modified" 304."""
+    failed = failed_condition(md, ctx.header)
+    if failed in (IF_MATCH, IF_UNMODIFIED_SINCE):
+        raise S3Error("PreconditionFailed", Condition=failed)
+    if failed is not None:
+        raise S3Error("NotModified", headers={
+            "ETag": f'"{md["etag"]}"', "Last-Modified": http_date(md["last-modified"])})
 
 
 def piece_producers(store, locations: list[dict], offset: int, length: int):

@@ -10,7 +10,8 @@ from cloudserver.s3.ops.common import (
     load_bucket, now, quoted_etag, stored_headers, user_metadata)
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.upload import Received, expected_from_headers, receive_body
-from cloudserver.s3.versions import freed_records, result_version_id, write_options
+from cloudserver.s3.versions import (
+    freed_records, refuse_version_param, result_version_id, write_options)
 
 OBJECT_FORMAT = 1
 
@@ -107,6 +108,7 @@ def storage_class(ctx: RequestContext) -> str:
 
 async def put_object(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
+    refuse_version_param(ctx.query)
     object_acl = object_acl_from_request(ctx, bucket)
     exp = expected_from_headers(ctx)
     metadata = user_metadata(ctx)

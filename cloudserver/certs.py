@@ -108,7 +108,9 @@ def subject_alt_names(hosts: list[str]) -> list[x509.GeneralName]:
             continue
         except ValueError:
             pass
-        for dns in (host, f"*.{host}"):
+        # No wildcard for a single label ("*.localhost"): strict verifiers
+        # (service_identity, browsers) reject the whole certificate for it.
+        for dns in (host, f"*.{host}") if "." in host else (host,):
             entry = x509.DNSName(dns)
             if entry not in names:
                 names.append(entry)

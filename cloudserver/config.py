@@ -35,6 +35,15 @@ class DaemonAddress:
 
 
 @attrs.frozen
+class CertFilePaths:
+    """config.json ``certFilePaths``: absolute paths of the PEM files."""
+
+    key: str
+    cert: str
+    ca: str | None = None
+
+
+@attrs.frozen
 class Config:
     port: int
     listen_addr: str
@@ -54,6 +63,11 @@ class Config:
     raw: Mapping[str, Any] = attrs.field(repr=False)
     #: S3DATA=multiple: each location's data goes to its own store (aws_s3, azure, ...)
     multiple_data: bool = False
+    #: config.json certFilePaths (or SSL=true): the S3 port serves HTTPS.
+    cert_file_paths: CertFilePaths | None = None
+    #: SSL=true without certFilePaths: the host name to make the missing
+    #: ca/server key and certificate files for (in the working directory).
+    ssl_make_certs_for: str | None = None
 
     def location_for_host(self, host: str) -> str:
         """The default location of a rest endpoint (upstream: us-east-1 otherwise)."""
@@ -143,6 +157,48 @@ def _check_azure_details(name: str, details: Mapping[str, Any]) -> None:
         raise ConfigError(f"locationConfig.json: location '{name}' field "
                           "'details.azureStorageAccessKey' must be base64") from None
     _detail(name, details, "bucketMatch", bool)
+
+
+#: SSL=... values, as upstream's entrypoint takes any non-empty value but
+#: "false" and "0" should not turn TLS on.
+_SSL_ON = ("true", "1", "yes", "on")
+_SSL_OFF = ("", "false", "0", "no", "off")
+
+
+def _cert_file_paths(raw: Mapping[str, Any], env: Mapping[str, str],
+                     endpoint: str | None) -> tuple[CertFilePaths | None, str | None]:
+    """certFilePaths {key, cert, ca}: relative paths are taken from the working
+    directory (upstream: its base directory, the working directory of its
+    image).  SSL=true without certFilePaths uses ./server.key, ./server.crt and
+    ./ca.crt, made for ENDPOINT when missing, as upstream's entrypoint does."""
+    section = raw.get("certFilePaths")
+    ssl = (env.get("SSL") or "").strip().lower()
+    if ssl not in _SSL_ON + _SSL_OFF:
+        raise ConfigError(f"SSL must be true or false, not '{env.get('SSL')}'")
+    if section is not None:
+        if not isinstance(section, dict):
+            raise ConfigError("config.json: certFilePaths must be an object")
+        for field in ("key", "cert", "ca"):
+            if not isinstance(section.get(field, ""), str):
+                raise ConfigError(f"config.json: certFilePaths.{field} must be a string")
+        key, cert, ca = (section.get(f) or "" for f in ("key", "cert", "ca"))
+        if key or cert:
+            for field, value in (("key", key), ("cert", cert)):
+                if not value:
+                    raise ConfigError(f"config.json: certFilePaths.{field} is needed "
+                                      "with certFilePaths.key / certFilePaths.cert")
+            return CertFilePaths(os.path.abspath(key), os.path.abspath(cert),
+                                 os.path.abspath(ca) if ca else None), None
+        if ca:
+            raise ConfigError("config.json: certFilePaths.ca needs certFilePaths.key "
+                              "and certFilePaths.cert")
+    if ssl in _SSL_ON:
+        if not endpoint:
+            raise ConfigError("SSL=true needs ENDPOINT, the host name the server "
+                              "certificate is made for")
+        return CertFilePaths(os.path.abspath("server.key"), os.path.abspath("server.crt"),
+                             os.path.abspath("ca.crt")), endpoint
+    return None, None
 
 
 def validate_locations(locations: Any) -> None:
@@ -243,6 +299,8 @@ def load_config(env: Mapping[str, str] | None = None, *,
         raise ConfigError("config.json: port must be a port number")
 
     health = (raw.get("healthChecks") or {}).get("allowFrom", ["127.0.0.1/8", "::1"])
+    endpoints = [h.strip() for h in env.get("ENDPOINT", "").split(",") if h.strip()]
+    cert_paths, ssl_host = _cert_file_paths(raw, env, endpoints[0] if endpoints else None)
     return Config(
         port=port,
         listen_addr=env.get("LISTEN_ADDR", ""),
@@ -261,4 +319,6 @@ def load_config(env: Mapping[str, str] | None = None, *,
         health_allow_from=tuple(health),
         raw=raw,
         multiple_data=data_mode == "multiple",
+        cert_file_paths=cert_paths,
+        ssl_make_certs_for=ssl_host,
     )

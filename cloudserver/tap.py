@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 
-from twisted.application import service, strports
+from twisted.application import service
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.threadpool import ThreadPool
 
+from cloudserver import daemons, tls
 from cloudserver.config import ConfigError, load_config
 
 log = Logger(namespace="cloudserver")
@@ -33,8 +34,6 @@ class Options(usage.Options):
             raise usage.UsageError(f"--mode must be one of {', '.join(MODES)}")
         if self["port"] is not None and not 0 <= self["port"] < 65536:
             raise usage.UsageError("--port must be a port number")
-        if self["mode"] != "all":
-            raise usage.UsageError(f"--mode {self['mode']} is not available yet")
 
 
 class ThreadPoolService(service.Service):
@@ -87,6 +86,24 @@ def build_backend(config, reactor, defer_to_thread):
     return MetadataService(kv, config.replication_group_id, reactor.seconds), data, kv
 
 
+def s3_tls_options(config):
+    """TLS options for the S3 port (None: plain HTTP); a bad file stops start-up."""
+    from cloudserver import certs
+
+    paths = config.cert_file_paths
+    if paths is None:
+        return None
+    try:
+        if config.ssl_make_certs_for:
+            made = certs.ensure_ca_and_server(os.path.dirname(paths.key),
+                                              [config.ssl_make_certs_for])
+            log.info("SSL: using {cert} (CA {ca}) for {host}", cert=made.server_cert,
+                     ca=made.ca_cert, host=config.ssl_make_certs_for)
+        return tls.server_options(paths)
+    except (tls.TLSConfigError, OSError) as e:
+        raise SystemExit(f"cloudserver: TLS configuration error: {e}") from None
+
+
 def makeService(options, reactor=None, env=None):
     if reactor is None:
         from twisted.internet import reactor  # the process's reactor, chosen by twistd
@@ -106,16 +123,41 @@ def makeService(options, reactor=None, env=None):
     def defer_to_thread(f, *args, **kwargs):
         return deferToThreadPool(reactor, pool, f, *args, **kwargs)
 
-    metadata, data, kv = build_backend(config, reactor, defer_to_thread)
-    StoresService(data, kv).setServiceParent(top)
+    mode = options["mode"]
+    if mode == "s3":
+        # Stateless front: metadata over :9990, data over :9991 of a dmd.
+        metadata, data, clients = daemons.remote_backend(config, reactor)
+        clients.setServiceParent(top)
+    else:
+        metadata, data, kv = build_backend(config, reactor, defer_to_thread)
+        StoresService(data, kv).setServiceParent(top)
+        # The dmd's ports; in "all" mode they serve other fronts while ours
+        # uses the same stores in-process.
+        for listener in daemons.daemon_services(config, reactor, metadata, data):
+            listener.setServiceParent(top)
+        log.info("dmd: metadata RPC on {maddr}:{mport}, data REST on {daddr}:{dport}",
+                 maddr=config.listen_addr or config.metadata_daemon.host,
+                 mport=config.metadata_daemon.port,
+                 daddr=config.listen_addr or config.data_daemon.host,
+                 dport=config.data_daemon.port)
+        if mode == "dmd":
+            log.info("cloudserver dmd mode (data {data}, metadata {md})",
+                     data=config.data_path, md=config.metadata_path)
+            return top
+    from cloudserver.data.locations import build_locations
+    try:  # S3DATA=multiple: a store per location of locationConfig.json
+        locations = build_locations(config, reactor, data, defer_to_thread)
+    except ConfigError as e:
+        raise SystemExit(f"cloudserver: configuration error: {e}") from None
+    StoresService(locations).setServiceParent(top)
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
-                      accounts=config.accounts)
+                      accounts=config.accounts, locations=locations)
     site = S3Site(S3Resource(backend, reactor))
-    iface = config.listen_addr.replace(":", r"\:")
-    desc = f"tcp:{config.port}" + (f":interface={iface}" if iface else "")
-    strports.service(desc, site, reactor=reactor).setServiceParent(top)
-    log.info("cloudserver {mode} mode: S3 on {addr}:{port}, backend {backend} "
+    tls.server_service(reactor, config.port, site, interface=config.listen_addr,
+                       tls=s3_tls_options(config)).setServiceParent(top)
+    log.info("cloudserver {mode} mode: S3 on {scheme}://{addr}:{port}, backend {backend} "
              "(data {data}, metadata {md})", mode=options["mode"],
+             scheme="https" if config.cert_file_paths else "http",
              addr=config.listen_addr or "*", port=config.port, backend=config.backend,
              data=config.data_path, md=config.metadata_path)
     return top

@@ -62,8 +62,8 @@ into the null version's internal id when it has one).
 
 Cost bound: a ``list_range`` call visits at most maxKeys + 1 accepted
 entries, plus at most ``SEEK_AFTER_SKIPS`` entries per skipped run
-(a common prefix already returned, the versions of an object) before
-it seeks past the run, plus the entries it hides (delete-marker masters,
+(a common prefix already returned; for the versions of an object
+``VERSIONS_SCANNED`` more) before it seeks past the run, plus the entries it hides (delete-marker masters,
 placeholders; in a versions listing, the one duplicate version key after
 each master).  Those hidden entries are capped by ``SKIP_BUDGET`` per
 call: past it, the filter ends the page early, truncated, with the last
@@ -94,6 +94,10 @@ FILTER_END = -1
 DEFAULT_MAX_KEYS = 1000
 # The driver seeks once a filter asked twice in a row to skip to the same key.
 SEEK_AFTER_SKIPS = 2
+# DelimiterMaster scans this many version keys of an object before it asks
+# to seek past the rest: a LevelDB seek (a new iterator) costs more than
+# stepping over a couple of keys, and most objects have only a few versions.
+VERSIONS_SCANNED = 2
 # Hidden (skipped) entries one list_range call visits before it may end the page early.
 SKIP_BUDGET = 10_000
 _BAD_TOKEN = "The continuation token provided is incorrect"
@@ -285,6 +289,8 @@ class DelimiterMaster(Delimiter):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._phd_name: bytes | None = None
+        self._versions_of: bytes | None = None
+        self._versions_seen = 0
 
     def _start_after(self, after: bytes) -> bytes:
         # Past the marker's master and all of its versions.
@@ -301,7 +307,12 @@ class DelimiterMaster(Delimiter):
             return self._skip_prefix(cp)
         if sep:
             if name != self._phd_name:
-                self._skip = name + AFTER_VERSIONS
+                if name == self._versions_of:
+                    self._versions_seen += 1
+                else:
+                    self._versions_of, self._versions_seen = name, 1
+                if self._versions_seen > VERSIONS_SCANNED:
+                    self._skip = name + AFTER_VERSIONS
                 return FILTER_SKIP
             self._phd_name = None  # the latest version replaces the placeholder
         else:

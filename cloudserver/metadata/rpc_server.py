@@ -257,6 +257,8 @@ class MetadataRPCServer(rpc.LineProtocol):
 class MetadataRPCFactory(protocol.Factory):
     """Builds one MetadataRPCServer per connection over a shared service."""
 
+    noisy = False
+
     def __init__(self, service: Any, clock: Any, **options: Any):
         self.service = service
         self.clock = clock

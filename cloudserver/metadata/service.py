@@ -358,11 +358,15 @@ class MetadataService(UploadsMixin):
         flt = make_filter(params)
         return list_range(self.kv, keys.object_base(bucket), flt)
 
-    def _null_marker(self, bucket: str, key: Any) -> str:
+    def _null_marker(self, bucket: str, key: Any) -> str | None:
         """Where the null version of ``key`` lists: its internal id, or "null"
-        (right after the master) for an id-less master or when there is none."""
+        (right after the master) for an id-less master.  When ``key`` has no
+        null version, None: the page resumes after every version of ``key``
+        (resuming right after the master would list its versions again)."""
         try:
             vid = versioning.resolve_null(self._view(bucket, key, staged=False), key)
+        except NoSuchVersion:
+            return None
         except (MetadataError, TypeError):
             return NULL_VERSION_ID
         return vid or NULL_VERSION_ID

@@ -22,6 +22,14 @@ class Backend:
     data: Any  # IDataStore
     clock: Any  # IReactorTime
     accounts: Any  # AccountStore
+    #: location name -> data store (cloudserver.data.locations); by default
+    #: every location is ``data``
+    locations: Any = None
+
+    def __attrs_post_init__(self):
+        if self.locations is None:
+            from cloudserver.data.locations import Locations
+            self.locations = Locations.single(self.data)
 
 
 @attrs.define

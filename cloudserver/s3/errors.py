@@ -111,6 +111,18 @@ CATALOG: dict[str, tuple[int, str]] = {
                               "than 8192 bytes"),
     "NoSuchPublicAccessBlockConfiguration": (404, "The public access block configuration "
                                              "was not found"),
+    # CORS preflights and browser-based uploads (POST Object)
+    "AccessForbidden": (403, "CORSResponse: This CORS request is not allowed. This is usually "
+                        "because the evalution of Origin, request method / "
+                        "Access-Control-Request-Method or Access-Control-Request-Headers are "
+                        "not whitelisted by the resource's CORS spec."),
+    "BadRequest": (400, "Bad Request"),
+    "InvalidPolicyDocument": (400, "The content of the form does not meet the conditions "
+                              "specified in the policy document."),
+    "IncorrectNumberOfFilesInPostRequest": (400, "POST requires exactly one file upload per "
+                                            "request."),
+    "MaxPostPreDataLengthExceededError": (400, "Your POST request fields preceding the "
+                                          "upload file were too large."),
 }
 
 # Standard reason phrases for the statuses above (RFC 9110).

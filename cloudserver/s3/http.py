@@ -13,6 +13,7 @@ from __future__ import annotations
 from twisted.web import http, server
 
 from cloudserver.s3.body import RequestBody
+from cloudserver.s3.connection import IDLE_TIMEOUT, ConnectionPolicyMixin
 
 #: An early answer keeps the connection if at most this much body is left
 #: to read and throw away; otherwise the connection is closed.
@@ -33,8 +34,9 @@ def add_header_exact(headers, name: bytes, value: bytes) -> None:
         raw.setdefault(name, []).append(value.replace(b"\r", b" ").replace(b"\n", b" "))
 
 
-class S3Channel(http.HTTPChannel):
-    """HTTPChannel that lets the request decide when to send 100 Continue."""
+class S3Channel(ConnectionPolicyMixin, http.HTTPChannel):
+    """HTTPChannel that lets the request decide when to send 100 Continue
+    (timeouts and Connection handling: see connection.py)."""
 
     _discard_all = False
 
@@ -145,6 +147,9 @@ class S3Site(server.Site):
 
     requestFactory = S3Request
     protocol = S3Channel
+
+    def __init__(self, resource, *, timeout=IDLE_TIMEOUT, reactor=None):
+        super().__init__(resource, timeout=timeout, reactor=reactor)
 
     def log(self, request):
         pass

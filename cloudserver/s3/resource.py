@@ -19,12 +19,14 @@ from twisted.web.server import NOT_DONE_YET
 
 from cloudserver.metadata.errors import MetadataError
 from cloudserver.s3.acl import ANONYMOUS_OPS
-from cloudserver.s3.auth.authenticate import authenticate
+from cloudserver.s3.auth.authenticate import AuthResult, authenticate
 from cloudserver.s3.auth.request_info import RequestInfo
 from cloudserver.s3.context import Backend, RequestContext, Response
+from cloudserver.s3 import healthcheck
 from cloudserver.s3.errors import REASONS, S3Error
 from cloudserver.s3.http import add_header_exact
 from cloudserver.s3.ops import HANDLERS
+from cloudserver.s3.ops.cors import actual_request_headers as cors_headers
 from cloudserver.s3.routing import route
 from cloudserver.s3.xml import error_xml
 
@@ -82,6 +84,11 @@ class S3Resource(Resource):
         method = request.method.decode("latin-1").upper()
         ctx = None
         resource = raw_path
+        if raw_path.startswith(healthcheck.PREFIX):  # internal routes, no S3 auth
+            client = getattr(request.getClientAddress(), "host", "")
+            answer = await healthcheck.handle(self.backend, method, raw_path, client)
+            if answer is not None:
+                return await self._send(request, answer, request_id)
         try:
             op = route(method, host, raw_path, raw_query, headers,
                        self.backend.config.rest_endpoints)
@@ -93,8 +100,13 @@ class S3Resource(Resource):
                           headers={k: v for k, v in headers.items() if k != "authorization"})
             info = RequestInfo(method=method, raw_path=raw_path, raw_query=raw_query,
                                headers=headers, host=host)
-            auth = authenticate(info, self.backend.accounts, self.clock.seconds(),
-                                bucket_from_host=op.bucket if op.virtual_host else None)
+            if op.name == "CorsPreflight":
+                # Browsers send preflights without credentials, even to a
+                # presigned URL: the bucket's CORS rules alone decide.
+                auth = AuthResult(None, None)
+            else:
+                auth = authenticate(info, self.backend.accounts, self.clock.seconds(),
+                                    bucket_from_host=op.bucket if op.virtual_host else None)
             if auth.account is None and op.name not in ANONYMOUS_OPS:
                 # Others are decided by the bucket or object ACL (ops.common).
                 raise S3Error("AccessDenied")
@@ -116,7 +128,24 @@ class S3Resource(Resource):
                             request_id=request_id)
                 err = S3Error("InternalError")
             response = self.error_response(err, resource, request_id, method)
+        if "origin" in headers:
+            response.headers.extend(await self._cors_headers(request, headers, method))
         return await self._send(request, response, request_id)
+
+    async def _cors_headers(self, request, headers: dict[str, list[str]],
+                            method: str) -> list[tuple[str, str]]:
+        """Access-Control-* headers for a request with an Origin (errors too,
+        as S3); the bucket's rules are read only for such requests."""
+        op = getattr(request, "s3_op", None)
+        if op is None or not op.bucket or op.name == "CorsPreflight":
+            return []
+        try:
+            return await cors_headers(self.backend.metadata, op.bucket, headers, method)
+        except CancelledError:
+            return []  # the client is gone; _send notices
+        except Exception:
+            log.failure("CORS headers for {bucket}", Failure(), bucket=op.bucket)
+            return []
 
     @staticmethod
     def error_response(err: S3Error, resource: str, request_id: str,

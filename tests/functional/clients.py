@@ -10,6 +10,7 @@ environment: the tests never read or write the real home directory.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import subprocess
@@ -32,6 +33,18 @@ REGION = "us-east-1"
 
 #: Bound on any one client command; a hung client must not hang CI.
 COMMAND_TIMEOUT = 600
+
+#: The "large file" of the client matrix: over 100 MiB, not a whole number
+#: of parts, so every client uploads it in several parts and a short last one.
+LARGE_SIZE = 100 * 1024 * 1024 + 12_345
+
+
+def md5_file(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as source:
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def unique_bucket(tag: str = "b") -> str:
@@ -72,6 +85,8 @@ def boto3_client(server: ServerProcess, workdir: str | os.PathLike[str], *,
         region_name=REGION,
         endpoint_url=endpoint or server.endpoint,
         config=Config(**options),
+        # HTTPS: trust the test CA (the docs' `ca` of the https.Agent).
+        verify=server.ca_file if server.tls else None,
     )
 
 
@@ -157,7 +172,9 @@ class AwsCli:
         credentials.write_text(f"[default]\naws_access_key_id = {ACCESS_KEY_1}\n"
                                f"aws_secret_access_key = {SECRET_KEY_1}\n")
         config = aws_dir / "config"
-        config.write_text(f"[default]\nregion = {REGION}\n")
+        # HTTPS: the test CA as ``ca_bundle`` (the docs do not cover https).
+        ca_bundle = f"ca_bundle = {server.ca_file}\n" if server.tls else ""
+        config.write_text(f"[default]\nregion = {REGION}\n{ca_bundle}")
         self.env = client_environment(
             home, AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(credentials),
             AWS_MAX_ATTEMPTS="1", AWS_PAGER="")
@@ -184,8 +201,11 @@ class S3cmd:
             f"host_base = {host}\n"
             f"host_bucket = {host}\n"
             f"signature_v2 = {signature_v2}\n"
-            "use_https = False\n"
-            "bucket_location = us-east-1\n")
+            f"use_https = {server.tls}\n"
+            "bucket_location = us-east-1\n"
+            + (f"ca_certs_file = {server.ca_file}\n"
+               "check_ssl_certificate = True\n"
+               "check_ssl_hostname = True\n" if server.tls else ""))
         self.env = client_environment(home)
 
     def __call__(self, *args: object, check: bool = True, cwd=None):
@@ -221,6 +241,8 @@ class Rclone:
         self.env = client_environment(home)
 
     def __call__(self, *args: object, check: bool = True, cwd=None):
+        # HTTPS: rclone's s3 remote has no CA option; --ca-cert is global.
+        tls = ["--ca-cert", self.server.ca_file] if self.server.tls else []
         argv = [venv_bin("rclone"), "--config", self.config,
-                "--retries", "1", "--low-level-retries", "1", *args]
+                "--retries", "1", "--low-level-retries", "1", *tls, *args]
         return run_command(argv, self.env, self.server, check=check, cwd=cwd)

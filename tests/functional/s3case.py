@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import ssl
 from pathlib import Path
 
 from botocore.auth import S3SigV4Auth
@@ -71,7 +72,7 @@ class S3TestCase(ServerTestCase):
         The headers of a SigV4-signed request for ``http://<host>:<port><path>``
         (path already URL-encoded), Host included.
         """
-        url = f"http://{host}:{self.server.port}{path}"
+        url = f"{self.server.scheme}://{host}:{self.server.port}{path}"
         request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
         S3SigV4Auth(Credentials(ACCESS_KEY_1, secret_key), "s3", REGION).add_auth(request)
         signed = dict(request.headers.items())
@@ -89,14 +90,24 @@ class S3TestCase(ServerTestCase):
         """
         signed = self.sign(method, path, body, headers, host=host, secret_key=secret_key)
         if connection is None:
-            connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
-            self.addCleanup(connection.close)
+            connection = self.connection()
         connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
         for name, value in signed.items():
             connection.putheader(name, value)
         connection.putheader("Content-Length", str(len(body)))
         connection.endheaders(body)
         return connection.getresponse()
+
+    def connection(self) -> http.client.HTTPConnection:
+        """A new connection to the server (HTTPS trusting the test CA if TLS)."""
+        if self.server.tls:
+            context = ssl.create_default_context(cafile=self.server.ca_file)
+            connection = http.client.HTTPSConnection("127.0.0.1", self.server.port,
+                                                     timeout=60, context=context)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+        self.addCleanup(connection.close)
+        return connection
 
     def write_file(self, name: str, size: int) -> Path:
         """

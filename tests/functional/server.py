@@ -34,6 +34,8 @@ from typing import ClassVar
 from twisted.python.reflect import prefixedMethodNames
 from twisted.trial import unittest
 
+from cloudserver import certs
+
 #: The checkout: the server is started from here, as the README does.
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -56,6 +58,9 @@ _SERVER_ENV_SCRUB = (
     "ENDPOINT",
     "LISTEN_ADDR",
     "LOG_LEVEL",
+    "SSL",
+    "METADATA_HOST",
+    "DATA_HOST",
 )
 
 
@@ -114,11 +119,18 @@ class ServerProcess:
 
     @ivar workdir: holds ``data/``, ``metadata/``, ``config.json`` and ``server.log``.
     @ivar port: the S3 port, fixed at the first start and kept by restarts.
+    @ivar metadata_port: the metadata daemon's port (:9990 in production).
+    @ivar data_port: the data daemon's port (:9991 in production).
+    @ivar mode: ``--mode``: "all" (default), "dmd" (daemons only; started
+        when both daemon ports accept) or "s3" (a front end; pass ``dmd``,
+        the ServerProcess of the daemon it uses).
     """
 
     def __init__(self, workdir: str | os.PathLike[str] | None = None,
                  extra_env: dict[str, str] | None = None,
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 extra_args: tuple[str, ...] = (), *, tls: bool = False,
+                 mode: str = "all", dmd: "ServerProcess | None" = None,
+                 cwd: str | os.PathLike[str] | None = None) -> None:
         if workdir is None:
             workdir = tempfile.mkdtemp(prefix="cloudserver-ft-", dir=os.getcwd())
         self.workdir = Path(workdir).resolve()
@@ -129,7 +141,23 @@ class ServerProcess:
         self.extra_env = dict(extra_env or {})
         self.extra_args = tuple(extra_args)
         self.port: int | None = None
+        self.metadata_port: int | None = None
+        self.data_port: int | None = None
+        self.mode = mode
+        self.dmd = dmd
+        if mode == "s3" and dmd is None:
+            raise ValueError("an s3-mode front needs the dmd it talks to")
         self.process: subprocess.Popen[bytes] | None = None
+        #: With ``tls``: a test CA and a server certificate for 127.0.0.1 and
+        #: localhost, made in ``workdir/tls``, served through certFilePaths.
+        self.tls = tls
+        #: The server's working directory (relative certFilePaths, SSL=true files).
+        self.cwd = Path(cwd) if cwd is not None else CHECKOUT
+        self.ca_file: str | None = None
+        if tls:
+            files = certs.write_ca_and_server(self.workdir / "tls", ["localhost", "127.0.0.1"])
+            self.cert_files = files
+            self.ca_file = str(files.ca_cert)
         self.argv: list[str] = []
         for directory in (self.data_dir, self.metadata_dir):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -137,9 +165,13 @@ class ServerProcess:
     # -- addresses ---------------------------------------------------------
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
     def endpoint(self) -> str:
         """The path-style endpoint URL clients are pointed at."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int:
@@ -179,11 +211,21 @@ class ServerProcess:
         """
         config = json.loads((CHECKOUT / "conf" / "config.json").read_text())
         config["port"] = self.port
+        if self.tls:
+            config["certFilePaths"] = self.cert_files.cert_file_paths()
+        ports = []
         for daemon, client in (("metadataDaemon", "metadataClient"),
                                ("dataDaemon", "dataClient")):
             port = free_port()
+            ports.append(port)
             config.setdefault(daemon, {})["port"] = port
             config.setdefault(client, {})["port"] = port
+        self.metadata_port, self.data_port = ports
+        if self.dmd is not None:
+            # A front end: reach the given dmd's daemons.
+            assert self.dmd.metadata_port is not None, "start the dmd first"
+            config["metadataClient"] = {"host": "127.0.0.1", "port": self.dmd.metadata_port}
+            config["dataClient"] = {"host": "127.0.0.1", "port": self.dmd.data_port}
         self.config_path.write_text(json.dumps(config, indent=4))
 
     def _environment(self) -> dict[str, str]:
@@ -200,14 +242,18 @@ class ServerProcess:
         return env
 
     def _start_once(self) -> None:
+        mode_args = ("--mode", self.mode) if self.mode != "all" else ()
         self.argv = [venv_bin("twistd"), "-n", "--pidfile=", "cloudserver",
-                     "--port", str(self.port), *self.extra_args]
+                     "--port", str(self.port), *mode_args, *self.extra_args]
+        # A dmd has no S3 port: it is up when both daemon ports accept.
+        wait_for = ([self.metadata_port, self.data_port] if self.mode == "dmd"
+                    else [self.port])
         with open(self.log_path, "ab") as log:
             log.write(f"==== {time.strftime('%H:%M:%S')} starting: "
                       f"{shlex.join(self.argv)}\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                self.argv, cwd=CHECKOUT, env=self._environment(),
+                self.argv, cwd=self.cwd, env=self._environment(),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + START_TIMEOUT
@@ -218,7 +264,7 @@ class ServerProcess:
                 raise ServerStartError(
                     f"server exited with status {code} before accepting "
                     f"connections on port {self.port}\n{self.describe()}")
-            if _accepts(self.port):
+            if all(_accepts(port) for port in wait_for):
                 return
             time.sleep(0.1)
         self.stop()
@@ -277,7 +323,7 @@ class ServerProcess:
 
     def describe(self, lines: int = 60) -> str:
         """A block for failure messages: the command line and the log tail."""
-        return (f"---- server: {shlex.join(self.argv)} (cwd {CHECKOUT})\n"
+        return (f"---- server: {shlex.join(self.argv)} (cwd {self.cwd})\n"
                 f"---- last {lines} lines of {self.log_path}:\n"
                 f"{self.log_tail(lines)}\n---- end of server log")
 
@@ -310,6 +356,8 @@ class ServerTestCase(unittest.SynchronousTestCase):
     sharedServer: ClassVar[bool] = True
     #: Extra environment for the server (e.g. ``{"LOG_LEVEL": "debug"}``).
     serverEnv: ClassVar[dict[str, str]] = {}
+    #: True: the server speaks HTTPS with a test CA (``server.ca_file``).
+    serverTLS: ClassVar[bool] = False
 
     _remaining: ClassVar[set[str]]
     _startError: ClassVar[ServerStartError | None]
@@ -317,7 +365,7 @@ class ServerTestCase(unittest.SynchronousTestCase):
 
     def setUp(self) -> None:
         if not self.sharedServer:
-            self.server = ServerProcess(extra_env=self.serverEnv)
+            self.server = ServerProcess(extra_env=self.serverEnv, tls=self.serverTLS)
             self.addCleanup(self.server.destroy)
             self.server.start()
             return
@@ -333,7 +381,7 @@ class ServerTestCase(unittest.SynchronousTestCase):
             if cls.__dict__.get("_startError") is not None:
                 raise cls._startError  # fail fast: it will not come up now
             cls._remaining = set(prefixedMethodNames(cls, "test"))
-            server = ServerProcess(extra_env=self.serverEnv)
+            server = ServerProcess(extra_env=self.serverEnv, tls=self.serverTLS)
             try:
                 server.start()
             except ServerStartError as error:

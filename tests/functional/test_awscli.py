@@ -1,22 +1,13 @@
 # -*- test-case-name: tests.functional.test_awscli -*-
-"""aws-cli configured with ``~/.aws/credentials`` and ``~/.aws/config`` as in the docs."""
+"""aws-cli configured with ``~/.aws/credentials`` and ``~/.aws/config`` as in the
+docs, over HTTP and over HTTPS (the test CA as ``ca_bundle`` in ``~/.aws/config``)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 
-from tests.functional.clients import AwsCli, unique_bucket
+from tests.functional.clients import LARGE_SIZE, AwsCli, md5_file, unique_bucket
 from tests.functional.s3case import S3TestCase
-
-
-def md5_file(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as source:
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class AwsCliTests(S3TestCase):
@@ -60,6 +51,21 @@ class AwsCliTests(S3TestCase):
         self.aws("s3", "cp", f"s3://{bucket}/big.bin", target)
         self.assertEqual(md5_file(target), md5_file(source))
 
+    def test_cp_large_file(self) -> None:
+        """Over 100 MiB: 13 parts of aws-cli's 8 MiB, up and down again."""
+        bucket = self.mb()
+        source = self.write_file("large.bin", LARGE_SIZE)
+        self.aws("s3", "cp", source, f"s3://{bucket}/large.bin")
+        head = json.loads(self.aws("s3api", "head-object", "--bucket", bucket,
+                                   "--key", "large.bin").stdout)
+        self.assertEqual(head["ContentLength"], LARGE_SIZE)
+        self.assertTrue(head["ETag"].endswith('-13"'), head["ETag"])
+        target = self.workdir / "large.out"
+        self.aws("s3", "cp", f"s3://{bucket}/large.bin", target)
+        self.assertEqual(md5_file(target), md5_file(source))
+        source.unlink()
+        target.unlink()
+
     def test_recursive_sync(self) -> None:
         bucket = self.mb()
         tree = self.workdir / "tree"
@@ -96,3 +102,9 @@ class AwsCliTests(S3TestCase):
                            check=False)
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn("404", missing.stderr)
+
+
+class AwsCliHTTPSTests(AwsCliTests):
+    """The same over HTTPS."""
+
+    serverTLS = True

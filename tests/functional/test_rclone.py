@@ -1,14 +1,15 @@
 # -*- test-case-name: tests.functional.test_rclone -*-
 """
 rclone with the docs' remote (provider Other, ``region = other-v2-signature``)
-and the same remote signing with v4.
+and the same remote signing with v4, over HTTP and over HTTPS (the test CA
+given with rclone's global ``--ca-cert``).
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from tests.functional.clients import Rclone, unique_bucket
+from tests.functional.clients import LARGE_SIZE, Rclone, md5_file, unique_bucket
 from tests.functional.s3case import S3TestCase
 
 
@@ -82,3 +83,29 @@ class RcloneTests(S3TestCase):
             back = self.workdir / f"mp-back-{remote}"
             self.rclone("copy", target, back)
             self.assertEqual(hashlib.md5((back / "big.bin").read_bytes()).hexdigest(), digest)
+
+    def test_large_file(self) -> None:
+        """Over 100 MiB in 16 MiB parts, 4 at a time (v4 remote); rclone's
+        default cutoff (200 MiB) would send it in one PUT."""
+        source = self.write_file("large/large.bin", LARGE_SIZE)
+        bucket = unique_bucket("rclonelarge")
+        target = f"v4:{bucket}"
+        self.addCleanup(self.rclone, "purge", target, check=False)
+        self.rclone("mkdir", target)
+        self.rclone("copy", "--s3-upload-cutoff", "32M", "--s3-chunk-size", "16M",
+                    "--s3-upload-concurrency", "4", source.parent, target)
+        head = self.s3.head_object(Bucket=bucket, Key="large.bin")
+        self.assertEqual(head["ContentLength"], LARGE_SIZE)
+        self.assertTrue(head["ETag"].endswith('-7"'), head["ETag"])
+        self.rclone("check", source.parent, target)
+        back = self.workdir / "large-back"
+        self.rclone("copy", target, back)
+        self.assertEqual(md5_file(back / "large.bin"), md5_file(source))
+        source.unlink()
+        (back / "large.bin").unlink()
+
+
+class RcloneHTTPSTests(RcloneTests):
+    """The same over HTTPS."""
+
+    serverTLS = True

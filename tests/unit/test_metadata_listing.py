@@ -297,6 +297,19 @@ class SkipScanTests(SynchronousTestCase):
         self.assertEqual(names(r), ["a", "obj", "z"])
         self.assertLessEqual(kv.visited, 8)
 
+    def test_few_versions_are_scanned_not_seeked(self):
+        """Two versions an object: stepping over them beats a seek per object."""
+        raw = [(b"k%03d\x00v%d" % (i, j), rec()) for i in range(100) for j in range(2)]
+        kv = CountingKV(make_kv([f"k{i:03d}" for i in range(100)], raw))
+        r = list_range(kv, BASE, make_filter({"listingType": "DelimiterMaster"}))
+        self.assertEqual(len(names(r)), 100)
+        self.assertEqual(kv.iterations, 1)
+        raw = [(b"k%03d\x00v%02d" % (i, j), rec()) for i in range(10) for j in range(50)]
+        kv = CountingKV(make_kv([f"k{i:03d}" for i in range(10)], raw))
+        r = list_range(kv, BASE, make_filter({"listingType": "DelimiterMaster"}))
+        self.assertEqual(len(names(r)), 10)
+        self.assertLessEqual(kv.visited, 10 * 5)  # master + 4 versions, then a seek
+
     def test_common_prefix_of_versioned_objects(self):
         raw = [(b"d/%04d\x00v%d" % (i, j), rec()) for i in range(1000) for j in range(2)]
         kv = CountingKV(make_kv([f"d/{i:04d}" for i in range(1000)] + ["e"], raw))

@@ -9,9 +9,10 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.metadata import version_id
 from cloudserver.metadata.errors import InvalidArgument
-from cloudserver.metadata.kv import MemoryKV
+from cloudserver.metadata.kv import LevelDBKV, MemoryKV
 from cloudserver.metadata.listing import DelimiterVersions, list_range, make_filter
 from cloudserver.metadata.service import MetadataService
+from tests.unit.test_metadata_kv import inline_thread
 from tests.unit.test_metadata_listing import BASE, CountingKV, make_kv, names, rec
 
 
@@ -67,6 +68,35 @@ class DelimiterVersionsTests(SynchronousTestCase):
         r = run(make_kv([], raw), delimiter="/")
         self.assertEqual(r["CommonPrefixes"], ["foo/", "qux/"])
         self.assertEqual([e[0] for e in entries(r)], ["bar", "bar", "quz", "quz"])
+
+    def test_docs_key_layout_example(self):
+        """The docs' first table: foo/bar with three versions, ids as printed there.
+
+        Those illustrative ids are not in newest-first byte order (ours are:
+        see test_docs_example), so the master's own version key sorts last
+        here; it is still listed once, as the latest, in the master's place.
+        """
+        docs_ids = ["098506163554375999999PARIS 0.a430a1f85c6ec",
+                    "098506163554373999999PARIS 0.41b510cd0fdf8",
+                    "098506163554373999998PARIS 0.f9b82c166f695"]
+        raw = [(b"foo/bar", rec(n=0, versionId=docs_ids[0]))]
+        raw += [(b"foo/bar\x00" + v.encode(), rec(n=docs_ids.index(v), versionId=v))
+                for v in docs_ids]
+        kv = make_kv(["foo/baz"], raw)
+        r = run(kv)
+        self.assertEqual(entries(r), [("foo/bar", docs_ids[0], True, False),
+                                      ("foo/bar", docs_ids[2], False, False),
+                                      ("foo/bar", docs_ids[1], False, False),
+                                      ("foo/baz", "null", True, False)])
+        self.assertEqual([v["value"]["n"] for v in r["Versions"][:3]], [0, 2, 1])
+        master = list_range(kv, BASE, make_filter({"listingType": "DelimiterMaster"}))
+        self.assertEqual([(c["key"], c["value"].get("n")) for c in master["Contents"]],
+                         [("foo/bar", 0), ("foo/baz", "foo/baz")])
+        r = run(kv, maxKeys=1)
+        self.assertEqual((r["NextKeyMarker"], r["NextVersionIdMarker"]),
+                         ("foo/bar", docs_ids[0]))
+        r = run(kv, keyMarker="foo/bar")
+        self.assertEqual(entries(r), [("foo/baz", "null", True, False)])
 
     def test_delete_markers_in_the_stream(self):
         raw = versioned("k", 1, 2, 3, dm=3) + versioned("m", 5, dm=4)
@@ -256,11 +286,16 @@ class ScanBudgetTests(SynchronousTestCase):
         self.assertEqual(len(names(r)), 10)  # nothing skipped, nothing cut
 
 
-class ServiceVersionListingTests(SynchronousTestCase):
+class ServiceListingTestsMixin:
+    """Listings through the service, whatever the KV below it (memory, LevelDB)."""
+
+    def make_kv(self):
+        raise NotImplementedError
+
     def setUp(self):
         self.clock = Clock()
         self.clock.advance(1_700_000_000)
-        self.svc = MetadataService(MemoryKV(), "RG001", self.clock.seconds)
+        self.svc = MetadataService(self.make_kv(), "RG001", self.clock.seconds)
         self.successResultOf(self.svc.create_bucket("bkt", {}))
 
     def put(self, key, options=None, **md):
@@ -301,3 +336,58 @@ class ServiceVersionListingTests(SynchronousTestCase):
         self.assertEqual([e[0] for e in entries(r)], ["c"])
         r = self.listing(keyMarker="nothing", versionIdMarker="null")
         self.assertEqual([e[0] for e in entries(r)], [])
+
+    def test_null_marker_on_key_without_null_version(self):
+        """Resumes after every version of the key, not right after its master
+        (which would list the master's own version key again, as not latest)."""
+        v1 = self.put("gone", {"versioning": True}, n=1)["versionId"]
+        dm = self.put("gone", {"versioning": True}, isDeleteMarker=True)["versionId"]
+        self.put("n", n=1)
+        self.assertEqual(entries(self.listing()), [
+            ("gone", dm, True, True), ("gone", v1, False, False), ("n", "null", True, False)])
+        r = self.listing(keyMarker="gone", versionIdMarker="null")
+        self.assertEqual(entries(r), [("n", "null", True, False)])
+
+    def test_docs_listing_example(self):
+        """The docs' LIST table (foo/bar, bar, qux/quz, quz, two versions each but
+        bar), written through the service: masters only, and every version."""
+        ids = {}
+        for name in ("foo/bar", "qux/quz", "quz"):
+            ids[name] = [self.put(name, {"versioning": True}, n=i)["versionId"]
+                         for i in (1, 2)]
+        self.put("bar", n=0)
+        master = self.successResultOf(self.svc.list_objects(
+            "bkt", {"listingType": "DelimiterMaster"}))
+        self.assertEqual(sorted(names(master)), ["bar", "foo/bar", "qux/quz", "quz"])
+        self.assertEqual(names(master), ["bar", "foo/bar", "qux/quz", "quz"])
+        master = self.successResultOf(self.svc.list_objects(
+            "bkt", {"listingType": "DelimiterMaster", "delimiter": "/"}))
+        self.assertEqual((names(master), master["CommonPrefixes"]),
+                         (["bar", "quz"], ["foo/", "qux/"]))
+        r = self.listing()
+        want = [("bar", "null", True, False)]
+        for name in ("foo/bar", "qux/quz", "quz"):
+            want += [(name, ids[name][1], True, False), (name, ids[name][0], False, False)]
+        self.assertEqual(entries(r), want)
+        # paging one entry at a time gives the same stream
+        out, params = [], {"maxKeys": 1}
+        while True:
+            page = self.listing(**params)
+            out += entries(page)
+            if not page["IsTruncated"]:
+                break
+            params.update(keyMarker=page["NextKeyMarker"],
+                          versionIdMarker=page["NextVersionIdMarker"])
+        self.assertEqual(out, want)
+
+
+class MemoryServiceListingTests(ServiceListingTestsMixin, SynchronousTestCase):
+    def make_kv(self):
+        return MemoryKV()
+
+
+class LevelDBServiceListingTests(ServiceListingTestsMixin, SynchronousTestCase):
+    def make_kv(self):
+        kv = LevelDBKV(self.mktemp(), inline_thread)
+        self.addCleanup(kv.close)
+        return kv

@@ -14,3 +14,9 @@ from cloudserver.s3.ops.multipart import HANDLERS as _MULTIPART  # noqa: E402
 HANDLERS.update(_MULTIPART)
 from cloudserver.s3.ops import acl as _acl, public_access as _pab  # noqa: E402
 HANDLERS.update(_acl.HANDLERS, **_pab.HANDLERS)
+from cloudserver.s3.ops import cors as _cors  # noqa: E402
+HANDLERS.update(_cors.HANDLERS)
+from cloudserver.s3.ops import tagging as _tagging  # noqa: E402
+HANDLERS.update(_tagging.HANDLERS)
+from cloudserver.s3.ops import post_object as _post_object  # noqa: E402
+HANDLERS.update(_post_object.HANDLERS)

@@ -11,7 +11,7 @@ from twisted.internet.interfaces import IConsumer
 
 from cloudserver.data.producers import ChainedProducer
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import acl, checksums
+from cloudserver.s3 import acl, checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.conditions import failed_condition
 from cloudserver.s3.errors import S3Error
@@ -21,6 +21,7 @@ from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.object_read import load_current, piece_producers
 from cloudserver.s3.ops.object_write import commit_object, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE
+from cloudserver.s3.tags import copy_tags, set_tags
 from cloudserver.s3.xml import copy_object_result_xml, iso8601
 from cloudserver.s3.versions import (
     VERSION_FIELDS, client_version_id, refuse_version_param, result_version_id,
@@ -59,6 +60,8 @@ class WriterConsumer:
         self.writer = writer
         self.digests = digests
         self.producer = None
+        #: fires when the producer finished, or fails with the writer's failure
+        self.done = Deferred()
 
     def registerProducer(self, producer, streaming):
         self.producer = producer
@@ -72,23 +75,34 @@ class WriterConsumer:
         if isinstance(waiting, Deferred) and self.producer is not None:
             producer = self.producer
             producer.pauseProducing()
-            waiting.addCallback(lambda _: producer.resumeProducing())
+            waiting.addCallbacks(lambda _: producer.resumeProducing(), self._write_failed)
+
+    def _write_failed(self, failure) -> None:
+        """The writer failed (a remote location went away): stop reading and
+        fail the copy, instead of leaving the producer paused for ever."""
+        if self.producer is not None:
+            self.producer.stopProducing()
+        if not self.done.called:
+            self.done.errback(failure)
 
 
 async def copy_data(ctx: RequestContext, locations: list[dict], start: int, length: int,
-                    checksum: str | None):
-    """Copy ``length`` bytes of stored pieces into a new blob; (key, digests)."""
+                    checksum: str | None, target=None):
+    """Copy ``length`` bytes of stored pieces into a new blob; (key, digests).
+
+    Pieces are read from the stores their locations name; the copy goes to
+    ``target`` (placement.Target; None: the default store)."""
     digests = checksums.BodyDigests(sha256=False, checksum=checksum)
-    if length == 0:
+    if length == 0 and not (target is not None and target.remote):
         return None, digests
-    store = ctx.backend.data
-    producers = piece_producers(store, locations, start, length)
+    producers = piece_producers(ctx.backend.locations, locations, start, length)
     producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
-    writer = store.create_writer()
+    writer = placement.create_writer(ctx, target)
     consumer = WriterConsumer(writer, digests)
     consumer.registerProducer(producer, True)
     try:
-        await producer.startProducing(consumer)
+        producer.startProducing(consumer).chainDeferred(consumer.done)
+        await consumer.done
         key = await writer.finish()
     except BaseException:
         producer.stopProducing()
@@ -111,6 +125,7 @@ async def copy_object(ctx: RequestContext) -> Response:
                           "specifically refer to a delete marker by version id.") from None
         raise
     check_copy_conditions(ctx, src)
+    tags = copy_tags(ctx.header, src)
     if src["size"] > MAX_PUT_SIZE:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the "
                       "maximum allowable size for a copy source: 5368709120")
@@ -143,6 +158,7 @@ async def copy_object(ctx: RequestContext) -> Response:
     })
     for field in VERSION_FIELDS:
         md.pop(field, None)
+    set_tags(md, tags)
     options = write_options(dest)
     # Without versioning a copy onto itself only rewrites metadata (the data is
     # shared with the record it replaces); with versioning the old version stays,
@@ -151,8 +167,11 @@ async def copy_object(ctx: RequestContext) -> Response:
         md.pop("parts", None)  # the copy is one piece, whatever the source was
         md.pop("upload-id", None)
         algorithm = checksum["algorithm"] if checksum else None
-        key, digests = await copy_data(ctx, src["location"], 0, src["size"], algorithm)
-        md["location"] = [{"key": key, "start": 0, "size": src["size"]}] if key else []
+        target = placement.object_target(ctx, dest, src["size"], metadata=metadata,
+                                         headers=headers, content_type=content_type)
+        key, digests = await copy_data(ctx, src["location"], 0, src["size"], algorithm,
+                                       target)
+        md["location"] = placement.pieces(ctx, target, key, src["size"])
         md["etag"] = digests.md5_hex()
         if algorithm:
             md["checksum"] = {"algorithm": algorithm, "value": digests.checksum[1],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from cloudserver.s3 import acl, checksums
+from cloudserver.s3 import acl, checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops import multipart_complete, multipart_read
@@ -25,6 +25,7 @@ from cloudserver.s3.ops.copy import (
 from cloudserver.s3.ops.multipart_checksums import checksum_type
 from cloudserver.s3.ops.object_write import delete_data, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, expected_from_headers, receive_body
+from cloudserver.s3.tags import request_tags
 from cloudserver.s3.versions import client_version_id, parse_version_param
 from cloudserver.s3.xml import (
     ListPartsResult, ListUploadsResult, PartEntry, Person, UploadEntry,
@@ -93,6 +94,7 @@ def checksum_headers(checksum: dict | None) -> list[tuple[str, str]]:
 async def create_multipart_upload(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
     object_acl = object_acl_from_request(ctx, bucket)
+    request_tags(ctx.header)  # refused now, not at completion; kept in request-headers
     metadata = user_metadata(ctx)
     headers = stored_headers(ctx)
     sc = storage_class(ctx)
@@ -119,6 +121,12 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
         "request-headers": {name: ctx.header(name) for name in ctx.headers
                             if name.startswith(KEPT_PREFIXES)},
     }
+    location = placement.object_location(ctx, bucket)
+    if ctx.backend.locations.multiple:
+        # Parts go where the upload was placed; a remote one gets its own upload.
+        record["data-location"] = location
+        record["data-upload-id"] = await ctx.backend.locations.initiate_mpu(
+            location, placement.upload_context(ctx, record))
     await ctx.backend.metadata.create_upload(ctx.bucket, ctx.key, uid, record)
     out = []
     if algorithm:
@@ -151,9 +159,10 @@ async def store_part(ctx: RequestContext, number: int, record: dict) -> None:
         await delete_data(ctx, record["location"])
         raise
     if previous and previous.get("location"):
-        kept = {loc["key"] for loc in record["location"]}
+        piece_id = ctx.backend.locations.piece_id
+        kept = {piece_id(loc) for loc in record["location"]}
         await delete_data(ctx, [loc for loc in previous["location"]
-                                if loc["key"] not in kept])
+                                if piece_id(loc) not in kept])
 
 
 def _part_checksum(upload: dict, exp) -> None:
@@ -175,9 +184,9 @@ async def upload_part(ctx: RequestContext) -> Response:
     upload = await load_upload(ctx)
     exp = expected_from_headers(ctx, max_size=MAX_PART_SIZE)
     _part_checksum(upload, exp)
-    received = await receive_body(ctx, exp, max_size=MAX_PART_SIZE)
-    location = ([{"key": received.key, "start": 0, "size": received.size}]
-                if received.key is not None else [])
+    target = placement.part_target(ctx, upload, number, exp.length, exp.md5_b64)
+    received = await receive_body(ctx, exp, max_size=MAX_PART_SIZE, target=target)
+    location = placement.pieces(ctx, target, received.key, received.size)
     record = part_record(number, received.size, received.md5_hex, location,
                          received.checksum_algorithm, received.checksum_value)
     await store_part(ctx, number, record)
@@ -216,8 +225,9 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the "
                       f"maximum allowable size for a copy source: {MAX_PART_SIZE}")
     algorithm = (upload.get("checksum") or {}).get("algorithm")
-    key, digests = await copy_data(ctx, src["location"], start, length, algorithm)
-    location = [{"key": key, "start": 0, "size": length}] if key else []
+    target = placement.part_target(ctx, upload, number, length)
+    key, digests = await copy_data(ctx, src["location"], start, length, algorithm, target)
+    location = placement.pieces(ctx, target, key, length)
     value = digests.checksum[1] if algorithm else None
     record = part_record(number, length, digests.md5_hex(), location, algorithm, value)
     await store_part(ctx, number, record)
@@ -232,10 +242,17 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
 # -- AbortMultipartUpload ---------------------------------------------------------
 
 async def abort_multipart_upload(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    upload = await load_upload(ctx)
     parts = await ctx.backend.metadata.abort_upload(ctx.bucket, ctx.key, upload_id(ctx))
     for part in parts:
         await delete_data(ctx, part.get("location") or [])
+    if ctx.backend.locations.is_remote(upload.get("data-location")):
+        try:
+            await ctx.backend.locations.abort_mpu(
+                upload["data-location"], placement.upload_context(ctx, upload),
+                upload.get("data-upload-id"))
+        except Exception:  # the remote expires it; the upload is gone here
+            pass
     return Response(status=204)
 
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from cloudserver.metadata import errors as md_errors
 from cloudserver.metadata.uploads import NoSuchUpload
-from cloudserver.s3 import checksums
+from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket
@@ -23,6 +23,7 @@ from cloudserver.s3.ops.multipart_checksums import (
 from cloudserver.s3.ops.object_write import (
     check_write_conditions, delete_data, object_record)
 from cloudserver.s3.ops.upload import Received
+from cloudserver.s3.tags import parse_tagging_header, set_tags
 from cloudserver.s3.versions import (
     client_version_id, freed_records, result_version_id, write_options)
 from cloudserver.s3.xml import complete_multipart_xml, parse_complete_multipart
@@ -133,8 +134,7 @@ def object_location(parts: list[dict]) -> list[dict]:
     location, offset = [], 0
     for part in parts:
         for loc in part.get("location") or ():
-            location.append({"key": loc["key"], "start": offset + loc["start"],
-                             "size": loc["size"]})
+            location.append({**loc, "start": offset + loc["start"]})
         offset += part["size"]
     return location
 
@@ -176,8 +176,18 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     md = object_record(ctx, received, content_type=upload.get("content-type"),
                        headers=upload.get("headers") or {},
                        metadata=upload.get("metadata") or {}, etag=etag)
+    data_location = upload.get("data-location")
+    if ctx.backend.locations.is_remote(data_location):
+        # The remote assembles its own object from the parts it staged.
+        key = await ctx.backend.locations.complete_mpu(
+            data_location, placement.upload_context(ctx, upload),
+            upload.get("data-upload-id"),
+            [(p["partNumber"], p["location"][0]["key"]) for p in parts if p.get("location")])
+        pieces = [ctx.backend.locations.piece(data_location, key, 0, total)]
+    else:
+        pieces = object_location(parts)
     md.update({
-        "location": object_location(parts),
+        "location": pieces,
         "storage-class": upload.get("storage-class", "STANDARD"),
         "owner": upload.get("owner", md["owner"]),
         "owner-name": upload.get("owner-name", md["owner-name"]),
@@ -190,12 +200,14 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         md["acl"] = upload["acl"]
     if upload.get("request-headers"):
         md["request-headers"] = upload["request-headers"]
+        set_tags(md, parse_tagging_header(upload["request-headers"].get("x-amz-tagging")))
     done = await meta.complete_upload(ctx.bucket, ctx.key, uid, md,
                                       {p["partNumber"]: p["etag"] for p in parts},
                                       write_options(bucket))
-    kept = {loc["key"] for loc in md["location"]}
+    piece_id = ctx.backend.locations.piece_id
+    kept = {piece_id(loc) for loc in md["location"]}
     garbage = [loc for record in freed_records(done["result"])
-               for loc in record.get("location") or () if loc["key"] not in kept]
+               for loc in record.get("location") or () if piece_id(loc) not in kept]
     for part in done["unused"]:
         garbage.extend(part.get("location") or [])
     await delete_data(ctx, garbage)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from cloudserver.data.producers import ChainedProducer
-from cloudserver.s3 import checksums
+from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.conditions import (
     IF_MATCH, IF_UNMODIFIED_SINCE, failed_condition)
@@ -73,8 +73,9 @@ def check_read_conditions(ctx: RequestContext, md: dict) -> None:
             "ETag": f'"{md["etag"]}"', "Last-Modified": http_date(md["last-modified"])})
 
 
-def piece_producers(store, locations: list[dict], offset: int, length: int):
-    """Producers for ``length`` bytes from ``offset`` across the stored pieces."""
+def piece_producers(registry, locations: list[dict], offset: int, length: int):
+    """Producers for ``length`` bytes from ``offset`` across the stored pieces,
+    each from the store its location names (``ctx.backend.locations``)."""
     out = []
     for loc in locations:
         start, size = loc["start"], loc["size"]
@@ -84,7 +85,7 @@ def piece_producers(store, locations: list[dict], offset: int, length: int):
             continue
         inner = offset - start
         n = min(size - inner, length)
-        out.append(store.producer(loc["key"], inner, n))
+        out.append(registry.producer(loc, inner, n))
         offset += n
         length -= n
     return out
@@ -154,7 +155,8 @@ async def _read(ctx: RequestContext, with_body: bool) -> Response:
     resp = Response(status=status, headers=headers, length=length,
                     content_type=content_type)
     if with_body and length > 0:
-        producers = piece_producers(ctx.backend.data, md["location"], start, length)
+        producers = piece_producers(ctx.backend.locations, md["location"], start, length)
+        await placement.prepare(producers)
         resp.producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
     return resp
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import acl, checksums
+from cloudserver.s3 import acl, checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
     load_bucket, now, quoted_etag, stored_headers, user_metadata)
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.upload import Received, expected_from_headers, receive_body
+from cloudserver.s3.tags import request_tags, set_tags
 from cloudserver.s3.versions import (
     freed_records, refuse_version_param, result_version_id, write_options)
 
@@ -55,8 +56,7 @@ def object_record(ctx: RequestContext, received: Received, *, content_type: str 
         "metadata": metadata,
         "owner": owner,
         "owner-name": owner_name,
-        "location": ([{"key": received.key, "start": 0, "size": received.size}]
-                     if received.key is not None else []),
+        "location": placement.pieces(ctx, received.target, received.key, received.size),
         "storage-class": "STANDARD",
     }
     if received.checksum_algorithm is not None:
@@ -69,7 +69,7 @@ async def delete_data(ctx: RequestContext, locations: list[dict]) -> None:
     """Remove the data of an overwritten or deleted object (best effort)."""
     for loc in locations or ():
         try:
-            await ctx.backend.data.delete(loc["key"])
+            await ctx.backend.locations.delete(loc)
         except Exception:  # an orphan is not worth failing the request for
             pass
 
@@ -89,10 +89,11 @@ async def commit_object(ctx: RequestContext, md: dict, options: dict | None = No
     except BaseException:
         await delete_data(ctx, md["location"])
         raise
-    kept = {loc["key"] for loc in md["location"]}
+    piece_id = ctx.backend.locations.piece_id
+    kept = {piece_id(loc) for loc in md["location"]}
     for record in freed_records(result):
         await delete_data(ctx, [loc for loc in record.get("location") or ()
-                                if loc["key"] not in kept])
+                                if piece_id(loc) not in kept])
     return result if isinstance(result, dict) else {}
 
 
@@ -110,16 +111,20 @@ async def put_object(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
     refuse_version_param(ctx.query)
     object_acl = object_acl_from_request(ctx, bucket)
+    tags = request_tags(ctx.header)
     exp = expected_from_headers(ctx)
     metadata = user_metadata(ctx)
     headers = stored_headers(ctx)
     sc = storage_class(ctx)
     await check_write_conditions(ctx, ctx.bucket, ctx.key)
-    received = await receive_body(ctx, exp)
+    target = placement.object_target(ctx, bucket, exp.length, metadata=metadata,
+                                     headers=headers, content_type=ctx.header("content-type"))
+    received = await receive_body(ctx, exp, target=target)
     md = object_record(ctx, received, content_type=ctx.header("content-type"),
                        headers=headers, metadata=metadata)
     md["storage-class"] = sc
     md["acl"] = object_acl.to_record()
+    set_tags(md, tags)
     result = await commit_object(ctx, md, write_options(bucket))
     out = [("ETag", quoted_etag(md["etag"]))]
     if bucket.get("versioning") == "Enabled":

@@ -13,7 +13,7 @@ import binascii
 
 import attrs
 
-from cloudserver.s3 import checksums
+from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
 
@@ -39,6 +39,8 @@ class Received:
     md5_hex: str
     checksum_algorithm: str | None
     checksum_value: str | None
+    #: where the data went (placement.Target), None: the default store
+    target: object = None
 
 
 def _checksum_headers(ctx: RequestContext) -> tuple[str | None, str | None]:
@@ -70,7 +72,9 @@ def expected_from_headers(ctx: RequestContext, *, max_size: int = MAX_PUT_SIZE) 
     te_chunked = "chunked" in (ctx.header("transfer-encoding") or "").lower()
     length_text = decoded if chunked else raw_length
     if length_text is None:
-        if not te_chunked:
+        # Transfer-Encoding: chunked may stand for Content-Length, not for
+        # aws-chunked's x-amz-decoded-content-length (which AWS requires).
+        if chunked or not te_chunked:
             raise S3Error("MissingContentLength")
         length = None
     else:
@@ -126,13 +130,17 @@ def expected_from_headers(ctx: RequestContext, *, max_size: int = MAX_PUT_SIZE) 
 
 
 async def receive_body(ctx: RequestContext, exp: Expected, *,
-                       max_size: int = MAX_PUT_SIZE) -> Received:
-    """Stream the body into the data store and verify it; durable on return."""
+                       max_size: int = MAX_PUT_SIZE, target=None) -> Received:
+    """Stream the body into the data store and verify it; durable on return.
+
+    ``target`` (placement.Target) names the location; None is the default
+    store.  A remote location gets a writer even for an empty body (the
+    remote object must exist)."""
     digests = checksums.BodyDigests(sha256=exp.sha256 is not None,
                                     checksum=exp.checksum_algorithm)
     decoder = ctx.auth.payload.make_decoder() if ctx.auth.payload.chunked else None
-    store = ctx.backend.data
-    writer = store.create_writer() if exp.length != 0 else None
+    remote = target is not None and target.remote
+    writer = placement.create_writer(ctx, target) if exp.length != 0 or remote else None
     limit = exp.length if exp.length is not None else max_size
 
     def on_data(piece):
@@ -151,7 +159,7 @@ async def receive_body(ctx: RequestContext, exp: Expected, *,
         if exp.length is not None and digests.size != exp.length:
             raise S3Error("IncompleteBody")
         _verify(exp, digests, trailers)
-        if writer is not None and digests.size == 0:
+        if writer is not None and digests.size == 0 and not remote:
             await writer.abort()  # chunked transfer of an empty body
             writer = None
         key = await writer.finish() if writer is not None else None
@@ -163,7 +171,8 @@ async def receive_body(ctx: RequestContext, exp: Expected, *,
     if exp.checksum_algorithm is not None:
         value = digests.checksum[1]
     return Received(key=key, size=digests.size, md5_hex=digests.md5_hex(),
-                    checksum_algorithm=exp.checksum_algorithm, checksum_value=value)
+                    checksum_algorithm=exp.checksum_algorithm, checksum_value=value,
+                    target=target)
 
 
 def _verify(exp: Expected, digests, trailers: dict[str, str]) -> None:

@@ -1,0 +1,487 @@
+"""Run the benchmark: ours beside the ceiling and the peers, interleaved, in rounds.
+
+    python3 bench/run.py            # full run (~25 min on the 2-core machine)
+    python3 bench/run.py --quick    # 1 round, short runs, smaller objects, no 100k listing
+
+Every server is started once and prepared (buckets, 1,000 small objects to
+read, the listing buckets).  Then each round runs each workload on every
+server, the servers' order rotated from round to round, so slow drifts of
+the machine (other jobs, page cache, disk) fall on all of them alike.
+Each figure is the median over rounds with its spread; it is printed as a
+ratio to the ceiling or machine limit it belongs to.  Results go to
+bench/results/<date>.{md,json}.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import limits as limits_mod  # noqa: E402
+from bench.bigclient import MIB, BigClient  # noqa: E402
+from bench.loadgen import run_ab_head, run_wrk, write_paths  # noqa: E402
+from bench.procstat import Meter  # noqa: E402
+from bench.servers import (CHECKOUT, SMALL, CeilingServer, MotoServer, OurServer,  # noqa: E402
+                           StartError, default_python)
+from bench.sigv4 import Presigner  # noqa: E402
+
+WORKLOADS = ("put4k", "get4k", "head", "delete", "put256m", "get256m", "mpu_up", "mpu_down",
+             "list10k", "list100k")
+
+LABELS = {
+    "put4k": "PUT 4 KiB, c=32", "get4k": "GET 4 KiB, c=32", "head": "HEAD, c=32",
+    "delete": "DELETE, c=32", "put256m": "PUT 256 MiB", "get256m": "GET 256 MiB",
+    "mpu_up": "MPU 1 GiB up (8 MiB parts, 4 at once)", "mpu_down": "MPU 1 GiB down (one GET)",
+    "list10k": "list 10,000 keys (1000/page)", "list100k": "list 100,000 keys (1000/page)",
+}
+UNITS = {"put4k": "ops/s", "get4k": "ops/s", "head": "ops/s", "delete": "ops/s",
+         "put256m": "MB/s", "get256m": "MB/s", "mpu_up": "MB/s", "mpu_down": "MB/s",
+         "list10k": "s", "list100k": "s"}
+#: issue 8's targets (file backend, one process) and upstream CloudServer's figures
+TARGETS = {"put4k": 1100, "get4k": 2950, "head": 5600, "delete": 2300, "put256m": 400,
+           "get256m": 590, "mpu_up": 410, "list10k": 0.25}
+UPSTREAM = {"put4k": 553, "get4k": 1482, "head": 2789, "delete": 1142, "put256m": 246,
+            "get256m": 295, "mpu_up": 256, "list10k": 0.50}
+RSS_TARGET_MB = 150
+
+BUCKET_SMALL, BUCKET_BIG = "bench-small", "bench-big"
+READ_OBJECTS = 1000
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores have spent busy since boot (/proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    """CPU of this process and its finished children (wrk, ab)."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.quick = args.quick
+        self.duration = args.duration or (4 if args.quick else 10)
+        self.rounds = args.rounds or (1 if args.quick else 3)
+        self.big = (64 if args.quick else 256) * MIB
+        self.mpu = (256 if args.quick else 1024) * MIB
+        self.workdir = Path(args.workdir or tempfile.mkdtemp(prefix="cloudserver-bench-",
+                                                            dir="/var/tmp"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workloads = [w for w in (args.workloads or WORKLOADS)
+                          if not (self.quick and w == "list100k" and not args.workloads)]
+        self.results: list[dict] = []
+        self.skipped: dict[str, str] = {}
+        self.servers = []
+        self.state: dict[str, dict] = {}
+
+    # -- set-up -------------------------------------------------------------
+
+    def snapshot(self) -> Path:
+        """Copy the server's code so edits in the tree cannot change a run midway."""
+        if self.args.live:
+            return CHECKOUT
+        snap = self.workdir / "checkout"
+        if snap.exists():
+            shutil.rmtree(snap)
+        for part in ("cloudserver", "twisted", "conf"):
+            shutil.copytree(CHECKOUT / part, snap / part,
+                            ignore=shutil.ignore_patterns("__pycache__", "dropin.cache"))
+        return snap
+
+    def make_servers(self):
+        python = self.args.python or default_python()
+        port = self.args.base_port
+        checkout = self.snapshot()
+        wanted = self.args.servers.split(",")
+        factories = {
+            "ceiling": lambda p: CeilingServer("ceiling", p, self.workdir, python),
+            "file": lambda p: OurServer("ours-file", p, self.workdir, python, "file",
+                                        checkout=checkout, log_level=self.args.log_level),
+            "mem": lambda p: OurServer("ours-mem", p, self.workdir, python, "mem",
+                                       checkout=checkout, log_level=self.args.log_level),
+            "dmd": lambda p: OurServer("ours-dmd", p, self.workdir, python, "file", split=True,
+                                       checkout=checkout, log_level=self.args.log_level),
+            "moto": lambda p: MotoServer("moto", p, self.workdir, python),
+        }
+        for i, name in enumerate(wanted):
+            server = factories[name](port + i)
+            try:
+                server.start()
+            except StartError as e:
+                self.skipped[server.name] = str(e).splitlines()[0] + " | " + \
+                    " / ".join(str(e).splitlines()[-3:])
+                log(f"skipping {server.name}: {e}")
+                continue
+            log(f"started {server.name} on :{server.port} (pids {server.pids})")
+            self.servers.append(server)
+
+    def prepare(self, server):
+        """Buckets, the objects GET and HEAD read, the listing buckets."""
+        st = self.state[server.name] = {"signer": Presigner(server.host)}
+        signer = st["signer"]
+        if server.kind == "ceiling":
+            st["read_paths"] = [signer.path("GET", BUCKET_SMALL, f"obj/{i:06d}")
+                                for i in range(READ_OBJECTS)]
+            return
+        client = BigClient(server.host, signer)
+        for bucket in (BUCKET_SMALL, BUCKET_BIG, "bench-list10k", "bench-list100k"):
+            client.create_bucket(bucket)
+        keys = [f"obj/{i:06d}" for i in range(READ_OBJECTS)]
+        self._fill(server, BUCKET_SMALL, keys, 4096)
+        st["read_paths"] = [signer.path("GET", BUCKET_SMALL, k) for k in keys]
+        for w, bucket, count in (("list10k", "bench-list10k", 10_000),
+                                 ("list100k", "bench-list100k", 100_000)):
+            if w in self.workloads and w in server.workloads:
+                t0 = time.monotonic()
+                n = self._fill(server, bucket, [f"dir{i % 10}/key-{i:07d}" for i in range(count)],
+                               0)
+                log(f"  {server.name}: {n} keys in {bucket} in {time.monotonic() - t0:.0f} s")
+
+    def _fill(self, server, bucket: str, keys: list[str], size: int) -> int:
+        signer = self.state[server.name]["signer"]
+        paths = write_paths(self.workdir / f"fill-{server.name}.txt",
+                            (signer.path("PUT", bucket, k) for k in keys))
+        result = run_wrk(server.host, paths, "PUT", body_size=size, once=True,
+                         duration=3600, connections=32)
+        if result["errors"]:
+            raise RuntimeError(f"{server.name}: filling {bucket}: {result}")
+        return result["ok"]
+
+    # -- one measurement ------------------------------------------------------
+
+    def measure(self, server, workload: str, rnd: int) -> dict | None:
+        st = self.state[server.name]
+        signer: Presigner = st["signer"]
+        busy0, own0 = machine_busy(), own_cpu()
+        extra: dict = {}
+        with Meter(server.pids) as meter:
+            t0 = time.perf_counter()
+            if workload == "put4k":
+                count = int(self.duration * self.args.max_rate)
+                keys = [f"put/r{rnd}/{i:07d}" for i in range(count)]
+                paths = write_paths(self.workdir / "put.txt",
+                                    (signer.path("PUT", BUCKET_SMALL, k) for k in keys))
+                t0 = time.perf_counter()
+                r = run_wrk(server.host, paths, "PUT", body_size=4096, once=True,
+                            duration=self.duration)
+                st["put_keys"] = keys[:r["sent"]]
+                if r["sent"] >= count:
+                    extra["note"] = "URL list used up; raise --max-rate"
+            elif workload == "get4k":
+                paths = write_paths(self.workdir / "get.txt", st["read_paths"])
+                t0 = time.perf_counter()
+                r = run_wrk(server.host, paths, "GET", duration=self.duration)
+            elif workload == "head":
+                r = run_ab_head(server.host, signer.path("HEAD", BUCKET_SMALL, "obj/000000"),
+                                duration=self.duration)
+            elif workload == "delete":
+                keys = st.pop("put_keys", None)
+                if not keys:
+                    return None
+                paths = write_paths(self.workdir / "delete.txt",
+                                    (signer.path("DELETE", BUCKET_SMALL, k) for k in keys))
+                t0 = time.perf_counter()
+                r = run_wrk(server.host, paths, "DELETE", once=True, duration=self.duration)
+            else:
+                r = self._big(server, workload, rnd)
+            wall = time.perf_counter() - t0
+        busy = machine_busy() - busy0
+        own = own_cpu() - own0
+        ops = r.get("ok") or 1
+        row = {
+            "server": server.name, "kind": server.kind, "workload": workload, "round": rnd,
+            "value": r["value"] if "value" in r else r["rate"], "unit": UNITS[workload],
+            "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "errors": r["errors"],
+            "ops": r.get("ok"), "cpu_ms_per_op": meter.cpu * 1000 / ops,
+            "server_cpu_cores": meter.cpu / wall if wall else 0.0,
+            "peak_rss_mb": meter.peak_mb,
+            # what else ran on the machine meanwhile (other users' jobs), in cores
+            "background_cores": max(0.0, busy - meter.cpu - own) / wall if wall else 0.0,
+            **extra,
+        }
+        return row
+
+    def _big(self, server, workload: str, rnd: int) -> dict:
+        client = BigClient(server.host, self.state[server.name]["signer"])
+        if workload == "put256m":
+            secs, _ = client.put_stream(BUCKET_BIG, f"big-r{rnd}", self.big)
+            return {"value": self.big / secs / 1e6, "p50_ms": secs * 1000,
+                    "p99_ms": secs * 1000, "errors": 0, "ok": 1}
+        if workload == "get256m":
+            secs, n = client.get_stream(BUCKET_BIG, f"big-r{rnd}")
+            return {"value": n / secs / 1e6, "p50_ms": secs * 1000, "p99_ms": secs * 1000,
+                    "errors": int(n != self.big), "ok": 1}
+        if workload == "mpu_up":
+            secs = client.multipart_upload(BUCKET_BIG, f"mpu-r{rnd}", self.mpu, 8 * MIB,
+                                           self.args.mpu_concurrency)
+            return {"value": self.mpu / secs / 1e6, "p50_ms": secs * 1000,
+                    "p99_ms": secs * 1000, "errors": 0, "ok": 1}
+        if workload == "mpu_down":
+            secs, n = client.get_stream(BUCKET_BIG, f"mpu-r{rnd}")
+            return {"value": n / secs / 1e6, "p50_ms": secs * 1000, "p99_ms": secs * 1000,
+                    "errors": int(n != self.mpu), "ok": 1}
+        bucket = "bench-list10k" if workload == "list10k" else "bench-list100k"
+        want = 10_000 if workload == "list10k" else 100_000
+        secs, keys, pages = client.list_all(bucket)
+        pages.sort()
+        return {"value": secs, "p50_ms": statistics.median(pages) * 1000,
+                "p99_ms": pages[min(len(pages) - 1, int(len(pages) * 0.99))] * 1000,
+                "errors": int(keys != want), "ok": len(pages)}
+
+    def cleanup_round(self, server, rnd: int) -> None:
+        if server.kind == "ceiling":
+            return
+        client = BigClient(server.host, self.state[server.name]["signer"])
+        for key in (f"big-r{rnd}", f"mpu-r{rnd}"):
+            try:
+                client.request("DELETE", BUCKET_BIG, key)
+            except Exception as e:  # a failed workload may have left nothing
+                log(f"  cleanup {server.name} {key}: {e}")
+
+    # -- the run ----------------------------------------------------------------
+
+    def run(self) -> None:
+        started = datetime.datetime.now()
+        log(f"work directory {self.workdir}")
+        log("measuring the machine's limits")
+        self.limits = limits_mod.measure(str(self.workdir), quick=self.quick)
+        for k, v in self.limits.items():
+            log(f"  {k:34s} {v:12,.0f}")
+        try:
+            self.make_servers()
+            for server in self.servers:
+                log(f"preparing {server.name}")
+                self.prepare(server)
+            for rnd in range(self.rounds):
+                order = self.servers[rnd % len(self.servers):] + \
+                    self.servers[:rnd % len(self.servers)]
+                for workload in self.workloads:
+                    for server in order:
+                        if workload not in server.workloads:
+                            continue
+                        try:
+                            row = self.measure(server, workload, rnd)
+                        except Exception as e:  # one failure must not sink the run
+                            log(f"round {rnd + 1} {workload:9s} {server.name:10s} FAILED {e!r}"[:400])
+                            self.results.append({"server": server.name, "kind": server.kind,
+                                                 "workload": workload, "round": rnd,
+                                                 "failed": repr(e)[:300]})
+                            continue
+                        if row is None:
+                            continue
+                        self.results.append(row)
+                        log(f"round {rnd + 1} {workload:9s} {server.name:10s} "
+                            f"{row['value']:10,.2f} {row['unit']:5s} p50 {row['p50_ms']:8.1f} ms "
+                            f"p99 {row['p99_ms']:8.1f} ms err {row['errors']} "
+                            f"cpu {row['cpu_ms_per_op']:.3f} ms/op rss {row['peak_rss_mb']:.0f} MB"
+                            f" bg {row['background_cores']:.2f}")
+                for server in order:
+                    self.cleanup_round(server, rnd)
+        finally:
+            for server in self.servers:
+                server.stop()
+        self.report(started)
+        if not self.args.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- the report -----------------------------------------------------------
+
+    def summary(self) -> dict:
+        table: dict[str, dict[str, dict]] = {}
+        for row in self.results:
+            if "failed" in row:
+                table.setdefault(row["workload"], {}).setdefault(row["server"], {})["failed"] = \
+                    row["failed"]
+                continue
+            table.setdefault(row["workload"], {}).setdefault(row["server"], {}).setdefault(
+                "rows", []).append(row)
+        out: dict[str, dict[str, dict]] = {}
+        for workload, per in table.items():
+            for server, cell in per.items():
+                rows = cell.get("rows", [])
+                if not rows:
+                    out.setdefault(workload, {})[server] = {"failed": cell.get("failed")}
+                    continue
+                values = [r["value"] for r in rows]
+                med = statistics.median(values)
+                out.setdefault(workload, {})[server] = {
+                    "kind": rows[0]["kind"], "median": med, "min": min(values),
+                    "max": max(values), "n": len(values),
+                    "spread_pct": (max(values) - min(values)) / 2 / med * 100 if med else 0,
+                    **{k: statistics.median(r[k] for r in rows)
+                       for k in ("p50_ms", "p99_ms", "cpu_ms_per_op", "peak_rss_mb",
+                                 "background_cores", "server_cpu_cores")},
+                    "errors": sum(r["errors"] for r in rows),
+                    "failed": cell.get("failed"),
+                }
+        for workload, per in out.items():
+            for server, s in per.items():
+                if "median" in s:
+                    s["ratio"], s["ratio_to"] = self.ratio(workload, server, s, per)
+        return out
+
+    def ratio(self, workload: str, server: str, s: dict, per: dict):
+        """(ratio, what it is a ratio to) for one cell."""
+        L = self.limits
+        ceiling = per.get("ceiling", {}).get("median")
+        if workload in SMALL:
+            if server == "ceiling":
+                return None, None
+            return (s["median"] / ceiling, "ceiling") if ceiling else (None, None)
+        if workload.startswith("list"):
+            return None, None  # no ceiling for a listing: compared with the target only
+        durable = workload in ("put256m", "mpu_up") and server in ("ours-file", "ours-dmd")
+        if durable:
+            return s["median"] / L["disk_write_fsync_mb_s"], "disk write+fsync"
+        return s["median"] / L["loopback_mb_s"], "loopback TCP"
+
+    def report(self, started) -> None:
+        summary = self.summary()
+        stamp = started.strftime("%Y-%m-%d %H:%M")
+        names = [s.name for s in self.servers]
+        lines = [f"### {stamp} — {'quick' if self.quick else 'full'} run, "
+                 f"{self.rounds} round(s) of {self.duration:g} s",
+                 "", self.environment_line(), ""]
+        lines += ["Machine limits: " + ", ".join(
+            f"{k} {v:,.0f}" for k, v in self.limits.items()), ""]
+        head = ["workload", "target (file)", "upstream"] + names
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for w in self.workloads:
+            per = summary.get(w, {})
+            cells = [LABELS[w], fmt_target(w), fmt_num(UPSTREAM.get(w), w)]
+            for name in names:
+                s = per.get(name)
+                if s is None:
+                    cells.append("—")
+                elif "median" not in s:
+                    cells.append("failed")
+                else:
+                    c = f"{fmt_num(s['median'], w)} ±{s['spread_pct']:.0f}%"
+                    if s.get("ratio") is not None:
+                        c += f" ({s['ratio']:.2f}× {short(s['ratio_to'])})"
+                    if w in TARGETS and name == "ours-file":
+                        c += " ✔" if meets(w, s["median"]) else " ✘"
+                    cells.append(c)
+            lines.append("| " + " | ".join(cells) + " |")
+        rss = {name: max((s[name]["peak_rss_mb"] for s in summary.values()
+                          if name in s and "median" in s[name]), default=0) for name in names}
+        lines.append("| peak RSS, any workload (MB) | ≤ 150 | ~630 | " + " | ".join(
+            f"{rss[n]:.0f}" + (" ✔" if rss[n] <= RSS_TARGET_MB else " ✘" if n == "ours-file"
+                              else "") for n in names) + " |")
+        lines += ["", "Details (medians over rounds; latency of large objects and listings "
+                  "is the whole operation / one page):", "",
+                  "| workload | server | median | min–max | p50 ms | p99 ms | errors | "
+                  "server CPU ms/op | server cores | peak RSS MB | other load (cores) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for w in self.workloads:
+            for name in names:
+                s = summary.get(w, {}).get(name)
+                if not s:
+                    continue
+                if "median" not in s:
+                    lines.append(f"| {w} | {name} | failed: {s.get('failed')} | | | | | | | | |")
+                    continue
+                lines.append(
+                    f"| {w} | {name} | {fmt_num(s['median'], w)}"
+                    f"{' ops/s' if UNITS[w] == 'ops/s' else ''} | "
+                    f"{fmt_num(s['min'], w)}–{fmt_num(s['max'], w)} | {s['p50_ms']:.1f} | "
+                    f"{s['p99_ms']:.1f} | {s['errors']} | {s['cpu_ms_per_op']:.3f} | "
+                    f"{s['server_cpu_cores']:.2f} | {s['peak_rss_mb']:.0f} | "
+                    f"{s['background_cores']:.2f} |")
+        for name, why in self.skipped.items():
+            lines.append(f"\n{name} skipped: {why}")
+        text = "\n".join(lines) + "\n"
+        print("\n" + text)
+        out = Path(self.args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        base = out / started.strftime("%Y-%m-%d-%H%M")
+        base.with_suffix(".md").write_text(text)
+        base.with_suffix(".json").write_text(json.dumps(
+            {"started": stamp, "quick": self.quick, "rounds": self.rounds,
+             "duration": self.duration, "limits": self.limits, "summary": summary,
+             "results": self.results, "skipped": self.skipped,
+             "environment": self.environment_line()}, indent=1))
+        log(f"results in {base}.md and .json")
+
+    def environment_line(self) -> str:
+        try:
+            rev = subprocess.run(["git", "-C", str(CHECKOUT), "describe", "--always",
+                                  "--dirty"], capture_output=True, text=True).stdout.strip()
+        except OSError:
+            rev = "?"
+        return (f"cloudserver {rev}, Python {platform.python_version()}, "
+                f"{os.cpu_count()} cores, load generator wrk (ab for HEAD), one wrk thread, "
+                f"32 connections")
+
+
+def short(what: str | None) -> str:
+    return {"ceiling": "ceil", "disk write+fsync": "disk", "loopback TCP": "lo",
+            "ceiling GET (pages/s)": "ceil"}.get(what or "", what or "")
+
+
+def meets(w: str, value: float) -> bool:
+    return value <= TARGETS[w] if UNITS[w] == "s" else value >= TARGETS[w]
+
+
+def fmt_target(w: str) -> str:
+    if w not in TARGETS:
+        return "—"
+    return ("≤ " if UNITS[w] == "s" else "≥ ") + fmt_num(TARGETS[w], w)
+
+
+def fmt_num(v, w: str) -> str:
+    if v is None:
+        return "—"
+    if UNITS[w] == "s":
+        return f"{v:.2f} s"
+    return f"{v:,.0f}" + ("" if UNITS[w] == "ops/s" else " MB/s")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="1 round of 4 s, 64 MiB / 256 MiB "
+                   "objects, no 100k listing")
+    p.add_argument("--rounds", type=int)
+    p.add_argument("--duration", type=float, help="seconds per small-request run")
+    p.add_argument("--servers", default="ceiling,file,mem,dmd,moto",
+                   help="comma list of ceiling,file,mem,dmd,moto")
+    p.add_argument("--workloads", type=lambda s: s.split(","),
+                   help="comma list of " + ",".join(WORKLOADS))
+    p.add_argument("--base-port", type=int, default=8600)
+    p.add_argument("--workdir", help="where servers keep data (default: a new /var/tmp dir)")
+    p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument("--live", action="store_true",
+                   help="run the server from the checkout itself, not a snapshot copy")
+    p.add_argument("--python", help="interpreter of the servers (default: .venv/bin/python)")
+    p.add_argument("--log-level", help="LOG_LEVEL for our servers (default: config's)")
+    p.add_argument("--max-rate", type=float, default=4000,
+                   help="PUT keys prepared per second of --duration")
+    p.add_argument("--mpu-concurrency", type=int, default=4)
+    p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
+    Bench(p.parse_args(argv)).run()
+
+
+if __name__ == "__main__":
+    main()

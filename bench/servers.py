@@ -1,0 +1,183 @@
+"""The servers under test: ours in each mode and backend, and the peers.
+
+Each ``Server`` starts one or more processes on loopback ports, knows
+their pids (for CPU and memory), and says which workloads it takes part in.
+Logs go to files in the run's work directory; a server that does not come up
+is reported as skipped with the tail of its log, never as a crash of the run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+CHECKOUT = BENCH.parent
+
+SMALL = ("put4k", "get4k", "head", "delete")
+ALL = SMALL + ("put256m", "get256m", "mpu_up", "mpu_down", "list10k", "list100k")
+
+_SCRUB = ("S3BACKEND", "S3DATA", "S3DATAPATH", "S3METADATAPATH", "S3_CONFIG_FILE",
+          "S3AUTH_CONFIG", "S3_LOCATION_FILE", "SCALITY_ACCESS_KEY_ID",
+          "SCALITY_SECRET_ACCESS_KEY", "ENDPOINT", "LISTEN_ADDR", "LOG_LEVEL",
+          "METADATA_HOST", "DATA_HOST")
+
+
+class StartError(Exception):
+    pass
+
+
+def accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Server:
+    """One server under test.  Subclasses fill ``commands()``."""
+
+    #: workloads this server runs (the ceiling has no storage: small only)
+    workloads: tuple[str, ...] = ALL
+    #: "ours", "ceiling" or "peer": decides the ratio columns
+    kind = "peer"
+
+    def __init__(self, name: str, port: int, workdir: Path, python: str):
+        self.name = name
+        self.port = port
+        self.workdir = workdir / name
+        self.python = python
+        self.procs: list[subprocess.Popen] = []
+        self.skip_reason: str | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def commands(self) -> list[tuple[list[str], dict[str, str], int]]:
+        """(argv, extra environment, port to wait for) for each process, in order."""
+        raise NotImplementedError
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        base_env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+        for i, (argv, env, wait_port) in enumerate(self.commands()):
+            log = open(self.workdir / f"server{i}.log", "ab")
+            proc = subprocess.Popen(argv, cwd=self.cwd(), env={**base_env, **env},
+                                    stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            self.procs.append(proc)
+            deadline = time.monotonic() + timeout
+            while not accepts(wait_port):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise StartError(f"{self.name}: {argv[0]} did not serve :{wait_port}\n"
+                                     + self.log_tail(i))
+                time.sleep(0.1)
+
+    def cwd(self) -> str:
+        return str(self.workdir)
+
+    def log_tail(self, i: int = 0, lines: int = 15) -> str:
+        try:
+            text = (self.workdir / f"server{i}.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self.procs = []
+
+
+class CeilingServer(Server):
+    workloads = SMALL
+    kind = "ceiling"
+
+    def commands(self):
+        return [([self.python, str(BENCH / "ceiling_server.py"), str(self.port)], {},
+                 self.port)]
+
+
+class MotoServer(Server):
+    def commands(self):
+        moto = str(Path(self.python).parent / "moto_server")
+        return [([moto, "-H", "127.0.0.1", "-p", str(self.port)], {}, self.port)]
+
+
+class OurServer(Server):
+    """``twistd -n cloudserver``: all in one process, or split (``dmd`` + ``s3``).
+
+    ``checkout`` is the tree the server runs from (a snapshot keeps a long run
+    away from edits in progress); its ``conf/`` is copied with this server's
+    ports: S3 on ``port``, the daemons on ``port + 40`` and ``port + 70``.
+    """
+
+    kind = "ours"
+
+    def __init__(self, name, port, workdir, python, backend: str = "file",
+                 split: bool = False, checkout: Path = CHECKOUT, log_level: str | None = None):
+        super().__init__(name, port, workdir, python)
+        self.backend = backend
+        self.split = split
+        self.checkout = Path(checkout)
+        self.log_level = log_level
+        self.md_port = port + 40
+        self.data_port = port + 70
+
+    def cwd(self):
+        return str(self.checkout)
+
+    def _config(self) -> Path:
+        config = json.loads((self.checkout / "conf" / "config.json").read_text())
+        config["port"] = self.port
+        config.setdefault("metadataDaemon", {}).update(bindAddress="127.0.0.1",
+                                                       port=self.md_port)
+        config.setdefault("dataDaemon", {}).update(bindAddress="127.0.0.1",
+                                                   port=self.data_port)
+        config.setdefault("metadataClient", {}).update(host="127.0.0.1", port=self.md_port)
+        config.setdefault("dataClient", {}).update(host="127.0.0.1", port=self.data_port)
+        path = self.workdir / "config.json"
+        path.write_text(json.dumps(config, indent=4))
+        return path
+
+    def commands(self):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = {
+            "LISTEN_ADDR": "127.0.0.1",
+            "S3BACKEND": self.backend,
+            "S3DATAPATH": str(self.workdir / "data"),
+            "S3METADATAPATH": str(self.workdir / "metadata"),
+            "S3_CONFIG_FILE": str(self._config()),
+            "PYTHONPATH": str(self.checkout),
+        }
+        if self.log_level:
+            env["LOG_LEVEL"] = self.log_level
+        twistd = [str(Path(self.python).parent / "twistd"), "-n", "--pidfile="]
+        if not self.split:
+            return [(twistd + ["cloudserver", "--port", str(self.port)], env, self.port)]
+        return [(twistd + ["cloudserver", "--mode", "dmd"], env, self.md_port),
+                (twistd + ["cloudserver", "--mode", "s3", "--port", str(self.port)], env,
+                 self.port)]
+
+
+def default_python() -> str:
+    venv = CHECKOUT / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable

@@ -1,0 +1,125 @@
+# -*- test-case-name: tests.unit.test_http_protocol -*-
+"""HTTP/1.1 connection policy for the S3 channel: timeouts and persistence.
+
+twisted.web's HTTPChannel already keeps connections alive, queues pipelined
+requests and has an idle timeout (``timeOut``, reset by every byte
+received).  What it lacks, and this mixin adds:
+
+- **A header deadline.**  The idle timer restarts at every byte, so a client
+  sending a header byte every few seconds ("slowloris") would hold a
+  connection forever.  The request line and headers must be complete within
+  ``header_timeout`` seconds of their first byte; otherwise the answer is
+  ``408 Request Timeout`` and the connection closes.
+- **No idle timeout while the server itself stopped reading.**  A request
+  body is paused (TCP backpressure) while the data store catches up; the
+  client cannot send then, so the silence is not the client's.  The idle
+  timer is re-armed instead of firing.  A client that does not read its
+  responses (the transport's buffers full) still times out, as in Twisted.
+- **``Connection`` tokens** are split on commas as RFC 9110 says
+  (``Connection: close, TE`` closes; twisted.web splits on spaces only).
+"""
+from __future__ import annotations
+
+from twisted.logger import Logger
+
+#: Seconds without a byte from the client before the connection is closed
+#: (between requests, or in the middle of a request body).
+IDLE_TIMEOUT = 60
+#: Seconds a client has, from the first byte of a request, to send the
+#: request line and all headers.
+HEADER_TIMEOUT = 30
+
+REQUEST_TIMEOUT_RESPONSE = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+                            b"Content-Length: 0\r\n\r\n")
+
+log = Logger(namespace="cloudserver.http")
+
+
+class _PauseTracking:
+    """The transport as the channel's push producer, remembering whether
+    reading is paused (every other attribute is the transport's)."""
+
+    def __init__(self, producer):
+        self._producer = producer
+        self.paused = False
+
+    def pauseProducing(self):
+        self.paused = True
+        self._producer.pauseProducing()
+
+    def resumeProducing(self):
+        self.paused = False
+        self._producer.resumeProducing()
+
+    def __getattr__(self, name):
+        return getattr(self._producer, name)
+
+
+class ConnectionPolicyMixin:
+    """Mix into an ``http.HTTPChannel`` subclass, before it in the bases."""
+
+    header_timeout: float | None = HEADER_TIMEOUT
+    _awaiting_request = True
+    _header_timer = None
+
+    def connectionMade(self):
+        super().connectionMade()
+        self._networkProducer = _PauseTracking(self._networkProducer)
+
+    def dataReceived(self, data):
+        if self._awaiting_request and self._header_timer is None:
+            self._start_header_timer()
+        super().dataReceived(data)
+
+    def allHeadersReceived(self):
+        self._awaiting_request = False
+        self._cancel_header_timer()
+        super().allHeadersReceived()
+
+    def requestDone(self, request):
+        # Before the base class: it replays pipelined bytes, which may hold
+        # the next request's headers already.
+        self._awaiting_request = True
+        if any(self._dataBuffer):
+            self._start_header_timer()
+        super().requestDone(request)
+
+    def checkPersistence(self, request, version):
+        persistent = super().checkPersistence(request, version)
+        if persistent:
+            tokens = b",".join(request.requestHeaders.getRawHeaders(b"connection", []))
+            if b"close" in (t.strip().lower() for t in tokens.split(b",")):
+                request.responseHeaders.setRawHeaders(b"connection", [b"close"])
+                return False
+        return persistent
+
+    def timeoutConnection(self):
+        producer = self._networkProducer
+        if getattr(producer, "paused", False) and not self._waitingForTransport:
+            # We paused reading (backpressure): wait for the store, not the client.
+            self.setTimeout(self.timeOut)
+            return
+        super().timeoutConnection()
+
+    def connectionLost(self, reason):
+        self._cancel_header_timer()
+        super().connectionLost(reason)
+
+    # -- the header deadline ------------------------------------------------
+    def _start_header_timer(self):
+        if self.header_timeout and self._header_timer is None:
+            self._header_timer = self.callLater(self.header_timeout, self._headers_too_slow)
+
+    def _cancel_header_timer(self):
+        timer, self._header_timer = self._header_timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    def _headers_too_slow(self):
+        self._header_timer = None
+        peer = self.transport.getPeer()
+        log.info("closing {peer}: request headers not complete after {t}s",
+                 peer=str(peer), t=self.header_timeout)
+        self.setTimeout(None)  # closing now: the idle timer has nothing left to do
+        self.transport.write(REQUEST_TIMEOUT_RESPONSE)
+        self.loseConnection()

@@ -1,0 +1,68 @@
+"""Which services and listeners each ``--mode`` builds (nothing is started)."""
+from __future__ import annotations
+
+import json
+import os
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet.testing import MemoryReactorClock
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from cloudserver import tap
+from cloudserver.daemons import ClientsService
+from cloudserver.data.rest import DataSite
+from cloudserver.data.rest_client import RestDataStore
+from cloudserver.metadata.rpc_client import MetadataRPCClient
+from cloudserver.metadata.rpc_server import MetadataRPCFactory
+from cloudserver.s3.http import S3Site
+
+
+class ModeTests(SynchronousTestCase):
+    def build(self, mode: str, extra_env: dict | None = None):
+        tmp = self.mktemp()
+        os.makedirs(tmp)
+        with open(os.path.join(os.path.dirname(tap.__file__), "..", "conf",
+                               "config.json")) as f:
+            config = json.load(f)
+        config["metadataDaemon"] = {"bindAddress": "127.0.0.2", "port": 9101}
+        config["dataDaemon"] = {"bindAddress": "127.0.0.2", "port": 9102}
+        config["metadataClient"] = {"host": "dmd.example", "port": 9103}
+        config["dataClient"] = {"host": "dmd.example", "port": 9104}
+        path = os.path.join(tmp, "config.json")
+        with open(path, "w") as f:
+            json.dump(config, f)
+        env = {"S3BACKEND": "mem", "S3_CONFIG_FILE": path, **(extra_env or {})}
+        options = tap.Options()
+        options.parseOptions(["--mode", mode, "--port", "8101"])
+        top = tap.makeService(options, reactor=MemoryReactorClock(), env=env)
+        listeners = {}
+        for svc in top:
+            if isinstance(svc, StreamServerEndpointService):
+                ep = svc.endpoint
+                listeners[type(svc.factory)] = (ep._interface, ep._port)
+        return top, listeners
+
+    def test_all(self):
+        _, listeners = self.build("all")
+        self.assertEqual(listeners, {S3Site: ("", 8101),
+                                     MetadataRPCFactory: ("127.0.0.2", 9101),
+                                     DataSite: ("127.0.0.2", 9102)})
+
+    def test_listen_addr_overrides_bind_address(self):
+        _, listeners = self.build("dmd", {"LISTEN_ADDR": "127.0.0.3"})
+        self.assertEqual(listeners, {MetadataRPCFactory: ("127.0.0.3", 9101),
+                                     DataSite: ("127.0.0.3", 9102)})
+
+    def test_s3(self):
+        top, listeners = self.build("s3", {"METADATA_HOST": "md.example"})
+        self.assertEqual(listeners, {S3Site: ("", 8101)})
+        clients = [s for s in top if isinstance(s, ClientsService)]
+        self.assertEqual(len(clients), 1)
+        self.assertIsInstance(clients[0].metadata, MetadataRPCClient)
+        self.assertIsInstance(clients[0].data, RestDataStore)
+        self.assertEqual(clients[0].data.base, "http://dmd.example:9104")
+        self.assertEqual(clients[0].metadata.endpoint._hostText, "md.example")
+
+    def test_bad_mode(self):
+        self.assertRaises(usage.UsageError, tap.Options().parseOptions, ["--mode", "both"])

@@ -1,0 +1,62 @@
+"""Tests for cloudserver.s3.versions: how object handlers take part in versioning."""
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from cloudserver.metadata import version_id
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.versions import (
+    client_version_id,
+    freed_records,
+    parse_version_param,
+    refuse_version_param,
+    result_version_id,
+    write_options,
+)
+
+INTERNAL = version_id.format_version_id(1_700_000_000_000, 3, "RG001")
+ENCODED = version_id.encode(INTERNAL)
+
+
+class VersionsTests(SynchronousTestCase):
+    def test_write_options(self):
+        """The docs' metadata options for each bucket versioning state."""
+        self.assertIsNone(write_options({}))
+        self.assertIsNone(write_options({"versioning": None}))
+        self.assertEqual(write_options({"versioning": "Enabled"}), {"versioning": True})
+        self.assertEqual(write_options({"versioning": "Suspended"}), {"versionId": ""})
+
+    def test_parse_version_param(self):
+        self.assertIsNone(parse_version_param(None))
+        self.assertEqual(parse_version_param("null"), "null")
+        self.assertEqual(parse_version_param(ENCODED), INTERNAL)
+        self.assertEqual(parse_version_param(INTERNAL.encode().hex()), INTERNAL)
+        for bad in ("", "garbage", "0" * 32, ENCODED[:-1], "zz" * 20):
+            e = self.assertRaises(S3Error, parse_version_param, bad)
+            self.assertEqual((e.code, e.message), ("InvalidArgument",
+                                                   "Invalid version id specified"))
+
+    def test_refuse_version_param(self):
+        """PUT /key?versionId=... (and copy, complete) never overwrite a version."""
+        refuse_version_param({})
+        refuse_version_param({"uploadId": "x"})
+        for value in (ENCODED, "null", ""):
+            e = self.assertRaises(S3Error, refuse_version_param, {"versionId": value})
+            self.assertEqual(e.code, "InvalidArgument")
+
+    def test_client_version_id(self):
+        self.assertIsNone(client_version_id({"key": "k"}))  # never versioned
+        self.assertEqual(client_version_id({"versionId": INTERNAL}), ENCODED)
+        self.assertEqual(client_version_id({"versionId": INTERNAL, "isNull": True}), "null")
+        self.assertEqual(result_version_id({"versionId": INTERNAL, "isNull": False}), ENCODED)
+        self.assertEqual(result_version_id({"versionId": INTERNAL, "isNull": True}), "null")
+        self.assertIsNone(result_version_id({}))
+
+    def test_freed_records(self):
+        old = {"location": [{"key": "a"}]}
+        marker = {"isDeleteMarker": True, "location": []}
+        self.assertEqual(freed_records({}), [])
+        self.assertEqual(freed_records(None), [])
+        self.assertEqual(freed_records(old), [old])  # unversioned: the replaced record
+        self.assertEqual(freed_records({"versionId": INTERNAL, "deleted": [old, marker]}),
+                         [old])

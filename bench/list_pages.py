@@ -328,7 +328,8 @@ def main(argv: list[str] | None = None) -> None:
     results = run_direct(args) if args.mode == "direct" else run_e2e(args)
     if args.json:
         print(json.dumps({"mode": args.mode, "keys": args.keys, "versions": args.versions,
-                          "fill": args.fill, "results": results}))
+                          "fill": args.fill if args.mode == "e2e" else None,
+                          "results": results}))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""Small-request load: wrk replaying presigned URLs, ab for HEAD.
+"""Small-request load: wrk replaying presigned URLs, hey for HEAD.
 
 wrk (C, epoll, one thread) keeps 32 connections busy at tens of thousands
 of requests a second on one core, far above any Python server here, so the
 server is what is measured.  wrk cannot do HEAD: its HTTP parser waits for
 the Content-Length bytes a HEAD response announces but never sends.  HEAD
-therefore runs under ApacheBench (``ab -k -i``), also C, on one presigned
-URL (one object, as S3 benchmarks' "stat" does).
+therefore runs under ``hey`` (Go, keep-alive, held to one core) on one
+presigned URL: one object, as S3 benchmarks' "stat" does.  (ApacheBench is
+no substitute: it speaks HTTP/1.0, and twisted.web closes HTTP/1.0
+connections after each response, so it would measure connection set-up.)
 """
 from __future__ import annotations
 
@@ -71,31 +73,24 @@ def run_wrk(host: str, paths_file: Path, method: str, *, body_size: int = 0,
                       sent=sum(raw["sent"]))
 
 
-def run_ab_head(host: str, path: str, *, duration: float = 10.0,
-                connections: int = 32) -> LoadResult:
-    """HEAD one presigned URL for ``duration`` seconds with keep-alive."""
-    with tempfile.NamedTemporaryFile("r", suffix=".csv") as csv:
-        # -t before -n: -t alone caps the run at 50,000 requests
-        argv = ["ab", "-k", "-i", "-q", "-c", str(connections), "-t", str(duration),
-                "-n", "100000000", "-s", "30", "-e", csv.name, f"http://{host}{path}"]
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
-        percentiles = {}
-        for row in csv.read().splitlines()[1:]:
-            pct, ms = row.split(",")
-            percentiles[int(float(pct))] = float(ms)
-
-    def field(name: str, default: str = "0") -> str:
-        m = re.search(rf"^{name}:\s+([\d.]+)", out.stdout, re.M)
-        return m.group(1) if m else default
-
-    if "Complete requests" not in out.stdout:
-        raise RuntimeError(f"ab failed: {out.stdout[-2000:]} {out.stderr[-2000:]}")
-    complete = int(field("Complete requests"))
-    failed = int(field("Failed requests"))
-    non2xx = int(field("Non-2xx responses"))
-    elapsed = float(field("Time taken for tests"))
-    ok = complete - failed - non2xx
-    return LoadResult(requests=complete, ok=ok, elapsed=elapsed,
+def run_hey_head(host: str, path: str, *, duration: float = 10.0,
+                 connections: int = 32) -> LoadResult:
+    """HEAD one presigned URL for ``duration`` seconds, keep-alive, one core."""
+    argv = ["hey", "-cpus", "1", "-m", "HEAD", "-c", str(connections),
+            "-z", f"{max(1, round(duration))}s", "-t", "30", f"http://{host}{path}"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60).stdout
+    m = re.search(r"Total:\s+([\d.]+) secs", out)
+    if m is None:
+        raise RuntimeError(f"hey failed: {out[-2000:]}")
+    elapsed = float(m.group(1))
+    statuses = {code: int(n) for code, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", out)}
+    errors_block = out.split("Error distribution:", 1)[1] if "Error distribution:" in out else ""
+    sock_errors = sum(int(n) for n in re.findall(r"^\s*\[(\d+)\]", errors_block, re.M))
+    pct = {int(p): float(v) * 1000
+           for p, v in re.findall(r"^\s+(\d+)% in ([\d.]+) secs", out, re.M)}
+    total = sum(statuses.values())
+    ok = sum(n for code, n in statuses.items() if code.startswith("2"))
+    return LoadResult(requests=total, ok=ok, elapsed=elapsed,
                       rate=ok / elapsed if elapsed else 0.0,
-                      p50_ms=percentiles.get(50, 0.0), p99_ms=percentiles.get(99, 0.0),
-                      errors=failed + non2xx, statuses={}, sent=complete)
+                      p50_ms=pct.get(50, 0.0), p99_ms=pct.get(99, 0.0),
+                      errors=total - ok + sock_errors, statuses=statuses, sent=total)

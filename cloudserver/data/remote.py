@@ -6,7 +6,7 @@ both ways, timeouts, and remote failures turned into S3 errors.
 Upload: ``StreamingWriter`` starts one HTTP request whose body is an
 ``UploadBody`` producer of a known length.  Bytes the S3 front receives are
 handed straight to the connection; while the remote reads slower, ``write``
-returns a Deferred and the front pauses its client.  The last byte is held
+returns a Deferred and the front pauses its client.  The last chunk is held
 back until ``finish``: a body whose digests turn out wrong is aborted
 before the remote has all of it, so the remote never stores it (and never
 replaces a good object of the same name with a bad one).
@@ -46,8 +46,8 @@ DEFAULT_TIMEOUT = 30.0
 #: Error bodies are read for the log, up to this much.
 ERROR_BODY_LIMIT = 64 * 1024
 
-_NETWORK_ERRORS = (ConnectError, DNSLookupError, TimeoutError, ConnectionClosed,
-                   ResponseFailed, defer.CancelledError)
+_NETWORK_ERRORS = (ConnectError, DNSLookupError, TimeoutError, defer.TimeoutError,
+                   ConnectionClosed, ResponseFailed, defer.CancelledError)
 
 
 # -- keys -------------------------------------------------------------------
@@ -178,8 +178,8 @@ class UploadBody:
 
     ``feed`` passes bytes to the connection at once when it can, else keeps
     them and returns a Deferred that fires once the connection took them
-    (the writer's backpressure).  The last byte stays here until
-    ``release``: only then can the remote see a complete body.
+    (the writer's backpressure).  The newest chunk stays here until the next
+    one or ``release``: only then can the remote see a complete body.
     """
 
     def __init__(self, length: int):
@@ -218,11 +218,11 @@ class UploadBody:
     def feed(self, data: bytes) -> defer.Deferred | None:
         if not data:
             return self._wait()
+        # The newest chunk waits for the next one (or ``release``): no copy,
+        # and at most one chunk more in memory.
         if self._tail:
             self._pending.append(self._tail)
-        if len(data) > 1:
-            self._pending.append(bytes(data[:-1]))
-        self._tail = bytes(data[-1:])
+        self._tail = data if isinstance(data, bytes) else bytes(data)
         self._flush()
         return self._wait()
 

@@ -38,19 +38,6 @@ class AwsCliTests(S3TestCase):
         self.aws("s3", "rb", f"s3://{bucket}")
         self.assertNotIn(bucket, self.aws("s3", "ls").stdout)
 
-    def test_cp_multipart_20mib(self) -> None:
-        """20 MiB is above aws-cli's 8 MiB threshold: a 3-part upload."""
-        bucket = self.mb()
-        source = self.write_file("big.bin", 20 * 1024 * 1024)
-        self.aws("s3", "cp", source, f"s3://{bucket}/big.bin")
-        head = json.loads(self.aws("s3api", "head-object", "--bucket", bucket,
-                                   "--key", "big.bin").stdout)
-        self.assertEqual(head["ContentLength"], source.stat().st_size)
-        self.assertTrue(head["ETag"].endswith('-3"'), head["ETag"])
-        target = self.workdir / "big.out"
-        self.aws("s3", "cp", f"s3://{bucket}/big.bin", target)
-        self.assertEqual(md5_file(target), md5_file(source))
-
     def test_cp_large_file(self) -> None:
         """Over 100 MiB: 13 parts of aws-cli's 8 MiB, up and down again."""
         bucket = self.mb()

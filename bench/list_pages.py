@@ -287,9 +287,14 @@ def run_e2e(args) -> list[dict]:
             server.stop()
             svc, pool, kv = open_service(server.metadata_dir)
             template = result_of(svc.get_object(BUCKET, "template"))
+            template_vid = template["versionId"]
             for field in ("versionId", "isNull", "nullVersionId"):
                 template.pop(field, None)
             fill_service(svc, pool, args.keys, args.versions, template)
+            # The template must not make the last page one entry long.
+            d = svc.delete_object(BUCKET, "template", {"versionId": template_vid})
+            pool.drain()
+            result_of(d)
             close_service(kv, pool)
             server.start()
         print(f"filled {args.keys} keys x {args.versions} versions ({args.fill}) in "

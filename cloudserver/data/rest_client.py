@@ -24,6 +24,7 @@ from twisted.internet import defer, error as net_error
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from twisted.web import client as web_client
+from twisted.web._newclient import HTTP11ClientProtocol
 from twisted.web.iweb import UNKNOWN_LENGTH, IBodyProducer
 from zope.interface import implementer
 
@@ -365,8 +366,25 @@ class RestDataStore:
         return None
 
 
+class _NoDelayHTTP11ClientProtocol(HTTP11ClientProtocol):
+    """A chunked PUT body is several small writes: without TCP_NODELAY the
+    last one (the terminating chunk) can wait for the peer's delayed ACK."""
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            try:
+                set_no_delay(True)
+            except OSError:
+                pass
+
+
 class _QuietHTTP11ClientFactory(web_client._HTTP11ClientFactory):
     noisy = False
+
+    def buildProtocol(self, addr):
+        return _NoDelayHTTP11ClientProtocol(self._quiescentCallback)
 
 
 def make_rest_store(reactor: Any, host: str, port: int) -> RestDataStore:

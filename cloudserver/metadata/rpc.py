@@ -222,6 +222,17 @@ class LineProtocol(protocol.Protocol):
         self._pause_reasons: set[str] = set()
         self._delivering = False
 
+    def connectionMade(self) -> None:
+        # Small request and reply lines, pipelined: without TCP_NODELAY,
+        # Nagle's algorithm holds a line back until the previous one is
+        # acknowledged (up to the peer's delayed-ACK time, 40 ms on Linux).
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            try:
+                set_no_delay(True)
+            except OSError:
+                pass
+
     def line_received(self, line: bytes) -> None:
         raise NotImplementedError
 

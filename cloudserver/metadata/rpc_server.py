@@ -74,6 +74,7 @@ class MetadataRPCServer(rpc.LineProtocol):
     # -- connection --------------------------------------------------------
 
     def connectionMade(self) -> None:
+        super().connectionMade()
         self._connected = True
         # Told to pause when our replies pile up in the send buffer.
         self.transport.registerProducer(self, True)

@@ -185,7 +185,7 @@ async def copy_object(ctx: RequestContext) -> Response:
     src_shown = client_version_id(src)
     if src_shown is not None:
         headers.append(("x-amz-copy-source-version-id", src_shown))
-    if dest.get("versioning"):
+    if dest.get("versioning") == "Enabled":
         version = result_version_id(result)
         if version is not None:
             headers.append(("x-amz-version-id", version))

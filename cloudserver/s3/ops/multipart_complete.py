@@ -25,7 +25,8 @@ from cloudserver.s3.ops.object_write import (
 from cloudserver.s3.ops.upload import Received
 from cloudserver.s3.tags import parse_tagging_header, set_tags
 from cloudserver.s3.versions import (
-    client_version_id, freed_records, result_version_id, write_options)
+    client_version_id, freed_records, refuse_version_param, result_version_id,
+    write_options)
 from cloudserver.s3.xml import complete_multipart_xml, parse_complete_multipart
 
 MIN_PART_SIZE = 5 * 1024 * 1024
@@ -140,6 +141,7 @@ def object_location(parts: list[dict]) -> list[dict]:
 
 
 async def complete_multipart_upload(ctx: RequestContext) -> Response:
+    refuse_version_param(ctx.query)
     bucket = await load_bucket(ctx)
     uid = ctx.query.get("uploadId", "")
     body = await ctx.read_small_body(MAX_COMPLETE_BODY)

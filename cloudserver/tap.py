@@ -155,9 +155,13 @@ def makeService(options, reactor=None, env=None):
     site = S3Site(S3Resource(backend, reactor))
     tls.server_service(reactor, config.port, site, interface=config.listen_addr,
                        tls=s3_tls_options(config)).setServiceParent(top)
-    log.info("cloudserver {mode} mode: S3 on {scheme}://{addr}:{port}, backend {backend} "
-             "(data {data}, metadata {md})", mode=options["mode"],
-             scheme="https" if config.cert_file_paths else "http",
-             addr=config.listen_addr or "*", port=config.port, backend=config.backend,
-             data=config.data_path, md=config.metadata_path)
+    if mode == "s3":
+        stores = (f"dmd metadata {config.metadata_client.host}:{config.metadata_client.port}, "
+                  f"data {config.data_client.host}:{config.data_client.port}")
+    else:
+        stores = (f"backend {config.backend} (data {config.data_path}, "
+                  f"metadata {config.metadata_path})")
+    log.info("cloudserver {mode} mode: S3 on {scheme}://{addr}:{port}, {stores}",
+             mode=mode, scheme="https" if config.cert_file_paths else "http",
+             addr=config.listen_addr or "*", port=config.port, stores=stores)
     return top

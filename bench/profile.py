@@ -4,12 +4,19 @@
                              [--backend file] [--port 8620] [--svg]
 
 Starts one all-in-one server, fills the objects GET and HEAD read, and for
-each workload samples the server with ``py-spy record --format raw`` while
-wrk (hey for HEAD) drives it exactly as bench/run.py does.  Idle threads
-(the reactor in epoll, pool threads blocked in fsync) are not sampled, so
-the shares below are shares of the server's CPU.  For each workload it
-prints the share of samples that pass through each cost category (a sample
-may be in several: auth and HMAC), the top functions by own time, and
+each workload samples the server with ``py-spy record --gil --nonblocking
+--format raw`` while wrk (hey for HEAD) drives it exactly as bench/run.py
+does.  ``--gil`` keeps only samples of the thread holding the GIL: the
+Python work that one process does one piece at a time, which is what caps
+a one-process server (fsync, LevelDB writes and socket waits release the
+GIL and do not show; py-spy's plain "idle" heuristic counts pool threads
+parked in Condition.wait as busy, so it is not used).  ``--nonblocking``
+does not stop the process for each sample, so the server runs at nearly
+its normal speed.  For each workload it
+prints exclusive cost buckets (each sample in the bucket of its leaf-most
+matching frame), a few inclusive groups (auth, routing, handler, log, ...),
+the top functions by own time, each also in microseconds of GIL time per
+operation, and
 writes the collapsed stacks (flamegraph.pl input) and, with ``--svg``, a
 flame graph next to the results.
 """
@@ -35,36 +42,44 @@ from bench.procstat import Meter  # noqa: E402
 from bench.servers import CHECKOUT, OurServer, default_python  # noqa: E402
 from bench.sigv4 import Presigner  # noqa: E402
 
-#: cost categories: a frame "function (path:line)" matching the pattern puts
-#: the sample in the category (checked on every frame of the stack)
-CATEGORIES = [
-    ("auth (all of s3/auth)", r"cloudserver/s3/auth/"),
-    ("  HMAC/SHA-256 (hmac, hashlib)", r"\((hmac|hashlib)\.py|digest \(|new \(hmac"),
-    ("  dates/time parsing", r"_strptime|email/utils|calendar\.py|parsedate"),
-    ("routing (s3/routing.py)", r"cloudserver/s3/routing\.py"),
+#: Exclusive buckets: each sample goes to the bucket of its leaf-most frame
+#: that matches one (frames are "function (path:line)"; patterns tried in
+#: order for each frame), so the buckets add up to 100 %.
+BUCKETS = [
+    ("HMAC / hashing (hmac, hashlib, checksums)", r"\((hmac|hashlib)\.py|cloudserver/s3/checksums"),
+    ("date parsing/formatting (strptime, email.utils, time)",
+     r"_strptime|email/(utils|_parseaddr)|calendar\.py|datetimeToString|_tzhelper"),
+    ("JSON encode/decode", r"json/(encoder|decoder|__init__)\.py"),
     ("URL/query parsing (urllib)", r"urllib/parse\.py"),
-    ("twisted HTTP parsing (web/http.py request side)",
-     r"(dataReceived|lineReceived|headerReceived|allHeadersReceived|_finishRequestBody|"
-     r"requestReceived|gotLength|rawDataReceived|allContentReceived) \(.*(twisted/web/http|"
-     r"twisted/protocols/basic|cloudserver/s3/http)"),
-    ("our HTTP layer (s3/http.py, s3/body.py)", r"cloudserver/s3/(http|body)\.py"),
-    ("handler (s3/ops/)", r"cloudserver/s3/ops/"),
-    ("metadata service (metadata/)", r"cloudserver/metadata/"),
-    ("  JSON encode/decode", r"json/(encoder|decoder|__init__)\.py"),
-    ("  LevelDB calls (plyvel)", r"plyvel|kv\.py"),
+    ("LevelDB calls (plyvel, kv.py)", r"plyvel|cloudserver/metadata/kv\.py"),
+    ("access log (twisted.logger, resource._log)",
+     r"twisted/logger/|twisted/python/log\.py:|_log \(.*resource\.py"),
+    ("auth (s3/auth)", r"cloudserver/s3/auth/"),
+    ("routing (s3/routing.py)", r"cloudserver/s3/routing\.py"),
+    ("handlers (s3/ops, acl, common)", r"cloudserver/s3/(ops/|acl|cors)"),
+    ("metadata service (metadata/ but kv)", r"cloudserver/metadata/"),
     ("data store (data/)", r"cloudserver/data/"),
-    ("  fsync/fdatasync (pool threads)", r"fsync|fdatasync"),
-    ("response: headers + write (resource._send, web/http write/finish)",
-     r"(_send \(.*resource\.py|write \(.*twisted/web/(http|server)\.py|"
-     r"finish \(.*twisted/web/(http|server)\.py)"),
-    ("socket I/O syscalls (tcp doRead/doWrite/send)",
-     r"(doRead|doWrite|writeSomeData|_sendCloseAlert) \(.*twisted/internet/"),
-    ("access log (resource._log, twisted.logger)", r"_log \(.*resource\.py|twisted/logger/"),
+    ("our request pipeline (s3/resource, http, body, context, connection)",
+     r"cloudserver/s3/"),
     ("Deferred / coroutine plumbing (defer.py)", r"twisted/internet/defer\.py"),
-    ("thread pool hand-off (threadpool, threads.py, callFromThread)",
-     r"twisted/(python/threadpool|internet/threads|python/context|_threads)|callFromThread"),
-    ("request id (secrets)", r"secrets\.py"),
-    ("XML (lxml, s3/xml*)", r"lxml|cloudserver/s3/xml"),
+    ("thread pool hand-off (threadpool, callFromThread, queue, threading)",
+     r"twisted/(python/threadpool|internet/threads|_threads)|callFromThread|"
+     r"wakeUp|\((queue|threading)\.py"),
+    ("twisted.web HTTP (parse request, headers, write response)",
+     r"twisted/(web|protocols)/"),
+    ("reactor + socket syscalls (tcp, abstract, epoll)", r"twisted/(internet|python)/"),
+    ("attrs/other", r""),
+]
+
+#: Inclusive groups: a sample counts if any frame matches (they overlap).
+GROUPS = [
+    ("authenticate() total", r"authenticate \(.*cloudserver/s3/auth/authenticate"),
+    ("route() total", r"route \(.*cloudserver/s3/routing"),
+    ("handler total (s3/ops)", r"cloudserver/s3/ops/"),
+    ("metadata service total", r"cloudserver/metadata/service"),
+    ("access log total (resource._log)", r"_log \(.*resource\.py"),
+    ("response sending total (resource._send)", r"_send \(.*resource\.py"),
+    ("header decode (_decode_headers)", r"_decode_headers"),
 ]
 
 
@@ -78,31 +93,38 @@ def parse_raw(path: Path) -> list[tuple[list[str], int]]:
     return stacks
 
 
-def summarize(stacks, top: int = 25) -> str:
+def summarize(stacks, top: int = 20, per_op_ms: float = 0.0) -> str:
+    """Exclusive buckets, inclusive groups and the top functions by own time;
+    with ``per_op_ms`` (GIL time per operation) also microseconds per op."""
     total = sum(c for _, c in stacks) or 1
-    lines = [f"{total} samples"]
-    for name, pattern in CATEGORIES:
-        rx = re.compile(pattern)
-        n = sum(c for frames, c in stacks if any(rx.search(f) for f in frames))
-        lines.append(f"  {100 * n / total:5.1f}%  {name}")
+
+    def row(n: int, name: str) -> str:
+        return f"  {100 * n / total:5.1f}%  {1000 * per_op_ms * n / total:6.0f} us  {name}"
+
+    compiled = [(name, re.compile(rx)) for name, rx in BUCKETS]
+    buckets = collections.Counter()
+    for frames, c in stacks:
+        for frame in reversed(frames):
+            hit = next((name for name, rx in compiled[:-1] if rx.search(frame)), None)
+            if hit:
+                buckets[hit] += c
+                break
+        else:
+            buckets[compiled[-1][0]] += c
+    lines = [f"{total} samples; exclusive buckets (share, GIL microseconds per op):"]
+    for name, n in buckets.most_common():
+        lines.append(row(n, name))
+    lines.append("inclusive groups:")
+    for name, rx in GROUPS:
+        pattern = re.compile(rx)
+        lines.append(row(sum(c for frames, c in stacks
+                             if any(pattern.search(f) for f in frames)), name))
     own = collections.Counter()
-    incl = collections.Counter()
     for frames, c in stacks:
         own[_short(frames[-1])] += c
-        for f in set(_short(f) for f in frames):
-            incl[f] += c
-    lines.append(f"  top {top} by own time:")
+    lines.append(f"top {top} functions by own time:")
     for f, c in own.most_common(top):
-        lines.append(f"    {100 * c / total:5.1f}%  {f}")
-    lines.append(f"  top {top} by inclusive time (below the reactor loop):")
-    shown = 0
-    for f, c in incl.most_common():
-        if c / total > 0.97:
-            continue  # the reactor's run loop and its callers: everything
-        lines.append(f"    {100 * c / total:5.1f}%  {f}")
-        shown += 1
-        if shown == top:
-            break
+        lines.append(row(c, f))
     return "\n".join(lines)
 
 
@@ -125,7 +147,7 @@ def main(argv=None) -> None:
     p.add_argument("--duration", type=float, default=15)
     p.add_argument("--backend", default="file")
     p.add_argument("--port", type=int, default=8620)
-    p.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    p.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     p.add_argument("--svg", action="store_true", help="also record flame graphs (a second run)")
     p.add_argument("--log-level", help="LOG_LEVEL for the server")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
@@ -147,29 +169,36 @@ def main(argv=None) -> None:
         client.create_bucket("bench-small")
         keys = [f"obj/{i:06d}" for i in range(1000)]
         run_wrk(server.host, write_paths(workdir / "fill.txt",
-                                         (signer.path("PUT", "bench-small", k) for k in keys)),
+                                         (signer.path("PUT", "bench-small", k)
+                                          for k in [*keys, "zz-fill-end"])),
                 "PUT", body_size=4096, once=True, duration=600)
         put_keys: list[str] = []
         for workload in args.workloads.split(","):
             raw = out / f"profile-{stamp}-{workload}.txt"
-            spy = subprocess.Popen([pyspy, "record", "--pid", str(server.pids[0]), "--format",
-                                    "raw", "-r", str(args.rate), "-o", str(raw)],
+            spy = subprocess.Popen([pyspy, "record", "--pid", str(server.pids[0]), "--gil",
+                                    "--nonblocking", "--format", "raw", "-r", str(args.rate),
+                                    "-o", str(raw)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1)
+            t0 = time.monotonic()
             with Meter(server.pids) as meter:
                 result = drive(server, signer, workload, args.duration, workdir, put_keys)
+            time.sleep(max(0.0, 1 - (time.monotonic() - t0)))
             spy.send_signal(2)
             spy.wait(30)
-            summary = summarize(parse_raw(raw)) if raw.exists() else "(py-spy wrote nothing)"
+            stacks = parse_raw(raw) if raw.exists() else []
+            ops = max(1, result["ok"])
+            gil_ms = sum(c for _, c in stacks) / args.rate * 1000 / ops
+            summary = summarize(stacks, per_op_ms=gil_ms) if stacks else "(no samples)"
             head = (f"## {workload}: {result['rate']:,.0f} ops/s, p50 {result['p50_ms']:.1f} ms, "
                     f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}, server CPU "
-                    f"{meter.cpu * 1000 / max(1, result['ok']):.3f} ms/op")
+                    f"{meter.cpu * 1000 / ops:.3f} ms/op, GIL held {gil_ms:.3f} ms/op")
             print(head + "\n" + summary + "\n", flush=True)
             report += [head, summary, ""]
             if args.svg:
                 svg = out / f"profile-{stamp}-{workload}.svg"
-                spy = subprocess.Popen([pyspy, "record", "--pid", str(server.pids[0]),
-                                        "-r", str(args.rate), "-o", str(svg)],
+                spy = subprocess.Popen([pyspy, "record", "--pid", str(server.pids[0]), "--gil",
+                                        "--nonblocking", "-r", str(args.rate), "-o", str(svg)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
                 drive(server, signer, workload, args.duration, workdir, put_keys)

@@ -6,7 +6,9 @@
 -- URLFILE holds one request-target per line ("/bucket/key?X-Amz-...").
 -- Thread t of T takes lines t, t+T, t+2T, ...  With ONCE=1 a thread stops
 -- when its lines are used up (PUT and DELETE: each key once), otherwise it
--- cycles through them (GET, HEAD).  BODYSIZE bytes of body are sent with
+-- cycles through them (GET, HEAD).  NB: with ONCE=1, connections still
+-- busy when the list runs out are kept fed with the LAST line until every
+-- response is in, so the last key sees a few concurrent duplicates.  BODYSIZE bytes of body are sent with
 -- each request (presigned PUT: the signature does not cover the body).
 --
 -- wrk's own req/s divides by the whole -d duration even when threads stop

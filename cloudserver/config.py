@@ -29,17 +29,28 @@ class ConfigError(Exception):
 
 
 @attrs.frozen
-class DaemonAddress:
-    host: str
-    port: int
-
-
-@attrs.frozen
 class CertFilePaths:
     """config.json ``certFilePaths``: absolute paths of the PEM files."""
 
     key: str
     cert: str
+    ca: str | None = None
+
+
+@attrs.frozen
+class DaemonAddress:
+    """A dmd listener (``metadataDaemon`` / ``dataDaemon``: ``host`` is the
+    bind address) or where a front reaches one (``metadataClient`` /
+    ``dataClient``), with the TLS of that hop."""
+
+    host: str
+    port: int
+    #: The hop speaks TLS (config ``"https"``).
+    https: bool = False
+    #: Daemons with ``https``: the key, certificate and CA chain they serve.
+    cert_file_paths: CertFilePaths | None = None
+    #: Clients with ``https``: the CA the daemon's certificate must chain to
+    #: (None: the platform's trust store).
     ca: str | None = None
 
 
@@ -96,6 +107,51 @@ def _daemon(raw: Mapping[str, Any], key: str, host_key: str, default_port: int,
     if not isinstance(port, int) or not 0 <= port < 65536:
         raise ConfigError(f"config.json: {key}.port must be a port number")
     return DaemonAddress(str(host), port)
+
+
+def _daemon_https(raw: Mapping[str, Any], key: str, address: DaemonAddress,
+                  cert_paths: CertFilePaths | None) -> DaemonAddress:
+    """``metadataDaemon`` / ``dataDaemon`` ``https``: false (default), true
+    (serve certFilePaths' key and certificate) or its own {key, cert, ca}."""
+    value = (raw.get(key) or {}).get("https", False)
+    if value is None or value is False:
+        return address
+    if value is True:
+        if cert_paths is None:
+            raise ConfigError(f"config.json: {key}.https is true but there is no "
+                              "certFilePaths (nor SSL=true) to take the key and certificate "
+                              f"from; set certFilePaths or make {key}.https an object "
+                              "{key, cert, ca}")
+        paths = cert_paths
+    elif isinstance(value, dict):
+        paths = _paths_section(value, f"{key}.https")
+        if paths is None:
+            raise ConfigError(f"config.json: {key}.https.key and {key}.https.cert "
+                              "are needed")
+    else:
+        raise ConfigError(f"config.json: {key}.https must be true, false or an object "
+                          "{key, cert, ca}")
+    return attrs.evolve(address, https=True, cert_file_paths=paths)
+
+
+def _client_https(raw: Mapping[str, Any], key: str, address: DaemonAddress,
+                  cert_paths: CertFilePaths | None) -> DaemonAddress:
+    """``metadataClient`` / ``dataClient`` ``https`` (bool) and ``ca`` (PEM
+    path; default certFilePaths.ca, else the platform's trust store)."""
+    section = raw.get(key) or {}
+    https = section.get("https", False)
+    if not isinstance(https, bool):
+        raise ConfigError(f"config.json: {key}.https must be true or false")
+    ca = section.get("ca")
+    if ca is not None and (not isinstance(ca, str) or not ca):
+        raise ConfigError(f"config.json: {key}.ca must be the path of a PEM CA file")
+    if ca and not https:
+        raise ConfigError(f"config.json: {key}.ca needs {key}.https: true")
+    if not https:
+        return address
+    if not ca and cert_paths is not None:
+        ca = cert_paths.ca
+    return attrs.evolve(address, https=True, ca=os.path.abspath(ca) if ca else None)
 
 
 LOCATION_TYPES = ("mem", "file", "aws_s3", "azure", "scality")
@@ -159,6 +215,27 @@ def _check_azure_details(name: str, details: Mapping[str, Any]) -> None:
     _detail(name, details, "bucketMatch", bool)
 
 
+def _paths_section(section: Any, field: str) -> CertFilePaths | None:
+    """{key, cert, ca} at config.json ``field`` (certFilePaths, or a daemon's
+    https): absolute paths, or None when all are empty."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"config.json: {field} must be an object")
+    for name in ("key", "cert", "ca"):
+        if not isinstance(section.get(name, ""), str):
+            raise ConfigError(f"config.json: {field}.{name} must be a string")
+    key, cert, ca = (section.get(f) or "" for f in ("key", "cert", "ca"))
+    if key or cert:
+        for name, value in (("key", key), ("cert", cert)):
+            if not value:
+                raise ConfigError(f"config.json: {field}.{name} is needed "
+                                  f"with {field}.key / {field}.cert")
+        return CertFilePaths(os.path.abspath(key), os.path.abspath(cert),
+                             os.path.abspath(ca) if ca else None)
+    if ca:
+        raise ConfigError(f"config.json: {field}.ca needs {field}.key and {field}.cert")
+    return None
+
+
 #: SSL=... values, as upstream's entrypoint takes any non-empty value but
 #: "false" and "0" should not turn TLS on.
 _SSL_ON = ("true", "1", "yes", "on")
@@ -176,22 +253,9 @@ def _cert_file_paths(raw: Mapping[str, Any], env: Mapping[str, str],
     if ssl not in _SSL_ON + _SSL_OFF:
         raise ConfigError(f"SSL must be true or false, not '{env.get('SSL')}'")
     if section is not None:
-        if not isinstance(section, dict):
-            raise ConfigError("config.json: certFilePaths must be an object")
-        for field in ("key", "cert", "ca"):
-            if not isinstance(section.get(field, ""), str):
-                raise ConfigError(f"config.json: certFilePaths.{field} must be a string")
-        key, cert, ca = (section.get(f) or "" for f in ("key", "cert", "ca"))
-        if key or cert:
-            for field, value in (("key", key), ("cert", cert)):
-                if not value:
-                    raise ConfigError(f"config.json: certFilePaths.{field} is needed "
-                                      "with certFilePaths.key / certFilePaths.cert")
-            return CertFilePaths(os.path.abspath(key), os.path.abspath(cert),
-                                 os.path.abspath(ca) if ca else None), None
-        if ca:
-            raise ConfigError("config.json: certFilePaths.ca needs certFilePaths.key "
-                              "and certFilePaths.cert")
+        paths = _paths_section(section, "certFilePaths")
+        if paths is not None:
+            return paths, None
     if ssl in _SSL_ON:
         if not endpoint:
             raise ConfigError("SSL=true needs ENDPOINT, the host name the server "
@@ -312,10 +376,18 @@ def load_config(env: Mapping[str, str] | None = None, *,
         accounts=accounts,
         replication_group_id=str(raw.get("replicationGroupId", "RG001")),
         log_level=log_level,
-        metadata_daemon=_daemon(raw, "metadataDaemon", "bindAddress", 9990, None, env),
-        data_daemon=_daemon(raw, "dataDaemon", "bindAddress", 9991, None, env),
-        metadata_client=_daemon(raw, "metadataClient", "host", 9990, "METADATA_HOST", env),
-        data_client=_daemon(raw, "dataClient", "host", 9991, "DATA_HOST", env),
+        metadata_daemon=_daemon_https(
+            raw, "metadataDaemon",
+            _daemon(raw, "metadataDaemon", "bindAddress", 9990, None, env), cert_paths),
+        data_daemon=_daemon_https(
+            raw, "dataDaemon",
+            _daemon(raw, "dataDaemon", "bindAddress", 9991, None, env), cert_paths),
+        metadata_client=_client_https(
+            raw, "metadataClient",
+            _daemon(raw, "metadataClient", "host", 9990, "METADATA_HOST", env), cert_paths),
+        data_client=_client_https(
+            raw, "dataClient",
+            _daemon(raw, "dataClient", "host", 9991, "DATA_HOST", env), cert_paths),
         health_allow_from=tuple(health),
         raw=raw,
         multiple_data=data_mode == "multiple",

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.test_tap_modes -*-
+# -*- test-case-name: tests.unit.test_tap_modes,tests.unit.test_dmd_tls -*-
 """The pieces tap.makeService assembles per mode (``--mode all | dmd | s3``).
 
 * ``daemon_services``: the dmd's two listeners over the local stores --
@@ -11,20 +11,51 @@ Where the daemons listen: ``LISTEN_ADDR`` when set, else config.json
 ports from the same sections (9990 / 9991).  Where a front finds them:
 ``METADATA_HOST`` / ``DATA_HOST`` or config.json ``metadataClient`` /
 ``dataClient`` (host, port).
+
+TLS on these hops (README "HTTPS"): a daemon section's ``"https": true``
+serves certFilePaths' key and certificate, ``"https": {key, cert, ca}`` its
+own; a client section's ``"https": true`` connects with TLS and verifies the
+daemon's certificate, for the host it dials, against ``ca`` (default
+certFilePaths.ca, else the platform's trust store).  Every file is read
+here, at start-up: a bad one stops the process with the field's name.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from twisted.application import service
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 
 from cloudserver import tls
 
 
 def _bind(config: Any, daemon: Any) -> str:
     return config.listen_addr or daemon.host
+
+
+def _tls_error(name: str, error: Exception) -> SystemExit:
+    return SystemExit(f"cloudserver: TLS configuration error ({name}): {error}")
+
+
+def daemon_tls_options(config: Any, daemon: Any, name: str):
+    """TLS options of a daemon port (None: plain TCP); ``name`` is its
+    config.json section.  With ``"https": true`` under ``SSL=true`` the
+    generated certFilePaths files are made first, as for the S3 port."""
+    from cloudserver import certs
+
+    paths = daemon.cert_file_paths if daemon.https else None
+    if paths is None:
+        return None
+    shared = paths == config.cert_file_paths
+    try:
+        if shared and config.ssl_make_certs_for:
+            certs.ensure_ca_and_server(os.path.dirname(paths.key),
+                                       [config.ssl_make_certs_for])
+        return tls.server_options(paths, "certFilePaths" if shared else f"{name}.https")
+    except (tls.TLSConfigError, OSError) as e:
+        raise _tls_error(name, e) from None
 
 
 def daemon_services(config: Any, reactor: Any, metadata: Any, data: Any) -> list:
@@ -36,9 +67,39 @@ def daemon_services(config: Any, reactor: Any, metadata: Any, data: Any) -> list
     dd = config.data_daemon
     return [
         tls.server_service(reactor, md.port, MetadataRPCFactory(metadata, reactor),
-                           interface=_bind(config, md)),
-        tls.server_service(reactor, dd.port, DataSite(data), interface=_bind(config, dd)),
+                           interface=_bind(config, md),
+                           tls=daemon_tls_options(config, md, "metadataDaemon")),
+        tls.server_service(reactor, dd.port, DataSite(data), interface=_bind(config, dd),
+                           tls=daemon_tls_options(config, dd, "dataDaemon")),
     ]
+
+
+def _check_ca(client: Any, name: str) -> None:
+    """Read a client's CA file now so a bad one stops start-up, named."""
+    if client.https and client.ca:
+        try:
+            tls.load_certs(client.ca, f"{name}.ca")
+        except tls.TLSConfigError as e:
+            raise _tls_error(name, e) from None
+
+
+def metadata_tls(client: Any):
+    """The metadata client's TLS connection creator (None: plain TCP): it
+    checks ``client.host`` against a certificate chaining to ``client.ca``."""
+    return tls.client_options(client.host, client.ca) if client.https else None
+
+
+def metadata_endpoint(reactor: Any, client: Any):
+    """The endpoint the metadata RPC client dials: TCP, wrapped in TLS when
+    ``client.https`` (see metadata_tls)."""
+    endpoint = HostnameEndpoint(reactor, client.host, client.port)
+    creator = metadata_tls(client)
+    return endpoint if creator is None else wrapClientTLS(creator, endpoint)
+
+
+def data_https_policy(client: Any):
+    """The data client's IPolicyForHTTPS (None: plain HTTP), trusting ``client.ca``."""
+    return tls.https_policy(client.ca) if client.https else None
 
 
 class ClientsService(service.Service):
@@ -66,6 +127,8 @@ def remote_backend(config: Any, reactor: Any) -> tuple[Any, Any, service.Service
 
     mc = config.metadata_client
     dc = config.data_client
-    metadata = MetadataRPCClient(HostnameEndpoint(reactor, mc.host, mc.port), reactor)
-    data = make_rest_store(reactor, dc.host, dc.port)
+    _check_ca(mc, "metadataClient")
+    _check_ca(dc, "dataClient")
+    metadata = MetadataRPCClient(metadata_endpoint(reactor, mc), reactor)
+    data = make_rest_store(reactor, dc.host, dc.port, https_policy=data_https_policy(dc))
     return metadata, data, ClientsService(metadata, data)

@@ -17,8 +17,9 @@ the metadata and data daemons (:9990, :9991) and their clients agree:
   parser has no way to say "TLS 1.2 minimum" or to pass a chain file.
 - ``client_options`` / ``client_endpoint`` / ``https_policy`` are the client
   side (the dmd clients in ``--mode s3``, treq): they verify the server's
-  certificate against the configured CA (``certFilePaths.ca``) or, without
-  one, the platform's trust store, and check the host name.
+  certificate against the configured CA (``metadataClient.ca`` /
+  ``dataClient.ca``, default ``certFilePaths.ca``) or, without one, the
+  platform's trust store, and check the host name.
 """
 from __future__ import annotations
 
@@ -97,21 +98,23 @@ def _pyopenssl_cert(cert: x509.Certificate) -> crypto.X509:
 
 # -- server side -----------------------------------------------------------
 
-def server_options(paths: CertPaths) -> ssl.CertificateOptions:
+def server_options(paths: CertPaths, field: str = "certFilePaths") -> ssl.CertificateOptions:
     """Context factory for a TLS listener; every file checked now, not at the
-    first handshake, so a bad file stops start-up with its name."""
-    key = load_key(paths.key)
-    chain = load_certs(paths.cert, "certFilePaths.cert")
+    first handshake, so a bad file stops start-up with its name.  ``field``:
+    the config.json section the paths came from, for the messages (a dmd
+    port's own ``metadataDaemon.https`` ...)."""
+    key = load_key(paths.key, f"{field}.key")
+    chain = load_certs(paths.cert, f"{field}.cert")
     leaf, extra = chain[0], chain[1:]
     if paths.ca:
         leaf_der = leaf.public_bytes(serialization.Encoding.DER)
-        for ca in load_certs(paths.ca, "certFilePaths.ca"):
+        for ca in load_certs(paths.ca, f"{field}.ca"):
             if ca.public_bytes(serialization.Encoding.DER) != leaf_der and ca not in extra:
                 extra.append(ca)
     spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     if leaf.public_key().public_bytes(*spki) != key.public_key().public_bytes(*spki):
-        raise TLSConfigError(f"certFilePaths.key {paths.key} does not belong to the "
-                             f"certificate in certFilePaths.cert {paths.cert}")
+        raise TLSConfigError(f"{field}.key {paths.key} does not belong to the "
+                             f"certificate in {field}.cert {paths.cert}")
     options = ssl.CertificateOptions(
         privateKey=crypto.PKey.from_cryptography_key(key),
         certificate=_pyopenssl_cert(leaf),
@@ -122,7 +125,7 @@ def server_options(paths: CertPaths) -> ssl.CertificateOptions:
     try:
         options.getContext()  # builds the context: OpenSSL's own checks run here
     except Exception as e:  # OpenSSL.SSL.Error has no useful str of its own
-        raise TLSConfigError(f"certFilePaths {paths.cert} / {paths.key}: OpenSSL refused "
+        raise TLSConfigError(f"{field} {paths.cert} / {paths.key}: OpenSSL refused "
                              f"them: {e!r}") from None
     return options
 

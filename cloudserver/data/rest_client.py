@@ -25,7 +25,7 @@ from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from twisted.web import client as web_client
 from twisted.web._newclient import HTTP11ClientProtocol
-from twisted.web.iweb import UNKNOWN_LENGTH, IBodyProducer
+from twisted.web.iweb import UNKNOWN_LENGTH, IBodyProducer, IPolicyForHTTPS
 from zope.interface import implementer
 
 from cloudserver.data.file import is_valid_key
@@ -325,7 +325,7 @@ class RestDataStore:
 
     ``http`` is a treq HTTPClient (production: over an Agent with a
     persistent connection pool; tests: treq.testing.StubTreq over a
-    DataResource).  ``base`` is ``http://host:port``.
+    DataResource).  ``base`` is ``http://host:port`` or ``https://host:port``.
     """
 
     def __init__(self, base: str, http: Any, pool: Any = None):
@@ -387,14 +387,22 @@ class _QuietHTTP11ClientFactory(web_client._HTTP11ClientFactory):
         return _NoDelayHTTP11ClientProtocol(self._quiescentCallback)
 
 
-def make_rest_store(reactor: Any, host: str, port: int) -> RestDataStore:
-    """A RestDataStore for ``host:port`` with its own persistent connection pool."""
+def make_rest_store(reactor: Any, host: str, port: int, *,
+                    https_policy: IPolicyForHTTPS | None = None) -> RestDataStore:
+    """A RestDataStore for ``host:port`` with its own persistent connection
+    pool; given ``https_policy`` (e.g. ``tls.https_policy(ca)``), over TLS
+    verified by that policy."""
     import treq.client
 
     pool = web_client.HTTPConnectionPool(reactor, persistent=True)
     pool._factory = _QuietHTTP11ClientFactory  # no log line per connection
     pool.maxPersistentPerHost = 64
     pool.cachedConnectionTimeout = 60
-    agent = web_client.Agent(reactor, connectTimeout=5, pool=pool)
+    if https_policy is not None:
+        agent = web_client.Agent(reactor, contextFactory=https_policy,
+                                 connectTimeout=5, pool=pool)
+    else:
+        agent = web_client.Agent(reactor, connectTimeout=5, pool=pool)
     netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return RestDataStore(f"http://{netloc}", treq.client.HTTPClient(agent), pool)
+    scheme = "http" if https_policy is None else "https"
+    return RestDataStore(f"{scheme}://{netloc}", treq.client.HTTPClient(agent), pool)

@@ -21,6 +21,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from OpenSSL import SSL
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.internet import defer, protocol
 from twisted.logger import Logger
@@ -159,11 +160,17 @@ class MetadataRPCClientProtocol(rpc.LineProtocol):
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self.lost = True
+        why = "connection lost"
+        if reason.check(SSL.Error):
+            # metadataClient.https: a certificate the CA does not vouch for,
+            # a host name it does not cover, or a daemon not speaking TLS.
+            why = f"TLS handshake failed: {reason.value!r}"
+            log.warn("metadata daemon: {why}", why=why)
         calls, self._calls = self._calls, {}
         for call in calls.values():
             if call.timer is not None and call.timer.active():
                 call.timer.cancel()
-            call.d.errback(DaemonUnavailable("metadata daemon: connection lost"))
+            call.d.errback(DaemonUnavailable(f"metadata daemon: {why}"))
 
 
 class _ClientFactory(protocol.Factory):
@@ -183,7 +190,9 @@ class MetadataRPCClient:
     """IMetadataService over :9990; the same methods as MetadataService.
 
     ``endpoint`` is an IStreamClientEndpoint (production:
-    ``HostnameEndpoint(reactor, host, port)``); ``clock`` an IReactorTime.
+    ``HostnameEndpoint(reactor, host, port)``, wrapped in TLS when
+    metadataClient.https: see daemons.metadata_endpoint); ``clock`` an
+    IReactorTime.
     Call ``start()`` (or run ``service`` under a MultiService) before use.
     """
 

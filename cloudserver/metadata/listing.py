@@ -63,7 +63,8 @@ into the null version's internal id when it has one).
 Cost bound: a ``list_range`` call visits at most maxKeys + 1 accepted
 entries, plus at most ``SEEK_AFTER_SKIPS`` entries per skipped run
 (a common prefix already returned; for the versions of an object
-``VERSIONS_SCANNED`` more) before it seeks past the run, plus the entries it hides (delete-marker masters,
+``VERSIONS_SCANNED`` more) before it seeks past the run, plus the entries it
+hides (delete-marker masters,
 placeholders; in a versions listing, the one duplicate version key after
 each master).  Those hidden entries are capped by ``SKIP_BUDGET`` per
 call: past it, the filter ends the page early, truncated, with the last

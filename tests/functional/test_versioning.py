@@ -547,7 +547,7 @@ class ConcurrentPutTests(VersioningTestCase):
             results: list = [None, None]
             barrier = threading.Barrier(2)
 
-            def put(i: int) -> None:
+            def put(i: int, barrier=barrier, results=results, key=key) -> None:
                 barrier.wait()
                 try:
                     results[i] = clients[i].put_object(Bucket=bucket, Key=key,

@@ -31,7 +31,8 @@ def v4(signed: str, signature: str) -> str:
 
 
 class SigV4HeaderExamples(SynchronousTestCase):
-    def check(self, method, target, headers, signed, signature, host="examplebucket.s3.amazonaws.com"):
+    def check(self, method, target, headers, signed, signature,
+              host="examplebucket.s3.amazonaws.com"):
         headers = {"Host": host, "x-amz-date": "20130524T000000Z", **headers,
                    "Authorization": v4(signed, signature)}
         result = authenticate(raw_info(method, target, headers), store(), EXAMPLE_NOW)

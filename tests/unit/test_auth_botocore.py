@@ -179,7 +179,8 @@ class SignerRoundTrip(SynchronousTestCase):
         self.assertEqual(err.code, "SignatureDoesNotMatch")
 
     def test_sigv2_header_tamper(self):
-        request = AWSRequest(method="PUT", url=url_for("ü k+", {"uploadId": "u", "partNumber": "3"}),
+        request = AWSRequest(method="PUT",
+                             url=url_for("ü k+", {"uploadId": "u", "partNumber": "3"}),
                              headers={"Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg==",
                                       "Content-Type": "text/plain", "x-amz-meta-a": "v"},
                              data=b"")

@@ -142,7 +142,8 @@ def string_to_sign(timestamp: str, scope: str, canonical: bytes) -> bytes:
 
 def chunk_string_to_sign(timestamp: str, scope: str, previous: str, chunk_hash: str) -> bytes:
     """The string signed for one aws-chunked chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)."""
-    text = f"AWS4-HMAC-SHA256-PAYLOAD\n{timestamp}\n{scope}\n{previous}\n{EMPTY_SHA256}\n{chunk_hash}"
+    text = (f"AWS4-HMAC-SHA256-PAYLOAD\n{timestamp}\n{scope}\n{previous}\n"
+            f"{EMPTY_SHA256}\n{chunk_hash}")
     return text.encode("latin-1")
 
 

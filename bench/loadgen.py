@@ -15,7 +15,6 @@ import json
 import re
 import signal
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
 
@@ -57,7 +56,7 @@ def run_wrk(host: str, paths_file: Path, method: str, *, body_size: int = 0,
     finally:
         timer.cancel()
     stdout = "".join(lines)
-    line = next((l for l in lines if l.startswith("BENCH_JSON ")), None)
+    line = next((x for x in lines if x.startswith("BENCH_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result: {stdout[-2000:]} {stderr[-2000:]}")
     raw = json.loads(line[len("BENCH_JSON "):])

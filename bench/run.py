@@ -298,7 +298,8 @@ class Bench:
                         try:
                             row = self.measure(server, workload, rnd)
                         except Exception as e:  # one failure must not sink the run
-                            log(f"round {rnd + 1} {workload:9s} {server.name:10s} FAILED {e!r}"[:400])
+                            log(f"round {rnd + 1} {workload:9s} {server.name:10s} "
+                                f"FAILED {e!r}"[:400])
                             self.results.append({"server": server.name, "kind": server.kind,
                                                  "workload": workload, "round": rnd,
                                                  "failed": repr(e)[:300]})

@@ -10,6 +10,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
@@ -196,3 +197,42 @@ class HeadTests(SynchronousTestCase):
         self.assertTrue(out.endswith(b"\r\n\r\n"))
 
 
+
+
+class HeldPutMetadata:
+    """Delegates to a MetadataService but holds put_object until released."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.held: list = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def put_object(self, *args):
+        d = Deferred()
+        self.held.append((d, args))
+        return d
+
+    def release(self):
+        for d, args in self.held:
+            self.inner.put_object(*args).chainDeferred(d)
+
+
+class DisconnectTests(SynchronousTestCase):
+    def test_client_gone_during_commit_keeps_object_whole(self):
+        """A client that disconnects while its PUT's metadata write is in flight
+        must not make the server delete the data that write points to."""
+        h = Harness()
+        h.send(signed("PUT", "/bucket"))
+        held = HeldPutMetadata(h.metadata)
+        h.site.resource.backend.metadata = held
+        h.send(signed("PUT", "/bucket/k", b"precious") + b"precious")
+        self.assertEqual(len(held.held), 1)
+        h.proto.connectionLost(ConnectionDone())
+        held.release()
+        h.site.resource.backend.metadata = h.metadata
+        h.connect()
+        out = h.send(signed("GET", "/bucket/k"))
+        self.assertEqual(status(out), 200, out)
+        self.assertTrue(out.endswith(b"precious"))

@@ -3,8 +3,13 @@
 object headers."""
 from __future__ import annotations
 
+import functools
 import time
 from email.utils import formatdate, parsedate_to_datetime
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from cloudserver.metadata import errors as md_errors
 from cloudserver.s3 import acl
@@ -15,6 +20,7 @@ from cloudserver.s3.versions import client_version_id
 #: Headers stored with an object and returned on GET/HEAD as they were sent.
 STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding",
                   "content-language", "expires")
+_log = Logger(namespace="cloudserver.s3")
 USER_META_PREFIX = "x-amz-meta-"
 MAX_USER_METADATA = 2048
 
@@ -184,3 +190,32 @@ def object_headers(md: dict) -> list[tuple[str, str]]:
     if md.get("tags"):
         headers.append(("x-amz-tagging-count", str(len(md["tags"]))))
     return headers
+
+
+def survives_disconnect(f):
+    """Decorator for the step of a handler that writes metadata and frees data.
+
+    A client that goes away cancels its handler; a metadata write already
+    issued still lands, so the clean-up that depends on its outcome (remove
+    the new data if it failed, the replaced data if it succeeded) must run to
+    the end too, or a record could point at deleted data.  The wrapped
+    coroutine runs detached: cancelling the caller's wait does not stop it.
+    """
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        work = Deferred.fromCoroutine(f(*args, **kwargs))
+        waiter: Deferred = Deferred()
+
+        def relay(result):
+            if not waiter.called:
+                waiter.callback(result)
+            elif isinstance(result, Failure):
+                _log.failure("{name} failed after its request went away", result,
+                             name=f.__name__)
+            return None
+
+        work.addBoth(relay)
+        return waiter
+
+    return wrapper
+

@@ -10,7 +10,7 @@ from cloudserver.s3 import checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import CATALOG, S3Error
 from cloudserver.s3.routing import MAX_KEY_BYTES
-from cloudserver.s3.ops.common import load_bucket, now
+from cloudserver.s3.ops.common import load_bucket, now, survives_disconnect
 from cloudserver.s3.ops.object_write import OBJECT_FORMAT, delete_data
 from cloudserver.s3.versions import (
     freed_records, parse_version_param, result_version_id, write_options)
@@ -25,6 +25,7 @@ async def _free(ctx: RequestContext, result) -> None:
         await delete_data(ctx, record.get("location") or [])
 
 
+@survives_disconnect
 async def remove_object(ctx: RequestContext, bucket_attrs: dict, key: str,
                         version_param: str | None = None) -> dict:
     """Delete one object (or one version) and free its data.

@@ -19,7 +19,8 @@ from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops import multipart_complete, multipart_read
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.common import (
-    load_bucket, load_object, now, quoted_etag, stored_headers, user_metadata)
+    load_bucket, load_object, now, quoted_etag, stored_headers, survives_disconnect,
+    user_metadata)
 from cloudserver.s3.ops.copy import (
     _load_source_bucket, check_copy_conditions, copy_data, parse_copy_source)
 from cloudserver.s3.ops.multipart_checksums import checksum_type
@@ -149,6 +150,7 @@ def part_record(number: int, size: int, etag: str, location: list[dict],
     }
 
 
+@survives_disconnect
 async def store_part(ctx: RequestContext, number: int, record: dict) -> None:
     """Write the part record; on failure free its data; then free the data of
     the part it replaced."""

@@ -17,7 +17,7 @@ from cloudserver.metadata.uploads import NoSuchUpload
 from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.ops.common import load_bucket
+from cloudserver.s3.ops.common import load_bucket, survives_disconnect
 from cloudserver.s3.ops.multipart_checksums import (
     COMPOSITE, composite_checksum, final_etag, full_object_crc)
 from cloudserver.s3.ops.object_write import (
@@ -203,9 +203,21 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     if upload.get("request-headers"):
         md["request-headers"] = upload["request-headers"]
         set_tags(md, parse_tagging_header(upload["request-headers"].get("x-amz-tagging")))
-    done = await meta.complete_upload(ctx.bucket, ctx.key, uid, md,
-                                      {p["partNumber"]: p["etag"] for p in parts},
-                                      write_options(bucket))
+    done = await _commit_completion(ctx, uid, md, parts, write_options(bucket))
+    # AWS names the version only in a versioning-enabled bucket (s3-tests
+    # test_versioning_bucket_multipart_upload_return_version_id)
+    enabled = bucket.get("versioning") == "Enabled"
+    version = result_version_id(done["result"]) if enabled else None
+    return _result(ctx, md, version)
+
+
+@survives_disconnect
+async def _commit_completion(ctx: RequestContext, uid: str, md: dict, parts: list,
+                             options: dict | None) -> dict:
+    """Write the object and drop the upload in one batch, then free the data
+    nothing refers to any more (replaced versions, parts left out)."""
+    done = await ctx.backend.metadata.complete_upload(
+        ctx.bucket, ctx.key, uid, md, {p["partNumber"]: p["etag"] for p in parts}, options)
     piece_id = ctx.backend.locations.piece_id
     kept = {piece_id(loc) for loc in md["location"]}
     garbage = [loc for record in freed_records(done["result"])
@@ -213,11 +225,7 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     for part in done["unused"]:
         garbage.extend(part.get("location") or [])
     await delete_data(ctx, garbage)
-    # AWS names the version only in a versioning-enabled bucket (s3-tests
-    # test_versioning_bucket_multipart_upload_return_version_id)
-    enabled = bucket.get("versioning") == "Enabled"
-    version = result_version_id(done["result"]) if enabled else None
-    return _result(ctx, md, version)
+    return done
 
 
 def _part_summary(part: dict, with_checksum: bool) -> dict:

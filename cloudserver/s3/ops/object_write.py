@@ -7,7 +7,7 @@ from cloudserver.s3 import acl, checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
-    load_bucket, now, quoted_etag, stored_headers, user_metadata)
+    load_bucket, now, quoted_etag, stored_headers, survives_disconnect, user_metadata)
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.upload import Received, expected_from_headers, receive_body
 from cloudserver.s3.tags import request_tags, set_tags
@@ -74,6 +74,7 @@ async def delete_data(ctx: RequestContext, locations: list[dict]) -> None:
             pass
 
 
+@survives_disconnect
 async def commit_object(ctx: RequestContext, md: dict, options: dict | None = None,
                         *, bucket: str | None = None, key: str | None = None) -> dict:
     """Write the metadata (with the bucket's versioning ``options``); on failure

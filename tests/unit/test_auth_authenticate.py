@@ -9,7 +9,7 @@ from botocore.credentials import Credentials
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.s3.auth import sigv4
-from cloudserver.s3.auth.authenticate import authenticate
+from cloudserver.s3.auth.authenticate import _parse_amz_timestamp, authenticate
 from cloudserver.s3.auth.request_info import RequestInfo
 from cloudserver.s3.errors import S3Error
 from tests.unit.test_auth_helpers import (
@@ -279,3 +279,20 @@ class V2(SynchronousTestCase):
             "GET", f"/b?AWSAccessKeyId={EXAMPLE_ACCESS}&Signature=x&Expires={int(BOTO_NOW) - 1}",
             {}))
         self.assertEqual(err.message, "Request has expired")
+
+
+class AmzTimestamp(SynchronousTestCase):
+    """X-Amz-Date is parsed by slicing: same results as strptime + timegm."""
+
+    def test_valid(self):
+        self.assertEqual(_parse_amz_timestamp("19700101T000000Z"), 0)
+        self.assertEqual(_parse_amz_timestamp("20240229T235959Z"), 1709251199)
+        # strptime accepts leap seconds 60 and 61.
+        self.assertEqual(_parse_amz_timestamp("19700101T000060Z"), 60)
+
+    def test_invalid(self):
+        for value in ("20230229T000000Z", "20231301T000000Z", "20230100T000000Z",
+                      "20230431T000000Z", "20230101T240000Z", "20230101T006000Z",
+                      "20230101T000062Z", "00000101T000000Z", "2023-01-01T00:00:00Z",
+                      "20230101T000000", ""):
+            self.assertIsNone(_parse_amz_timestamp(value), value)

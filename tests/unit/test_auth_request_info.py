@@ -36,6 +36,12 @@ class QueryParams(SynchronousTestCase):
             ("uploads", ""), ("a", ""), ("b", "x y z"), ("c", "ü+"), ("d", "=e"), ("%zz", "1")])
         self.assertEqual(info.query_dict()["b"], "x y z")
 
+    def test_parsed_query_given(self):
+        """A query the caller decoded already (routing) is used as is."""
+        info = RequestInfo("GET", "/", "a=1", {}, "h", parsed_query={"a": "decoded"})
+        self.assertEqual(info.query_dict(), {"a": "decoded"})
+        self.assertEqual(info, RequestInfo("GET", "/", "a=1", {}, "h"))
+
 
 class Canonicalisation(SynchronousTestCase):
     def test_uri_encode(self):
@@ -46,12 +52,19 @@ class Canonicalisation(SynchronousTestCase):
         self.assertEqual(sigv4.canonical_uris("/b/a%2Fb"), ["/b/a%2Fb"])
         self.assertEqual(sigv4.canonical_uris("/b/test$file"), ["/b/test$file", "/b/test%24file"])
         self.assertEqual(sigv4.canonical_uris(""), ["/"])
+        # The fast path for paths with nothing to decode or encode.
+        self.assertEqual(sigv4.canonical_uris("/b/obj/0-1_2.3~"), ["/b/obj/0-1_2.3~"])
+        self.assertEqual(sigv4.canonical_uris("/b/%41"), ["/b/%41", "/b/A"])
 
     def test_canonical_queries(self):
         self.assertEqual(sigv4.canonical_queries("b=2&a=1&uploads&c=%7e%20"),
                          ["a=1&b=2&c=~%20&uploads="])
         self.assertEqual(sigv4.canonical_queries("p=a+b"), ["p=a%2Bb", "p=a%20b"])
         self.assertEqual(sigv4.canonical_queries("X-Amz-Signature=s&a=1",
+                                                 exclude=("X-Amz-Signature",)), ["a=1"])
+        # Escapes of unreserved characters and lowercase hex are re-encoded.
+        self.assertEqual(sigv4.canonical_queries("%41=%2f&b=%2F"), ["A=%2F&b=%2F"])
+        self.assertEqual(sigv4.canonical_queries("%58-Amz-Signature=s&a=1",
                                                  exclude=("X-Amz-Signature",)), ["a=1"])
         # Same name sorted by value.
         self.assertEqual(sigv4.canonical_queries("a=2&a=1"), ["a=1&a=2"])

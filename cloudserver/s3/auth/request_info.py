@@ -62,6 +62,10 @@ class RequestInfo:
     raw_query: str
     headers: Mapping[str, tuple[str, ...]] = attrs.field(converter=_freeze_headers)
     host: str = ""
+    #: The query as :meth:`query_dict` would decode it, when the caller has it
+    #: already (routing decodes it once per request): saves a second parse.
+    parsed_query: Mapping[str, str] | None = attrs.field(default=None, eq=False,
+                                                         repr=False)
 
     @classmethod
     def from_raw(cls, method: bytes | str, target: bytes | str,
@@ -118,6 +122,8 @@ class RequestInfo:
 
     def query_dict(self) -> dict[str, str]:
         """Decoded query as a dict; for a repeated name the first value wins."""
+        if self.parsed_query is not None:
+            return dict(self.parsed_query)
         out: dict[str, str] = {}
         for name, value in self.query_params():
             out.setdefault(name, value)

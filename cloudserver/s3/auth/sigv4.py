@@ -26,6 +26,11 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 _ENCODE_TABLE = [chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256)]
 TIMESTAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
+# Text that UriEncode(percent-decode(text)) gives back unchanged: the
+# common case (SDK-encoded keys, dates, signatures), checked in one regex
+# call instead of a decode and a re-encode per component.
+_PLAIN_RE = re.compile(r"[A-Za-z0-9\-_.~]*")
+_PLAIN_PATH_RE = re.compile(r"[A-Za-z0-9\-_.~/]*")
 
 
 def uri_encode(data: bytes, *, keep_slash: bool = False) -> str:
@@ -70,6 +75,8 @@ def canonical_uris(raw_path: str) -> list[str]:
     """
     path = raw_path or "/"
     candidates = [path]
+    if _PLAIN_PATH_RE.fullmatch(path):
+        return candidates
     recoded = "/".join(uri_encode(percent_decode(seg, plus_is_space=False))
                        for seg in path.split("/"))
     if recoded != path:
@@ -86,13 +93,21 @@ def canonical_queries(raw_query: str, *, exclude: Iterable[str] = ()) -> list[st
     """
     excluded = set(exclude)
 
+    plain = _PLAIN_RE.fullmatch
+
     def build(plus_is_space: bool) -> str:
         pairs = []
         for name, _, value in split_query(raw_query):
-            dname = percent_decode(name, plus_is_space=plus_is_space)
-            if dname.decode("utf-8", "replace") in excluded:
-                continue
-            pairs.append((uri_encode(dname),
+            if plain(name):
+                if name in excluded:
+                    continue
+                cname = name
+            else:
+                dname = percent_decode(name, plus_is_space=plus_is_space)
+                if dname.decode("utf-8", "replace") in excluded:
+                    continue
+                cname = uri_encode(dname)
+            pairs.append((cname, value if plain(value) else
                           uri_encode(percent_decode(value, plus_is_space=plus_is_space))))
         pairs.sort()
         return "&".join(f"{n}={v}" for n, v in pairs)

@@ -27,6 +27,15 @@ MAX_USER_METADATA = 2048
 
 def http_date(ts: float) -> str:
     """RFC 7231 date, as in Last-Modified."""
+    if ts is None:  # formatdate's "now": never cached
+        return formatdate(None, usegmt=True)
+    return _http_date_cached(ts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _http_date_cached(ts: float) -> str:
+    # GET and HEAD format the same records' timestamps over and over, and
+    # formatdate costs a few microseconds a call.
     return formatdate(ts, usegmt=True)
 
 

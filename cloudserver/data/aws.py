@@ -310,15 +310,6 @@ class AwsS3DataStore:
 
     def healthcheck(self) -> defer.Deferred:
         """HEAD the remote bucket, as upstream's aws_s3 healthcheck does."""
-        async def run():
-            d = self.request("HEAD", self._base + "/")
-            d.addTimeout(self._timeout, self._clock)
-            try:
-                response = await d
-            except Exception as e:  # noqa: BLE001 - reported in the result
-                return {"code": 503, "message": f"unreachable: {type(e).__name__}"}
-            await remote.read_body(response)
-            if response.code == 200:
-                return {"code": 200, "message": "Congrats! You own the bucket"}
-            return {"code": response.code, "message": f"HEAD bucket answered {response.code}"}
-        return defer.Deferred.fromCoroutine(run())
+        return defer.Deferred.fromCoroutine(remote.probe(
+            self.request("HEAD", self._base + "/"), self._timeout, self._clock,
+            "Congrats! You own the bucket", "HEAD bucket"))

@@ -254,16 +254,6 @@ class AzureDataStore:
 
     def healthcheck(self) -> defer.Deferred:
         """Get Container Properties: the container exists and our key works."""
-        async def run():
-            d = self.request("GET", self._base + "?restype=container")
-            d.addTimeout(self._timeout, self._clock)
-            try:
-                response = await d
-            except Exception as e:  # noqa: BLE001 - reported in the result
-                return {"code": 503, "message": f"unreachable: {type(e).__name__}"}
-            await remote.read_body(response)
-            if response.code == 200:
-                return {"code": 200, "message": "OK"}
-            return {"code": response.code,
-                    "message": f"container properties answered {response.code}"}
-        return defer.Deferred.fromCoroutine(run())
+        return defer.Deferred.fromCoroutine(remote.probe(
+            self.request("GET", self._base + "?restype=container"), self._timeout,
+            self._clock, "OK", "container properties"))

@@ -117,6 +117,21 @@ def read_body(response, limit: int = ERROR_BODY_LIMIT) -> defer.Deferred:
     return d
 
 
+async def probe(request: defer.Deferred, timeout: float, clock, ok_message: str,
+                what: str) -> dict:
+    """A healthcheck answer from one remote request: 200 and ``ok_message``,
+    or the remote's status / 503 when it cannot be reached in ``timeout``."""
+    request.addTimeout(timeout, clock)
+    try:
+        response = await request
+    except Exception as e:  # noqa: BLE001 - reported in the result
+        return {"code": 503, "message": f"unreachable: {type(e).__name__}"}
+    await read_body(response)
+    if response.code == 200:
+        return {"code": 200, "message": ok_message}
+    return {"code": response.code, "message": f"{what} answered {response.code}"}
+
+
 async def check_status(location: str, what: str, response, ok=(200, 201, 204, 206)):
     """Return the response when its status is one of ``ok``; raise the S3
     error for the others (5xx -> 503, 4xx -> InternalError, both logged)."""

@@ -236,3 +236,15 @@ class DisconnectTests(SynchronousTestCase):
         out = h.send(signed("GET", "/bucket/k"))
         self.assertEqual(status(out), 200, out)
         self.assertTrue(out.endswith(b"precious"))
+
+
+class ExpectedOwnerTests(SynchronousTestCase):
+    def test_expected_bucket_owner(self):
+        h = Harness()
+        h.send(signed("PUT", "/bucket"))
+        owner = h.site.resource.backend.accounts.by_access_key("accessKey1")
+        for value, code in ((owner.canonical_id, 200), (owner.shortid, 200),
+                            (owner.canonical_id + "foo", 403)):
+            out = h.send(signed("GET", "/bucket", headers={
+                "x-amz-expected-bucket-owner": value}))
+            self.assertEqual(status(out), code, (value, out))

@@ -68,11 +68,24 @@ async def load_bucket(ctx: RequestContext, *, owner_only: bool = True) -> dict:
         attrs = await ctx.backend.metadata.get_bucket(ctx.bucket)
     except md_errors.NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
+    check_expected_owner(ctx, attrs)
     if owner_only:
         permission = acl.bucket_permission(ctx.op.name)
         if permission is not None:
             check_bucket_access(ctx, attrs, permission)
     return attrs
+
+
+def check_expected_owner(ctx: RequestContext, attrs: dict) -> None:
+    """x-amz-expected-bucket-owner: AccessDenied unless it names the bucket's
+    owner, by account id (AWS) or canonical id."""
+    expected = ctx.header("x-amz-expected-bucket-owner")
+    if expected is None:
+        return
+    owner = attrs.get("owner")
+    account = ctx.backend.accounts.by_canonical_id(owner) if owner else None
+    if expected not in (owner, account.shortid if account is not None else None):
+        raise S3Error("AccessDenied")
 
 
 def requester_id(ctx: RequestContext) -> str | None:

@@ -27,7 +27,7 @@ from lxml import etree
 from twisted.internet import defer
 from zope.interface import implementer
 
-from cloudserver.data import remote
+from cloudserver.data import remote, remote_download
 from cloudserver.data.interfaces import IDataStore
 from cloudserver.data.locations import WriteContext
 
@@ -138,7 +138,7 @@ class AwsS3DataStore:
         req.context["sign_payload"] = sign_body is not None
         _Signer(self._credentials, "s3", self._region).add_auth(req)
         if sign_body is not None:
-            body = remote.BytesProducer(sign_body)
+            body = remote_download.BytesProducer(sign_body)
         signed = {k: v for k, v in req.headers.items()}
         return self._http.request(method.encode("ascii"), url.encode("ascii"),
                                   remote.to_headers(signed), body)
@@ -204,7 +204,7 @@ class AwsS3DataStore:
     def producer(self, key: str, offset: int, length: int):
         name, version = remote.decode_key(key)
         if length == 0:
-            return remote.BytesProducer(b"")
+            return remote_download.BytesProducer(b"")
         query = f"versionId={quote(version, safe='')}" if version else ""
         headers = {"Range": f"bytes={offset}-{offset + length - 1}"}
         url = self.url(name, query)
@@ -215,7 +215,7 @@ class AwsS3DataStore:
             response = await d
             return await remote.check_status(self.name, f"GET {name}", response, (200, 206))
 
-        return remote.RemoteProducer(
+        return remote_download.RemoteProducer(
             location=self.name, length=length, clock=self._clock, timeout=self._timeout,
             open=lambda: defer.Deferred.fromCoroutine(open_()))
 

@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape
 from twisted.internet import defer
 from zope.interface import implementer
 
-from cloudserver.data import remote
+from cloudserver.data import remote, remote_download
 from cloudserver.data.interfaces import IDataStore
 from cloudserver.data.locations import WriteContext
 
@@ -195,7 +195,7 @@ class AzureDataStore:
     def producer(self, key: str, offset: int, length: int):
         name, _ = remote.decode_key(key)
         if length == 0:
-            return remote.BytesProducer(b"")
+            return remote_download.BytesProducer(b"")
         headers = {"x-ms-range": f"bytes={offset}-{offset + length - 1}"}
         url = self.url(name)
 
@@ -206,7 +206,7 @@ class AzureDataStore:
             return await remote.check_status(self.name, f"Get Blob {name}", response,
                                              (200, 206))
 
-        return remote.RemoteProducer(
+        return remote_download.RemoteProducer(
             location=self.name, length=length, clock=self._clock, timeout=self._timeout,
             open=lambda: defer.Deferred.fromCoroutine(open_()))
 
@@ -241,7 +241,7 @@ class AzureDataStore:
             response = await self._checked(
                 f"Put Block List {name}",
                 self.request("PUT", self.url(name, "comp=blocklist"), headers,
-                             remote.BytesProducer(body)), (201,))
+                             remote_download.BytesProducer(body)), (201,))
             await remote.read_body(response)
             return remote.encode_key(name)
         return defer.Deferred.fromCoroutine(run())

@@ -29,13 +29,12 @@ from twisted.internet.error import ConnectionClosed, ConnectError, DNSLookupErro
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.client import ResponseDone, ResponseFailed
+from twisted.web.client import ResponseFailed
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IBodyProducer
 from zope.interface import implementer
 
 from cloudserver.data.interfaces import IDataWriter
-from cloudserver.data.producers import ShortRead
 from cloudserver.s3.errors import S3Error
 
 log = Logger(namespace="cloudserver.data.remote")
@@ -395,183 +394,6 @@ class StreamingWriter:
             key, self._key = self._key, None
             return self._delete(key).addErrback(lambda f: None)
         return defer.succeed(None)
-
-
-# -- download ---------------------------------------------------------------
-
-class _BodyReceiver(Protocol):
-    def __init__(self, producer: "RemoteProducer"):
-        self.producer = producer
-        self.received = 0
-
-    def connectionMade(self) -> None:
-        if self.producer._paused:
-            self.transport.pauseProducing()
-
-    def dataReceived(self, data: bytes) -> None:
-        self.received += len(data)
-        self.producer._data(data)
-
-    def connectionLost(self, reason: Failure = None) -> None:
-        self.producer._ended(reason, self.received)
-
-
-@implementer(IBodyProducer)
-class RemoteProducer:
-    """Stream ``length`` bytes of a remote object into a consumer.
-
-    ``open()`` sends the request and returns a Deferred of the response
-    whose status was checked (``check_status``).  ``prepare`` may be called
-    before ``startProducing`` to surface errors while the S3 response can
-    still be an error.
-    """
-
-    def __init__(self, *, location: str, length: int,
-                 open: Callable[[], defer.Deferred], clock,
-                 timeout: float = DEFAULT_TIMEOUT):
-        self.length = length
-        self._location = location
-        self._open = open
-        self._clock, self._timeout = clock, timeout
-        self._opened: defer.Deferred | None = None
-        self._open_failure: Failure | None = None
-        self._waiters: list[defer.Deferred] = []
-        self._response = None
-        self._receiver: _BodyReceiver | None = None
-        self._consumer = None
-        self._paused = False
-        self._stopped = False
-        self._done: defer.Deferred | None = None
-        self._watchdog = _Watchdog(clock, timeout, self._stalled)
-
-    def prepare(self) -> defer.Deferred:
-        """Fire once the remote answered with the data (or fail)."""
-        if self._opened is None:
-            self._opened = d = self._open()
-            d.addTimeout(self._timeout, self._clock)
-            d.addErrback(lambda f: as_s3_error(self._location, "GET", f))
-            d.addCallback(self._got_response)
-            d.addErrback(self._open_failed)
-        if self._response is not None:
-            return defer.succeed(None)
-        if self._open_failure is not None:
-            return defer.fail(self._open_failure)
-        waiter: defer.Deferred = defer.Deferred()
-        self._waiters.append(waiter)
-        return waiter
-
-    def _open_failed(self, failure: Failure) -> None:
-        self._open_failure = failure
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            waiter.errback(failure)
-
-    def _got_response(self, response) -> None:
-        self._response = response
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            waiter.callback(None)
-
-    def startProducing(self, consumer) -> defer.Deferred:
-        if self._done is not None:
-            raise RuntimeError("a producer can only be started once")
-        self._consumer = consumer
-        self._done = defer.Deferred()
-        self.prepare().addCallbacks(self._deliver, self._fail)
-        return self._done
-
-    def _deliver(self, _ignored) -> None:
-        if self._stopped:
-            return
-        self._receiver = _BodyReceiver(self)
-        if not self._paused:
-            self._watchdog.arm()
-        self._response.deliverBody(self._receiver)
-
-    def _data(self, data: bytes) -> None:
-        self._watchdog.touch()
-        if not self._stopped:
-            self._consumer.write(data)
-
-    def _ended(self, reason: Failure, received: int) -> None:
-        self._watchdog.stop()
-        if self._stopped or self._done.called:
-            return
-        if reason is not None and not reason.check(ResponseDone):
-            self._fail(as_s3_error(self._location, "GET body", reason))
-        elif received != self.length:
-            self._fail(Failure(ShortRead(
-                f"location {self._location}: {received} bytes of {self.length}")))
-        else:
-            self._done.callback(None)
-
-    def _fail(self, failure: Failure) -> None:
-        self._watchdog.stop()
-        if not self._stopped and self._done is not None and not self._done.called:
-            self._done.errback(failure)
-
-    def _stalled(self) -> None:
-        self._fail(Failure(unavailable(self._location, "GET body", "stalled, timed out")))
-        self._stop_transport()
-
-    def _stop_transport(self) -> None:
-        transport = getattr(self._receiver, "transport", None)
-        if transport is not None:
-            transport.stopProducing()
-
-    def pauseProducing(self) -> None:
-        self._paused = True
-        self._watchdog.disarm()
-        transport = getattr(self._receiver, "transport", None)
-        if transport is not None:
-            transport.pauseProducing()
-
-    def resumeProducing(self) -> None:
-        self._paused = False
-        transport = getattr(self._receiver, "transport", None)
-        if transport is not None:
-            self._watchdog.arm()
-            transport.resumeProducing()
-
-    def stopProducing(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        self._watchdog.stop()
-        if self._receiver is not None:
-            self._stop_transport()
-        elif self._opened is not None and not self._opened.called:
-            self._opened.cancel()
-        elif self._response is not None:
-            # Opened but not delivered: drop the body and the connection.
-            self._response.deliverBody(_Discard())
-
-
-class _Discard(Protocol):
-    def connectionMade(self) -> None:
-        self.transport.stopProducing()
-
-
-@implementer(IBodyProducer)
-class BytesProducer:
-    """A small request body (XML) already in memory."""
-
-    def __init__(self, data: bytes):
-        self._data = data
-        self.length = len(data)
-
-    def startProducing(self, consumer) -> defer.Deferred:
-        consumer.write(self._data)
-        return defer.succeed(None)
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def stopProducing(self) -> None:
-        pass
 
 
 def header(response, name: str) -> str | None:

@@ -185,39 +185,20 @@ class AwsS3DataStore:
         if context.content_md5:
             headers["Content-MD5"] = context.content_md5
 
-        def send(body):
-            return self.request("PUT", url, headers, body)
-
-        async def accept(response) -> str:
-            await remote.check_status(self.name, what, response, (200,))
-            await remote.read_body(response)
+        def result(response) -> str:
             if context.part is not None:
                 return (remote.header(response, "etag") or "").strip('"')
             return remote.encode_key(name, remote.header(response, "x-amz-version-id"))
 
-        return remote.StreamingWriter(
-            location=self.name, what=what, length=context.size, send=send,
-            accept=lambda r: defer.Deferred.fromCoroutine(accept(r)),
-            delete=None if context.part is not None else self.delete,
-            clock=self._clock, timeout=self._timeout)
+        return remote.put_writer(self, url, headers, what, context.size, (200,), result,
+                                 deletable=context.part is None)
 
     def producer(self, key: str, offset: int, length: int):
         name, version = remote.decode_key(key)
-        if length == 0:
-            return remote_download.BytesProducer(b"")
         query = f"versionId={quote(version, safe='')}" if version else ""
-        headers = {"Range": f"bytes={offset}-{offset + length - 1}"}
-        url = self.url(name, query)
-
-        async def open_():
-            d = self.request("GET", url, headers)
-            d.addTimeout(self._timeout, self._clock)
-            response = await d
-            return await remote.check_status(self.name, f"GET {name}", response, (200, 206))
-
-        return remote_download.RemoteProducer(
-            location=self.name, length=length, clock=self._clock, timeout=self._timeout,
-            open=lambda: defer.Deferred.fromCoroutine(open_()))
+        return remote_download.ranged_get(
+            self, self.url(name, query), {"Range": f"bytes={offset}-{offset + length - 1}"},
+            f"GET {name}", length)
 
     def delete(self, key: str) -> defer.Deferred:
         name, version = remote.decode_key(key)

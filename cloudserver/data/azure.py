@@ -176,39 +176,19 @@ class AzureDataStore:
         if context.content_md5:
             headers["Content-MD5"] = context.content_md5
 
-        def send(body):
-            return self.request("PUT", url, headers, body)
-
-        async def accept(response) -> str:
-            await remote.check_status(self.name, what, response, (201,))
-            await remote.read_body(response)
+        def result(response) -> str:
             if context.part is not None:
                 return block_id(context.part.upload_id, context.part.number)
             return remote.encode_key(name)
 
-        return remote.StreamingWriter(
-            location=self.name, what=what, length=context.size, send=send,
-            accept=lambda r: defer.Deferred.fromCoroutine(accept(r)),
-            delete=None if context.part is not None else self.delete,
-            clock=self._clock, timeout=self._timeout)
+        return remote.put_writer(self, url, headers, what, context.size, (201,), result,
+                                 deletable=context.part is None)
 
     def producer(self, key: str, offset: int, length: int):
         name, _ = remote.decode_key(key)
-        if length == 0:
-            return remote_download.BytesProducer(b"")
-        headers = {"x-ms-range": f"bytes={offset}-{offset + length - 1}"}
-        url = self.url(name)
-
-        async def open_():
-            d = self.request("GET", url, headers)
-            d.addTimeout(self._timeout, self._clock)
-            response = await d
-            return await remote.check_status(self.name, f"Get Blob {name}", response,
-                                             (200, 206))
-
-        return remote_download.RemoteProducer(
-            location=self.name, length=length, clock=self._clock, timeout=self._timeout,
-            open=lambda: defer.Deferred.fromCoroutine(open_()))
+        return remote_download.ranged_get(
+            self, self.url(name), {"x-ms-range": f"bytes={offset}-{offset + length - 1}"},
+            f"Get Blob {name}", length)
 
     def delete(self, key: str) -> defer.Deferred:
         name, _ = remote.decode_key(key)

@@ -430,3 +430,24 @@ def to_headers(headers: dict[str, str]) -> Headers:
         else:
             out.setRawHeaders(name.encode("latin-1"), [raw])
     return out
+
+
+def put_writer(store, url: str, headers: dict[str, str], what: str, size: int,
+               ok: tuple[int, ...], result: Callable, *, deletable: bool) -> "StreamingWriter":
+    """An IDataWriter streaming one remote PUT; ``result(response)`` gives the
+    data key (or part id) once the remote answered one of ``ok``.  A whole
+    object (``deletable``) is removed again if we abort after it landed."""
+    def send(body):
+        return store.request("PUT", url, headers, body)
+
+    async def accept(response) -> str:
+        await check_status(store.name, what, response, ok)
+        await read_body(response)
+        return result(response)
+
+    return StreamingWriter(
+        location=store.name, what=what, length=size, send=send,
+        accept=lambda r: defer.Deferred.fromCoroutine(accept(r)),
+        delete=store.delete if deletable else None,
+        clock=store._clock, timeout=store._timeout)
+

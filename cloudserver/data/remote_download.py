@@ -14,7 +14,8 @@ from twisted.web.iweb import IBodyProducer
 from zope.interface import implementer
 
 from cloudserver.data.producers import ShortRead
-from cloudserver.data.remote import DEFAULT_TIMEOUT, _Watchdog, as_s3_error, unavailable
+from cloudserver.data.remote import (
+    DEFAULT_TIMEOUT, _Watchdog, as_s3_error, check_status, unavailable)
 
 class _BodyReceiver(Protocol):
     def __init__(self, producer: "RemoteProducer"):
@@ -189,3 +190,21 @@ class BytesProducer:
 
     def stopProducing(self) -> None:
         pass
+
+
+def ranged_get(store, url: str, headers: dict[str, str], what: str, length: int):
+    """A producer of ``length`` bytes from one ranged GET of a remote store
+    (``store`` has ``name``, ``request``, ``_clock`` and ``_timeout``)."""
+    if length == 0:
+        return BytesProducer(b"")
+
+    async def open_():
+        d = store.request("GET", url, headers)
+        d.addTimeout(store._timeout, store._clock)
+        response = await d
+        return await check_status(store.name, what, response, (200, 206))
+
+    return RemoteProducer(location=store.name, length=length, clock=store._clock,
+                          timeout=store._timeout,
+                          open=lambda: defer.Deferred.fromCoroutine(open_()))
+

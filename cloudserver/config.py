@@ -22,6 +22,8 @@ PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONF_DIR = os.path.join(PACKAGE_ROOT, "conf")
 LOG_LEVELS = ("info", "debug", "trace")
 BACKENDS = ("file", "mem")
+#: The largest inlineDataMaxSize: the record travels as one metadata RPC line.
+MAX_INLINE_SIZE = 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -79,6 +81,9 @@ class Config:
     #: SSL=true without certFilePaths: the host name to make the missing
     #: ca/server key and certificate files for (in the working directory).
     ssl_make_certs_for: str | None = None
+    #: config.json ``inlineDataMaxSize``: objects up to this many bytes are
+    #: stored in their metadata record, not in a data file (0: never).
+    inline_max_size: int = 64 * 1024
 
     def location_for_host(self, host: str) -> str:
         """The default location of a rest endpoint (upstream: us-east-1 otherwise)."""
@@ -362,6 +367,12 @@ def load_config(env: Mapping[str, str] | None = None, *,
     if not isinstance(port, int) or not 0 <= port < 65536:
         raise ConfigError("config.json: port must be a port number")
 
+    inline_max = raw.get("inlineDataMaxSize", 64 * 1024)
+    if isinstance(inline_max, bool) or not isinstance(inline_max, int) or \
+            not 0 <= inline_max <= MAX_INLINE_SIZE:
+        raise ConfigError(f"config.json: inlineDataMaxSize must be a number of bytes "
+                          f"from 0 to {MAX_INLINE_SIZE}")
+
     health = (raw.get("healthChecks") or {}).get("allowFrom", ["127.0.0.1/8", "::1"])
     endpoints = [h.strip() for h in env.get("ENDPOINT", "").split(",") if h.strip()]
     cert_paths, ssl_host = _cert_file_paths(raw, env, endpoints[0] if endpoints else None)
@@ -393,4 +404,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         multiple_data=data_mode == "multiple",
         cert_file_paths=cert_paths,
         ssl_make_certs_for=ssl_host,
+        inline_max_size=inline_max,
     )

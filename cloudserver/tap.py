@@ -149,6 +149,7 @@ def makeService(options, reactor=None, env=None):
         locations = build_locations(config, reactor, data, defer_to_thread)
     except ConfigError as e:
         raise SystemExit(f"cloudserver: configuration error: {e}") from None
+    locations.inline_max = config.inline_max_size
     StoresService(locations).setServiceParent(top)
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
                       accounts=config.accounts, locations=locations)

@@ -21,6 +21,8 @@ import attrs
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from cloudserver.data import inline
+
 log = Logger(namespace="cloudserver.data.locations")
 
 #: How long a deep healthcheck result is reused.
@@ -74,6 +76,8 @@ class Locations:
         self._clock = clock
         self._health: tuple[float, dict] | None = None
         self._health_running: defer.Deferred | None = None
+        #: objects up to this size are kept in their metadata record (0: none)
+        self.inline_max = 0
 
     @classmethod
     def single(cls, store: Any) -> "Locations":
@@ -101,20 +105,29 @@ class Locations:
         out.update(extra)
         return out
 
-    def create_writer(self, name: str | None, context: WriteContext | None = None):
+    def create_writer(self, name: str | None, context: WriteContext | None = None,
+                      inline_size: int | None = None):
+        """A writer for a new piece; an InlineWriter when the piece is local
+        and ``inline_size`` (its declared size) is within ``inline_max``."""
+        if inline_size is not None and 0 < inline_size <= self.inline_max and \
+                not self.is_remote(name):
+            return inline.InlineWriter(inline_size)
         store = self.store(name)
         if self.is_remote(name):
             return store.create_writer(context)
         return store.create_writer()
 
     def producer(self, piece: dict, offset: int, length: int):
+        if piece.get("inline"):
+            return inline.producer(piece, offset, length)
         return self.store(piece.get("loc")).producer(piece["key"], offset, length)
 
     def delete(self, piece: dict) -> defer.Deferred:
         """Remove a piece's data.  A part staged in a remote multipart upload
         (``remotePart``) is not an object of its own: the remote complete or
         abort disposes of it."""
-        if piece.get("remotePart"):
+        if piece.get("remotePart") or piece.get("inline"):
+            # inline bytes go with their record (cloudserver.metadata.inline)
             return defer.succeed(None)
         return defer.maybeDeferred(self.store(piece.get("loc")).delete, piece["key"])
 

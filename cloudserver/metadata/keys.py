@@ -9,6 +9,7 @@ records atomically::
     b"B\\x00" + bucket                                  -> bucket attributes (JSON)
     b"O\\x00" + bucket + b"\\x00" + name                 -> master version (JSON)
     b"O\\x00" + bucket + b"\\x00" + name + b"\\x00" + vid -> one version (JSON)
+    b"D\\x00" + data id                               -> an inline object's bytes
 
 ``bucket`` and ``name`` are UTF-8.  Byte order of UTF-8 equals code point
 order, which is the order S3 lists keys in.
@@ -119,3 +120,15 @@ def successor(prefix: bytes) -> bytes | None:
     if not stripped:
         return None
     return stripped[:-1] + bytes((stripped[-1] + 1,))
+
+
+#: Small objects' bytes (see cloudserver.metadata.inline), outside every
+#: bucket's range so that listings never read them.
+DATA_PREFIX = b"D\x00"
+
+
+def data_key(data_id: str) -> bytes:
+    """Key of the bytes of one inline piece."""
+    if not isinstance(data_id, str) or not data_id or "\x00" in data_id:
+        raise InvalidKey(f"invalid inline data id {data_id!r}")
+    return DATA_PREFIX + data_id.encode("ascii")

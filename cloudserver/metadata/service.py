@@ -41,7 +41,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cloudserver.metadata import keys, versioning
+from cloudserver.metadata import inline, keys, versioning
 from cloudserver.metadata.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,
@@ -63,6 +63,8 @@ from cloudserver.metadata.version_id import (
 )
 
 MD_VERSION = 1
+#: Inline data a write adds and frees: ([(data key, bytes)], [data key]).
+DataChanges = tuple
 _log = Logger()
 
 
@@ -191,17 +193,17 @@ class MetadataService(UploadsMixin):
         return _call(self._put_object, bucket, key, md, options)
 
     def _put_object(self, bucket, key, md, options):
-        okey, changes, result = self._plan_object_put(bucket, key, md, options)
-        return self._commit(bucket, okey, changes, result)
+        okey, changes, result, data = self._plan_object_put(bucket, key, md, options)
+        return self._commit(bucket, okey, changes, result, data=data)
 
     def _plan_object_put(self, bucket: str, key: str, md: Mapping[str, Any],
                          options: Mapping[str, Any] | None
-                         ) -> tuple[bytes, dict[bytes, bytes | None], Any]:
-        """(master key, key -> value or None, result) of a put, not yet written.
+                         ) -> tuple[bytes, dict[bytes, bytes | None], Any, DataChanges]:
+        """(master key, key -> value or None, result, inline data changes) of a
+        put, not yet written.
 
         For callers that add their own deletes to the same batch (complete
-        multipart upload): pass the three to ``_commit`` in the same
-        reactor turn.
+        multipart upload): pass them to ``_commit`` in the same reactor turn.
         """
         opts = versioning.parse_options(options)
         okey = keys.object_key(bucket, key)
@@ -209,13 +211,17 @@ class MetadataService(UploadsMixin):
             raise NoSuchBucket(bucket)
         if not isinstance(md, Mapping):
             raise TypeError("metadata records are JSON objects (dicts)")
+        md, data_puts = inline.take_data(md)
         if opts.plain:
             value = encode_record(md)
             previous = self._current(okey)
-            return okey, {okey: value}, decode_record(previous) if previous else {}
+            result = decode_record(previous) if previous else {}
+            return okey, {okey: value}, result, (data_puts, inline.freed_keys(
+                inline.freed_records(result), md))
         plan = versioning.plan_put(self._view(bucket, key), key, md, opts,
                                    self._version_ids.next, self._inf_version_id)
-        return okey, self._changes(okey, plan), plan.result
+        return okey, self._changes(okey, plan), plan.result, (data_puts, inline.freed_keys(
+            inline.freed_records(plan.result), md))
 
     def get_object(self, bucket: str, key: str,
                    options: Mapping[str, Any] | None = None) -> defer.Deferred:
@@ -227,7 +233,7 @@ class MetadataService(UploadsMixin):
         opts = versioning.parse_options(options)
         view = self._view(bucket, key, staged=False)
         try:
-            return versioning.plan_get(view, key, opts)
+            return inline.attach(versioning.plan_get(view, key, opts), self.kv.get)
         except (NoSuchKey, NoSuchVersion):
             if not self._bucket_exists(bucket):
                 raise NoSuchBucket(bucket) from None
@@ -266,14 +272,17 @@ class MetadataService(UploadsMixin):
             previous = self._current(okey)
             if previous is None:
                 self._missing(bucket, key)
-            return self._commit(bucket, okey, {okey: None}, decode_record(previous))
+            result = decode_record(previous)
+            return self._commit(bucket, okey, {okey: None}, result,
+                                data=([], inline.freed_keys([result])))
         try:
             plan = versioning.plan_delete(self._view(bucket, key), key, opts)
         except (NoSuchKey, NoSuchVersion):
             if not self._bucket_exists(bucket):
                 raise NoSuchBucket(bucket) from None
             raise
-        return self._commit(bucket, okey, self._changes(okey, plan), plan.result)
+        return self._commit(bucket, okey, self._changes(okey, plan), plan.result,
+                            data=([], inline.freed_keys(inline.freed_records(plan.result))))
 
     def get_bucket_and_object(self, bucket: str, key: str,
                               options: Mapping[str, Any] | None = None) -> defer.Deferred:
@@ -291,6 +300,8 @@ class MetadataService(UploadsMixin):
             obj = versioning.plan_get(self._view(bucket, key, staged=False), key, opts)
         except (NoSuchKey, NoSuchVersion):
             obj = None
+        else:
+            obj = inline.attach(obj, self.kv.get)
         return {"bucket": attrs, "obj": obj}
 
     def _view(self, bucket: str, key: str, staged: bool = True) -> versioning.KVObjectView:
@@ -314,12 +325,16 @@ class MetadataService(UploadsMixin):
         return changes
 
     def _commit(self, bucket: str, okey: bytes, changes: Mapping[bytes, bytes | None],
-                result: Any, extra_deletes: Any = ()) -> defer.Deferred:
-        """Write ``changes`` of object ``okey`` (plus unstaged ``extra_deletes``)
-        as one batch; fires with ``result`` once durable."""
+                result: Any, extra_deletes: Any = (),
+                data: DataChanges = ((), ())) -> defer.Deferred:
+        """Write ``changes`` of object ``okey`` (plus unstaged ``extra_deletes``
+        and inline ``data`` puts and deletes) as one batch; fires with
+        ``result`` once durable."""
         puts = [(k, v) for k, v in changes.items() if v is not None]
+        puts.extend(data[0])
         deletes = [k for k, v in changes.items() if v is None]
         deletes.extend(extra_deletes)
+        deletes.extend(data[1])
         self._object_writes[bucket] += 1
         d = self._stage(okey, changes, self.kv.write(puts, deletes))
         d.addBoth(self._release, self._done_writing, bucket)

@@ -288,9 +288,9 @@ class UploadsMixin:
                 raise InvalidPart(f"part {number} changed during completion")
         unused = [_decode(v) for k, v in parts.items()
                   if int(k[-5:]) not in expected]
-        okey, changes, result = self._plan_object_put(bucket, name, md, options)
+        okey, changes, result, data = self._plan_object_put(bucket, name, md, options)
         self._mpu_closing.add(upload_id)
-        d = self._commit(bucket, okey, changes, result, [ukey, *parts])
+        d = self._commit(bucket, okey, changes, result, [ukey, *parts], data=data)
         d.addBoth(self._release, self._mpu_closing.discard, upload_id)
         return d.addCallback(lambda result: {"result": result, "unused": unused})
 

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import attrs
 
+from cloudserver.data import inline
 from cloudserver.data.locations import Locations, PartTarget, WriteContext
 from cloudserver.s3.errors import S3Error
 
@@ -104,10 +105,13 @@ def part_target(ctx, upload: Mapping[str, Any], number: int, size: int | None,
     return Target(name, context, True)
 
 
-def pieces(ctx, target: Target | None, key: str | None, size: int) -> list[dict]:
+def pieces(ctx, target: Target | None, key: str | None, size: int,
+           inline_data: bytes | None = None) -> list[dict]:
     """The ``location`` list of what was just written (empty: no data)."""
     if key is None:
         return []
+    if inline_data is not None:
+        return [inline.inline_piece(key, inline_data)]
     locations: Locations = ctx.backend.locations
     name = target.location if target is not None else None
     extra = {"remotePart": True} if target is not None and target.remote and \
@@ -115,11 +119,13 @@ def pieces(ctx, target: Target | None, key: str | None, size: int) -> list[dict]
     return [locations.piece(name, key, 0, size, **extra)]
 
 
-def create_writer(ctx, target: Target | None):
+def create_writer(ctx, target: Target | None, inline_size: int | None = None):
+    """A writer for ``target``; ``inline_size`` (the declared size of an
+    object, not a part) lets a small enough one stay in its record."""
     locations: Locations = ctx.backend.locations
     if target is None:
-        return locations.create_writer(None)
-    return locations.create_writer(target.location, target.context)
+        return locations.create_writer(None, inline_size=inline_size)
+    return locations.create_writer(target.location, target.context, inline_size=inline_size)
 
 
 async def prepare(producers: list) -> None:

@@ -11,6 +11,7 @@ from twisted.internet.interfaces import IConsumer
 
 from cloudserver.data.producers import ChainedProducer
 from cloudserver.metadata import errors as md_errors
+from cloudserver.data.inline import InlineWriter
 from cloudserver.s3 import acl, checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.conditions import failed_condition
@@ -87,17 +88,19 @@ class WriterConsumer:
 
 
 async def copy_data(ctx: RequestContext, locations: list[dict], start: int, length: int,
-                    checksum: str | None, target=None):
+                    checksum: str | None, target=None, writer=None):
     """Copy ``length`` bytes of stored pieces into a new blob; (key, digests).
 
     Pieces are read from the stores their locations name; the copy goes to
-    ``target`` (placement.Target; None: the default store)."""
+    ``target`` (placement.Target; None: the default store), through
+    ``writer`` when the caller made it."""
     digests = checksums.BodyDigests(sha256=False, checksum=checksum)
     if length == 0 and not (target is not None and target.remote):
         return None, digests
     producers = piece_producers(ctx.backend.locations, locations, start, length)
     producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
-    writer = placement.create_writer(ctx, target)
+    if writer is None:
+        writer = placement.create_writer(ctx, target)
     consumer = WriterConsumer(writer, digests)
     consumer.registerProducer(producer, True)
     try:
@@ -169,9 +172,12 @@ async def copy_object(ctx: RequestContext) -> Response:
         algorithm = checksum["algorithm"] if checksum else None
         target = placement.object_target(ctx, dest, src["size"], metadata=metadata,
                                          headers=headers, content_type=content_type)
+        writer = placement.create_writer(ctx, target, src["size"])
         key, digests = await copy_data(ctx, src["location"], 0, src["size"], algorithm,
-                                       target)
-        md["location"] = placement.pieces(ctx, target, key, src["size"])
+                                       target, writer)
+        md["location"] = placement.pieces(
+            ctx, target, key, src["size"],
+            writer.data if isinstance(writer, InlineWriter) else None)
         md["etag"] = digests.md5_hex()
         if algorithm:
             md["checksum"] = {"algorithm": algorithm, "value": digests.checksum[1],

@@ -56,7 +56,8 @@ def object_record(ctx: RequestContext, received: Received, *, content_type: str 
         "metadata": metadata,
         "owner": owner,
         "owner-name": owner_name,
-        "location": placement.pieces(ctx, received.target, received.key, received.size),
+        "location": placement.pieces(ctx, received.target, received.key, received.size,
+                                     received.inline_data),
         "storage-class": "STANDARD",
     }
     if received.checksum_algorithm is not None:
@@ -120,7 +121,7 @@ async def put_object(ctx: RequestContext) -> Response:
     await check_write_conditions(ctx, ctx.bucket, ctx.key)
     target = placement.object_target(ctx, bucket, exp.length, metadata=metadata,
                                      headers=headers, content_type=ctx.header("content-type"))
-    received = await receive_body(ctx, exp, target=target)
+    received = await receive_body(ctx, exp, target=target, inline=True)
     md = object_record(ctx, received, content_type=ctx.header("content-type"),
                        headers=headers, metadata=metadata)
     md["storage-class"] = sc

@@ -13,6 +13,7 @@ import binascii
 
 import attrs
 
+from cloudserver.data.inline import InlineWriter
 from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
@@ -41,6 +42,8 @@ class Received:
     checksum_value: str | None
     #: where the data went (placement.Target), None: the default store
     target: object = None
+    #: the bytes themselves when they stay in the metadata record
+    inline_data: bytes | None = None
 
 
 def _checksum_headers(ctx: RequestContext) -> tuple[str | None, str | None]:
@@ -130,17 +133,21 @@ def expected_from_headers(ctx: RequestContext, *, max_size: int = MAX_PUT_SIZE) 
 
 
 async def receive_body(ctx: RequestContext, exp: Expected, *,
-                       max_size: int = MAX_PUT_SIZE, target=None) -> Received:
+                       max_size: int = MAX_PUT_SIZE, target=None,
+                       inline: bool = False) -> Received:
     """Stream the body into the data store and verify it; durable on return.
 
     ``target`` (placement.Target) names the location; None is the default
     store.  A remote location gets a writer even for an empty body (the
-    remote object must exist)."""
+    remote object must exist).  ``inline``: a whole object (not a part),
+    which may stay in its metadata record when its declared size is small
+    (the bytes are durable with that record, not on return)."""
     digests = checksums.BodyDigests(sha256=exp.sha256 is not None,
                                     checksum=exp.checksum_algorithm)
     decoder = ctx.auth.payload.make_decoder() if ctx.auth.payload.chunked else None
     remote = target is not None and target.remote
-    writer = placement.create_writer(ctx, target) if exp.length != 0 or remote else None
+    writer = placement.create_writer(ctx, target, exp.length if inline else None) \
+        if exp.length != 0 or remote else None
     limit = exp.length if exp.length is not None else max_size
 
     def on_data(piece):
@@ -172,7 +179,7 @@ async def receive_body(ctx: RequestContext, exp: Expected, *,
         value = digests.checksum[1]
     return Received(key=key, size=digests.size, md5_hex=digests.md5_hex(),
                     checksum_algorithm=exp.checksum_algorithm, checksum_value=value,
-                    target=target)
+                    target=target, inline_data=writer.data if isinstance(writer, InlineWriter) else None)
 
 
 def _verify(exp: Expected, digests, trailers: dict[str, str]) -> None:

@@ -177,9 +177,10 @@ async def receive_body(ctx: RequestContext, exp: Expected, *,
     value = exp.checksum_value
     if exp.checksum_algorithm is not None:
         value = digests.checksum[1]
+    inline_data = writer.data if isinstance(writer, InlineWriter) else None
     return Received(key=key, size=digests.size, md5_hex=digests.md5_hex(),
                     checksum_algorithm=exp.checksum_algorithm, checksum_value=value,
-                    target=target, inline_data=writer.data if isinstance(writer, InlineWriter) else None)
+                    target=target, inline_data=inline_data)
 
 
 def _verify(exp: Expected, digests, trailers: dict[str, str]) -> None:

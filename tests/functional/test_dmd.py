@@ -36,7 +36,7 @@ class SplitDeploymentTests(unittest.SynchronousTestCase):
     def test_one_store_two_fronts(self):
         bucket = unique_bucket("dmd")
         self.one.create_bucket(Bucket=bucket)
-        body = b"written through front one\n" * 1000
+        body = b"written through front one\n" * 1000  # inline: travels with the record
         self.one.put_object(Bucket=bucket, Key="dir/obj", Body=body)
         listing = self.two.list_objects_v2(Bucket=bucket, Delimiter="/")
         self.assertEqual([p["Prefix"] for p in listing["CommonPrefixes"]], ["dir/"])
@@ -47,6 +47,11 @@ class SplitDeploymentTests(unittest.SynchronousTestCase):
         self.assertEqual(got, body)
         part = self.two.get_object(Bucket=bucket, Key="dir/obj", Range="bytes=5-11")
         self.assertEqual(part["Body"].read(), body[5:12])
+        # larger than inlineDataMaxSize: the bytes go through the data daemon
+        big = b"a data file behind :9991\n" * 8000
+        self.one.put_object(Bucket=bucket, Key="big", Body=big)
+        self.assertEqual(self.two.get_object(Bucket=bucket, Key="big")["Body"].read(), big)
+        self.two.delete_object(Bucket=bucket, Key="big")
         self.two.delete_object(Bucket=bucket, Key="dir/obj")
         with self.assertRaises(ClientError) as caught:
             self.one.head_object(Bucket=bucket, Key="dir/obj")

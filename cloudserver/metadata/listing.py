@@ -177,7 +177,7 @@ def load_record(raw: bytes) -> dict[str, Any]:
 def _fields(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
-    if isinstance(value, str) or not all(isinstance(f, str) for f in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(f, str) for f in value):
         raise InvalidArgument(message="valueFields must be a list of field names")
     return tuple(value)
 

@@ -101,14 +101,13 @@ class ListResult:
     key_count: int | None = None
 
 
-_CONTENTS = ("Key", "LastModified", "ETag", "Size")
-
-
-def _contents_template(owner: tuple[str, ...]) -> tuple:
+def _contents_template(*owner: str) -> tuple:
     """A ``<Contents>`` element and its leaves: Key, LastModified, ETag,
     Size, StorageClass, then ID and DisplayName (None when absent)."""
-    shape = [*_CONTENTS, ("Owner", owner), "StorageClass"] if owner else [
-        *_CONTENTS, "StorageClass"]
+    shape: list = ["Key", "LastModified", "ETag", "Size"]
+    if owner:
+        shape.append(("Owner", owner))
+    shape.append("StorageClass")
     c, leaves = template("Contents", shape)
     return (c, leaves["Key"], leaves["LastModified"], leaves["ETag"], leaves["Size"],
             leaves["StorageClass"], leaves.get("ID"), leaves.get("DisplayName"))
@@ -119,9 +118,9 @@ def _write_entries(write: Write, entries: Iterable[ListEntry], with_owner: bool,
     # The hot loop of every listing: one template per shape of entry, its
     # leaves' text replaced (plain assignments inside one ``try``: set_text's
     # fallback only runs for the rare unrepresentable text), then written.
-    plain = _contents_template(())
-    named = _contents_template(("ID", "DisplayName"))
-    anonymous = _contents_template(("ID",))
+    plain = _contents_template()
+    named = _contents_template("ID", "DisplayName")
+    anonymous = _contents_template("ID")
     for key, modified, etag, size, storage, owner_id, owner_name in entries:
         if with_owner and owner_id is not None:
             t = named if owner_name is not None else anonymous

@@ -476,7 +476,7 @@ class ValueFieldsTests(SynchronousTestCase):
         self.assertEqual(names(r), ["a", "d/b", "p"])
 
     def test_bad_value_fields(self):
-        for bad in ("etag", [1], [None]):
+        for bad in ("etag", [1], [None], 5, {"etag": 1}):
             self.assertRaises(InvalidArgument, make_filter, {"valueFields": bad})
 
     def test_through_rpc(self):

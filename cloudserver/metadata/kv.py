@@ -295,18 +295,12 @@ class LevelDBKV:
                 lt: bytes | None = None, reverse: bool = False) -> Iterator[Pair]:
         _check_bounds(gte, gt)
         start, include_start = (gte, True) if gt is None else (gt, False)
-        it = self._db.iterator(start=start, include_start=include_start,
-                               stop=lt, include_stop=False, reverse=reverse)
-        return self._drain(it)
-
-    @staticmethod
-    def _drain(it) -> Iterator[Pair]:
-        # A generator so that a caller that stops early (or seeks by
-        # iterating again) releases the LevelDB iterator when it closes it.
-        try:
-            yield from it
-        finally:
-            it.close()
+        # plyvel's own iterator, not a generator around it: listings step
+        # through thousands of pairs per call.  A caller that stops early
+        # (or seeks by iterating again) releases it with close(), or by
+        # dropping it; it closes itself once exhausted.
+        return self._db.iterator(start=start, include_start=include_start,
+                                 stop=lt, include_stop=False, reverse=reverse)
 
     def write(self, puts: Iterable[Pair], deletes: Iterable[bytes] = ()) -> defer.Deferred:
         if self._closing is not None:

@@ -48,6 +48,7 @@ replication group ids.
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -146,15 +147,33 @@ class VersionIdGenerator:
 
 # -- client-facing encoding ---------------------------------------------------
 
+# Two base62 digits at a time: half the divisions (a versions listing
+# encodes a thousand ids per page).
+_B62_PAIRS = [a + b for a in BASE62 for b in BASE62]
+
+
 def _b62(n: int, width: int) -> str:
     out = []
     while n:
-        n, r = divmod(n, 62)
-        out.append(BASE62[r])
-    s = "".join(reversed(out))
+        n, r = divmod(n, 3844)
+        out.append(_B62_PAIRS[r])
+    s = "".join(reversed(out)).lstrip("0")
     if len(s) > width:
         raise ValueError("value too large to encode")
     return s.rjust(width, "0")
+
+
+@functools.lru_cache(maxsize=64)
+def _b62_group(rg: str) -> str:
+    """The encoded replication group: one per process, in practice."""
+    return _b62(int.from_bytes(rg.encode("ascii"), "big"), _RG_WIDTH)
+
+
+@functools.lru_cache(maxsize=1024)
+def _b62_high(digits: str) -> str:
+    """The first half: the high digits of the reversed timestamp, shared by
+    every id of the same ten seconds."""
+    return _b62(int(digits), _INT_WIDTH)
 
 
 def _unb62(s: str) -> int:
@@ -168,11 +187,10 @@ def encode(vid: str) -> str:
     """The client-facing (base62) form of an internal version id."""
     if not is_valid(vid):
         raise ValueError(f"malformed version id {vid!r}")
-    rg = vid[LENGTH_TS + LENGTH_SEQ:].encode("ascii")
     # Like base-x, leading NUL bytes would become leading "0"s; a printable
     # replication group id has none.
-    return (_b62(int(vid[:_HALF]), _INT_WIDTH) + _b62(int(vid[_HALF:2 * _HALF]), _INT_WIDTH)
-            + _b62(int.from_bytes(rg, "big"), _RG_WIDTH))
+    return (_b62_high(vid[:_HALF]) + _b62(int(vid[_HALF:2 * _HALF]), _INT_WIDTH)
+            + _b62_group(vid[LENGTH_TS + LENGTH_SEQ:]))
 
 
 def decode(encoded: str) -> str:

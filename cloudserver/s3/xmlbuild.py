@@ -77,7 +77,13 @@ def sub(parent: etree._Element, name: str, value: str | None = None) -> etree._E
 
 def serialize(root: etree._Element) -> bytes:
     """The document as UTF-8 bytes with AWS's double-quoted declaration."""
-    data = etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+    return finish_document(etree.tostring(root, encoding="UTF-8", xml_declaration=False))
+
+
+def finish_document(data: bytes) -> bytes:
+    """The root element as lxml wrote it (``tostring`` or ``etree.xmlfile``,
+    texts set with :func:`set_text`) -> the response body: AWS's declaration,
+    character references for what XML cannot hold."""
     if _MARK_BYTES in data:
         data = _MARK_RE.sub(rb"&#x\1;", data)
     return XML_DECLARATION + data

@@ -1,11 +1,12 @@
 # -*- test-case-name: tests.unit.test_xmllisting -*-
 """ListObjects (v1) and ListObjectsV2 response documents.
 
-Listings are the largest documents we send (1000 entries by default), so
-each ``<Contents>`` is a (deep) copy of a prebuilt template whose leaves get
-their text, which is about twice as fast as building nine elements one by
-one.  Templates are per thread because lxml trees must not be shared
-between threads.
+Listings are the largest documents we send (1000 entries by default) and
+the hot path of a listing: they are written element by element
+(:mod:`cloudserver.s3.xmlstream`), one prebuilt ``<Contents>`` per shape of
+entry filled and written for each.  Entries are :class:`ListEntry` named
+tuples: built ~3 times faster than attrs instances, a thousand times a
+page, and unpacked in one step.
 
 With ``encoding-type=url`` the key-like fields are percent-encoded (see
 :func:`~cloudserver.s3.xmlbuild.url_encode`): v1 encodes Key,
@@ -14,25 +15,16 @@ Delimiter, StartAfter and CommonPrefixes (continuation tokens are opaque
 and left alone), matching what botocore decodes.
 """
 
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 
 import attrs
-from lxml import etree
 
-from cloudserver.s3.xmlbuild import (
-    quote_etag,
-    s3_root,
-    serialize,
-    set_text,
-    sub,
-    url_encode,
-    xml_bool,
-)
+from cloudserver.s3.xmlbuild import quote_etag, set_text, xml_bool
+from cloudserver.s3.xmlstream import Write, document, encoder, leaf, prefixes_writer, template
 
 
-@attrs.frozen(kw_only=True)
-class ListEntry:
+class ListEntry(NamedTuple):
     """One object in a listing."""
 
     key: str
@@ -109,114 +101,83 @@ class ListResult:
     key_count: int | None = None
 
 
-def _identity(value: str) -> str:
-    return value
+def _contents_template(*owner: str) -> tuple:
+    """A ``<Contents>`` element and its leaves: Key, LastModified, ETag,
+    Size, StorageClass, then ID and DisplayName (None when absent)."""
+    shape: list = ["Key", "LastModified", "ETag", "Size"]
+    if owner:
+        shape.append(("Owner", owner))
+    shape.append("StorageClass")
+    c, leaves = template("Contents", shape)
+    return (c, leaves["Key"], leaves["LastModified"], leaves["ETag"], leaves["Size"],
+            leaves["StorageClass"], leaves.get("ID"), leaves.get("DisplayName"))
 
 
-class _Templates(threading.local):
-    """Prebuilt ``Contents`` / ``CommonPrefixes`` elements, one set per thread."""
-
-    def __init__(self) -> None:
-        self.plain = self._contents(owner=False)
-        self.owner = self._contents(owner=True)
-        self.prefix = s3_root("CommonPrefixes")
-        sub(self.prefix, "Prefix")
-
-    @staticmethod
-    def _contents(owner: bool) -> etree._Element:
-        c = s3_root("Contents")
-        for name in ("Key", "LastModified", "ETag", "Size"):
-            sub(c, name)
-        if owner:
-            o = sub(c, "Owner")
-            sub(o, "ID")
-            sub(o, "DisplayName")
-        sub(c, "StorageClass")
-        return c
-
-
-_templates = _Templates()
-
-
-def _append_entries(root: etree._Element, entries: Sequence[ListEntry], with_owner: bool,
-                    encode: Callable[[str], str]) -> None:
-    # The hot loop of every listing: plain assignments inside one ``try``
-    # (set_text's fallback only runs for the rare unrepresentable text), and
-    # lxml's own ``__copy__`` (a deep copy) rather than copy.deepcopy.
-    t = _templates
-    copy_owner = t.owner.__copy__
-    copy_plain = t.plain.__copy__
-    made = []
-    for e in entries:
-        k = encode(e.key)
-        tag = e.etag
-        if not tag.startswith('"'):
-            tag = quote_etag(tag)
-        if with_owner and e.owner_id is not None:
-            c = copy_owner()
-            key, modified, etag, size, owner, storage = c
-            owner_id, display = owner
-            if e.owner_name is None:
-                owner.remove(display)
-                display = None
+def _write_entries(write: Write, entries: Iterable[ListEntry], with_owner: bool,
+                   encode: Callable[[str], str]) -> None:
+    # The hot loop of every listing: one template per shape of entry, its
+    # leaves' text replaced (plain assignments inside one ``try``: set_text's
+    # fallback only runs for the rare unrepresentable text), then written.
+    plain = _contents_template()
+    named = _contents_template("ID", "DisplayName")
+    anonymous = _contents_template("ID")
+    for key, modified, etag, size, storage, owner_id, owner_name in entries:
+        if with_owner and owner_id is not None:
+            t = named if owner_name is not None else anonymous
         else:
-            c = copy_plain()
-            key, modified, etag, size, storage = c
-            owner_id = display = None
+            t = plain
+        c, key_el, modified_el, etag_el, size_el, storage_el, id_el, name_el = t
+        k = encode(key)
+        if not etag.startswith('"'):
+            etag = quote_etag(etag)
         try:
-            key.text = k
-            modified.text = e.last_modified
-            etag.text = tag
-            storage.text = e.storage_class
-            if owner_id is not None:
-                owner_id.text = e.owner_id
-            if display is not None:
-                display.text = e.owner_name
+            key_el.text = k
+            modified_el.text = modified
+            etag_el.text = etag
+            storage_el.text = storage
+            if id_el is not None:
+                id_el.text = owner_id
+            if name_el is not None:
+                name_el.text = owner_name
         except (ValueError, UnicodeError):
-            set_text(key, k)
-            set_text(modified, e.last_modified)
-            set_text(etag, tag)
-            set_text(storage, e.storage_class)
-            if owner_id is not None:
-                set_text(owner_id, e.owner_id)
-            if display is not None:
-                set_text(display, e.owner_name)
-        size.text = str(e.size)
-        made.append(c)
-    root.extend(made)
+            set_text(key_el, k)
+            set_text(modified_el, modified)
+            set_text(etag_el, etag)
+            set_text(storage_el, storage)
+            if id_el is not None:
+                set_text(id_el, owner_id)
+            if name_el is not None:
+                set_text(name_el, owner_name)
+        size_el.text = str(size)
+        write(c)
 
 
-def _append_prefixes(root: etree._Element, prefixes: Sequence[str],
-                     encode: Callable[[str], str]) -> None:
-    copy_prefix = _templates.prefix.__copy__
-    made = []
-    for p in prefixes:
-        c = copy_prefix()
-        set_text(c[0], encode(p))
-        made.append(c)
-    root.extend(made)
+def _document(head: Sequence, entries: Iterable[ListEntry], with_owner: bool,
+              prefixes: Iterable[str], encode: Callable[[str], str]) -> bytes:
+    def body(write: Write) -> None:
+        _write_entries(write, entries, with_owner, encode)
+        prefixes_writer(write, prefixes, encode)
+
+    return document("ListBucketResult", head, body)
 
 
 def list_objects_v1_xml(result: ListObjectsV1) -> bytes:
     """``ListBucketResult`` for ListObjects: Name, Prefix, Marker,
     NextMarker?, MaxKeys, Delimiter?, EncodingType?, IsTruncated, Contents
     (always with Owner when known), CommonPrefixes."""
-    enc = url_encode if result.encoding_type == "url" else _identity
-    root = s3_root("ListBucketResult")
-    sub(root, "Name", result.name)
-    sub(root, "Prefix", result.prefix)  # v1: AWS leaves Prefix as sent (botocore agrees)
-    sub(root, "Marker", enc(result.marker))
+    enc = encoder(result.encoding_type)
+    head = [leaf("Name", result.name),
+            leaf("Prefix", result.prefix),  # v1: AWS leaves Prefix as sent (botocore agrees)
+            leaf("Marker", enc(result.marker))]
     if result.next_marker is not None:
-        sub(root, "NextMarker", enc(result.next_marker))
-    sub(root, "MaxKeys", str(result.max_keys))
+        head.append(leaf("NextMarker", enc(result.next_marker)))
+    head.append(leaf("MaxKeys", str(result.max_keys)))
     if result.delimiter is not None:
-        sub(root, "Delimiter", enc(result.delimiter))
+        head.append(leaf("Delimiter", enc(result.delimiter)))
     if result.encoding_type is not None:
-        sub(root, "EncodingType", result.encoding_type)
-    sub(root, "IsTruncated", xml_bool(result.is_truncated))
-    _append_entries(root, result.contents, True, enc)
-    _append_prefixes(root, result.common_prefixes, enc)
-    return serialize(root)
+        head.append(leaf("EncodingType", result.encoding_type))
+    head.append(leaf("IsTruncated", xml_bool(result.is_truncated)))
+    return _document(head, result.contents, True, result.common_prefixes, enc)
 
 
 def list_objects_v2_xml(result: ListObjectsV2) -> bytes:
@@ -224,29 +185,25 @@ def list_objects_v2_xml(result: ListObjectsV2) -> bytes:
     ContinuationToken?, NextContinuationToken?, KeyCount, MaxKeys,
     Delimiter?, EncodingType?, IsTruncated, Contents (Owner only with
     fetch-owner), CommonPrefixes."""
-    enc = url_encode if result.encoding_type == "url" else _identity
+    enc = encoder(result.encoding_type)
     key_count = result.key_count
     if key_count is None:
         key_count = len(result.contents) + len(result.common_prefixes)
-    root = s3_root("ListBucketResult")
-    sub(root, "Name", result.name)
-    sub(root, "Prefix", enc(result.prefix))
+    head = [leaf("Name", result.name), leaf("Prefix", enc(result.prefix))]
     if result.start_after is not None:
-        sub(root, "StartAfter", enc(result.start_after))
+        head.append(leaf("StartAfter", enc(result.start_after)))
     if result.continuation_token is not None:
-        sub(root, "ContinuationToken", result.continuation_token)
+        head.append(leaf("ContinuationToken", result.continuation_token))
     if result.next_continuation_token is not None:
-        sub(root, "NextContinuationToken", result.next_continuation_token)
-    sub(root, "KeyCount", str(key_count))
-    sub(root, "MaxKeys", str(result.max_keys))
+        head.append(leaf("NextContinuationToken", result.next_continuation_token))
+    head.append(leaf("KeyCount", str(key_count)))
+    head.append(leaf("MaxKeys", str(result.max_keys)))
     if result.delimiter is not None:
-        sub(root, "Delimiter", enc(result.delimiter))
+        head.append(leaf("Delimiter", enc(result.delimiter)))
     if result.encoding_type is not None:
-        sub(root, "EncodingType", result.encoding_type)
-    sub(root, "IsTruncated", xml_bool(result.is_truncated))
-    _append_entries(root, result.contents, result.fetch_owner, enc)
-    _append_prefixes(root, result.common_prefixes, enc)
-    return serialize(root)
+        head.append(leaf("EncodingType", result.encoding_type))
+    head.append(leaf("IsTruncated", xml_bool(result.is_truncated)))
+    return _document(head, result.contents, result.fetch_owner, result.common_prefixes, enc)
 
 
 def list_objects_xml(result: ListResult) -> bytes:

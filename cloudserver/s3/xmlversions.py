@@ -1,26 +1,33 @@
 # -*- test-case-name: tests.unit.test_xmlversions -*-
 """ListObjectVersions response document (ListVersionsResult).
 
+Written element by element like the object listings
+(:mod:`cloudserver.s3.xmlstream`): one prebuilt ``<Version>`` and one
+``<DeleteMarker>``, filled and written for each entry, in listing order.
+
 With ``encoding-type=url`` Key, Prefix, Delimiter, KeyMarker, NextKeyMarker
 and CommonPrefixes are percent-encoded, the fields botocore decodes.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 
 import attrs
 
-from cloudserver.s3.xmlbuild import quote_etag, s3_root, serialize, sub, url_encode, xml_bool
+from cloudserver.s3.xmlbuild import quote_etag, set_text, xml_bool
+from cloudserver.s3.xmlstream import Write, document, encoder, leaf, prefixes_writer, template
 
 
-@attrs.frozen(kw_only=True)
-class VersionEntry:
+class VersionEntry(NamedTuple):
+    """One version or delete marker (a tuple: a page makes a thousand)."""
+
     key: str
     version_id: str
     is_latest: bool
     last_modified: str
-    owner_id: str
-    owner_name: str
+    owner_id: str | None
+    owner_name: str | None
     delete_marker: bool = False
     etag: str = ""
     size: int = 0
@@ -43,37 +50,71 @@ class VersionsListing:
     common_prefixes: Sequence[str] = ()
 
 
+_OWNER = ("Owner", ("ID", "DisplayName"))
+_VERSION = ("Key", "VersionId", "IsLatest", "LastModified", "ETag", "Size", _OWNER,
+            "StorageClass")
+_MARKER = ("Key", "VersionId", "IsLatest", "LastModified", _OWNER)
+
+
+def _write_entries(write: Write, entries: Iterable[VersionEntry],
+                   encode: Callable[[str], str]) -> None:
+    # As xmllisting's loop: plain assignments in one ``try``, set_text for
+    # the rare text lxml refuses.
+    version, v = template("Version", _VERSION)
+    marker, m = template("DeleteMarker", _MARKER)
+    shared = ("Key", "VersionId", "IsLatest", "LastModified", "ID", "DisplayName")
+    version_shared = [v[t] for t in shared]
+    marker_shared = [m[t] for t in shared]
+    etag_el, size_el, storage_el = v["ETag"], v["Size"], v["StorageClass"]
+    for (key, version_id, is_latest, modified, owner_id, owner_name, delete_marker, etag,
+         size, storage) in entries:
+        if delete_marker:
+            el, leaves = marker, marker_shared
+        else:
+            el, leaves = version, version_shared
+            etag = quote_etag(etag)
+            try:
+                etag_el.text = etag
+                storage_el.text = storage
+            except (ValueError, UnicodeError):
+                set_text(etag_el, etag)
+                set_text(storage_el, storage)
+            size_el.text = str(size)
+        key_el, vid_el, latest_el, modified_el, id_el, name_el = leaves
+        k = encode(key)
+        try:
+            key_el.text = k
+            vid_el.text = version_id
+            modified_el.text = modified
+            id_el.text = owner_id
+            name_el.text = owner_name
+        except (ValueError, UnicodeError):
+            set_text(key_el, k)
+            set_text(vid_el, version_id)
+            set_text(modified_el, modified)
+            set_text(id_el, owner_id)
+            set_text(name_el, owner_name)
+        latest_el.text = "true" if is_latest else "false"
+        write(el)
+
+
 def list_versions_xml(r: VersionsListing) -> bytes:
-    enc = url_encode if r.encoding_type == "url" else (lambda s: s)
-    root = s3_root("ListVersionsResult")
-    sub(root, "Name", r.name)
-    sub(root, "Prefix", enc(r.prefix))
-    sub(root, "KeyMarker", enc(r.key_marker))
-    sub(root, "VersionIdMarker", r.version_id_marker)
+    enc = encoder(r.encoding_type)
+    head = [leaf("Name", r.name), leaf("Prefix", enc(r.prefix)),
+            leaf("KeyMarker", enc(r.key_marker)), leaf("VersionIdMarker", r.version_id_marker)]
     if r.next_key_marker is not None:
-        sub(root, "NextKeyMarker", enc(r.next_key_marker))
+        head.append(leaf("NextKeyMarker", enc(r.next_key_marker)))
     if r.next_version_id_marker is not None:
-        sub(root, "NextVersionIdMarker", r.next_version_id_marker)
-    sub(root, "MaxKeys", str(r.max_keys))
+        head.append(leaf("NextVersionIdMarker", r.next_version_id_marker))
+    head.append(leaf("MaxKeys", str(r.max_keys)))
     if r.delimiter is not None:
-        sub(root, "Delimiter", enc(r.delimiter))
+        head.append(leaf("Delimiter", enc(r.delimiter)))
     if r.encoding_type is not None:
-        sub(root, "EncodingType", r.encoding_type)
-    sub(root, "IsTruncated", xml_bool(r.is_truncated))
-    for e in r.entries:
-        el = sub(root, "DeleteMarker" if e.delete_marker else "Version")
-        sub(el, "Key", enc(e.key))
-        sub(el, "VersionId", e.version_id)
-        sub(el, "IsLatest", xml_bool(e.is_latest))
-        sub(el, "LastModified", e.last_modified)
-        if not e.delete_marker:
-            sub(el, "ETag", quote_etag(e.etag))
-            sub(el, "Size", str(e.size))
-        owner = sub(el, "Owner")
-        sub(owner, "ID", e.owner_id)
-        sub(owner, "DisplayName", e.owner_name)
-        if not e.delete_marker:
-            sub(el, "StorageClass", e.storage_class)
-    for p in r.common_prefixes:
-        sub(sub(root, "CommonPrefixes"), "Prefix", enc(p))
-    return serialize(root)
+        head.append(leaf("EncodingType", r.encoding_type))
+    head.append(leaf("IsTruncated", xml_bool(r.is_truncated)))
+
+    def body(write: Write) -> None:
+        _write_entries(write, r.entries, enc)
+        prefixes_writer(write, r.common_prefixes, enc)
+
+    return document("ListVersionsResult", head, body)

@@ -17,6 +17,7 @@ from cloudserver.metadata.listing import (
     decode_token,
     encode_token,
     list_range,
+    load_record,
     make_filter,
 )
 
@@ -399,3 +400,117 @@ class DelimiterMasterTests(SynchronousTestCase):
                         break
                     params["marker"] = r["NextMarker"]
                 self.assertEqual(out, expected, (delimiter, page))
+
+
+class FastPathTests(SynchronousTestCase):
+    """DelimiterMaster's hot path (no delimiter) against its general path."""
+
+    @staticmethod
+    def general(kv, params):
+        flt = make_filter({"listingType": "DelimiterMaster", **params})
+        flt._plain = False  # what every key went through before the hot path
+        return list_range(kv, BASE, flt)
+
+    def test_random_buckets_match_general_path(self):
+        rnd = random.Random(5)
+        raw, seen = [], set()
+        for i in range(500):
+            name = "".join(rnd.choice("ab/") for _ in range(rnd.randint(1, 4))) + str(i % 5)
+            if name in seen:
+                continue
+            seen.add(name)
+            key = name.encode()
+            kind = rnd.random()
+            if kind < 0.2:
+                master = rec(isDeleteMarker=True)
+            elif kind < 0.3:
+                master = rec(isPHD=True)
+            else:
+                master = rec(n=name, size=i)
+            raw.append((key, master))
+            for v in range(rnd.randint(0, 4)):
+                version = rec(isDeleteMarker=True) if rnd.random() < 0.2 else rec(n=f"{name}@{v}")
+                raw.append((key + b"\x00v%d" % v, version))
+        kv = make_kv([], raw)
+        for fields in (None, ["n", "missing"]):
+            for page in (1, 4, 1000):
+                for v2 in (False, True):
+                    params = {"maxKeys": page, "v2": v2, "valueFields": fields}
+                    pages = 0
+                    while True:
+                        fast = listing(kv, listingType="DelimiterMaster", **params)
+                        self.assertEqual(fast, self.general(kv, params), (fields, page, v2, pages))
+                        pages += 1
+                        if not fast["IsTruncated"]:
+                            break
+                        if v2:
+                            params["continuationToken"] = fast["NextContinuationToken"]
+                        else:
+                            params["marker"] = fast["NextMarker"]
+                    self.assertGreater(pages, 0)
+
+
+class ValueFieldsTests(SynchronousTestCase):
+    """``valueFields``: entries carry only the named fields of their records."""
+
+    RECORD = {"etag": "e", "size": 3, "last-modified": 1.5, "acl": {"owner": "o"},
+              "location": [{"size": 9}]}
+
+    def kv(self):
+        raw = [(b"a", rec(**self.RECORD)), (b"d/b", rec(**self.RECORD)),
+               (b"p", rec(isPHD=True)), (b"p\x00v1", rec(**self.RECORD, n="latest"))]
+        return make_kv([], raw)
+
+    def test_projection_every_path(self):
+        want = {"etag": "e", "size": 3}
+        fields = ["etag", "size", "storage-class"]
+        for kind in ("Delimiter", "DelimiterMaster"):
+            for delimiter in (None, "/"):
+                r = listing(self.kv(), listingType=kind, delimiter=delimiter,
+                            valueFields=fields)
+                for c in r["Contents"]:
+                    if c["key"] != "p" or kind == "DelimiterMaster":  # Delimiter: raw keys
+                        self.assertEqual(c["value"], want, (kind, delimiter, c["key"]))
+        r = listing(self.kv(), listingType="DelimiterMaster")
+        self.assertEqual(r["Contents"][0]["value"], self.RECORD)
+        self.assertEqual(names(r), ["a", "d/b", "p"])
+
+    def test_bad_value_fields(self):
+        for bad in ("etag", [1], [None], 5, {"etag": 1}):
+            self.assertRaises(InvalidArgument, make_filter, {"valueFields": bad})
+
+    def test_through_rpc(self):
+        """The projection happens in the daemon: the stream carries only the fields."""
+        from twisted.internet.task import Clock
+
+        from cloudserver.metadata.rpc_client import MetadataRPCClient
+        from cloudserver.metadata.service import MetadataService
+        from tests.unit.test_metadata_rpc import FakeEndpoint
+
+        clock = Clock()
+        service = MetadataService(MemoryKV())
+        endpoint = FakeEndpoint(service, clock)
+        client = MetadataRPCClient(endpoint, clock, connect_wait=2.0)
+        client.start()
+        self.addCleanup(client.close)
+        service.create_bucket("bkt", {})
+        for i in range(150):
+            service.put_object("bkt", f"k{i:03d}", {**self.RECORD, "size": i})
+        d = client.list_objects("bkt", {"listingType": "DelimiterMaster",
+                                        "valueFields": ("size", "etag")})
+        endpoint.flush()
+        r = self.successResultOf(d)
+        self.assertEqual(len(r["Contents"]), 150)
+        self.assertEqual(r["Contents"][149], {"key": "k149", "value": {"size": 149, "etag": "e"}})
+
+
+class LoadRecordTests(SynchronousTestCase):
+    def test_same_as_json_loads(self):
+        for text in ['{"a":1,"b":[1,2,{"c":null}],"é":"\\u00e9\\"x"}', '{}', '[1]', '"s"',
+                     ' {"a":1} ', '{"a":1}\n', '3']:
+            self.assertEqual(load_record(text.encode()), json.loads(text), text)
+
+    def test_rejects_what_json_rejects(self):
+        for text in ['{"a":1}x', '{"a":1}{}', '', '  ', '{"a":', 'nope', '{"a":1']:
+            self.assertRaises(ValueError, load_record, text.encode())
+        self.assertRaises(UnicodeDecodeError, load_record, b'{"a":"\xff"}')

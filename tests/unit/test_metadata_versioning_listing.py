@@ -115,6 +115,17 @@ class DelimiterVersionsTests(SynchronousTestCase):
             ("b", "null", True, False), ("b", vid(3), False, False),
             ("c", vid(9), True, False), ("c", "null", False, False)])
 
+    def test_value_fields(self):
+        """Projected values; ids, nulls and delete markers still read from the records."""
+        raw = [(b"a", rec(n="pre-versioning"))]
+        raw += versioned("c", 9, 4, null=4) + versioned("k", 2, 3, dm=3)
+        kv = make_kv([], raw)
+        r = run(kv, valueFields=["n", "absent"])
+        self.assertEqual(entries(r), entries(run(kv)))
+        self.assertEqual([v["value"] for v in r["Versions"]],
+                         [{"n": "pre-versioning"}, {"n": "c@9"}, {"n": "c@4"}, {"n": "k@3"},
+                          {"n": "k@2"}])
+
     def test_placeholder_master(self):
         raw = [(b"p", rec(isPHD=True))] + versioned("p", 2, 1)[1:] + [(b"q", rec(isPHD=True))]
         r = run(make_kv(["z"], raw))

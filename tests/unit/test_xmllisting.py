@@ -162,6 +162,21 @@ class ListObjectsV2Tests(SynchronousTestCase):
             + b"<CommonPrefixes><Prefix>a%20b/</Prefix></CommonPrefixes>"
             b"</ListBucketResult>")
 
+    def test_entries_of_every_shape_in_a_row(self) -> None:
+        """Entries share prebuilt elements: each one sets every leaf it writes."""
+        result = ListObjectsV2(name="b", fetch_owner=True, contents=[
+            entry("a", 1, storage_class="GLACIER"), entry("b\x01", owner_name=None),
+            entry("c", owner_id=None), entry("d", 4), entry("e<", owner_name=None)])
+        self.assertEqual(
+            list_objects_v2_xml(result),
+            HEAD + b"<Name>b</Name><Prefix></Prefix><KeyCount>5</KeyCount>"
+            b"<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>"
+            + contents(b"a", b"1", storage=b"GLACIER")
+            + contents(b"b&#x1;", owner=b"<Owner><ID>oid</ID></Owner>")
+            + contents(b"c", owner=b"") + contents(b"d", b"4")
+            + contents(b"e&lt;", owner=b"<Owner><ID>oid</ID></Owner>")
+            + b"</ListBucketResult>")
+
     def test_thousand_entries(self) -> None:
         keys = [f"photos/2024/img{i:06d}.jpg" for i in range(1000)]
         body = list_objects_v2_xml(ListObjectsV2(name="b", contents=[entry(k) for k in keys]))

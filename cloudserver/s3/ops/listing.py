@@ -2,6 +2,8 @@
 """ListObjects (v1) and ListObjectsV2: parameters in, listing algorithm, XML out."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket
@@ -33,17 +35,65 @@ def parse_encoding(value: str | None) -> str | None:
     return "url"
 
 
+_MILLIS = [f".{ms:03d}Z" for ms in range(1000)]
+
+
+def iso8601_cached() -> Callable[[float], str]:
+    """``iso8601`` for a page of timestamps: the date and time part is
+    formatted once per second (objects written together share it), only
+    the milliseconds per entry."""
+    seconds: dict[int, str] = {}
+
+    def iso(ts: float) -> str:
+        secs, ms = divmod(round(ts * 1000), 1000)
+        head = seconds.get(secs)
+        if head is None:
+            head = seconds[secs] = iso8601(secs)[:-5]  # without ".000Z"
+        return head + _MILLIS[ms]
+
+    return iso
+
+
+#: What a listing renders of each record (the listing returns only these).
+LISTED_FIELDS = ["last-modified", "etag", "size", "storage-class"]
+OWNER_FIELDS = ["owner", "owner-name"]
+
+
+def list_entries(contents: list[dict], owner: tuple[str | None, str | None] | None
+                 ) -> list[ListEntry]:
+    """A listing's Contents as ListEntry records; owners (the record's, else
+    ``owner``, the bucket's) only when ``owner`` is given."""
+    iso = iso8601_cached()
+    entries = []
+    append = entries.append
+    if owner is None:
+        for item in contents:
+            md = item["value"]
+            append(ListEntry(item["key"], iso(md["last-modified"]), md["etag"], md["size"],
+                             md.get("storage-class", "STANDARD")))
+        return entries
+    owner_id, owner_name = owner
+    for item in contents:
+        md = item["value"]
+        append(ListEntry(item["key"], iso(md["last-modified"]), md["etag"], md["size"],
+                         md.get("storage-class", "STANDARD"), md.get("owner") or owner_id,
+                         md.get("owner-name") or owner_name))
+    return entries
+
+
 async def _list(ctx: RequestContext, v2: bool) -> Response:
     bucket = await load_bucket(ctx)
     q = ctx.query
     max_keys = parse_max_keys(q.get("max-keys"))
     encoding = parse_encoding(q.get("encoding-type"))
+    fetch_owner = (not v2) or q.get("fetch-owner", "").lower() == "true"
     params = {
         "listingType": "DelimiterMaster",
         "prefix": q.get("prefix", ""),
         "delimiter": q.get("delimiter") or None,
         "maxKeys": max_keys,
         "v2": v2,
+        "valueFields": LISTED_FIELDS + OWNER_FIELDS if fetch_owner else LISTED_FIELDS,
     }
     if v2:
         params["startAfter"] = q.get("start-after") or None
@@ -51,20 +101,12 @@ async def _list(ctx: RequestContext, v2: bool) -> Response:
     else:
         params["marker"] = q.get("marker") or None
     result = await ctx.backend.metadata.list_objects(ctx.bucket, params)
-    fetch_owner = (not v2) or q.get("fetch-owner", "").lower() == "true"
-    owner = (bucket.get("owner"), bucket.get("owner-name"))
-    entries = []
-    for item in result["Contents"]:
-        md = item["value"]
-        entries.append(ListEntry(
-            key=item["key"], last_modified=iso8601(md["last-modified"]), etag=md["etag"],
-            size=md["size"], storage_class=md.get("storage-class", "STANDARD"),
-            owner_id=(md.get("owner") or owner[0]) if fetch_owner else None,
-            owner_name=(md.get("owner-name") or owner[1]) if fetch_owner else None))
+    owner = (bucket.get("owner"), bucket.get("owner-name")) if fetch_owner else None
     listing = ListResult(
         v2=v2, bucket=ctx.bucket, prefix=params["prefix"], delimiter=params["delimiter"],
         max_keys=max_keys, encoding_type=encoding, is_truncated=bool(result["IsTruncated"]),
-        contents=entries, common_prefixes=list(result["CommonPrefixes"]),
+        contents=list_entries(result["Contents"], owner),
+        common_prefixes=list(result["CommonPrefixes"]),
         marker=q.get("marker", "") if not v2 else None,
         next_marker=(result.get("NextMarker") if not v2 and result["IsTruncated"]
                      and params["delimiter"] else None),

@@ -9,8 +9,14 @@ from cloudserver.metadata import version_id as vid
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket
-from cloudserver.s3.ops.listing import parse_encoding, parse_max_keys
-from cloudserver.s3.xml import iso8601, parse_versioning, versioning_xml
+from cloudserver.s3.ops.listing import (
+    LISTED_FIELDS,
+    OWNER_FIELDS,
+    iso8601_cached,
+    parse_encoding,
+    parse_max_keys,
+)
+from cloudserver.s3.xml import parse_versioning, versioning_xml
 from cloudserver.s3.versions import NULL, parse_version_param
 from cloudserver.s3.xmlversions import VersionEntry, VersionsListing, list_versions_xml
 
@@ -39,6 +45,30 @@ async def get_bucket_versioning(ctx: RequestContext) -> Response:
     return Response.xml(versioning_xml(bucket.get("versioning")))
 
 
+#: What a versions listing renders of each record (the listing returns only these).
+VERSION_FIELDS = LISTED_FIELDS + OWNER_FIELDS + ["isNull"]
+
+
+def version_entries(versions: list[dict], owner_id: str | None, owner_name: str | None
+                    ) -> list[VersionEntry]:
+    """A versions listing's entries as VersionEntry records (owners: the
+    record's, else the bucket's)."""
+    iso = iso8601_cached()
+    encode = vid.encode
+    entries = []
+    append = entries.append
+    for item in versions:
+        md = item["value"]
+        internal = item["versionId"]
+        shown = NULL if internal in (None, NULL) or md.get("isNull") else encode(internal)
+        append(VersionEntry(
+            item["key"], shown, bool(item["isLatest"]), iso(md["last-modified"]),
+            md.get("owner") or owner_id, md.get("owner-name") or owner_name,
+            bool(item["isDeleteMarker"]), md.get("etag", ""), md.get("size", 0),
+            md.get("storage-class", "STANDARD")))
+    return entries
+
+
 async def list_object_versions(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
     q = ctx.query
@@ -57,20 +87,10 @@ async def list_object_versions(ctx: RequestContext) -> Response:
         "maxKeys": max_keys,
         "keyMarker": key_marker or None,
         "versionIdMarker": parse_version_param(vid_marker) if vid_marker else None,
+        "valueFields": VERSION_FIELDS,
     }
     result = await ctx.backend.metadata.list_objects(ctx.bucket, params)
-    owner = (bucket.get("owner"), bucket.get("owner-name"))
-    entries = []
-    for item in result["Versions"]:
-        md = item["value"]
-        internal = item["versionId"]
-        shown = NULL if internal in (None, NULL) or md.get("isNull") else vid.encode(internal)
-        entries.append(VersionEntry(
-            key=item["key"], version_id=shown, is_latest=bool(item["isLatest"]),
-            last_modified=iso8601(md["last-modified"]),
-            owner_id=md.get("owner") or owner[0], owner_name=md.get("owner-name") or owner[1],
-            delete_marker=bool(item["isDeleteMarker"]), etag=md.get("etag", ""),
-            size=md.get("size", 0), storage_class=md.get("storage-class", "STANDARD")))
+    entries = version_entries(result["Versions"], bucket.get("owner"), bucket.get("owner-name"))
     next_vid = result.get("NextVersionIdMarker")
     if next_vid not in (None, NULL):
         next_vid = vid.encode(next_vid)

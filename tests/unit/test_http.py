@@ -248,3 +248,23 @@ class ExpectedOwnerTests(SynchronousTestCase):
             out = h.send(signed("GET", "/bucket", headers={
                 "x-amz-expected-bucket-owner": value}))
             self.assertEqual(status(out), code, (value, out))
+
+
+class DateHeaderTests(SynchronousTestCase):
+    """twisted.web's Date header, formatted once a second."""
+
+    def test_cache(self):
+        from cloudserver.s3.http import _DateCache
+        dates = _DateCache()
+        first = dates.value(0.2)
+        self.assertEqual(first, b"Thu, 01 Jan 1970 00:00:00 GMT")
+        self.assertIs(dates.value(0.9), first)
+        self.assertEqual(dates.value(86400 + 61), b"Fri, 02 Jan 1970 00:01:01 GMT")
+
+    def test_response_has_date_and_server(self):
+        h = Harness()
+        out = h.send(signed("PUT", "/bucket"))
+        self.assertEqual(status(out), 200, out)
+        head = out.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+        self.assertEqual(sum(1 for line in head if line.startswith(b"Date: ")), 1, head)
+        self.assertIn(b"Server: cloudserver", head)

@@ -120,6 +120,10 @@ def main() -> None:
     parser.add_argument("--profile", default=None, help="cProfile one pass of this op")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--log", default="text", choices=("text", "none"))
+    parser.add_argument("--timed", type=int, default=None, metavar="K",
+                        help="one pass of K requests of the first op (keys reused), no "
+                        "timing: for instruction counts, e.g. valgrind --tool=callgrind "
+                        "with two values of K (get and head only)")
     args = parser.parse_args()
 
     if args.log == "text":
@@ -168,6 +172,14 @@ def run(args, workdir: str) -> None:
     # The objects GET and HEAD read.
     for r in targets("PUT"):
         check(site.send(r), (200,), "fill")
+    if args.timed is not None:
+        method = ops[0].upper()
+        if method not in ("GET", "HEAD"):
+            raise SystemExit("--timed: get or head")
+        reqs = targets(method)
+        for i in range(args.timed):
+            site.send(reqs[i % n])
+        return
     if args.profile:
         one_pass(args.profile, 0)  # warm up
         prof = cProfile.Profile()

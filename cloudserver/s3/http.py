@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from twisted.python import failure
 from twisted.web import http, resource, server
+from twisted.web.http_headers import Headers
 
 from cloudserver.s3.body import RequestBody
 from cloudserver.s3.connection import IDLE_TIMEOUT, ConnectionPolicyMixin
@@ -33,6 +34,29 @@ def add_header_exact(headers, name: bytes, value: bytes) -> None:
         headers.addRawHeader(name, value)
     else:
         raw.setdefault(name, []).append(value.replace(b"\r", b" ").replace(b"\n", b" "))
+
+
+def canonical_header_name(name: str) -> bytes:
+    """The name as twisted.web writes it ("etag" -> b"ETag"), cached: response
+    headers are set straight into the Headers' dict (see resource._send)."""
+    cached = _CANONICAL_NAMES.get(name)
+    if cached is None:
+        probe = Headers()
+        probe.addRawHeader(name.encode("latin-1"), b"")
+        cached = next(iter(probe.getAllRawHeaders()))[0]
+        if len(_CANONICAL_NAMES) < 4096:  # names come from code, but bound it
+            _CANONICAL_NAMES[name] = cached
+    return cached
+
+
+_CANONICAL_NAMES: dict[str, bytes] = {}
+
+
+def sanitize_header_value(value: bytes) -> bytes:
+    """What twisted.web does to a header value: line breaks become spaces."""
+    if b"\n" in value or b"\r" in value:
+        return b" ".join(value.splitlines())
+    return value
 
 
 class _DateCache:

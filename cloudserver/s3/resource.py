@@ -25,7 +25,7 @@ from cloudserver.s3.auth.request_info import RequestInfo
 from cloudserver.s3.context import Backend, RequestContext, Response
 from cloudserver.s3 import healthcheck
 from cloudserver.s3.errors import REASONS, S3Error
-from cloudserver.s3.http import add_header_exact
+from cloudserver.s3.http import add_header_exact, canonical_header_name, sanitize_header_value
 from cloudserver.s3.ops import HANDLERS
 from cloudserver.s3.ops.cors import actual_request_headers as cors_headers
 from cloudserver.s3.routing import route
@@ -41,6 +41,28 @@ def _decode_headers(request) -> dict[str, list[str]]:
     for name, values in request.requestHeaders.getAllRawHeaders():
         headers[name.decode("latin-1").lower()] = [v.decode("latin-1") for v in values]
     return headers
+
+
+def _set_headers_public(rh, response: Response, request_id: str, length: int) -> None:
+    """S3Resource._set_headers through twisted's public Headers methods."""
+    rh.setRawHeaders(b"x-amz-request-id", [request_id.encode()])
+    rh.setRawHeaders(b"x-amz-id-2", [request_id.encode()])
+    rh.setRawHeaders(b"server", [SERVER_NAME])
+    if response.content_type is not None:
+        rh.setRawHeaders(b"content-type", [response.content_type.encode("latin-1")])
+    else:
+        rh.removeHeader(b"content-type")
+    for name, value in response.headers:
+        try:
+            raw_value = value.encode("latin-1")
+        except UnicodeEncodeError:
+            raw_value = value.encode("utf-8")
+        if name.startswith("x-amz-meta-"):
+            add_header_exact(rh, name.encode("latin-1"), raw_value)
+        else:
+            rh.addRawHeader(name.encode("latin-1"), raw_value)
+    if response.status not in (204, 304) or length:
+        rh.setRawHeaders(b"content-length", [str(length).encode()])
 
 
 def to_s3_error(failure: Failure) -> S3Error | None:
@@ -168,26 +190,8 @@ class S3Resource(Resource):
                 response.producer.stopProducing()
             return response
         request.setResponseCode(response.status, REASONS.get(response.status))
-        rh = request.responseHeaders
-        rh.setRawHeaders(b"x-amz-request-id", [request_id.encode()])
-        rh.setRawHeaders(b"x-amz-id-2", [request_id.encode()])
-        rh.setRawHeaders(b"server", [SERVER_NAME])
-        if response.content_type is not None:
-            rh.setRawHeaders(b"content-type", [response.content_type.encode("latin-1")])
-        else:
-            rh.removeHeader(b"content-type")
-        for name, value in response.headers:
-            try:
-                raw_value = value.encode("latin-1")
-            except UnicodeEncodeError:
-                raw_value = value.encode("utf-8")
-            if name.startswith("x-amz-meta-"):
-                add_header_exact(rh, name.encode("latin-1"), raw_value)
-            else:
-                rh.addRawHeader(name.encode("latin-1"), raw_value)
         length = response.length if response.length is not None else len(response.body)
-        if response.status not in (204, 304) or length:
-            rh.setRawHeaders(b"content-length", [str(length).encode()])
+        self._set_headers(request.responseHeaders, response, request_id, length)
         request.bytes_sent = 0
         if response.producer is None:
             if response.body and request.method != b"HEAD":
@@ -217,6 +221,37 @@ class S3Resource(Resource):
         if not request._disconnected:
             request.finish()
         return response
+
+    @staticmethod
+    def _set_headers(rh, response: Response, request_id: str, length: int) -> None:
+        """The response headers, straight into the Headers' dict (names in
+        twisted.web's case, values sanitized as it would): the public
+        methods re-encode and re-check every name on every call."""
+        raw = getattr(rh, "_rawHeaders", None)
+        if not isinstance(raw, dict):  # a future twisted: the public way
+            _set_headers_public(rh, response, request_id, length)
+            return
+        rid = request_id.encode()
+        raw[b"X-Amz-Request-Id"] = [rid]
+        raw[b"X-Amz-Id-2"] = [rid]
+        raw[b"Server"] = [SERVER_NAME]
+        if response.content_type is not None:
+            raw[b"Content-Type"] = [
+                sanitize_header_value(response.content_type.encode("latin-1"))]
+        else:
+            raw.pop(b"Content-Type", None)
+        for name, value in response.headers:
+            try:
+                raw_value = value.encode("latin-1")
+            except UnicodeEncodeError:
+                raw_value = value.encode("utf-8")
+            if name.startswith("x-amz-meta-"):
+                add_header_exact(rh, name.encode("latin-1"), raw_value)
+            else:
+                raw.setdefault(canonical_header_name(name), []).append(
+                    sanitize_header_value(raw_value))
+        if response.status not in (204, 304) or length:
+            raw[b"Content-Length"] = [b"%d" % length]
 
     def _last_resort(self, failure: Failure, request, request_id: str):
         log.failure("unhandled error in request {request_id}", failure,

@@ -148,7 +148,7 @@ def run(args, workdir: str) -> None:
         body = BODY if method == "PUT" else b""
         return [request(method, signer.path(method, BUCKET, k + suffix), body) for k in keys]
 
-    def one_pass(op: str, rnd: int) -> float:
+    def one_pass(op: str, rnd: int, prof: cProfile.Profile | None = None) -> float:
         if op == "put":
             reqs, ok = targets("PUT", f".{rnd}"), (200,)
         elif op == "get":
@@ -164,10 +164,15 @@ def run(args, workdir: str) -> None:
             raise SystemExit(f"unknown op {op}")
         check(site.send(reqs[0]), ok, op)
         send = site.send
+        if prof is not None:
+            prof.enable()
         start = time.process_time()
         for r in reqs[1:]:
             send(r)
-        return (time.process_time() - start) / (len(reqs) - 1)
+        spent = time.process_time() - start
+        if prof is not None:
+            prof.disable()
+        return spent / (len(reqs) - 1)
 
     # The objects GET and HEAD read.
     for r in targets("PUT"):
@@ -183,9 +188,7 @@ def run(args, workdir: str) -> None:
     if args.profile:
         one_pass(args.profile, 0)  # warm up
         prof = cProfile.Profile()
-        prof.enable()
-        one_pass(args.profile, 1)
-        prof.disable()
+        one_pass(args.profile, 1, prof)
         stats = pstats.Stats(prof)
         stats.sort_stats("tottime").print_stats(args.top)
         stats.sort_stats("cumulative").print_stats(args.top)

@@ -296,12 +296,17 @@ class MetadataService(UploadsMixin):
     def _get_bucket_and_object(self, bucket, key, options=None):
         attrs = self._load_bucket(bucket)
         opts = versioning.parse_options(options)
+        view = self._view(bucket, key, staged=False)
         try:
-            obj = versioning.plan_get(self._view(bucket, key, staged=False), key, opts)
+            obj = versioning.plan_get(view, key, opts)
         except (NoSuchKey, NoSuchVersion):
             obj = None
         else:
             obj = inline.attach(obj, self.kv.get)
+        finally:
+            # As get_object: the S3 read path (GET, HEAD) now reads through here.
+            if versioning.is_phd(view.master()):
+                self._repair(bucket, key)
         return {"bucket": attrs, "obj": obj}
 
     def _view(self, bucket: str, key: str, staged: bool = True) -> versioning.KVObjectView:

@@ -56,10 +56,17 @@ class _PauseTracking:
 
 
 class ConnectionPolicyMixin:
-    """Mix into an ``http.HTTPChannel`` subclass, before it in the bases."""
+    """Mix into an ``http.HTTPChannel`` subclass (of a twisted.web Site: the
+    clock is ``self.site.reactor``), before it in the bases."""
 
     header_timeout: float | None = HEADER_TIMEOUT
     _awaiting_request = True
+    #: when the headers of the request being received are due (None: no
+    #: request under way, or its headers are in)
+    _header_deadline: float | None = None
+    #: one timer per connection, not one per request: it is left running
+    #: when headers complete and, when it fires, re-arms itself for the
+    #: deadline of the request then under way, if any
     _header_timer = None
 
     def connectionMade(self):
@@ -67,13 +74,13 @@ class ConnectionPolicyMixin:
         self._networkProducer = _PauseTracking(self._networkProducer)
 
     def dataReceived(self, data):
-        if self._awaiting_request and self._header_timer is None:
+        if self._awaiting_request and self._header_deadline is None:
             self._start_header_timer()
         super().dataReceived(data)
 
     def allHeadersReceived(self):
         self._awaiting_request = False
-        self._cancel_header_timer()
+        self._header_deadline = None
         super().allHeadersReceived()
 
     def requestDone(self, request):
@@ -107,16 +114,31 @@ class ConnectionPolicyMixin:
 
     # -- the header deadline ------------------------------------------------
     def _start_header_timer(self):
-        if self.header_timeout and self._header_timer is None:
-            self._header_timer = self.callLater(self.header_timeout, self._headers_too_slow)
+        if not self.header_timeout:
+            return
+        self._header_deadline = self.site.reactor.seconds() + self.header_timeout
+        if self._header_timer is None:
+            self._header_timer = self.callLater(self.header_timeout, self._header_timer_fired)
 
     def _cancel_header_timer(self):
+        self._header_deadline = None
         timer, self._header_timer = self._header_timer, None
         if timer is not None and timer.active():
             timer.cancel()
 
-    def _headers_too_slow(self):
+    def _header_timer_fired(self):
         self._header_timer = None
+        deadline = self._header_deadline
+        if deadline is None:
+            return  # no request under way: the next one starts a timer
+        left = deadline - self.site.reactor.seconds()
+        if left > 0:  # a later request's deadline
+            self._header_timer = self.callLater(left, self._header_timer_fired)
+            return
+        self._headers_too_slow()
+
+    def _headers_too_slow(self):
+        self._header_deadline = None
         peer = self.transport.getPeer()
         log.info("closing {peer}: request headers not complete after {t}s",
                  peer=str(peer), t=self.header_timeout)

@@ -10,7 +10,9 @@ authentication gets its error without the body being sent at all.
 """
 from __future__ import annotations
 
-from twisted.web import http, server
+from twisted.python import failure
+from twisted.web import http, resource, server
+from twisted.web.http_headers import Headers
 
 from cloudserver.s3.body import RequestBody
 from cloudserver.s3.connection import IDLE_TIMEOUT, ConnectionPolicyMixin
@@ -32,6 +34,51 @@ def add_header_exact(headers, name: bytes, value: bytes) -> None:
         headers.addRawHeader(name, value)
     else:
         raw.setdefault(name, []).append(value.replace(b"\r", b" ").replace(b"\n", b" "))
+
+
+def canonical_header_name(name: str) -> bytes:
+    """The name as twisted.web writes it ("etag" -> b"ETag"), cached: response
+    headers are set straight into the Headers' dict (see resource._send)."""
+    cached = _CANONICAL_NAMES.get(name)
+    if cached is None:
+        probe = Headers()
+        probe.addRawHeader(name.encode("latin-1"), b"")
+        cached = next(iter(probe.getAllRawHeaders()))[0]
+        if len(_CANONICAL_NAMES) < 4096:  # names come from code, but bound it
+            _CANONICAL_NAMES[name] = cached
+    return cached
+
+
+_CANONICAL_NAMES: dict[str, bytes] = {}
+
+
+def sanitize_header_value(value: bytes) -> bytes:
+    """What twisted.web does to a header value: line breaks become spaces."""
+    if b"\n" in value or b"\r" in value:
+        return b" ".join(value.splitlines())
+    return value
+
+
+class _DateCache:
+    """The HTTP ``Date`` value, formatted once per second of the clock.
+
+    twisted.web formats it for every response (``datetimeToString``, a
+    gmtime and a %-format), the same text a thousand times a second.
+    """
+
+    def __init__(self):
+        self._second: int | None = None
+        self._value = b""
+
+    def value(self, now: float) -> bytes:
+        second = int(now)
+        if second != self._second:
+            self._value = http.datetimeToString(second)
+            self._second = second
+        return self._value
+
+
+_dates = _DateCache()
 
 
 class S3Channel(ConnectionPolicyMixin, http.HTTPChannel):
@@ -96,6 +143,37 @@ class S3Request(server.Request):
         # Process on the same turn: the resource answers from the headers.
         self.site = channel.site
         self.process()
+
+    def process(self):
+        """What ``server.Request.process`` does for our single leaf resource.
+
+        Kept: the Server and Date headers, ``OPTIONS *``, resource lookup,
+        encoders, ``render`` and ``processingFailed``.  Left out: splitting
+        and unquoting the path into ``postpath`` (the S3 resource parses the
+        raw request-target itself and is a leaf, so nothing traverses it),
+        and the Date is formatted once a second instead of per request.
+        """
+        site = self.site
+        date = _dates.value(site.reactor.seconds())
+        raw = getattr(self.responseHeaders, "_rawHeaders", None)
+        if raw is not None:  # the names as twisted.web stores them
+            raw[b"Server"] = [server.version]
+            raw[b"Date"] = [date]
+        else:
+            self.setHeader(b"Server", server.version)
+            self.setHeader(b"Date", date)
+        if self.path == b"*":
+            self._handleStar()
+            return
+        try:
+            resrc = site.getResourceFor(self)
+            if resource._IEncodingResource.providedBy(resrc):
+                encoder = resrc.getEncoder(self)
+                if encoder is not None:
+                    self._encoder = encoder
+            self.render(resrc)
+        except BaseException:
+            self.processingFailed(failure.Failure())
 
     def send_continue(self):
         if self.expect_continue and not self.continue_sent and not self.startedWriting:

@@ -18,13 +18,14 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from cloudserver.metadata.errors import MetadataError
+from cloudserver.s3.accesslog import AccessLog
 from cloudserver.s3.acl import ANONYMOUS_OPS
 from cloudserver.s3.auth.authenticate import AuthResult, authenticate
 from cloudserver.s3.auth.request_info import RequestInfo
 from cloudserver.s3.context import Backend, RequestContext, Response
 from cloudserver.s3 import healthcheck
 from cloudserver.s3.errors import REASONS, S3Error
-from cloudserver.s3.http import add_header_exact
+from cloudserver.s3.http import add_header_exact, canonical_header_name, sanitize_header_value
 from cloudserver.s3.ops import HANDLERS
 from cloudserver.s3.ops.cors import actual_request_headers as cors_headers
 from cloudserver.s3.routing import route
@@ -42,6 +43,28 @@ def _decode_headers(request) -> dict[str, list[str]]:
     return headers
 
 
+def _set_headers_public(rh, response: Response, request_id: str, length: int) -> None:
+    """S3Resource._set_headers through twisted's public Headers methods."""
+    rh.setRawHeaders(b"x-amz-request-id", [request_id.encode()])
+    rh.setRawHeaders(b"x-amz-id-2", [request_id.encode()])
+    rh.setRawHeaders(b"server", [SERVER_NAME])
+    if response.content_type is not None:
+        rh.setRawHeaders(b"content-type", [response.content_type.encode("latin-1")])
+    else:
+        rh.removeHeader(b"content-type")
+    for name, value in response.headers:
+        try:
+            raw_value = value.encode("latin-1")
+        except UnicodeEncodeError:
+            raw_value = value.encode("utf-8")
+        if name.startswith("x-amz-meta-"):
+            add_header_exact(rh, name.encode("latin-1"), raw_value)
+        else:
+            rh.addRawHeader(name.encode("latin-1"), raw_value)
+    if response.status not in (204, 304) or length:
+        rh.setRawHeaders(b"content-length", [str(length).encode()])
+
+
 def to_s3_error(failure: Failure) -> S3Error | None:
     """The S3 error for a failure, or None when it is a bug (-> InternalError)."""
     exc = failure.value
@@ -57,10 +80,11 @@ class S3Resource(Resource):
 
     isLeaf = True
 
-    def __init__(self, backend: Backend, clock: Any):
+    def __init__(self, backend: Backend, clock: Any, access_log: AccessLog | None = None):
         super().__init__()
         self.backend = backend
         self.clock = clock
+        self.access_log = access_log if access_log is not None else AccessLog(clock)
 
     def render(self, request):
         request_id = secrets.token_hex(8).upper()
@@ -166,26 +190,8 @@ class S3Resource(Resource):
                 response.producer.stopProducing()
             return response
         request.setResponseCode(response.status, REASONS.get(response.status))
-        rh = request.responseHeaders
-        rh.setRawHeaders(b"x-amz-request-id", [request_id.encode()])
-        rh.setRawHeaders(b"x-amz-id-2", [request_id.encode()])
-        rh.setRawHeaders(b"server", [SERVER_NAME])
-        if response.content_type is not None:
-            rh.setRawHeaders(b"content-type", [response.content_type.encode("latin-1")])
-        else:
-            rh.removeHeader(b"content-type")
-        for name, value in response.headers:
-            try:
-                raw_value = value.encode("latin-1")
-            except UnicodeEncodeError:
-                raw_value = value.encode("utf-8")
-            if name.startswith("x-amz-meta-"):
-                add_header_exact(rh, name.encode("latin-1"), raw_value)
-            else:
-                rh.addRawHeader(name.encode("latin-1"), raw_value)
         length = response.length if response.length is not None else len(response.body)
-        if response.status not in (204, 304) or length:
-            rh.setRawHeaders(b"content-length", [str(length).encode()])
+        self._set_headers(request.responseHeaders, response, request_id, length)
         request.bytes_sent = 0
         if response.producer is None:
             if response.body and request.method != b"HEAD":
@@ -216,6 +222,37 @@ class S3Resource(Resource):
             request.finish()
         return response
 
+    @staticmethod
+    def _set_headers(rh, response: Response, request_id: str, length: int) -> None:
+        """The response headers, straight into the Headers' dict (names in
+        twisted.web's case, values sanitized as it would): the public
+        methods re-encode and re-check every name on every call."""
+        raw = getattr(rh, "_rawHeaders", None)
+        if not isinstance(raw, dict):  # a future twisted: the public way
+            _set_headers_public(rh, response, request_id, length)
+            return
+        rid = request_id.encode()
+        raw[b"X-Amz-Request-Id"] = [rid]
+        raw[b"X-Amz-Id-2"] = [rid]
+        raw[b"Server"] = [SERVER_NAME]
+        if response.content_type is not None:
+            raw[b"Content-Type"] = [
+                sanitize_header_value(response.content_type.encode("latin-1"))]
+        else:
+            raw.pop(b"Content-Type", None)
+        for name, value in response.headers:
+            try:
+                raw_value = value.encode("latin-1")
+            except UnicodeEncodeError:
+                raw_value = value.encode("utf-8")
+            if name.startswith("x-amz-meta-"):
+                add_header_exact(rh, name.encode("latin-1"), raw_value)
+            else:
+                raw.setdefault(canonical_header_name(name), []).append(
+                    sanitize_header_value(raw_value))
+        if response.status not in (204, 304) or length:
+            raw[b"Content-Length"] = [b"%d" % length]
+
     def _last_resort(self, failure: Failure, request, request_id: str):
         log.failure("unhandled error in request {request_id}", failure,
                     request_id=request_id)
@@ -225,13 +262,8 @@ class S3Resource(Resource):
         return None
 
     def _log(self, request, request_id: str, started: float, response) -> None:
-        """One access-log line per request.
-
-        The line is built here with one f-string and emitted with the
-        constant format "{line}": twisted.logger's formatter then has nothing
-        to parse or look up (the fields stay in the event for structured
-        observers).
-        """
+        """One access-log line per request (see accesslog.py for where it goes;
+        the fields also go to structured observers when there are any)."""
         status = getattr(response, "status", request.code)
         code = getattr(response, "error_code", None) or "-"
         op = getattr(request, "s3_op", None)
@@ -248,6 +280,6 @@ class S3Resource(Resource):
         duration_ms = (self.clock.seconds() - started) * 1000
         line = (f"{request_id} {client} {op_name} bucket={bucket} key={key} {status} {code} "
                 f"in={bytes_in} out={bytes_out} {duration_ms:.1f}ms")
-        log.info("{line}", line=line, request_id=request_id, client=client, op=op_name,
-                 bucket=bucket, key=key, status=status, error=code, bytes_in=bytes_in,
-                 bytes_out=bytes_out, duration_ms=duration_ms)
+        self.access_log.emit(line, request_id=request_id, client=client, op=op_name,
+                             bucket=bucket, key=key, status=status, error=code,
+                             bytes_in=bytes_in, bytes_out=bytes_out, duration_ms=duration_ms)

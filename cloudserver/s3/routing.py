@@ -2,16 +2,20 @@
 """THE routing table: (method, host, raw path, query, headers) -> Operation.
 
 Every S3 operation is one row of ``ROUTES``; rows are tried in order, so a
-more specific guard (a sub-resource in the query, a header) comes before
-the default of its method and level.  The raw request-target is parsed
-here once: twisted.web splits the path before unquoting, which would lose
-a ``%2F`` inside a key.
+more specific condition (a sub-resource in the query, a header) comes
+before the default of its method and level.  A row's condition is data
+(:class:`When`), not code: the table is compiled once into an index by
+(method, level) that skips every query condition at once when the request
+names none of those sub-resources (a plain GET, PUT or DELETE of an
+object), so routing costs a dict lookup and a set test, not a walk over
+the rows.  The raw request-target is parsed here once: twisted.web splits
+the path before unquoting, which would lose a ``%2F`` inside a key.
 """
 from __future__ import annotations
 
 import re
-from typing import Callable, Mapping
-from urllib.parse import parse_qsl, unquote_to_bytes
+from typing import Mapping
+from urllib.parse import unquote, unquote_to_bytes
 
 import attrs
 
@@ -33,34 +37,46 @@ class Operation:
     virtual_host: bool = False
 
 
-Guard = Callable[[Mapping[str, str], Mapping[str, list[str]]], bool]
+@attrs.frozen
+class When:
+    """A row's condition: query parameters present, headers present, and
+    query parameters with a given value; all must hold (empty: always)."""
+
+    query: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+    values: tuple[tuple[str, str], ...] = ()
+
+    def holds(self, query: Mapping[str, str], headers: Mapping[str, list[str]]) -> bool:
+        return (all(n in query for n in self.query)
+                and all(n in headers for n in self.headers)
+                and all(query.get(n) == v for n, v in self.values))
+
+    def __and__(self, other: "When") -> "When":
+        return When(self.query + other.query, self.headers + other.headers,
+                    self.values + other.values)
 
 
-def q(*names: str) -> Guard:
-    """Guard: every named query parameter is present."""
-    return lambda query, headers: all(n in query for n in names)
+def q(*names: str) -> When:
+    """Condition: every named query parameter is present."""
+    return When(query=names)
 
 
-def h(name: str) -> Guard:
-    """Guard: the header is present."""
-    return lambda query, headers: name in headers
+def h(name: str) -> When:
+    """Condition: the header is present."""
+    return When(headers=(name,))
 
 
-def both(a: Guard, b: Guard) -> Guard:
-    return lambda query, headers: a(query, headers) and b(query, headers)
+def qv(name: str, value: str) -> When:
+    """Condition: the query parameter has this value."""
+    return When(values=((name, value),))
 
 
-def always(query: Mapping[str, str], headers: Mapping[str, list[str]]) -> bool:
-    return True
+always = When()
 
 
-def _list_v2(query: Mapping[str, str], headers: Mapping[str, list[str]]) -> bool:
-    return query.get("list-type") == "2"
-
-
-# (method, level, guard, operation).  Unknown sub-resources fall through to
-# the level default only where AWS does the same (it ignores unknown params).
-ROUTES: tuple[tuple[str, str, Guard, str], ...] = (
+# (method, level, condition, operation).  Unknown sub-resources fall through
+# to the level default only where AWS does the same (it ignores unknown params).
+ROUTES: tuple[tuple[str, str, When, str], ...] = (
     ("GET", SERVICE, always, "ListBuckets"),
     ("HEAD", SERVICE, always, "ListBuckets"),
 
@@ -88,7 +104,7 @@ ROUTES: tuple[tuple[str, str, Guard, str], ...] = (
     ("GET", BUCKET, q("intelligent-tiering"), "GetBucketIntelligentTieringConfiguration"),
     ("GET", BUCKET, q("uploads"), "ListMultipartUploads"),
     ("GET", BUCKET, q("versions"), "ListObjectVersions"),
-    ("GET", BUCKET, _list_v2, "ListObjectsV2"),
+    ("GET", BUCKET, qv("list-type", "2"), "ListObjectsV2"),
     ("GET", BUCKET, always, "ListObjects"),
     ("HEAD", BUCKET, always, "HeadBucket"),
 
@@ -134,7 +150,7 @@ ROUTES: tuple[tuple[str, str, Guard, str], ...] = (
     ("GET", OBJECT, always, "GetObject"),
     ("HEAD", OBJECT, always, "HeadObject"),
 
-    ("PUT", OBJECT, both(q("partNumber", "uploadId"), h("x-amz-copy-source")),
+    ("PUT", OBJECT, q("partNumber", "uploadId") & h("x-amz-copy-source"),
      "UploadPartCopy"),
     ("PUT", OBJECT, q("partNumber", "uploadId"), "UploadPart"),
     ("PUT", OBJECT, q("acl"), "PutObjectAcl"),
@@ -174,10 +190,29 @@ def valid_bucket_name(name: str) -> bool:
 
 
 def parse_query(raw_query: str) -> dict[str, str]:
-    """First value of each parameter, percent-decoded as UTF-8."""
+    """First value of each parameter, percent-decoded as UTF-8.
+
+    What ``urllib.parse.parse_qsl(raw, keep_blank_values=True,
+    errors="strict")`` gives (a "+" is a space, a name without "=" has the
+    value ""), without its per-parameter calls when there is nothing to
+    decode: SDK queries (X-Amz-* of a presigned URL) are plain ASCII.
+    Bad UTF-8 in an escape raises UnicodeDecodeError.
+    """
     out: dict[str, str] = {}
-    for k, v in parse_qsl(raw_query, keep_blank_values=True, errors="strict"):
-        out.setdefault(k, v)
+    if not raw_query:
+        return out
+    for segment in raw_query.split("&"):
+        if not segment:
+            continue
+        name, _, value = segment.partition("=")
+        if "+" in segment:
+            name = name.replace("+", " ")
+            value = value.replace("+", " ")
+        if "%" in segment:
+            name = unquote(name, errors="strict")
+            value = unquote(value, errors="strict")
+        if name not in out:
+            out[name] = value
     return out
 
 
@@ -195,10 +230,44 @@ def split_host(host: str, endpoints: Mapping[str, str]) -> tuple[str | None, str
 
 
 def _decode_path(raw: str) -> str:
+    if "%" not in raw and raw.isascii():
+        return raw  # nothing to decode (the common case)
     try:
         return unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
         raise S3Error("InvalidURI") from None
+
+
+@attrs.frozen
+class _Candidates:
+    """The rows of one (method, level), compiled from ``ROUTES``."""
+
+    #: every query parameter name a condition of these rows reads
+    names: frozenset[str]
+    #: (condition or None for "always", operation), in table order
+    rows: tuple[tuple[When | None, str], ...]
+    #: the same without the rows that need a query parameter: what can
+    #: match when the query names none of ``names``
+    plain: tuple[tuple[When | None, str], ...]
+
+
+def _compile(routes: tuple[tuple[str, str, When, str], ...]
+             ) -> dict[tuple[str, str], _Candidates]:
+    grouped: dict[tuple[str, str], list[tuple[When, str]]] = {}
+    for method, level, when, name in routes:
+        grouped.setdefault((method, level), []).append((when, name))
+    index = {}
+    for slot, rows in grouped.items():
+        names = frozenset(n for when, _ in rows
+                          for n in when.query + tuple(n for n, _ in when.values))
+        compiled = tuple((None if when == always else when, name) for when, name in rows)
+        plain = tuple((when, name) for when, name in compiled
+                      if when is None or not (when.query or when.values))
+        index[slot] = _Candidates(names, compiled, plain)
+    return index
+
+
+_INDEX = _compile(ROUTES)
 
 
 def route(method: str, host: str, raw_path: str, raw_query: str,
@@ -223,16 +292,24 @@ def route(method: str, host: str, raw_path: str, raw_query: str,
         bucket_raw, sep, rest = raw_path[1:].partition("/")
         bucket = _decode_path(bucket_raw) or None
         key = _decode_path(rest) if rest else None
-    if key is not None and _C1_CONTROLS.search(key):
-        # AWS refuses keys holding C1 control characters (U+0080-U+009F).
-        raise S3Error("InvalidURI")
-    if key is not None and len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        raise S3Error("KeyTooLongError", Size=str(len(key.encode("utf-8"))),
-                      MaxSizeAllowed=str(MAX_KEY_BYTES))
+    if key is not None:
+        if key.isascii():  # no C1 controls, one byte a character
+            size = len(key)
+        else:
+            if _C1_CONTROLS.search(key):
+                # AWS refuses keys holding C1 control characters (U+0080-U+009F).
+                raise S3Error("InvalidURI")
+            size = len(key.encode("utf-8"))
+        if size > MAX_KEY_BYTES:
+            raise S3Error("KeyTooLongError", Size=str(size),
+                          MaxSizeAllowed=str(MAX_KEY_BYTES))
     level = OBJECT if key is not None else BUCKET if bucket else SERVICE
     method = method.upper()
-    for r_method, r_level, guard, name in ROUTES:
-        if r_method == method and r_level == level and guard(query, headers):
-            return Operation(name, bucket, key, query, vbucket is not None)
+    candidates = _INDEX.get((method, level))
+    if candidates is not None:
+        rows = candidates.plain if candidates.names.isdisjoint(query) else candidates.rows
+        for when, name in rows:
+            if when is None or when.holds(query, headers):
+                return Operation(name, bucket, key, query, vbucket is not None)
     raise S3Error("MethodNotAllowed" if method in ("GET", "PUT", "POST", "DELETE", "HEAD")
                   else "NotImplemented")

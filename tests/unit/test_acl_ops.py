@@ -183,6 +183,89 @@ class ObjectAccessTests(Harness):
         self.assertEqual(e.code, "AccessDenied")
 
 
+
+class ReadPathTests(Harness):
+    """GetObject/HeadObject load bucket and record in one metadata call, with
+    the answers of load_bucket + load_current (which other reads use)."""
+
+    def outcome(self, coro):
+        d = Deferred.fromCoroutine(coro)
+        result = []
+        # Metadata errors (NoSuchVersion) reach the resource as they are.
+        d.addCallbacks(lambda md: result.append(("ok", md["key"])),
+                       lambda f: result.append(("err", f.value.code,
+                                                dict(getattr(f.value, "headers", {})))))
+        return result[0]
+
+    def compare(self, method, path, who, query=None, headers=None):
+        from cloudserver.s3.ops.object_read import load_current, load_for_read
+
+        async def old(ctx):
+            await load_bucket(ctx)
+            return await load_current(ctx, ctx.bucket, ctx.key, ctx.query.get("versionId"))
+
+        args = (method, path, who, query, headers)
+        expected = self.outcome(old(self.ctx(*args)))
+        self.assertEqual(self.outcome(load_for_read(self.ctx(*args))), expected, args)
+        return expected
+
+    def scenarios(self):
+        out = []
+        for who in (BART, LISA, None):
+            for method in ("GET", "HEAD"):
+                for path in ("/b/k", "/b/pub", "/b/lisa", "/b/nope", "/nope/k"):
+                    for query in (None, {"versionId": "null"}, {"versionId": "bad!"}):
+                        for headers in (None, {"x-amz-expected-bucket-owner": "123"}):
+                            out.append(self.compare(method, path, who, query, headers))
+        return out
+
+    def test_same_answers(self):
+        self.put_object("pub", BART, acl.canned("public-read", BART))
+        self.put_object("lisa", LISA)
+        seen = {o[:2] for o in self.scenarios()}
+        self.assertIn(("ok", "k"), seen)
+        self.assertIn(("err", "AccessDenied"), seen)
+        self.assertIn(("err", "NoSuchKey"), seen)
+        self.assertIn(("err", "NoSuchBucket"), seen)
+        self.assertIn(("err", "InvalidArgument"), seen)
+
+    def test_same_answers_ignoring_public_acls(self):
+        self.put_object("pub", BART, acl.canned("public-read", BART))
+        self.set_bucket_acl("public-read")
+        self.call(self.ctx("PUT", "/b", query={"publicAccessBlock": ""}, body=(
+            b"<PublicAccessBlockConfiguration><IgnorePublicAcls>true</IgnorePublicAcls>"
+            b"</PublicAccessBlockConfiguration>")))
+        self.scenarios()
+
+    def test_same_answers_with_versions_and_markers(self):
+        self.call(self.ctx("PUT", "/b", query={"versioning": ""}, body=(
+            b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>")))
+        self.call(self.ctx("DELETE", "/b/k"))  # a delete marker on top of k
+        self.scenarios()
+        out = self.compare("GET", "/b/k", BART)
+        self.assertEqual(out[:2], ("err", "NoSuchKey"))
+        self.assertEqual(out[2].get("x-amz-delete-marker"), "true")
+
+    def test_one_metadata_call(self):
+        from cloudserver.s3.ops.object_read import load_for_read
+
+        calls = []
+        md = self.backend.metadata
+        for name in ("get_bucket", "get_object", "get_bucket_and_object"):
+            real = getattr(md, name)
+
+            def spy(*args, _real=real, _name=name):
+                calls.append(_name)
+                return _real(*args)
+            setattr(md, name, spy)
+        self.put_object("pub", BART, acl.canned("public-read", BART))
+        for who in (BART, LISA, None):
+            del calls[:]
+            self.assertEqual(self.outcome(load_for_read(self.ctx("GET", "/b/pub", who))),
+                             ("ok", "pub"))
+            self.assertEqual(calls, ["get_bucket_and_object"])
+
+
 class BucketAclTests(Harness):
     def test_get_default(self):
         resp = self.call(self.ctx("GET", "/b", query={"acl": ""}))

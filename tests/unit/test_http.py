@@ -248,3 +248,56 @@ class ExpectedOwnerTests(SynchronousTestCase):
             out = h.send(signed("GET", "/bucket", headers={
                 "x-amz-expected-bucket-owner": value}))
             self.assertEqual(status(out), code, (value, out))
+
+
+class DateHeaderTests(SynchronousTestCase):
+    """twisted.web's Date header, formatted once a second."""
+
+    def test_cache(self):
+        from cloudserver.s3.http import _DateCache
+        dates = _DateCache()
+        first = dates.value(0.2)
+        self.assertEqual(first, b"Thu, 01 Jan 1970 00:00:00 GMT")
+        self.assertIs(dates.value(0.9), first)
+        self.assertEqual(dates.value(86400 + 61), b"Fri, 02 Jan 1970 00:01:01 GMT")
+
+    def test_response_has_date_and_server(self):
+        h = Harness()
+        out = h.send(signed("PUT", "/bucket"))
+        self.assertEqual(status(out), 200, out)
+        head = out.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+        self.assertEqual(sum(1 for line in head if line.startswith(b"Date: ")), 1, head)
+        self.assertIn(b"Server: cloudserver", head)
+
+
+class ResponseHeaderTests(SynchronousTestCase):
+    """Headers set straight into twisted's dict are what its methods would set."""
+
+    def test_same_as_public_methods(self):
+        from twisted.web.http_headers import Headers
+
+        from cloudserver.s3.context import Response
+        from cloudserver.s3.resource import S3Resource, _set_headers_public
+        responses = [
+            Response(status=200, headers=[("Last-Modified", "Thu, 01 Jan 1970 00:00:00 GMT"),
+                                          ("ETag", '"abc"'), ("Accept-Ranges", "bytes"),
+                                          ("x-amz-version-id", "v1"),
+                                          ("x-amz-meta-Mixed", "caf\u00e9"),
+                                          ("x-amz-meta-two", "a\r\nb"),
+                                          ("Content-Disposition", "x\ny"),
+                                          ("content-language", "\u2713")],
+                     content_type="text/plain\r\nX: y", length=5),
+            Response(status=204),
+            Response(status=304, headers=[("ETag", '"e"')]),
+            Response.xml(b"<a/>", status=404),
+        ]
+        for response in responses:
+            length = response.length if response.length is not None else len(response.body)
+            fast, public = Headers(), Headers()
+            for h in (fast, public):
+                h.setRawHeaders(b"Server", [b"TwistedWeb"])
+                h.setRawHeaders(b"Date", [b"now"])
+                h.setRawHeaders(b"Content-Type", [b"text/html"])
+            S3Resource._set_headers(fast, response, "RID", length)
+            _set_headers_public(public, response, "RID", length)
+            self.assertEqual(list(fast.getAllRawHeaders()), list(public.getAllRawHeaders()))

@@ -296,6 +296,26 @@ class TimeoutTests(_Base):
         self.h.clock.advance(connection.HEADER_TIMEOUT + 1)  # idle, not slow: no 408
         self.assertEqual(self.h.transport.value(), b"")
 
+    def test_deadline_of_a_later_request(self):
+        # The one timer of the connection runs from the first request; the
+        # second request's deadline counts from its own first byte.
+        out = self.h.send(signed("GET", "/bucket?list-type=2"))
+        self.assertEqual(status(out), 200)
+        self.h.clock.advance(20)
+        self.h.send(b"GET /bucket HT")
+        self.h.clock.advance(connection.HEADER_TIMEOUT - 1)
+        self.assertEqual(self.h.transport.value(), b"")
+        self.h.clock.advance(1)
+        self.assertTrue(self.h.transport.value().startswith(b"HTTP/1.1 408 "))
+
+    def test_one_header_timer_for_many_requests(self):
+        for _ in range(5):
+            out = self.h.send(signed("GET", "/bucket?list-type=2"))
+            self.assertEqual(status(out), 200)
+        timers = [c for c in self.h.clock.getDelayedCalls()
+                  if c.func == self.h.proto._header_timer_fired]
+        self.assertEqual(len(timers), 1)
+
     def test_slow_body_times_out(self):
         body = b"x" * 100
         self.h.send(signed("PUT", "/bucket/k", body) + body[:50])

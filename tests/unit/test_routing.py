@@ -91,3 +91,48 @@ class BucketNameTests(SynchronousTestCase):
         for bad in ("ab", "a" * 64, "ABC", "a_b", "-ab", "ab-", "a..b", "192.168.5.4",
                     "a.-b", "xn--abc", ".ab"):
             self.assertFalse(valid_bucket_name(bad), bad)
+
+
+class IndexTests(SynchronousTestCase):
+    """The compiled index answers what a walk over ROUTES, in order, would."""
+
+    @staticmethod
+    def walk(method, level, query, headers):
+        from cloudserver.s3.routing import ROUTES
+        for r_method, r_level, when, name in ROUTES:
+            if r_method == method and r_level == level and when.holds(query, headers):
+                return name
+        return None
+
+    def test_every_combination_of_sub_resources(self):
+        import itertools
+
+        from cloudserver.s3.routing import ROUTES
+        names = sorted({n for _, _, when, _ in ROUTES for n in when.query} | {"foo"})
+        paths = {"bucket": "/b", "object": "/b/k"}
+        for method, level in sorted({(m, lv) for m, lv, _, _ in ROUTES if lv in paths}):
+            for size in (0, 1, 2):
+                for combo in itertools.combinations(names, size):
+                    for extra in ("", "list-type=2"):
+                        query = "&".join(combo + ((extra,) if extra else ()))
+                        for headers in ({}, {"x-amz-copy-source": ["/a/b"]}):
+                            parsed = dict(p.partition("=")[::2] for p in query.split("&") if p)
+                            expected = self.walk(method, level, parsed, headers)
+                            try:
+                                got = r(method, paths[level], query, headers).name
+                            except S3Error as e:
+                                got = None
+                                self.assertEqual(e.code, "MethodNotAllowed")
+                            self.assertEqual(got, expected, (method, level, query, headers))
+
+    def test_query_split_is_parse_qsl(self):
+        from urllib.parse import parse_qsl
+
+        from cloudserver.s3.routing import parse_query
+        for raw in ("a=1&a=2", "a", "=x", "a==b", "%E2%9C%93=%E2%9C%93", "+=+", "&&&",
+                    "a=%", "%zz=1", "\xe9%41=\xe9", "X-Amz-Date=20250101T000000Z&b=c+d"):
+            expected: dict = {}
+            for k, v in parse_qsl(raw, keep_blank_values=True, errors="strict"):
+                expected.setdefault(k, v)
+            self.assertEqual(parse_query(raw), expected, raw)
+        self.assertRaises(UnicodeDecodeError, parse_query, "a=%FF")

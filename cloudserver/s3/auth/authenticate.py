@@ -14,6 +14,7 @@ Order of checks (as AWS): mechanism and syntax (400s) first, then time
 from __future__ import annotations
 
 import calendar
+import functools
 import time
 from email.utils import parsedate_to_datetime
 
@@ -100,8 +101,10 @@ def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse_amz_timestamp(value: str) -> float | None:
-    """Epoch seconds of a "YYYYMMDDTHHMMSSZ" timestamp, or None."""
+    """Epoch seconds of a "YYYYMMDDTHHMMSSZ" timestamp, or None (cached: the
+    requests of one second, or of one batch of presigned URLs, share it)."""
     if not sigv4.TIMESTAMP_RE.match(value):
         return None
     # Slicing instead of strptime (a third of the cost); the ranges
@@ -205,33 +208,52 @@ class _Scope:
 
 def _parse_credential(credential: str, malformed) -> _Scope:
     """Parse "AKID/YYYYMMDD/region/s3/aws4_request"; ``malformed(msg)`` builds the error."""
+    scope = _credential_scope(credential)
+    if isinstance(scope, str):
+        raise malformed(scope)
+    return scope
+
+
+@functools.lru_cache(maxsize=1024)
+def _credential_scope(credential: str) -> _Scope | str:
+    """The scope of a credential, or why it is malformed.  Cached: every
+    request of a client for a day carries the same one."""
     parts = credential.split("/")
     if len(parts) != 5 or not all(parts):
-        raise malformed("the Credential is mal-formed; expecting "
-                        '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".')
+        return ("the Credential is mal-formed; expecting "
+                '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".')
     access_key, date, region, service, terminal = parts
     if len(date) != 8 or not date.isdigit():
-        raise malformed(f'incorrect date format "{date}". This date in the credential '
-                        'must be in the format "yyyyMMdd".')
+        return (f'incorrect date format "{date}". This date in the credential '
+                'must be in the format "yyyyMMdd".')
     if service != SERVICE:
-        raise malformed(f'incorrect service "{service}". This endpoint belongs to "{SERVICE}".')
+        return f'incorrect service "{service}". This endpoint belongs to "{SERVICE}".'
     if terminal != TERMINAL:
-        raise malformed(f'incorrect terminal "{terminal}". This endpoint uses "{TERMINAL}".')
+        return f'incorrect terminal "{terminal}". This endpoint uses "{TERMINAL}".'
     # Any region is accepted: this server is every region at once.
     return _Scope(access_key, date, region)
 
 
-def _signed_header_list(value: str, malformed) -> list[str]:
-    names = [n.strip().lower() for n in value.split(";")]
+def _signed_header_list(value: str, malformed) -> tuple[str, ...]:
+    names = _signed_headers(value)
+    if isinstance(names, str):
+        raise malformed(names)
+    return names
+
+
+@functools.lru_cache(maxsize=1024)
+def _signed_headers(value: str) -> tuple[str, ...] | str:
+    """The SignedHeaders names, or why they are malformed (cached, as above)."""
+    names = tuple(n.strip().lower() for n in value.split(";"))
     if not value.strip() or not all(names):
-        raise malformed("the SignedHeaders component is empty or malformed.")
+        return "the SignedHeaders component is empty or malformed."
     if "host" not in names:
-        raise malformed("the SignedHeaders component must include host.")
+        return "the SignedHeaders component must include host."
     return names
 
 
 def _verify_v4(info: RequestInfo, account: Account, scope: _Scope, timestamp: str,
-               signed: list[str], signed_text: str, payload_hash: str, provided: str,
+               signed: tuple[str, ...], signed_text: str, payload_hash: str, provided: str,
                exclude: tuple[str, ...] = ()) -> bytes:
     """Check the signature over every acceptable canonicalisation; return the key."""
     key = sigv4.signing_key(account.secret_key, scope.date, scope.region, SERVICE)

@@ -16,7 +16,7 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from cloudserver.s3.auth.request_info import RequestInfo, percent_decode, split_query
 
@@ -31,6 +31,12 @@ TIMESTAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
 # call instead of a decode and a re-encode per component.
 _PLAIN_RE = re.compile(r"[A-Za-z0-9\-_.~]*")
 _PLAIN_PATH_RE = re.compile(r"[A-Za-z0-9\-_.~/]*")
+# A query already in canonical form has only unreserved characters, "=",
+# "&" and uppercase %XY escapes of reserved bytes (an escaped unreserved
+# byte, "%41", would be decoded by the canonical form).  SDKs send presigned
+# queries this way (the credential's "%2F"s).
+_CANONICAL_CHARS_RE = re.compile(r"[A-Za-z0-9\-_.~%=&]*")
+_RESERVED_ESCAPES = frozenset(f"{b:02X}" for b in range(256) if b not in _UNRESERVED)
 
 
 def uri_encode(data: bytes, *, keep_slash: bool = False) -> str:
@@ -54,7 +60,7 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
 
 
 def sign(key: bytes, string_to_sign: bytes) -> str:
-    return hmac.new(key, string_to_sign, hashlib.sha256).hexdigest()
+    return hmac.digest(key, string_to_sign, "sha256").hex()
 
 
 def same_signature(expected: str, provided: str) -> bool:
@@ -92,6 +98,10 @@ def canonical_queries(raw_query: str, *, exclude: Iterable[str] = ()) -> list[st
     ``exclude`` names (decoded) parameters left out, i.e. X-Amz-Signature.
     """
     excluded = set(exclude)
+    pairs = _canonical_pairs(raw_query, excluded)
+    if pairs is not None:  # nothing to decode or re-encode
+        pairs.sort()
+        return ["&".join([f"{n}={v}" for n, v in pairs])]
 
     plain = _PLAIN_RE.fullmatch
 
@@ -120,12 +130,31 @@ def canonical_queries(raw_query: str, *, exclude: Iterable[str] = ()) -> list[st
     return candidates
 
 
+def _canonical_pairs(raw_query: str, excluded: set[str]) -> list[tuple[str, str]] | None:
+    """The (name, value) pairs of a query already in canonical form, but
+    those ``excluded``; None when some component needs decoding."""
+    if not raw_query or not _CANONICAL_CHARS_RE.fullmatch(raw_query):
+        return None
+    if "%" in raw_query:
+        for chunk in raw_query.split("%")[1:]:
+            if chunk[:2] not in _RESERVED_ESCAPES:
+                return None
+    pairs = []
+    for segment in raw_query.split("&"):
+        name, _, value = segment.partition("=")
+        if not name or "=" in value:
+            return None
+        if name not in excluded:
+            pairs.append((name, value))
+    return pairs
+
+
 def _trim(value: str) -> bytes:
     # Trimall over the raw bytes: only ASCII whitespace counts.
     return b" ".join(value.encode("latin-1").split())
 
 
-def canonical_headers(info: RequestInfo, signed: list[str]) -> bytes:
+def canonical_headers(info: RequestInfo, signed: Sequence[str]) -> bytes:
     """"name:value\\n" for each signed header, values trimmed and collapsed.
 
     A header listed as signed but absent contributes an empty value (the

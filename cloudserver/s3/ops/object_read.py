@@ -6,14 +6,15 @@ from __future__ import annotations
 import re
 
 from cloudserver.data.producers import ChainedProducer
-from cloudserver.s3 import checksums, placement
+from cloudserver.s3 import acl, checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.conditions import (
     IF_MATCH, IF_UNMODIFIED_SINCE, failed_condition)
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.versions import client_version_id, parse_version_param
 from cloudserver.s3.ops.common import (
-    http_date, load_bucket, load_object, object_headers)
+    check_object_access, http_date, load_bucket, load_bucket_and_object, load_object,
+    object_headers)
 from cloudserver.s3.ops.multipart_read import part_read
 
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -120,9 +121,30 @@ async def load_current(ctx: RequestContext, bucket: str, key: str,
     return md
 
 
+async def load_for_read(ctx: RequestContext) -> dict:
+    """GetObject / HeadObject: what ``load_bucket`` then ``load_current``
+    return, from one metadata call when the record is there.
+
+    A bad versionId, a missing object or version and a delete marker are
+    answered by those two, in their order (they read again: rare paths).
+    """
+    version_param = ctx.query.get("versionId")
+    try:
+        version = parse_version_param(version_param)
+    except S3Error:  # the bucket's errors come first
+        await load_bucket(ctx)
+        raise
+    attrs, md = await load_bucket_and_object(ctx, version)
+    if md is None or md.get("isDeleteMarker"):
+        return await load_current(ctx, ctx.bucket, ctx.key, version_param)
+    permission = acl.object_permission(ctx.op.name)
+    if permission is not None:
+        await check_object_access(ctx, ctx.bucket, md, permission, bucket_attrs=attrs)
+    return md
+
+
 async def _read(ctx: RequestContext, with_body: bool) -> Response:
-    await load_bucket(ctx)
-    md = await load_current(ctx, ctx.bucket, ctx.key, ctx.query.get("versionId"))
+    md = await load_for_read(ctx)
     check_read_conditions(ctx, md)
     size = md["size"]
     headers = object_headers(md)

@@ -362,8 +362,10 @@ class MetadataService(UploadsMixin):
     def list_objects(self, bucket: str, params: Mapping[str, Any]) -> defer.Deferred:
         """Run the listing named by ``params["listingType"]`` over ``bucket``.
 
-        params: listingType ("Delimiter" | "DelimiterMaster"), prefix,
-        delimiter, marker, maxKeys, v2, startAfter, continuationToken.
+        params: listingType ("Delimiter" | "DelimiterMaster" |
+        "DelimiterVersions"), prefix, delimiter, marker, maxKeys, v2,
+        startAfter, continuationToken, keyMarker, versionIdMarker, and
+        valueFields (a list: each entry's value keeps only these fields).
         See cloudserver.metadata.listing for the result shape.
         """
         return _call(self._list_objects, bucket, params)

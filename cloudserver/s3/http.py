@@ -81,6 +81,10 @@ class _DateCache:
 _dates = _DateCache()
 
 
+def _ignore(*args) -> None:
+    return None
+
+
 class S3Channel(ConnectionPolicyMixin, http.HTTPChannel):
     """HTTPChannel that lets the request decide when to send 100 Continue
     (timeouts and Connection handling: see connection.py)."""
@@ -95,24 +99,15 @@ class S3Channel(ConnectionPolicyMixin, http.HTTPChannel):
         self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def discard_rest(self):
-        """Ignore everything the peer sends from now on (connection closing)."""
+        """Ignore everything the peer sends from now on (connection closing).
+
+        The three entry points are replaced on the instance (as twisted.web
+        itself does for a non-persistent connection) rather than checked on
+        every line of every request.
+        """
         self._discard_all = True
         self.persistent = False
-
-    def rawDataReceived(self, data):
-        if self._discard_all:
-            return
-        super().rawDataReceived(data)
-
-    def lineReceived(self, line):
-        if self._discard_all:
-            return
-        super().lineReceived(line)
-
-    def allContentReceived(self):
-        if self._discard_all:
-            return
-        super().allContentReceived()
+        self.lineReceived = self.rawDataReceived = self.allContentReceived = _ignore
 
 
 class S3Request(server.Request):
@@ -134,8 +129,7 @@ class S3Request(server.Request):
         self.args = {}
         self.prepath = []
         self.postpath = []
-        self.client = channel.getPeer()
-        self.host = channel.getHost()
+        # self.client and self.host: set by http.Request.__init__, same channel
         self.body = RequestBody(self, length)
         expect = self.requestHeaders.getRawHeaders(b"expect")
         self.expect_continue = bool(

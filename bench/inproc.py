@@ -72,6 +72,11 @@ class Site:
         backend_obj = Backend(config=config, metadata=self.metadata, data=data,
                               clock=self.clock, accounts=config.accounts)
         self.site = S3Site(S3Resource(backend_obj, self.clock), reactor=self.clock)
+        try:  # as tap.makeService does (trees without it: twisted's parser)
+            from cloudserver.s3.http import install_request_line_parser
+            install_request_line_parser()
+        except ImportError:
+            pass
         self.proto = self.site.buildProtocol(None)
         self.transport = StringTransport()
         self.proto.makeConnection(self.transport)

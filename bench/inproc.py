@@ -72,6 +72,11 @@ class Site:
         backend_obj = Backend(config=config, metadata=self.metadata, data=data,
                               clock=self.clock, accounts=config.accounts)
         self.site = S3Site(S3Resource(backend_obj, self.clock), reactor=self.clock)
+        try:  # as tap.makeService does (trees without it: twisted's parser)
+            from cloudserver.s3.http import install_request_line_parser
+            install_request_line_parser()
+        except ImportError:
+            pass
         self.proto = self.site.buildProtocol(None)
         self.transport = StringTransport()
         self.proto.makeConnection(self.transport)
@@ -119,6 +124,7 @@ def main() -> None:
     parser.add_argument("--backend", default="file", choices=("file", "mem"))
     parser.add_argument("--profile", default=None, help="cProfile one pass of this op")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--profile-out", default=None, help="also dump the pstats here")
     parser.add_argument("--log", default="text", choices=("text", "none"))
     parser.add_argument("--timed", type=int, default=None, metavar="K",
                         help="one pass of K requests of the first op (keys reused), no "
@@ -189,6 +195,8 @@ def run(args, workdir: str) -> None:
         one_pass(args.profile, 0)  # warm up
         prof = cProfile.Profile()
         one_pass(args.profile, 1, prof)
+        if args.profile_out:
+            prof.dump_stats(args.profile_out)
         stats = pstats.Stats(prof)
         stats.sort_stats("tottime").print_stats(args.top)
         stats.sort_stats("cumulative").print_stats(args.top)

@@ -94,7 +94,10 @@ class ConnectionPolicyMixin:
     def checkPersistence(self, request, version):
         persistent = super().checkPersistence(request, version)
         if persistent:
-            tokens = b",".join(request.requestHeaders.getRawHeaders(b"connection", []))
+            values = request.requestHeaders.getRawHeaders(b"connection")
+            if not values:  # most clients: nothing to split
+                return persistent
+            tokens = b",".join(values)
             if b"close" in (t.strip().lower() for t in tokens.split(b",")):
                 request.responseHeaders.setRawHeaders(b"connection", [b"close"])
                 return False

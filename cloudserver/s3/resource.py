@@ -8,7 +8,7 @@ when there is one.  Every failure is rendered here, once, as S3 error XML.
 """
 from __future__ import annotations
 
-import secrets
+import os
 from typing import Any
 
 from twisted.internet.defer import CancelledError, Deferred
@@ -75,6 +75,12 @@ def to_s3_error(failure: Failure) -> S3Error | None:
     return None
 
 
+def _cancel_unless_called(_, d: Deferred) -> None:
+    """The client went away: cancel the request's handler if it still runs."""
+    if not d.called:
+        d.cancel()
+
+
 class S3Resource(Resource):
     """The root of the S3 front: every path is handled here (a leaf)."""
 
@@ -87,17 +93,12 @@ class S3Resource(Resource):
         self.access_log = access_log if access_log is not None else AccessLog(clock)
 
     def render(self, request):
-        request_id = secrets.token_hex(8).upper()
+        request_id = os.urandom(8).hex().upper()
         started = self.clock.seconds()
         d = Deferred.fromCoroutine(self._handle(request, request_id))
-
-        def cancel(_):
-            if not d.called:
-                d.cancel()
-
-        request.notifyFinish().addErrback(cancel)
+        request.notifyFinish().addErrback(_cancel_unless_called, d)
         d.addErrback(self._last_resort, request, request_id)
-        d.addBoth(lambda r: self._log(request, request_id, started, r))
+        d.addBoth(self._log, request, request_id, started)
         return NOT_DONE_YET
 
     async def _handle(self, request, request_id: str):
@@ -107,7 +108,7 @@ class S3Resource(Resource):
         raw_path, _, raw_query = raw_uri.partition("?")
         method = request.method.decode("latin-1").upper()
         ctx = None
-        resource = raw_path
+        op = None
         if raw_path.startswith(healthcheck.PREFIX):  # internal routes, no S3 auth
             client = getattr(request.getClientAddress(), "host", "")
             answer = await healthcheck.handle(self.backend, method, raw_path, client)
@@ -116,7 +117,6 @@ class S3Resource(Resource):
         try:
             op = route(method, host, raw_path, raw_query, headers,
                        self.backend.config.rest_endpoints)
-            resource = "/" + (op.bucket or "") + ("/" + op.key if op.key is not None else "")
             request.s3_op = op
             if self.backend.config.log_level != "info":
                 log.debug("{request_id} {method} {uri} headers={headers}",
@@ -153,6 +153,8 @@ class S3Resource(Resource):
                 log.failure("request {request_id} failed", failure,
                             request_id=request_id)
                 err = S3Error("InternalError")
+            resource = raw_path if op is None else (
+                "/" + (op.bucket or "") + ("/" + op.key if op.key is not None else ""))
             response = self.error_response(err, resource, request_id, method)
         if "origin" in headers:
             response.headers.extend(await self._cors_headers(request, headers, method))
@@ -248,8 +250,9 @@ class S3Resource(Resource):
             if name.startswith("x-amz-meta-"):
                 add_header_exact(rh, name.encode("latin-1"), raw_value)
             else:
-                raw.setdefault(canonical_header_name(name), []).append(
-                    sanitize_header_value(raw_value))
+                if b"\n" in raw_value or b"\r" in raw_value:
+                    raw_value = sanitize_header_value(raw_value)
+                raw.setdefault(canonical_header_name(name), []).append(raw_value)
         if response.status not in (204, 304) or length:
             raw[b"Content-Length"] = [b"%d" % length]
 
@@ -261,7 +264,7 @@ class S3Resource(Resource):
             request.finish()
         return None
 
-    def _log(self, request, request_id: str, started: float, response) -> None:
+    def _log(self, response, request, request_id: str, started: float) -> None:
         """One access-log line per request (see accesslog.py for where it goes;
         the fields also go to structured observers when there are any)."""
         status = getattr(response, "status", request.code)

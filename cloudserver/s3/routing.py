@@ -189,6 +189,16 @@ def valid_bucket_name(name: str) -> bool:
     return True
 
 
+def _unquote(text: str) -> str:
+    """``unquote(text, errors="strict")``; for ASCII text (what a client
+    sends) the one decode it comes down to, without its generator."""
+    if "%" not in text:
+        return text
+    if text.isascii():
+        return unquote_to_bytes(text).decode("utf-8")
+    return unquote(text, errors="strict")
+
+
 def parse_query(raw_query: str) -> dict[str, str]:
     """First value of each parameter, percent-decoded as UTF-8.
 
@@ -209,8 +219,8 @@ def parse_query(raw_query: str) -> dict[str, str]:
             name = name.replace("+", " ")
             value = value.replace("+", " ")
         if "%" in segment:
-            name = unquote(name, errors="strict")
-            value = unquote(value, errors="strict")
+            name = _unquote(name)
+            value = _unquote(value)
         if name not in out:
             out[name] = value
     return out

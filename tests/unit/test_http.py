@@ -301,3 +301,54 @@ class ResponseHeaderTests(SynchronousTestCase):
             S3Resource._set_headers(fast, response, "RID", length)
             _set_headers_public(public, response, "RID", length)
             self.assertEqual(list(fast.getAllRawHeaders()), list(public.getAllRawHeaders()))
+
+
+class RequestLineParserTests(SynchronousTestCase):
+    """Our request-line parser answers as twisted.web's does."""
+
+    def test_same_answers(self):
+        import random
+
+        from cloudserver.s3.http import (
+            _PARSER_SAMPLES, TWISTED_REQUEST_LINE_PARSER, _answer, parse_request_line)
+        rng = random.Random(3)
+        alphabet = [bytes([b]) for b in (0, 9, 32, 33, 34, 47, 65, 127, 128, 176, 177, 255)]
+        alphabet += [b"GET", b"/", b"HTTP/1.1", b"HTTP/1.0", b"%2F", b" ", b"a"]
+        lines = list(_PARSER_SAMPLES)
+        for _ in range(5000):
+            lines.append(b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))))
+        for line in lines:
+            self.assertEqual(_answer(parse_request_line, line),
+                             _answer(TWISTED_REQUEST_LINE_PARSER, line), line)
+
+    def test_install(self):
+        from twisted.web import http
+
+        from cloudserver.s3 import http as s3http
+        saved = http._parseRequestLine
+        self.addCleanup(setattr, http, "_parseRequestLine", saved)
+        http._parseRequestLine = s3http.TWISTED_REQUEST_LINE_PARSER
+        self.assertTrue(s3http.install_request_line_parser())
+        self.assertIs(http._parseRequestLine, s3http.parse_request_line)
+        self.assertTrue(s3http.install_request_line_parser())
+
+    def test_not_installed_over_a_different_parser(self):
+        from twisted.web import http
+
+        from cloudserver.s3 import http as s3http
+        saved = http._parseRequestLine
+        self.addCleanup(setattr, http, "_parseRequestLine", saved)
+
+        def strict(line):  # refuses HTTP/1.0: not what ours does
+            method, target, version = s3http.TWISTED_REQUEST_LINE_PARSER(line)
+            if version != b"HTTP/1.1":
+                raise ValueError(version)
+            return method, target, version
+        http._parseRequestLine = strict
+        self.assertFalse(s3http.install_request_line_parser())
+        self.assertIs(http._parseRequestLine, strict)
+
+    def test_site_answers_bad_request_lines_with_400(self):
+        h = Harness()
+        out = h.send(b"GET /a\x7f\x00b HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out)

@@ -307,3 +307,25 @@ class ErrorCatalogTests(SynchronousTestCase):
         self.assertIsInstance(e, errors.NoSuchKey)
         self.assertEqual(e.message, "k")
         self.assertIs(type(errors.from_name("Bogus")), errors.MetadataError)
+
+
+class DecodeRecordTests(SynchronousTestCase):
+    """decode_record gives json.loads's value, or its error."""
+
+    def test_same_as_json(self):
+        import json
+
+        from cloudserver.metadata.service import decode_record, encode_record
+        samples = [encode_record({"a": 1, "b": [1.5, None, True], "c": {"d": "\u00e9"}}),
+                   b' {"a": 1} ', b'{"a": 1}\n', b"[1, 2]", b"3", b'"x"', b"{}",
+                   b"", b"{", b'{"a": 1} x', b"nul", b"{'a': 1}", b'{"a":NaN}']
+        for raw in samples:
+            try:
+                expected = ("ok", json.loads(raw.decode("utf-8")))
+            except ValueError as e:
+                expected = ("err", type(e), str(e))
+            try:
+                got = ("ok", decode_record(raw))
+            except ValueError as e:
+                got = ("err", type(e), str(e))
+            self.assertEqual(got, expected, raw)

@@ -136,3 +136,25 @@ class IndexTests(SynchronousTestCase):
                 expected.setdefault(k, v)
             self.assertEqual(parse_query(raw), expected, raw)
         self.assertRaises(UnicodeDecodeError, parse_query, "a=%FF")
+
+    def test_query_split_is_parse_qsl_random(self):
+        import random
+        from urllib.parse import parse_qsl
+
+        from cloudserver.s3.routing import parse_query
+        atoms = ["a", "%2F", "%2f", "%C3%A9", "%C3", "%FF", "%", "%4", "+", "=", "&", "\u00e9",
+                 "%E2%9C%93", "X-Amz-Date", "%zz"]
+        rng = random.Random(4)
+        for _ in range(3000):
+            raw = "".join(rng.choice(atoms) for _ in range(rng.randint(0, 10)))
+            try:
+                expected: dict | type = {}
+                for k, v in parse_qsl(raw, keep_blank_values=True, errors="strict"):
+                    expected.setdefault(k, v)
+            except UnicodeDecodeError:
+                expected = UnicodeDecodeError
+            try:
+                got: dict | type = parse_query(raw)
+            except UnicodeDecodeError:
+                got = UnicodeDecodeError
+            self.assertEqual(got, expected, raw)

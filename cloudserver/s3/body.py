@@ -136,7 +136,11 @@ class RequestBody:
         if self.length is not None and self.length < LARGE_BODY:
             return
         transport = getattr(self._request.channel, "transport", None)
-        size = getattr(transport, "bufferSize", None)
+        # A class attribute: TLS wrappers forward unknown attributes to the
+        # TCP transport underneath, whose reads they do not control.
+        if type(getattr(type(transport), "bufferSize", None)) is not int:
+            return
+        size = transport.bufferSize
         if type(size) is int and size < LARGE_READ_SIZE:
             self._read_size = (transport, size)
             transport.bufferSize = LARGE_READ_SIZE

@@ -81,12 +81,28 @@ class ReadSizeTests(SynchronousTestCase):
         self.assertEqual(transport.bufferSize, 65536)
 
     def test_transport_without_read_size_untouched(self):
-        class TLSLike:
+        class Other:
             pass
+
+        transport = Other()
+        body, done = self.start(LARGE_BODY, transport)
+        self.assertFalse(hasattr(transport, "bufferSize"))
+        body.end()
+        self.successResultOf(done)
+
+    def test_tls_wrapper_untouched(self):
+        """TLSMemoryBIOProtocol forwards unknown attributes to the TCP
+        transport underneath: setting one on the wrapper would do nothing."""
+        tcp = FakeTCPTransport()
+
+        class TLSLike:
+            def __getattr__(self, name):
+                return getattr(tcp, name)
 
         transport = TLSLike()
         body, done = self.start(LARGE_BODY, transport)
-        self.assertFalse(hasattr(transport, "bufferSize"))
+        self.assertNotIn("bufferSize", vars(transport))
+        self.assertEqual(tcp.bufferSize, 65536)
         body.end()
         self.successResultOf(done)
 

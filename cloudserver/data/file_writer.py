@@ -2,14 +2,38 @@
 """Writing one blob of the file data store without blocking the reactor.
 
 Bytes arriving on the reactor thread are gathered in a buffer; once it holds
-``flush_size`` bytes it is handed to the thread pool for one ``os.write``
-loop.  Only one file operation is in flight at a time (open, a flush, the
-final write + fdatasync + close, or the clean-up), which keeps the file
-offset trivially ordered.  While an operation is in flight the buffer keeps
+``flush_size`` bytes it is handed to the thread pool for one ``os.writev``.
+Only one file operation is in flight at a time (open, a flush, the final
+write + fdatasync + close, or the clean-up), which keeps the file offset
+trivially ordered.  While an operation is in flight the buffer keeps
 filling; past ``high_water`` bytes ``write`` returns a Deferred, the
 backpressure signal, that fires once the in-flight operation is done and
-the buffer has been handed on.  Memory per writer is thus about
-``flush_size + high_water`` plus one incoming chunk.
+the buffer has been handed on.
+
+The buffer is a list of the caller's pieces, not one bytearray: a large
+upload arrives as immutable ``bytes`` from the socket (or memoryviews of
+them from the aws-chunked decoder), and keeping references instead of
+copying saves a copy and the page faults of a freshly grown buffer per
+flush.  Small pieces and mutable ones are copied (into a bytearray tail),
+so a flush has few pieces and a caller may reuse its buffer once ``write``
+returned.  A kept memoryview covers at least half of its bytes object, so
+memory per writer stays under ``2 * (flush_size + high_water)`` plus one
+incoming piece.
+
+Digests in the I/O thread.  ``digest_with(update)`` (IDigestingWriter)
+hands the writer the body's digests: the thread pool feeds every piece to
+``update``, in order, never two calls at once.  hashlib, zlib and awscrt
+release the GIL on large buffers, so the MD5 of the ETag and the
+x-amz-checksum-* run beside the reactor instead of on it, and a large PUT
+costs the reactor thread little more than its socket reads.  A big flush is
+hashed by a second pool thread while the first one writes it (MD5 is the
+slower half: ~1.6 ms per MiB against ~0.4 ms for the write); the flush, and
+so the one operation in flight, is over when both are.  The digests are
+complete when ``finish`` fired.
+
+Early writeback.  After each flush the kernel is asked to start writing the
+range to disk (sync_file_range, Linux), so the final fdatasync waits for
+the last flush instead of the whole object.
 
 The file is created directly under its final name (O_EXCL).  Its key is
 random and object metadata is written only after ``finish`` fired, so a
@@ -18,7 +42,9 @@ on sweeping orphans); ``abort`` and every failure remove the file.
 """
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 from collections.abc import Callable
 
 from twisted.internet import defer
@@ -26,9 +52,18 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from cloudserver.data.interfaces import IDataWriter
+from cloudserver.data.interfaces import IDigestingWriter
 
 DEFAULT_FLUSH_SIZE = 1024 * 1024
+
+#: Pieces shorter than this are copied into a bytearray tail rather than
+#: kept by reference (few iovecs and few digest calls per flush).
+MIN_KEPT_PIECE = 16 * 1024
+#: Flushes of at least this many bytes are hashed in a thread of their own,
+#: beside the write; smaller ones (small objects) in the writing thread.
+SPLIT_DIGEST_SIZE = 512 * 1024
+#: Most buffers one os.writev takes (Linux IOV_MAX).
+_IOV_MAX = getattr(os, "IOV_MAX", 1024) if hasattr(os, "writev") else 1
 
 _OPEN, _FINISHING, _FINISHED, _CLOSING, _CLOSED = (
     "open", "finishing", "finished", "closing", "closed")
@@ -47,7 +82,87 @@ def write_all(fd: int, data) -> None:
         view = view[written:]
 
 
-@implementer(IDataWriter)
+def write_pieces(fd: int, pieces: list) -> None:
+    """Write ``pieces`` in order with as few ``writev`` calls as possible,
+    resuming after short writes."""
+    if not hasattr(os, "writev"):  # pragma: no cover - every POSIX has it
+        for piece in pieces:
+            write_all(fd, piece)
+        return
+    pending = list(pieces)
+    while pending:
+        batch = pending[:_IOV_MAX]
+        written = os.writev(fd, batch)
+        done = 0
+        for piece in batch:
+            size = _size(piece)
+            if written < size:
+                break
+            written -= size
+            done += 1
+        del pending[:done]
+        if written:
+            pending[0] = memoryview(pending[0]).cast("B")[written:]
+
+
+def _load_sync_file_range():
+    """libc's sync_file_range(2) (Linux), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        func = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):  # pragma: no cover - a libc without it
+        return None
+    func.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    func.restype = ctypes.c_int
+    return func
+
+
+_sync_file_range = _load_sync_file_range()
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing a just-written range to disk, without
+    waiting for it and without dropping it from the page cache.
+
+    Only a head start for the final fdatasync (which alone decides
+    durability, and reports errors): with the default dirty thresholds
+    (10 % of RAM) a 256 MiB object would otherwise sit in the page cache
+    until that fdatasync and make it wait ~0.3 s for the whole object.
+    Failures are ignored for the same reason.  A no-op off Linux.
+    """
+    if _sync_file_range is not None and length > 0:
+        _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
+
+
+def _size(piece) -> int:
+    return len(piece) if type(piece) is not memoryview else piece.nbytes
+
+
+def _first_failure(results: list) -> Failure | None:
+    """DeferredList results -> the first failure (the chain's error), or None."""
+    for ok, value in results:
+        if not ok:
+            return value
+    return None
+
+
+def _kept(data) -> bool:
+    """May ``data`` be held until the flush instead of copied?  Only big
+    enough immutable pieces: bytes, or a memoryview covering at least half
+    of a bytes object (so a small slice never pins a large buffer)."""
+    kind = type(data)
+    if kind is bytes:
+        return len(data) >= MIN_KEPT_PIECE
+    if kind is memoryview:
+        base = data.obj
+        return (type(base) is bytes and data.nbytes >= MIN_KEPT_PIECE
+                and 2 * data.nbytes >= len(base) and data.c_contiguous)
+    return False
+
+
+@implementer(IDigestingWriter)
 class FileDataWriter:
     """One new blob at ``path``; see the module docstring for the flow.
 
@@ -66,7 +181,11 @@ class FileDataWriter:
         self._sync = sync
         self._flush_size = flush_size
         self._high_water = flush_size if high_water is None else high_water
-        self._buffer = bytearray()
+        #: pieces of the next flush: kept bytes/memoryviews and bytearray tails
+        self._pieces: list = []
+        self._buffered = 0
+        self._tail: bytearray | None = None
+        self._digest: Callable[[object], None] | None = None
         self._state = _OPEN
         self._busy = False
         self._error: Failure | None = None
@@ -77,10 +196,18 @@ class FileDataWriter:
         self._abort_ds: list[defer.Deferred] = []
         # Touched only from the single in-flight thread operation.
         self._fd: int | None = None
+        self._offset = 0
         self._created = False
         self._start(self._open_file)
 
     # -- the reactor side ------------------------------------------------
+
+    def digest_with(self, update: Callable[[object], None]) -> None:
+        """Call ``update(piece)`` on every byte written, in order, in the I/O
+        thread, before the bytes are written; complete when ``finish`` fired."""
+        if self.size or self._digest is not None:
+            raise RuntimeError("digest_with must come before the first write")
+        self._digest = update
 
     def write(self, data) -> defer.Deferred | None:
         """Queue ``data``; None, or a Deferred to wait on (backpressure).
@@ -94,13 +221,25 @@ class FileDataWriter:
             if self._state == _FINISHED or self._state == _FINISHING:
                 raise RuntimeError("writer already finished")
             raise defer.CancelledError("writer was aborted")
-        self._buffer += data
-        self.size += len(data)
+        size = _size(data)
+        if not size:
+            return None
+        if _kept(data):
+            # A view of our own: the caller releasing theirs cannot void it.
+            self._pieces.append(data if type(data) is bytes else memoryview(data))
+            self._tail = None
+        elif self._tail is not None:
+            self._tail += data
+        else:
+            self._tail = bytearray(data)
+            self._pieces.append(self._tail)
+        self._buffered += size
+        self.size += size
         if not self._busy:
-            if len(self._buffer) >= self._flush_size:
+            if self._buffered >= self._flush_size:
                 self._start_flush()
             return None
-        if len(self._buffer) >= self._high_water:
+        if self._buffered >= self._high_water:
             waiter = defer.Deferred()
             self._waiters.append(waiter)
             return waiter
@@ -134,15 +273,36 @@ class FileDataWriter:
 
     def _start(self, func, *args) -> None:
         self._busy = True
+        self._run(func, *args).addBoth(self._op_done)
+
+    def _run(self, func, *args) -> defer.Deferred:
         try:
-            d = self._defer_to_thread(func, *args)
+            return self._defer_to_thread(func, *args)
         except Exception:  # noqa: BLE001 - becomes the Failure/Deferred result
-            d = defer.fail()
-        d.addBoth(self._op_done)
+            return defer.fail()
+
+    def _start_pieces(self, func, pieces: list) -> None:
+        """Start ``func(pieces, digest)``: with a big enough flush, the
+        digests run in a second thread beside it (MD5 alone takes ~1.6 ms
+        per MiB, the write and writeback ~0.4 ms), and the operation is
+        over when both are."""
+        digest = self._digest
+        if digest is None or sum(map(_size, pieces)) < SPLIT_DIGEST_SIZE:
+            self._start(func, pieces, digest)
+            return
+        self._busy = True
+        both = defer.DeferredList([self._run(self._digest_pieces, pieces, digest),
+                                   self._run(func, pieces, None)], consumeErrors=True)
+        both.addCallback(_first_failure).addBoth(self._op_done)
+
+    def _take_pieces(self) -> list:
+        pieces, self._pieces = self._pieces, []
+        self._buffered = 0
+        self._tail = None
+        return pieces
 
     def _start_flush(self) -> None:
-        data, self._buffer = self._buffer, bytearray()
-        self._start(self._write, data)
+        self._start_pieces(self._write, self._take_pieces())
 
     def _op_done(self, result) -> None:
         self._busy = False
@@ -159,26 +319,25 @@ class FileDataWriter:
             return
         if self._error is not None and self._state in (_OPEN, _FINISHING):
             self._state = _CLOSING
-            self._buffer = bytearray()
+            self._take_pieces()
             self._release_waiters(self._error)
         state = self._state
         if state == _OPEN:
-            if len(self._buffer) >= self._flush_size:
+            if self._buffered >= self._flush_size:
                 self._start_flush()
             # Nothing or a fresh flush is in flight: the caller may go on.
             self._release_waiters(None)
         elif state == _FINISHING:
             if not self._final_started:
                 self._final_started = True
-                data, self._buffer = self._buffer, bytearray()
-                self._start(self._finish_file, data)
+                self._start_pieces(self._finish_file, self._take_pieces())
             else:
                 self._state = _FINISHED
                 self._finish_d.callback(self.key)
         elif state == _CLOSING:
             if not self._cleanup_started:
                 self._cleanup_started = True
-                self._buffer = bytearray()
+                self._take_pieces()
                 self._start(self._remove_file)
             else:
                 self._state = _CLOSED
@@ -209,13 +368,29 @@ class FileDataWriter:
                            0o644)
         self._created = True
 
-    def _write(self, data: bytearray) -> None:
-        write_all(self._fd, data)
+    def _write(self, pieces: list, digest) -> None:
+        offset = self._offset
+        self._write_pieces(pieces, digest)
+        if self._sync:
+            # Start writing these pages to disk now, so the final fdatasync
+            # waits for the last flush, not for the whole object.
+            start_writeback(self._fd, offset, self._offset - offset)
 
-    def _finish_file(self, data: bytearray) -> None:
+    def _write_pieces(self, pieces: list, digest) -> None:
+        if digest is not None:
+            self._digest_pieces(pieces, digest)
+        write_pieces(self._fd, pieces)
+        self._offset += sum(map(_size, pieces))
+
+    @staticmethod
+    def _digest_pieces(pieces: list, digest) -> None:
+        for piece in pieces:
+            digest(piece)
+
+    def _finish_file(self, pieces: list, digest) -> None:
         fd = self._fd
-        if data:
-            write_all(fd, data)
+        if pieces:
+            self._write_pieces(pieces, digest)
         if self._sync:
             _sync_data(fd)
         self._fd = None

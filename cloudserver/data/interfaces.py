@@ -43,6 +43,24 @@ class IDataWriter(Interface):
         """
 
 
+class IDigestingWriter(IDataWriter):
+    """A writer that can run the body's digests off the reactor thread.
+
+    The file store's writer hashes each piece in its I/O thread right
+    before writing it (hashlib and the CRCs release the GIL), so a large
+    upload's MD5 runs beside the reactor.  Writers without this interface
+    get their digests computed by the caller, on the reactor.
+    """
+
+    def digest_with(update):
+        """Call ``update(piece)`` on every byte written, in order, one call
+        at a time, possibly in another thread; before the first ``write``.
+
+        Every byte has been fed when ``finish`` fired; after a failure or
+        ``abort`` the digests are incomplete and must not be used.
+        """
+
+
 class IDataStore(Interface):
     """A store of immutable blobs addressed by opaque string keys."""
 

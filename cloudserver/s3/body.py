@@ -20,6 +20,14 @@ from cloudserver.s3.errors import S3Error
 #: Bytes held before ``start`` (or while a callback is busy) before pausing.
 PREBUFFER = 256 * 1024
 
+#: Socket read size while a large body streams in.  Twisted reads 64 KiB at
+#: a time; each read then climbs the HTTP parser, this class and the
+#: handler's callback, and becomes one digest call.  1 MiB reads make that
+#: 16 times fewer (they return what the socket holds, often less).
+LARGE_READ_SIZE = 1024 * 1024
+#: Bodies of at least this size (or of unknown length) get the large reads.
+LARGE_BODY = 1024 * 1024
+
 
 class Decoder(Protocol):
     def feed(self, data: bytes) -> list: ...
@@ -46,6 +54,7 @@ class RequestBody:
         self._done: Deferred | None = None
         self._waiting: Deferred | None = None
         self._failed = False
+        self._read_size: tuple[object, int] | None = None  # (transport, its own size)
 
     # -- channel side -------------------------------------------------------
     def remaining(self) -> int | None:
@@ -70,6 +79,7 @@ class RequestBody:
 
     def end(self) -> None:
         self._ended = True
+        self._restore_reads()
         if self._on_data is not None and not self._failed and not self._discarding:
             self._complete()
 
@@ -89,6 +99,8 @@ class RequestBody:
         self._done = Deferred(lambda d: self._cancelled())
         done = self._done
         self._request.send_continue()
+        if not self._ended:
+            self._widen_reads()
         buffered, self._buffer = self._buffer, []
         for data in buffered:
             if self._failed:
@@ -118,6 +130,29 @@ class RequestBody:
         return b"".join(parts)
 
     # -- internals ----------------------------------------------------------
+    def _widen_reads(self) -> None:
+        """Read a large body from the socket in LARGE_READ_SIZE pieces
+        (plain TCP transports; a TLS transport keeps its own reads)."""
+        if self.length is not None and self.length < LARGE_BODY:
+            return
+        transport = getattr(self._request.channel, "transport", None)
+        # A class attribute: TLS wrappers forward unknown attributes to the
+        # TCP transport underneath, whose reads they do not control.
+        if type(getattr(type(transport), "bufferSize", None)) is not int:
+            return
+        size = transport.bufferSize
+        if type(size) is int and size < LARGE_READ_SIZE:
+            self._read_size = (transport, size)
+            transport.bufferSize = LARGE_READ_SIZE
+
+    def _restore_reads(self) -> None:
+        """Back to the transport's own read size: the next request on the
+        connection starts small (bufferSize also bounds buffered writes)."""
+        saved, self._read_size = self._read_size, None
+        if saved is not None:
+            transport, size = saved
+            transport.bufferSize = size
+
     def _deliver(self, data: bytes) -> None:
         try:
             pieces = self._decoder.feed(data) if self._decoder is not None else (data,)

@@ -2,8 +2,11 @@
 """Streaming digests of object bodies: the ETag MD5, the signed SHA-256 and
 the x-amz-checksum-* family.
 
-Every byte of a PUT body passes through here once, on the reactor thread, so
-the per-chunk path is kept to the hash updates themselves.  The CRCs come
+Every byte of a PUT body passes through here once, so the per-chunk path is
+kept to the hash updates themselves.  They run on the reactor thread, or in
+the data writer's I/O thread when the writer can take them
+(``BodyDigests.hand_over_hashing``): MD5 costs ~1.6 ms per MiB here, half
+of what a large upload used to cost the reactor.  The CRCs come
 from C: zlib for CRC32 (measured faster than awscrt's on this machine) and
 awscrt for CRC32C and CRC64NVME (the AWS SDKs use the same library), so the
 values are bit-for-bit what the SDKs compute on their side.
@@ -170,10 +173,31 @@ class BodyDigests:
         self._updaters = tuple(updaters)
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
-        """Feed one body piece to every configured digest."""
+        """Feed one body piece to every configured digest (after
+        ``hand_over_hashing``: only count its bytes)."""
         for update in self._updaters:
             update(data)
         self.size += len(data)
+
+    def hand_over_hashing(self) -> Callable[[bytes | bytearray | memoryview], None]:
+        """Let someone else run the hash updates: a data writer's I/O thread
+        (IDigestingWriter), so that hashing a large body runs beside the
+        reactor instead of on it.
+
+        Returns the function that feeds one piece to every digest; from now
+        on ``update`` only counts bytes (``size`` stays the reactor's).  The
+        digests are right only once every byte went through that function,
+        in order: after the writer's ``finish`` fired.
+        """
+        updaters, self._updaters = self._updaters, ()
+        if len(updaters) == 1:
+            return updaters[0]
+
+        def update_hashes(data) -> None:
+            for update in updaters:
+                update(data)
+
+        return update_hashes
 
     def md5_digest(self) -> bytes:
         return self._md5.digest()

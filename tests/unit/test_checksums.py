@@ -150,5 +150,32 @@ class BodyDigestsTests(SynchronousTestCase):
     def test_unknown_algorithm(self):
         self.assertRaises(ValueError, BodyDigests, checksum="MD5")
 
+    def test_hand_over_hashing(self):
+        """After the hand-over, update() only counts; the returned function
+        (a writer's I/O thread) feeds every digest."""
+        digests = BodyDigests(sha256=True, checksum="CRC32C")
+        digests.update(b"hel")  # before: hashed here
+        feed = digests.hand_over_hashing()
+        for piece in (b"lo ", memoryview(b"world")):
+            digests.update(piece)
+        self.assertEqual(digests.size, 11)
+        self.assertEqual(digests.md5_hex(), hashlib.md5(b"hel").hexdigest())
+        for piece in (b"lo ", memoryview(b"world")):
+            feed(piece)
+        self.assertEqual(digests.md5_hex(), hashlib.md5(b"hello world").hexdigest())
+        self.assertEqual(digests.sha256_hex(), hashlib.sha256(b"hello world").hexdigest())
+        theirs = BOTOCORE["CRC32C"]()
+        theirs.update(b"hello world")
+        self.assertEqual(digests.checksum, ("CRC32C", theirs.b64digest()))
+        self.assertEqual(digests.size, 11)
+
+    def test_hand_over_md5_only_is_the_bare_update(self):
+        digests = BodyDigests()
+        feed = digests.hand_over_hashing()
+        feed(b"abc")
+        digests.update(b"abc")
+        self.assertEqual(digests.md5_hex(), hashlib.md5(b"abc").hexdigest())
+        self.assertEqual(digests.size, 3)
+
     def test_digest_sizes_cover_algorithms(self):
         self.assertEqual(set(checksums.DIGEST_SIZES), set(ALGORITHMS))

@@ -14,6 +14,7 @@ import binascii
 import attrs
 
 from cloudserver.data.inline import InlineWriter
+from cloudserver.data.interfaces import IDigestingWriter
 from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
@@ -149,6 +150,11 @@ async def receive_body(ctx: RequestContext, exp: Expected, *,
     writer = placement.create_writer(ctx, target, exp.length if inline else None) \
         if exp.length != 0 or remote else None
     limit = exp.length if exp.length is not None else max_size
+    # A writer that hashes in its I/O thread (the file store) takes the
+    # digests off the reactor; they are then complete only once it finished.
+    hashed_by_writer = IDigestingWriter.providedBy(writer)
+    if hashed_by_writer:
+        writer.digest_with(digests.hand_over_hashing())
 
     def on_data(piece):
         digests.update(piece)
@@ -165,11 +171,16 @@ async def receive_body(ctx: RequestContext, exp: Expected, *,
         trailers = await ctx.body.start(on_data, decoder)
         if exp.length is not None and digests.size != exp.length:
             raise S3Error("IncompleteBody")
-        _verify(exp, digests, trailers)
+        if not hashed_by_writer:
+            _verify(exp, digests, trailers)
         if writer is not None and digests.size == 0 and not remote:
             await writer.abort()  # chunked transfer of an empty body
             writer = None
         key = await writer.finish() if writer is not None else None
+        if hashed_by_writer:
+            # Still before the caller's metadata write; a mismatch removes
+            # the finished blob (abort below).
+            _verify(exp, digests, trailers)
     except BaseException:
         if writer is not None:
             await writer.abort()

@@ -148,6 +148,23 @@ class BigClient:
 
     # -- listings -------------------------------------------------------------
 
+    def list_keys(self, bucket: str, prefix: str = "") -> set[str]:
+        """Every key under ``prefix`` (ListObjectsV2, 1000 a page)."""
+        token = None
+        out: set[str] = set()
+        while True:
+            params = {"list-type": "2", "prefix": prefix}
+            if token:
+                params["continuation-token"] = token
+            _, _, body = self.request("GET", bucket, None, params)
+            out.update(html.unescape(k.decode())
+                       for k in re.findall(rb"<Key>([^<]*)</Key>", body))
+            if b"<IsTruncated>true</IsTruncated>" not in body:
+                return out
+            token = html.unescape(re.search(
+                rb"<NextContinuationToken>([^<]+)</NextContinuationToken>", body
+            ).group(1).decode())
+
     def list_all(self, bucket: str, page: int = 1000) -> tuple[float, int, list[float]]:
         """ListObjectsV2 page by page; (seconds, keys, per-page seconds)."""
         token = None

@@ -54,7 +54,11 @@ from zope.interface import implementer
 
 from cloudserver.data.interfaces import IDigestingWriter
 
-DEFAULT_FLUSH_SIZE = 1024 * 1024
+#: Bytes per flush (and, by default, buffered beside the one in flight).
+#: Each flush costs a thread hand-off that takes ~0.2-0.5 ms to get going on
+#: two busy cores; at 2 MiB that is ~10 % of a large PUT's time instead of
+#: ~20 % at 1 MiB, for 2 MiB more memory per upload.
+DEFAULT_FLUSH_SIZE = 2 * 1024 * 1024
 
 #: Pieces shorter than this are copied into a bytearray tail rather than
 #: kept by reference (few iovecs and few digest calls per flush).

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.test_data_file -*-
+# -*- test-case-name: tests.unit.test_data_file,tests.unit.test_data_file_writer -*-
 """Writing one blob of the file data store without blocking the reactor.
 
 Bytes arriving on the reactor thread are gathered in a buffer; once it holds

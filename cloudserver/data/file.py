@@ -109,8 +109,10 @@ class FileDataStore:
     ``defer_to_thread(f, *args)`` runs ``f`` in a thread pool and returns a
     Deferred (in production ``partial(deferToThreadPool, reactor, pool)``;
     in tests an inline call).  ``reactor`` schedules the default cooperator
-    when none is injected.  ``sync=False`` skips fdatasync (tests,
-    benchmarks of the non-durable path).
+    when none is injected, and its ``callFromThread`` reports hashed flushes
+    of an upload back (without a reactor, tests: called at once, which
+    suits a ``defer_to_thread`` that runs work inline).  ``sync=False``
+    skips fdatasync (tests, benchmarks of the non-durable path).
     """
 
     def __init__(self, root: str, reactor, defer_to_thread: Callable[..., defer.Deferred],
@@ -127,6 +129,7 @@ class FileDataStore:
         self._block_size = block_size
         self._flush_size = flush_size
         self._high_water = high_water
+        self._call_from_thread = getattr(reactor, "callFromThread", None) or _call_inline
         self._durable_dirs: set[str] = set()
         self._dir_lock = threading.Lock()
         # Startup, before the reactor runs: blocking here is fine.
@@ -144,7 +147,8 @@ class FileDataStore:
         leaf = os.path.dirname(path)
         return FileDataWriter(key, path, self._defer_to_thread,
                               lambda: self._prepare_dir(leaf), sync=self._sync,
-                              flush_size=self._flush_size, high_water=self._high_water)
+                              flush_size=self._flush_size, high_water=self._high_water,
+                              call_from_thread=self._call_from_thread)
 
     def _prepare_dir(self, leaf: str) -> None:
         """Thread side: make ``root/ab/cd`` exist, durably when we made it."""
@@ -192,6 +196,10 @@ class FileDataStore:
     def close(self) -> None:
         if self._own_cooperator:
             self._cooperator.stop()
+
+
+def _call_inline(f, *args) -> None:
+    f(*args)
 
 
 def _unlink_quietly(path: str) -> None:

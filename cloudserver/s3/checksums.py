@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.test_checksums -*-
+# -*- test-case-name: tests.unit.test_checksums,tests.unit.test_upload_digests -*-
 """Streaming digests of object bodies: the ETag MD5, the signed SHA-256 and
 the x-amz-checksum-* family.
 

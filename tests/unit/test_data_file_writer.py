@@ -187,19 +187,34 @@ class InlineWriterTests(FileStoreMixin, SynchronousTestCase):
 
 
 class HeldWriterTests(FileStoreMixin, SynchronousTestCase):
-    """Which thread jobs run, and that one flush is over only when both
-    its digest and its write are."""
+    """Which thread jobs run, and when: the digest stream hashes flush after
+    flush in one job, one flush behind the writes at most."""
 
     def setUp(self):
         self.threads = HeldThreads()
         self.store = self.make_store(self.threads, flush_size=100, high_water=100)
         self.patch(file_writer, "SPLIT_DIGEST_SIZE", 150)
 
+    def release(self, name):
+        """Run the first held job called ``name``."""
+        index = self.threads.names().index(name)
+        f, args, d = self.threads.pending.pop(index)
+        try:
+            result = f(*args)
+        except Exception:  # noqa: BLE001 - becomes the Deferred's failure
+            d.errback()
+        else:
+            d.callback(result)
+
+    def writer(self, digest=None):
+        writer = self.store.create_writer()
+        writer.digest_with(digest if digest is not None else Recorder())
+        self.threads.release()  # open
+        return writer
+
     def test_small_flush_hashes_in_the_writing_job(self):
         digest = Recorder()
-        writer = self.store.create_writer()
-        writer.digest_with(digest)
-        self.threads.release()  # open
+        writer = self.writer(digest)
         writer.write(b"a" * 120)
         self.assertEqual(self.threads.names(), ["_write"])
         self.assertEqual(digest.data, b"")  # nothing hashed on the caller's side
@@ -210,69 +225,155 @@ class HeldWriterTests(FileStoreMixin, SynchronousTestCase):
         self.threads.release()
         self.successResultOf(d)
 
-    def test_big_flush_hashes_beside_the_write(self):
+    def test_stream_hashes_beside_the_writes(self):
         digest = Recorder()
-        writer = self.store.create_writer()
-        writer.digest_with(digest)
-        self.threads.release()  # open
+        writer = self.writer(digest)
         writer.write(b"a" * 200)
-        self.assertEqual(self.threads.names(), ["_digest_pieces", "_write"])
+        self.assertEqual(self.threads.names(), ["_write", "_drain"])
         waiting = writer.write(b"b" * 100)
         self.assertIsInstance(waiting, defer.Deferred)
-        # The write finishes first: the flush is not over until the digest is.
-        f, args, d = self.threads.pending.pop(1)
-        d.callback(f(*args))
-        self.assertNoResult(waiting)
-        self.assertEqual(self.threads.names(), ["_digest_pieces"])
-        self.threads.release()
+        self.release("_write")  # the first flush waits for nothing else
         self.successResultOf(waiting)
-        self.assertEqual(digest.data, b"a" * 200)
-        self.assertEqual(self.threads.names(), ["_write"])  # 100 bytes: one job
+        # The second flush is queued to the running stream: no new job.
+        self.assertEqual(self.threads.names(), ["_drain", "_write"])
+        waiting = writer.write(b"c" * 100)
+        self.release("_write")
+        self.assertNoResult(waiting)  # the first flush is not hashed yet
+        self.assertEqual(digest.data, b"")
+        # The job hashes the queued flushes in order, and (reports being
+        # synchronous here) the third one, posted as the first is reported.
+        self.release("_drain")
+        self.successResultOf(waiting)
+        self.assertEqual(digest.data, b"a" * 200 + b"b" * 100 + b"c" * 100)
+        self.assertEqual(self.threads.names(), ["_write"])
         finished = writer.finish()
-        self.threads.release_all()
+        self.release("_write")
+        self.assertEqual(self.threads.names(), ["_finish_file"])
+        self.release("_finish_file")
         key = self.successResultOf(finished)
-        self.assertEqual(digest.data, b"a" * 200 + b"b" * 100)
-        self.assertEqual(read(self.store, key), b"a" * 200 + b"b" * 100)
+        expected = b"a" * 200 + b"b" * 100 + b"c" * 100
+        self.assertEqual(digest.data, expected)
+        self.assertEqual(read(self.store, key), expected)
 
-    def test_big_final_flush_hashes_beside_the_sync(self):
+    def test_small_last_flush_still_in_order(self):
         digest = Recorder()
-        writer = self.store.create_writer()
-        writer.digest_with(digest)
-        writer.write(b"a" * 99)
-        writer.write(b"b" * 99)  # still opening: both buffered
+        writer = self.writer(digest)
+        writer.write(b"a" * 200)
+        writer.write(b"b" * 10)
         finished = writer.finish()
-        self.threads.release()  # open
-        self.assertEqual(self.threads.names(), ["_digest_pieces", "_finish_file"])
-        self.threads.release()
-        self.assertNoResult(finished)
-        self.threads.release()
+        self.release("_write")
+        self.assertEqual(self.threads.names(), ["_drain", "_finish_file"])
+        self.threads.release_all()
         self.successResultOf(finished)
-        self.assertEqual(digest.data, b"a" * 99 + b"b" * 99)
+        self.assertEqual(digest.data, b"a" * 200 + b"b" * 10)
+
+    def test_failing_digest_leaves_nothing(self):
+        def broken(piece):
+            raise MemoryError("no")
+
+        writer = self.writer(broken)
+        writer.write(b"a" * 200)
+        self.threads.release_all()
+        writer.write(b"b" * 200)  # waits for the failed digest
+        self.threads.release_all()
+        self.failureResultOf(writer.finish(), MemoryError)
+        self.threads.release_all()
+        self.assertEqual(files_under(self.root), [])
 
     def test_failed_write_beside_digest_leaves_nothing(self):
-        writer = self.store.create_writer()
-        writer.digest_with(Recorder())
-        self.threads.release()
+        writer = self.writer()
         writer.write(b"a" * 200)
-        self.threads.pending[1] = (_fail_enospc, (), self.threads.pending[1][2])
+        index = self.threads.names().index("_write")
+        self.threads.pending[index] = (_fail_enospc, (), self.threads.pending[index][2])
         self.threads.release_all()
         self.failureResultOf(writer.finish(), OSError)
         self.threads.release_all()
         self.assertEqual(files_under(self.root), [])
 
-    def test_abort_waits_for_both_jobs(self):
+    def test_abort_stops_hashing(self):
+        digest = Recorder()
+        writer = self.writer(digest)
+        writer.write(b"a" * 200)
+        self.release("_write")
+        writer.write(b"b" * 200)  # second flush queued behind the first
+        aborted = writer.abort()
+        self.release("_write")
+        self.assertEqual(self.threads.names(), ["_drain"])
+        self.assertNoResult(aborted)  # the flush in flight waits for its digest
+        self.release("_drain")  # the stream finds itself stopped
+        self.assertEqual(digest.data, b"")
+        self.assertEqual(self.threads.names(), ["_remove_file"])
+        self.release("_remove_file")
+        self.successResultOf(aborted)
+        self.assertEqual(files_under(self.root), [])
+        self.assertEqual(self.threads.names(), [])
+
+    def test_finish_then_abort_while_hashing(self):
+        writer = self.writer()
+        writer.write(b"a" * 200)
+        finished = writer.finish()
+        aborted = writer.abort()
+        self.threads.release_all()
+        self.failureResultOf(finished, defer.CancelledError)
+        self.successResultOf(aborted)
+        self.assertEqual(files_under(self.root), [])
+
+    def test_stream_that_cannot_start(self):
+        def refusing(f, *args):
+            if f.__name__ == "_drain":
+                raise RuntimeError("pool stopped")
+            return self.threads(f, *args)
+
+        self.store = self.make_store(refusing, flush_size=100, high_water=100)
         writer = self.store.create_writer()
         writer.digest_with(Recorder())
         self.threads.release()
         writer.write(b"a" * 200)
-        aborted = writer.abort()
-        self.threads.release()
-        self.assertEqual(self.threads.names(), ["_write"])
-        self.threads.release()
-        self.assertEqual(self.threads.names(), ["_remove_file"])
-        self.threads.release()
-        self.successResultOf(aborted)
+        self.threads.release_all()
+        writer.write(b"b" * 200)
+        self.threads.release_all()
+        self.failureResultOf(writer.finish(), RuntimeError)
+        self.threads.release_all()
         self.assertEqual(files_under(self.root), [])
+
+
+class DigestStreamTests(SynchronousTestCase):
+    def test_flush_posted_while_hashing_goes_to_the_same_job(self):
+        """The reactor posts the next flush while the job hashes one: the
+        job takes it on, no new pool job (and no hand-off) between them."""
+        held = HeldThreads()
+        fed, reported = [], []
+
+        def digest(piece):
+            fed.append(piece)
+            if piece == b"one":
+                second.append(stream.post([b"two"]))
+
+        second = []
+        stream = file_writer._DigestStream(digest, held, lambda f, *a: reported.append(a) or f(*a))
+        first = stream.post([b"one"])
+        self.assertEqual(held.names(), ["_drain"])
+        held.release()
+        self.assertEqual(fed, [b"one", b"two"])
+        self.assertEqual(held.names(), [])
+        self.successResultOf(first)
+        self.successResultOf(second[0])
+        stream.post([b"three"])  # the job ended: a new one
+        self.assertEqual(held.names(), ["_drain"])
+
+    def test_failure_fails_the_rest(self):
+        held = HeldThreads()
+
+        def digest(piece):
+            if piece == b"bad":
+                raise ValueError(piece)
+
+        stream = file_writer._DigestStream(digest, held, lambda f, *a: f(*a))
+        ds = [stream.post([p]) for p in (b"ok", b"bad", b"later")]
+        held.release()
+        self.successResultOf(ds[0])
+        self.failureResultOf(ds[1], ValueError)
+        self.failureResultOf(ds[2], defer.CancelledError)
 
 
 def _fail_enospc():

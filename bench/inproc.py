@@ -71,6 +71,8 @@ class Site:
         self.metadata, data, self.kv = build_backend(config, self.clock, _inline)
         backend_obj = Backend(config=config, metadata=self.metadata, data=data,
                               clock=self.clock, accounts=config.accounts)
+        # as tap.makeService does (trees without inline objects: no effect)
+        backend_obj.locations.inline_max = getattr(config, "inline_max_size", 0)
         self.site = S3Site(S3Resource(backend_obj, self.clock), reactor=self.clock)
         try:  # as tap.makeService does (trees without it: twisted's parser)
             from cloudserver.s3.http import install_request_line_parser

@@ -12,6 +12,7 @@ from twisted.internet.interfaces import IConsumer
 from cloudserver.data.producers import ChainedProducer
 from cloudserver.metadata import errors as md_errors
 from cloudserver.data.inline import InlineWriter
+from cloudserver.data.interfaces import IDigestingWriter
 from cloudserver.s3 import acl, checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.conditions import failed_condition
@@ -101,6 +102,8 @@ async def copy_data(ctx: RequestContext, locations: list[dict], start: int, leng
     producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
     if writer is None:
         writer = placement.create_writer(ctx, target)
+    if IDigestingWriter.providedBy(writer):  # hashed in the writer's I/O thread
+        writer.digest_with(digests.hand_over_hashing())
     consumer = WriterConsumer(writer, digests)
     consumer.registerProducer(producer, True)
     try:

@@ -148,40 +148,34 @@ class BigClient:
 
     # -- listings -------------------------------------------------------------
 
-    def list_keys(self, bucket: str, prefix: str = "") -> set[str]:
-        """Every key under ``prefix`` (ListObjectsV2, 1000 a page)."""
+    def _pages(self, bucket: str, params: dict[str, str]):
+        """ListObjectsV2 pages of ``bucket``: (body, seconds) each."""
         token = None
-        out: set[str] = set()
         while True:
-            params = {"list-type": "2", "prefix": prefix}
+            query = {"list-type": "2", **params}
             if token:
-                params["continuation-token"] = token
-            _, _, body = self.request("GET", bucket, None, params)
-            out.update(html.unescape(k.decode())
-                       for k in re.findall(rb"<Key>([^<]*)</Key>", body))
+                query["continuation-token"] = token
+            t0 = time.perf_counter()
+            _, _, body = self.request("GET", bucket, None, query)
+            yield body, time.perf_counter() - t0
             if b"<IsTruncated>true</IsTruncated>" not in body:
-                return out
+                return
             token = html.unescape(re.search(
                 rb"<NextContinuationToken>([^<]+)</NextContinuationToken>", body
             ).group(1).decode())
 
+    def list_keys(self, bucket: str, prefix: str = "") -> set[str]:
+        """Every key under ``prefix``."""
+        return {html.unescape(k.decode())
+                for body, _ in self._pages(bucket, {"prefix": prefix})
+                for k in re.findall(rb"<Key>([^<]*)</Key>", body)}
+
     def list_all(self, bucket: str, page: int = 1000) -> tuple[float, int, list[float]]:
         """ListObjectsV2 page by page; (seconds, keys, per-page seconds)."""
-        token = None
         keys = 0
         pages = []
         started = time.perf_counter()
-        while True:
-            params = {"list-type": "2", "max-keys": str(page)}
-            if token:
-                params["continuation-token"] = token
-            t0 = time.perf_counter()
-            _, _, body = self.request("GET", bucket, None, params)
-            pages.append(time.perf_counter() - t0)
+        for body, seconds in self._pages(bucket, {"max-keys": str(page)}):
+            pages.append(seconds)
             keys += body.count(b"<Key>")
-            if b"<IsTruncated>true</IsTruncated>" not in body:
-                break
-            token = html.unescape(re.search(
-                rb"<NextContinuationToken>([^<]+)</NextContinuationToken>", body
-            ).group(1).decode())
         return time.perf_counter() - started, keys, pages

@@ -43,6 +43,15 @@ def _decode_headers(request) -> dict[str, list[str]]:
     return headers
 
 
+def _header_value(value: str) -> bytes:
+    """A response header value as sent: latin-1, or UTF-8 where it can't be
+    (S3 sends user metadata values as given)."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
 def _set_headers_public(rh, response: Response, request_id: str, length: int) -> None:
     """S3Resource._set_headers through twisted's public Headers methods."""
     rh.setRawHeaders(b"x-amz-request-id", [request_id.encode()])
@@ -53,10 +62,7 @@ def _set_headers_public(rh, response: Response, request_id: str, length: int) ->
     else:
         rh.removeHeader(b"content-type")
     for name, value in response.headers:
-        try:
-            raw_value = value.encode("latin-1")
-        except UnicodeEncodeError:
-            raw_value = value.encode("utf-8")
+        raw_value = _header_value(value)
         if name.startswith("x-amz-meta-"):
             add_header_exact(rh, name.encode("latin-1"), raw_value)
         else:
@@ -243,10 +249,7 @@ class S3Resource(Resource):
         else:
             raw.pop(b"Content-Type", None)
         for name, value in response.headers:
-            try:
-                raw_value = value.encode("latin-1")
-            except UnicodeEncodeError:
-                raw_value = value.encode("utf-8")
+            raw_value = _header_value(value)
             if name.startswith("x-amz-meta-"):
                 add_header_exact(rh, name.encode("latin-1"), raw_value)
             else:

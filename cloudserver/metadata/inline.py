@@ -77,17 +77,6 @@ def freed_keys(freed: Iterable[Any], new: Any = None) -> list[bytes]:
     return [keys.data_key(i) for i in sorted(out)]
 
 
-def freed_records(result: Any) -> list:
-    """The records a put or delete result frees: the replaced record itself
-    (unversioned), or the ``deleted`` ones (versioned; markers have no data).
-    The same rule the S3 layer applies to data-file pieces."""
-    if not isinstance(result, Mapping) or not result:
-        return []
-    if "deleted" in result:
-        return [r for r in result["deleted"] if not r.get("isDeleteMarker")]
-    return [result]
-
-
 def attach(record: Any, get: Any) -> Any:
     """``record`` with each inline piece's bytes put back, read with
     ``get(data key)`` (a new dict; ``record`` is not changed).  A piece whose

@@ -232,11 +232,11 @@ class MetadataService(UploadsMixin):
             previous = self._current(okey)
             result = decode_record(previous) if previous else {}
             return okey, {okey: value}, result, (data_puts, inline.freed_keys(
-                inline.freed_records(result), md))
+                versioning.freed_records(result), md))
         plan = versioning.plan_put(self._view(bucket, key), key, md, opts,
                                    self._version_ids.next, self._inf_version_id)
         return okey, self._changes(okey, plan), plan.result, (data_puts, inline.freed_keys(
-            inline.freed_records(plan.result), md))
+            versioning.freed_records(plan.result), md))
 
     def get_object(self, bucket: str, key: str,
                    options: Mapping[str, Any] | None = None) -> defer.Deferred:
@@ -297,7 +297,7 @@ class MetadataService(UploadsMixin):
                 raise NoSuchBucket(bucket) from None
             raise
         return self._commit(bucket, okey, self._changes(okey, plan), plan.result,
-                            data=([], inline.freed_keys(inline.freed_records(plan.result))))
+                            data=([], inline.freed_keys(versioning.freed_records(plan.result))))
 
     def get_bucket_and_object(self, bucket: str, key: str,
                               options: Mapping[str, Any] | None = None) -> defer.Deferred:

@@ -412,3 +412,18 @@ class KVObjectView:
         if best is None:
             return None
         return best[len(lo):].decode("utf-8"), self._get(best)
+
+
+def freed_records(result: Any) -> list:
+    """Records whose data no key refers to after a put or delete.
+
+    Versioned results list them in ``deleted`` (delete markers have no
+    data); an unversioned put or delete answers with the replaced record
+    itself.  The S3 layer frees data files by this rule, the metadata
+    service inline bytes.
+    """
+    if not isinstance(result, Mapping) or not result:
+        return []
+    if "deleted" in result:
+        return [r for r in result["deleted"] if not r.get("isDeleteMarker")]
+    return [result]

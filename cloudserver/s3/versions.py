@@ -7,6 +7,7 @@ has freed.
 from __future__ import annotations
 
 from cloudserver.metadata import version_id as vid
+from cloudserver.metadata.versioning import freed_records  # noqa: F401 - handlers free data by it
 from cloudserver.s3.errors import S3Error
 
 NULL = vid.NULL_VERSION_ID
@@ -62,16 +63,3 @@ def result_version_id(result: dict) -> str | None:
         return NULL
     internal = result.get("versionId")
     return vid.encode(internal) if internal else None
-
-
-def freed_records(result, written: dict | None = None) -> list[dict]:
-    """Records whose data no key refers to after a put or delete.
-
-    Versioned results list them in ``deleted``; an unversioned put or delete
-    answers with the replaced record itself.
-    """
-    if not isinstance(result, dict) or not result:
-        return []
-    if "deleted" in result:
-        return [r for r in result["deleted"] if not r.get("isDeleteMarker")]
-    return [result]

@@ -15,7 +15,7 @@ import secrets
 
 from twisted.internet import defer
 
-from cloudserver.data.remote_download import BytesProducer
+from cloudserver.data.producers import BytesProducer
 
 #: Default inline limit (config.json ``inlineDataMaxSize``; 0 turns it off).
 DEFAULT_MAX_SIZE = 64 * 1024

@@ -3,9 +3,10 @@
 
 ``BlockProducer`` streams a byte range of one stored blob in fixed-size
 blocks and follows the consumer's backpressure; ``ChainedProducer`` plays
-several producers back to back (a multipart object is a list of locations).
+several producers back to back (a multipart object is a list of locations);
+``BytesProducer`` hands over bytes already in memory.
 
-Both follow IBodyProducer: ``startProducing`` returns a Deferred that fires
+All follow IBodyProducer: ``startProducing`` returns a Deferred that fires
 with None once every byte was written, fails if reading fails, and never
 fires after ``stopProducing`` (the consumer that stopped us already knows).
 """
@@ -277,3 +278,25 @@ class ChainedProducer:
         current, self._current = self._current, None
         if current is not None:
             current.stopProducing()
+
+
+@implementer(IBodyProducer)
+class BytesProducer:
+    """Bytes already in memory: a small request body, an inline object."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self.length = len(data)
+
+    def startProducing(self, consumer) -> defer.Deferred:
+        consumer.write(self._data)
+        return defer.succeed(None)
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass

@@ -13,7 +13,7 @@ from twisted.web.client import ResponseDone
 from twisted.web.iweb import IBodyProducer
 from zope.interface import implementer
 
-from cloudserver.data.producers import ShortRead
+from cloudserver.data.producers import BytesProducer, ShortRead  # noqa: F401 - aws, azure
 from cloudserver.data.remote import (
     DEFAULT_TIMEOUT, _Watchdog, as_s3_error, check_status, unavailable)
 
@@ -171,27 +171,6 @@ class _Discard(Protocol):
 
 
 @implementer(IBodyProducer)
-class BytesProducer:
-    """A small request body (XML) already in memory."""
-
-    def __init__(self, data: bytes):
-        self._data = data
-        self.length = len(data)
-
-    def startProducing(self, consumer) -> defer.Deferred:
-        consumer.write(self._data)
-        return defer.succeed(None)
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def stopProducing(self) -> None:
-        pass
-
-
 def ranged_get(store, url: str, headers: dict[str, str], what: str, length: int):
     """A producer of ``length`` bytes from one ranged GET of a remote store
     (``store`` has ``name``, ``request``, ``_clock`` and ``_timeout``)."""

@@ -305,6 +305,8 @@ class MetadataService(UploadsMixin):
 
         NoSuchBucket if the bucket is absent (after Arsenal's getBucketAndObject);
         ``options`` as for get_object, a missing object or version is None.
+        ``{"inlineData": False}`` in ``options`` leaves an inline object's
+        bytes out of its pieces (HEAD reads the record only).
         """
         return _call(self._get_bucket_and_object, bucket, key, options)
 
@@ -317,7 +319,8 @@ class MetadataService(UploadsMixin):
         except (NoSuchKey, NoSuchVersion):
             obj = None
         else:
-            obj = inline.attach(obj, self.kv.get)
+            if options is None or options.get("inlineData") is not False:
+                obj = inline.attach(obj, self.kv.get)
         finally:
             # As get_object: the S3 read path (GET, HEAD) now reads through here.
             if versioning.is_phd(view.master()):

@@ -57,6 +57,14 @@ class InlineServiceMixin:
         both = self.ok(self.svc.get_bucket_and_object("bkt", "k"))
         self.assertEqual(both["obj"]["location"], md["location"])
 
+    def test_record_without_its_bytes_for_a_head(self):
+        md = record("id1", b"hello")
+        self.ok(self.svc.put_object("bkt", "k", md))
+        both = self.ok(self.svc.get_bucket_and_object("bkt", "k", {"inlineData": False}))
+        piece = both["obj"]["location"][0]
+        self.assertNotIn("data", piece)
+        self.assertEqual((piece["inline"], piece["key"], piece["size"]), (1, "id1", 5))
+
     def test_overwrite_frees_the_old_bytes(self):
         self.ok(self.svc.put_object("bkt", "k", record("id1", b"one")))
         previous = self.ok(self.svc.put_object("bkt", "k", record("id2", b"two")))

@@ -80,8 +80,8 @@ def _check_bucket(ctx: RequestContext, attrs: dict, owner_only: bool = True) -> 
             check_bucket_access(ctx, attrs, permission)
 
 
-async def load_bucket_and_object(ctx: RequestContext,
-                                 version: str | None = None) -> tuple[dict, dict | None]:
+async def load_bucket_and_object(ctx: RequestContext, version: str | None = None,
+                                 with_data: bool = True) -> tuple[dict, dict | None]:
     """:func:`load_bucket` and the object's record (or that version's) in one
     metadata call — one RPC round trip in split mode instead of two or three.
 
@@ -89,8 +89,11 @@ async def load_bucket_and_object(ctx: RequestContext,
     then asks :func:`load_object` for the exact answer (NoSuchKey,
     NoSuchVersion, or AccessDenied to those who may not list the bucket).
     The object ACL is not checked here (see :func:`check_object_access`).
+    ``with_data=False``: an inline object's bytes are not read (HEAD).
     """
     options = {"versionId": version} if version is not None else None
+    if not with_data:
+        options = {**(options or {}), "inlineData": False}
     try:
         both = await ctx.backend.metadata.get_bucket_and_object(ctx.bucket, ctx.key, options)
     except md_errors.NoSuchBucket:

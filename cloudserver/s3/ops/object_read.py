@@ -121,7 +121,7 @@ async def load_current(ctx: RequestContext, bucket: str, key: str,
     return md
 
 
-async def load_for_read(ctx: RequestContext) -> dict:
+async def load_for_read(ctx: RequestContext, with_data: bool = True) -> dict:
     """GetObject / HeadObject: what ``load_bucket`` then ``load_current``
     return, from one metadata call when the record is there.
 
@@ -134,7 +134,7 @@ async def load_for_read(ctx: RequestContext) -> dict:
     except S3Error:  # the bucket's errors come first
         await load_bucket(ctx)
         raise
-    attrs, md = await load_bucket_and_object(ctx, version)
+    attrs, md = await load_bucket_and_object(ctx, version, with_data)
     if md is None or md.get("isDeleteMarker"):
         return await load_current(ctx, ctx.bucket, ctx.key, version_param)
     permission = acl.object_permission(ctx.op.name)
@@ -144,7 +144,7 @@ async def load_for_read(ctx: RequestContext) -> dict:
 
 
 async def _read(ctx: RequestContext, with_body: bool) -> Response:
-    md = await load_for_read(ctx)
+    md = await load_for_read(ctx, with_body)
     check_read_conditions(ctx, md)
     size = md["size"]
     headers = object_headers(md)

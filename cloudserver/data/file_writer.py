@@ -34,8 +34,14 @@ gets the next flush queued while it hashes one, and the digests may lag the
 writes by one flush.  The digests are complete when ``finish`` fired.
 
 Early writeback.  After each flush the kernel is asked to start writing the
-range to disk (sync_file_range, Linux), so the final fdatasync waits for
-the last flush instead of the whole object.
+range to disk (sync_file_range, Linux), and every ``SYNC_BEHIND_SIZE``
+bytes an fdatasync of what is written so far runs in a pool thread of its
+own, beside the writes and the hashing: on a disk with a volatile write
+cache (a VM's virtio disk) the final fdatasync must otherwise flush the
+whole object, ~0.2 s for 256 MiB after the last byte is in, while the
+hashing thread, the critical path, sits idle.  Such a sync only starts
+early what the final fdatasync does anyway; a failure of one fails the
+upload (its error would not be reported again to the final one).
 
 The file is created directly under its final name (O_EXCL).  Its key is
 random and object metadata is written only after ``finish`` fired, so a
@@ -71,6 +77,8 @@ MIN_KEPT_PIECE = 16 * 1024
 #: hashed in a thread of their own, beside the writes (_DigestStream);
 #: before (small objects), in the writing thread.
 SPLIT_DIGEST_SIZE = 512 * 1024
+#: Written bytes between two background fdatasyncs ("sync behind").
+SYNC_BEHIND_SIZE = 16 * 1024 * 1024
 #: Most buffers one os.writev takes (Linux IOV_MAX).
 _IOV_MAX = getattr(os, "IOV_MAX", 1024) if hasattr(os, "writev") else 1
 
@@ -143,6 +151,13 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
     """
     if _sync_file_range is not None and length > 0:
         _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
+
+
+def _sync_and_close(fd: int) -> None:
+    try:
+        _sync_data(fd)
+    finally:
+        os.close(fd)
 
 
 def _size(piece) -> int:
@@ -273,6 +288,9 @@ class FileDataWriter:
         self._cleanup_started = False
         self._waiters: list[defer.Deferred] = []
         self._finish_d: defer.Deferred | None = None
+        #: the background fdatasync in flight, and bytes handed on since one began
+        self._behind: defer.Deferred | None = None
+        self._unsynced = 0
         self._abort_ds: list[defer.Deferred] = []
         # Touched only from the single in-flight thread operation.
         self._fd: int | None = None
@@ -404,7 +422,36 @@ class FileDataWriter:
         return pieces
 
     def _start_flush(self) -> None:
+        size = self._buffered
         self._start_pieces(self._write, self._take_pieces())
+        self._sync_behind(size)
+
+    def _sync_behind(self, size: int) -> None:
+        """Start a background fdatasync once ``SYNC_BEHIND_SIZE`` more bytes
+        were handed on (see the module docstring), one at a time.  It runs on
+        a duplicate of the descriptor, so closing or removing the file never
+        waits for it; only ``finish`` does, for its outcome."""
+        if not self._sync:
+            return
+        self._unsynced += size
+        if self._unsynced < SYNC_BEHIND_SIZE or self._behind is not None:
+            return
+        self._unsynced = 0
+        try:
+            fd = os.dup(self._fd)
+        except OSError:
+            self._behind_done(Failure())
+            return
+        self._behind = self._run(_sync_and_close, fd)
+        self._behind.addBoth(self._behind_done)
+
+    def _behind_done(self, result) -> None:
+        self._behind = None
+        if isinstance(result, Failure) and self._error is None and self._state in (
+                _OPEN, _FINISHING):
+            self._error = result
+            if not self._busy:
+                self._advance()
 
     def _op_done(self, result) -> None:
         self._busy = False
@@ -432,6 +479,12 @@ class FileDataWriter:
             self._release_waiters(None)
         elif state == _FINISHING:
             if not self._final_started:
+                behind = self._behind
+                if behind is not None:
+                    # Its outcome counts: wait for it before the last write.
+                    self._busy = True
+                    behind.addBoth(lambda _: self._op_done(None))
+                    return
                 self._final_started = True
                 self._start_pieces(self._finish_file, self._take_pieces())
             else:

@@ -378,3 +378,95 @@ class DigestStreamTests(SynchronousTestCase):
 
 def _fail_enospc():
     raise OSError(28, "No space left on device")
+
+
+class SyncBehindTests(FileStoreMixin, SynchronousTestCase):
+    """Background fdatasyncs every SYNC_BEHIND_SIZE bytes: one at a time, on
+    a descriptor of their own, awaited by finish, fatal when they fail."""
+
+    def setUp(self):
+        self.threads = HeldThreads()
+        self.store = self.make_store(self.threads, flush_size=100, high_water=100)
+        self.patch(file_writer, "SYNC_BEHIND_SIZE", 250)
+        self.synced = []
+        real = file_writer._sync_data
+        self.patch(file_writer, "_sync_data", lambda fd: self.synced.append(fd) or real(fd))
+
+    def release(self, name):
+        index = self.threads.names().index(name)
+        self.threads.pending.insert(0, self.threads.pending.pop(index))
+        self.threads.release()
+
+    def writer(self):
+        writer = self.store.create_writer()
+        self.threads.release()  # open
+        return writer
+
+    def write_flushes(self, writer, count, byte=b"a"):
+        for _ in range(count):
+            writer.write(byte * 100)
+            self.release("_write")
+
+    def test_one_sync_per_threshold_one_at_a_time(self):
+        writer = self.writer()
+        self.write_flushes(writer, 2)
+        self.assertEqual(self.threads.names(), [])  # 200 bytes: not yet
+        self.write_flushes(writer, 1)
+        self.assertEqual(self.threads.names(), ["_sync_and_close"])
+        self.write_flushes(writer, 3)  # 300 more while the first still runs
+        self.assertEqual(self.threads.names(), ["_sync_and_close"])
+        self.release("_sync_and_close")
+        self.write_flushes(writer, 1)  # the next flush starts the next one
+        self.assertEqual(self.threads.names(), ["_sync_and_close"])
+        finished = writer.finish()
+        self.assertEqual(self.threads.names(), ["_sync_and_close"])  # waited for
+        self.assertNoResult(finished)
+        self.release("_sync_and_close")
+        self.assertEqual(self.threads.names(), ["_finish_file"])
+        self.threads.release()
+        key = self.successResultOf(finished)
+        self.assertEqual(read(self.store, key), b"a" * 700)
+        self.assertEqual(len(self.synced), 3)  # two behind, the final one
+
+    def test_a_failed_sync_fails_the_upload(self):
+        def broken(fd):
+            raise OSError(5, "EIO")
+
+        writer = self.writer()
+        self.write_flushes(writer, 3)
+        self.patch(file_writer, "_sync_data", broken)
+        self.release("_sync_and_close")
+        self.threads.release_all()
+        self.failureResultOf(writer.finish(), OSError)
+        self.threads.release_all()
+        self.assertNoData()
+
+    def test_a_sync_failing_while_finishing(self):
+        writer = self.writer()
+        self.write_flushes(writer, 3)
+        finished = writer.finish()
+        self.patch(file_writer, "_sync_data", lambda fd: 1 / 0)
+        self.release("_sync_and_close")
+        self.threads.release_all()
+        self.failureResultOf(finished, ZeroDivisionError)
+        self.assertNoData()
+
+    def test_abort_does_not_wait_for_a_sync(self):
+        writer = self.writer()
+        self.write_flushes(writer, 3)
+        aborted = writer.abort()
+        self.release("_remove_file")
+        self.successResultOf(aborted)
+        self.assertNoData()
+        self.release("_sync_and_close")  # its own descriptor: still valid
+        self.assertEqual(self.threads.names(), [])
+
+    def test_none_without_sync(self):
+        writer = FileDataWriter("0" * 40, self.mktemp(), self.threads, lambda: None,
+                                sync=False, flush_size=100)
+        self.threads.release()
+        self.write_flushes(writer, 5)
+        self.assertEqual(self.threads.names(), [])
+        writer.finish()
+        self.threads.release_all()
+        self.assertEqual(self.synced, [])

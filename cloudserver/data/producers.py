@@ -285,11 +285,12 @@ class BytesProducer:
     """Bytes already in memory: a small request body, an inline object."""
 
     def __init__(self, data: bytes):
-        self._data = data
+        #: the bytes: a response may send them as its body, without streaming
+        self.data = data
         self.length = len(data)
 
     def startProducing(self, consumer) -> defer.Deferred:
-        consumer.write(self._data)
+        consumer.write(self.data)
         return defer.succeed(None)
 
     def pauseProducing(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from cloudserver.data.producers import ChainedProducer
+from cloudserver.data.producers import BytesProducer, ChainedProducer
 from cloudserver.s3 import acl, checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.conditions import (
@@ -179,7 +179,10 @@ async def _read(ctx: RequestContext, with_body: bool) -> Response:
     if with_body and length > 0:
         producers = piece_producers(ctx.backend.locations, md["location"], start, length)
         await placement.prepare(producers)
-        resp.producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
+        if len(producers) == 1 and type(producers[0]) is BytesProducer:
+            resp.body = producers[0].data  # in memory already (an inline object)
+        else:
+            resp.producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
     return resp
 
 

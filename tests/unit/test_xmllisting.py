@@ -230,8 +230,9 @@ class UrlEncodeTests(SynchronousTestCase):
         self.assertEqual(url_encode("a\ud800b"), "a%ED%A0%80b")
 
 
-class BotocoreRoundTripTests(SynchronousTestCase):
-    """The documents parse with botocore's own S3 response parser."""
+class BotocoreParsing:
+    """Mix into a TestCase: ``parse`` a response body as botocore's own S3
+    parser does (the test is skipped without botocore)."""
 
     def setUp(self) -> None:
         if botocore is None:    # pragma: no cover
@@ -242,6 +243,10 @@ class BotocoreRoundTripTests(SynchronousTestCase):
     def parse(self, operation: str, body: bytes) -> dict:
         shape = self.model.operation_model(operation).output_shape
         return self.parser.parse({"status_code": 200, "headers": {}, "body": body}, shape)
+
+
+class BotocoreRoundTripTests(BotocoreParsing, SynchronousTestCase):
+    """The documents parse with botocore's own S3 response parser."""
 
     def test_v2_url_round_trip(self) -> None:
         keys = sorted(TRICKY_KEYS)

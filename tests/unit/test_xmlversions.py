@@ -3,11 +3,10 @@
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.s3.xmlversions import VersionEntry, VersionsListing, list_versions_xml
+from tests.unit.test_xmllisting import BotocoreParsing
 
 try:
     import botocore.handlers
-    import botocore.parsers
-    import botocore.session
 except ImportError:             # pragma: no cover - botocore is a test dependency
     botocore = None
 
@@ -100,13 +99,7 @@ class ListVersionsTests(SynchronousTestCase):
         self.assertEqual(body.count(b"<Size>5</Size>"), 1)
 
 
-class BotocoreRoundTripTests(SynchronousTestCase):
-    def setUp(self) -> None:
-        if botocore is None:    # pragma: no cover
-            self.skipTest("botocore not installed")
-        self.model = botocore.session.get_session().get_service_model("s3")
-        self.parser = botocore.parsers.create_parser("rest-xml")
-
+class BotocoreRoundTripTests(BotocoreParsing, SynchronousTestCase):
     def test_parses(self) -> None:
         keys = ["a b", "a+b", "caf\u00e9", "<&>\"'", "tab\there"]
         entries = []
@@ -114,9 +107,7 @@ class BotocoreRoundTripTests(SynchronousTestCase):
             entries += [version(k, "v2", delete_marker=True), version(k, "v1", latest=False)]
         r = VersionsListing(name="b", encoding_type="url", entries=entries, is_truncated=True,
                             next_key_marker="a b", next_version_id_marker="v1")
-        shape = self.model.operation_model("ListObjectVersions").output_shape
-        parsed = self.parser.parse({"status_code": 200, "headers": {},
-                                    "body": list_versions_xml(r)}, shape)
+        parsed = self.parse("ListObjectVersions", list_versions_xml(r))
         botocore.handlers.decode_list_object_versions(parsed, {"encoding_type_auto_set": True})
         self.assertEqual([v["Key"] for v in parsed["Versions"]], keys)
         self.assertEqual([v["Key"] for v in parsed["DeleteMarkers"]], keys)

@@ -4,7 +4,7 @@
         [-n 3000] [--backend file|mem] [--repeat 5] [--profile OP] [--log text|none]
 
 The same presigned requests as bench/run.py (query auth, only ``host``
-signed, the 4 KiB body of the PUT) are fed to one ``S3Site`` connection
+signed, the 4 KiB body of the PUT) are fed to one ``StreamingSite`` connection
 over a ``StringTransport``: the request line and headers are parsed by
 twisted.web, routed, authenticated, handled and answered exactly as on a
 socket, and the access log goes through a twistd-like text observer to
@@ -55,7 +55,7 @@ class Site:
     def __init__(self, backend: str, workdir: str):
         from cloudserver.config import load_config
         from cloudserver.s3.context import Backend
-        from cloudserver.s3.http import S3Site
+        from cloudserver.web.site import StreamingSite
         from cloudserver.s3.resource import S3Resource
 
         self.clock = Clock()
@@ -73,9 +73,9 @@ class Site:
                               clock=self.clock, accounts=config.accounts)
         # as tap.makeService does (trees without inline objects: no effect)
         backend_obj.locations.inline_max = getattr(config, "inline_max_size", 0)
-        self.site = S3Site(S3Resource(backend_obj, self.clock), reactor=self.clock)
+        self.site = StreamingSite(S3Resource(backend_obj, self.clock), reactor=self.clock)
         try:  # as tap.makeService does (trees without it: twisted's parser)
-            from cloudserver.s3.http import install_request_line_parser
+            from cloudserver.web.site import install_request_line_parser
             install_request_line_parser()
         except ImportError:
             pass

@@ -108,7 +108,7 @@ def makeService(options, reactor=None, env=None):
     if reactor is None:
         from twisted.internet import reactor  # the process's reactor, chosen by twistd
     from cloudserver.s3.context import Backend
-    from cloudserver.s3.http import S3Site, install_request_line_parser
+    from cloudserver.web.site import StreamingSite, install_request_line_parser
     from cloudserver.s3.resource import S3Resource
 
     try:
@@ -153,7 +153,7 @@ def makeService(options, reactor=None, env=None):
     StoresService(locations).setServiceParent(top)
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
                       accounts=config.accounts, locations=locations)
-    site = S3Site(S3Resource(backend, reactor))
+    site = StreamingSite(S3Resource(backend, reactor))
     install_request_line_parser()
     tls.server_service(reactor, config.port, site, interface=config.listen_addr,
                        tls=s3_tls_options(config)).setServiceParent(top)

@@ -29,7 +29,7 @@ from zope.interface import implementer
 
 from cloudserver.data import remote, remote_download
 from cloudserver.data.interfaces import IDataStore
-from cloudserver.data.locations import WriteContext
+from cloudserver.data.write_context import WriteContext
 
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -161,9 +161,9 @@ class AwsS3DataStore:
         d.addTimeout(self._timeout, self._clock)
         try:
             response = await d
-        except Exception:  # noqa: BLE001 - mapped to an S3 error
+        except Exception:  # noqa: BLE001 - mapped to a data error
             from twisted.python.failure import Failure
-            remote.as_s3_error(self.name, what, Failure()).raiseException()
+            remote.as_data_error(self.name, what, Failure()).raiseException()
         return await remote.check_status(self.name, what, response, ok)
 
     # -- IDataStore --------------------------------------------------------------

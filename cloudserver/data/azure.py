@@ -30,7 +30,7 @@ from zope.interface import implementer
 
 from cloudserver.data import remote, remote_download
 from cloudserver.data.interfaces import IDataStore
-from cloudserver.data.locations import WriteContext
+from cloudserver.data.write_context import WriteContext
 
 API_VERSION = "2021-08-06"
 
@@ -139,9 +139,9 @@ class AzureDataStore:
         d.addTimeout(self._timeout, self._clock)
         try:
             response = await d
-        except Exception:  # noqa: BLE001 - mapped to an S3 error
+        except Exception:  # noqa: BLE001 - mapped to a data error
             from twisted.python.failure import Failure
-            remote.as_s3_error(self.name, what, Failure()).raiseException()
+            remote.as_data_error(self.name, what, Failure()).raiseException()
         return await remote.check_status(self.name, what, response, ok)
 
     def _properties(self, context: WriteContext, prefix_content_type: bool) -> dict:

@@ -17,46 +17,17 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
-import attrs
 from twisted.internet import defer
 from twisted.logger import Logger
 
 from cloudserver.data import inline
+from cloudserver.data.write_context import WriteContext
 
 log = Logger(namespace="cloudserver.data.locations")
 
 #: How long a deep healthcheck result is reused.
 HEALTH_CACHE_SECONDS = 5.0
 REMOTE_TYPES = ("aws_s3", "azure")
-
-
-@attrs.frozen
-class PartTarget:
-    """The multipart upload a part belongs to."""
-
-    upload_id: str  # ours
-    remote_upload_id: str | None  # the remote's (aws_s3), None for azure
-    number: int
-
-
-@attrs.frozen
-class WriteContext:
-    """What a remote store needs to name and describe an object it stores.
-
-    Local stores ignore it (their keys are random).  ``metadata`` holds the
-    ``x-amz-meta-*`` headers, ``headers`` the stored content headers
-    (cache-control, ...), ``tagging`` the raw x-amz-tagging value.
-    """
-
-    bucket: str
-    key: str
-    size: int | None = None
-    content_type: str | None = None
-    metadata: Mapping[str, str] = attrs.field(factory=dict)
-    headers: Mapping[str, str] = attrs.field(factory=dict)
-    tagging: str | None = None
-    content_md5: str | None = None
-    part: PartTarget | None = None
 
 
 class UnknownLocation(LookupError):

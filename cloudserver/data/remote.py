@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.unit.test_data_remote -*-
 """What the remote data stores (aws_s3, azure) share: streaming request
 bodies and response bodies over an injected treq client, with backpressure
-both ways, timeouts, and remote failures turned into S3 errors.
+both ways, timeouts, and remote failures turned into data errors
+(cloudserver.data.errors; the S3 front translates them).
 
 Upload: ``StreamingWriter`` starts one HTTP request whose body is an
 ``UploadBody`` producer of a known length.  Bytes the S3 front receives are
@@ -35,7 +36,7 @@ from twisted.web.iweb import IBodyProducer
 from zope.interface import implementer
 
 from cloudserver.data.interfaces import IDataWriter
-from cloudserver.s3.errors import S3Error
+from cloudserver.data.errors import DataError, RemoteRefused, RemoteUnavailable
 
 log = Logger(namespace="cloudserver.data.remote")
 
@@ -69,25 +70,25 @@ def decode_key(key: str) -> tuple[str, str | None]:
 
 # -- errors -----------------------------------------------------------------
 
-def unavailable(location: str, what: str, reason) -> S3Error:
+def unavailable(location: str, what: str, reason) -> RemoteUnavailable:
     """A remote that cannot be reached or failed (5xx, timeout): 503."""
     log.warn("location {location}: {what} failed: {reason}", location=location,
              what=what, reason=reason)
-    return S3Error("ServiceUnavailable",
-                   "The data location is unavailable, please retry later.")
+    return RemoteUnavailable(f"location {location}: {what} failed")
 
 
-def remote_refused(location: str, what: str, status: int, body: bytes) -> S3Error:
+def remote_refused(location: str, what: str, status: int, body: bytes) -> RemoteRefused:
     """A remote 4xx on our own data: our configuration or the remote is
     wrong, not the client's request, so the client gets InternalError."""
     log.error("location {location}: {what} answered {status}: {body}", location=location,
               what=what, status=status, body=body[:2048].decode("utf-8", "replace"))
-    return S3Error("InternalError")
+    return RemoteRefused(f"location {location}: {what} answered {status}", status)
 
 
-def as_s3_error(location: str, what: str, failure: Failure) -> Failure:
-    """Network failures and timeouts -> 503; S3Errors pass; the rest stays."""
-    if failure.check(S3Error):
+def as_data_error(location: str, what: str, failure: Failure) -> Failure:
+    """Network failures and timeouts -> RemoteUnavailable; data errors pass;
+    the rest stays."""
+    if failure.check(DataError):
         return failure
     if failure.check(*_NETWORK_ERRORS):
         return Failure(unavailable(location, what, failure.getErrorMessage()
@@ -132,7 +133,7 @@ async def probe(request: defer.Deferred, timeout: float, clock, ok_message: str,
 
 
 async def check_status(location: str, what: str, response, ok=(200, 201, 204, 206)):
-    """Return the response when its status is one of ``ok``; raise the S3
+    """Return the response when its status is one of ``ok``; raise the data
     error for the others (5xx -> 503, 4xx -> InternalError, both logged)."""
     if response.code in ok:
         return response
@@ -313,7 +314,7 @@ class StreamingWriter:
         if self._state == "aborted":
             result = Failure(defer.CancelledError("writer was aborted"))
         elif isinstance(result, Failure):
-            result = as_s3_error(self._location, self._what, result)
+            result = as_data_error(self._location, self._what, result)
         if self._state == "open":
             # An answer or a failure before the body was complete.
             failure = result if isinstance(result, Failure) else Failure(unavailable(

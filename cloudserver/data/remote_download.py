@@ -15,7 +15,7 @@ from zope.interface import implementer
 
 from cloudserver.data.producers import BytesProducer, ShortRead  # noqa: F401 - aws, azure
 from cloudserver.data.remote import (
-    DEFAULT_TIMEOUT, _Watchdog, as_s3_error, check_status, unavailable)
+    DEFAULT_TIMEOUT, _Watchdog, as_data_error, check_status, unavailable)
 
 class _BodyReceiver(Protocol):
     def __init__(self, producer: "RemoteProducer"):
@@ -67,7 +67,7 @@ class RemoteProducer:
         if self._opened is None:
             self._opened = d = self._open()
             d.addTimeout(self._timeout, self._clock)
-            d.addErrback(lambda f: as_s3_error(self._location, "GET", f))
+            d.addErrback(lambda f: as_data_error(self._location, "GET", f))
             d.addCallback(self._got_response)
             d.addErrback(self._open_failed)
         if self._response is not None:
@@ -116,7 +116,7 @@ class RemoteProducer:
         if self._stopped or self._done.called:
             return
         if reason is not None and not reason.check(ResponseDone):
-            self._fail(as_s3_error(self._location, "GET body", reason))
+            self._fail(as_data_error(self._location, "GET body", reason))
         elif received != self.length:
             self._fail(Failure(ShortRead(
                 f"location {self._location}: {received} bytes of {self.length}")))

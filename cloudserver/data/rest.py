@@ -11,7 +11,7 @@ could have issued (40 lower-case hex digits) or names no blob is a 404, so
 no request can reach a path outside the data directory.
 
 Bodies stream both ways with backpressure, through the same streaming
-request machinery as the S3 front (S3Site / S3Request / RequestBody): an
+request machinery as the S3 front (StreamingSite / StreamingRequest / RequestBody): an
 upload is written to the store as it arrives and the socket is paused
 while the store is busy; a download is a producer registered on the
 request.  A client that disconnects mid-upload leaves nothing behind
@@ -30,7 +30,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from cloudserver.data.file import is_valid_key
-from cloudserver.s3.http import S3Site
+from cloudserver.web.site import StreamingSite
 
 log = Logger(namespace="cloudserver.dmd.data")
 
@@ -271,7 +271,7 @@ def _header(request, name: bytes) -> str | None:
     return values[0].decode("latin-1") if values else None
 
 
-class DataSite(S3Site):
+class DataSite(StreamingSite):
     """The :9991 site: streaming requests (as the S3 front) over a DataResource."""
 
     def __init__(self, store: Any, max_size: int = DEFAULT_MAX_SIZE, **kwargs: Any):

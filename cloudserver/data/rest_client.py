@@ -32,7 +32,7 @@ from cloudserver.data.file import is_valid_key
 from cloudserver.data.interfaces import IDataStore, IDataWriter
 from cloudserver.data.producers import ShortRead
 from cloudserver.data.rest import PREFIX
-from cloudserver.metadata.errors import DaemonUnavailable
+from cloudserver.errors import DaemonUnavailable
 
 #: Bytes a writer holds (while the connection is not ready or is paused)
 #: before ``write`` asks its caller to wait.

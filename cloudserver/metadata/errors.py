@@ -1,30 +1,20 @@
 # -*- test-case-name: tests.unit.test_metadata_service -*-
 """Domain errors of the metadata side.
 
-The metadata service never raises S3 errors: it raises these, and the S3
-front translates them.  Each class carries ``code``, the S3 error code it
-maps to one-to-one (``S3Error(exc.code, exc.message)``), so the translation
-is a lookup, not a table kept in sync by hand.
-
-``detail`` (also ``str(exc)``) names what failed, for logs; ``message`` is
-client-facing text and stays None (the catalog's default message) unless a
-more specific, fixed text helps: user input is never echoed into it.
+The metadata service never raises S3 errors: it raises these
+``DomainError``s (see cloudserver.errors: each carries the S3 ``code`` it
+maps to), and the S3 front translates them in one place.
 
 The RPC layer can ship the class name over the wire and rebuild the same
 class with ``from_name``.
 """
 from __future__ import annotations
 
+from cloudserver.errors import DaemonUnavailable, DomainError
 
-class MetadataError(Exception):
-    """Base class; ``code`` is an S3 error code from cloudserver.s3.errors.CATALOG."""
 
-    code = "InternalError"
-
-    def __init__(self, detail: str | None = None, message: str | None = None):
-        super().__init__(detail or message or self.code)
-        self.detail = detail
-        self.message = message
+class MetadataError(DomainError):
+    """Base class of the metadata service's errors."""
 
 
 class NoSuchBucket(MetadataError):
@@ -82,19 +72,12 @@ class NotImplementedOption(MetadataError):
     code = "NotImplemented"
 
 
-class DaemonUnavailable(MetadataError):
-    """The metadata or data daemon (dmd) cannot be reached, or did not answer
-    in time (split deployments, ``--mode s3``): the client may retry."""
-
-    code = "ServiceUnavailable"
-
-
 _BY_NAME = {cls.__name__: cls for cls in (
     NoSuchBucket, BucketAlreadyExists, BucketNotEmpty, NoSuchKey, NoSuchVersion, InvalidKey,
     InvalidBucketName, InvalidArgument, OperationAborted, NotImplementedOption,
     DaemonUnavailable)}
 
 
-def from_name(name: str, message: str | None = None) -> MetadataError:
+def from_name(name: str, message: str | None = None) -> DomainError:
     """Rebuild an error from its class name (for the RPC client); unknown -> base class."""
     return _BY_NAME.get(name, MetadataError)(message=message)

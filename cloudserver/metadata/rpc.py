@@ -52,7 +52,7 @@ _DOMAIN_ERRORS: dict[str, type[errors.MetadataError]] = {
 }
 
 
-def error_code(exc: errors.MetadataError) -> str:
+def error_code(exc: errors.DomainError) -> str:
     """The wire code of a domain error: its class name (rebuilt by ``error_from_wire``)."""
     return type(exc).__name__
 

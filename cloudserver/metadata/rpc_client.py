@@ -29,7 +29,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from cloudserver.metadata import rpc
-from cloudserver.metadata.errors import DaemonUnavailable
+from cloudserver.errors import DaemonUnavailable
 from cloudserver.metadata.interfaces import IMetadataService
 
 log = Logger(namespace="cloudserver.dmd.client")

@@ -29,7 +29,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from cloudserver.metadata import rpc
-from cloudserver.metadata.errors import MetadataError
+from cloudserver.errors import DomainError
 
 log = Logger(namespace="cloudserver.dmd")
 
@@ -179,7 +179,7 @@ class MetadataRPCServer(rpc.LineProtocol):
         if failure.check(defer.CancelledError) or not self._connected:
             return
         exc = failure.value
-        if isinstance(exc, MetadataError):
+        if isinstance(exc, DomainError):
             self._error(call_id, rpc.error_code(exc), exc.message)
         elif isinstance(exc, (TypeError, ValueError)):
             log.info("metadata call {name} {id}: bad params: {exc!r}", name=name, id=call_id,

@@ -31,7 +31,6 @@ This assumes one service instance owns the KV, which is how the dmd runs.
 """
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -53,7 +52,8 @@ from cloudserver.metadata.errors import (
     OperationAborted,
 )
 from cloudserver.metadata.interfaces import IMetadataService, IOrderedKV
-from cloudserver.metadata.listing import list_range, load_record, make_filter
+from cloudserver.metadata.listing import list_range, make_filter
+from cloudserver.metadata.records import decode_record, encode_record
 from cloudserver.metadata.uploads import UploadsMixin
 from cloudserver.metadata.version_id import (
     DEFAULT_REPLICATION_GROUP_ID,
@@ -62,38 +62,9 @@ from cloudserver.metadata.version_id import (
     inf_version_id,
 )
 
-MD_VERSION = 1
 #: Inline data a write adds and frees: ([(data key, bytes)], [data key]).
 DataChanges = tuple
 _log = Logger()
-
-
-def encode_record(md: Mapping[str, Any]) -> bytes:
-    """Compact JSON of a record, with ``mdVersion`` added when missing."""
-    if not isinstance(md, Mapping):
-        raise TypeError("metadata records are JSON objects (dicts)")
-    if "mdVersion" not in md:
-        md = {**md, "mdVersion": MD_VERSION}
-    return json.dumps(md, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
-
-
-_scan_json = json.JSONDecoder().scan_once
-
-
-def decode_record(raw: bytes) -> Any:
-    """A stored record: what ``load_record`` gives, with json's C scanner
-    called directly (records are compact JSON written by encode_record;
-    anything else — whitespace around, bad JSON — goes through json.loads,
-    for the same value or the same error)."""
-    text = raw.decode("utf-8")
-    try:
-        value, end = _scan_json(text, 0)
-    except StopIteration:
-        return load_record(raw)
-    if end != len(text):
-        return load_record(raw)
-    return value
 
 
 def _call(f: Callable[..., Any], *args: Any) -> defer.Deferred:

@@ -49,6 +49,8 @@ from typing import Any
 from twisted.internet import defer
 
 from cloudserver.metadata import keys
+from cloudserver.metadata.records import decode_record as _decode
+from cloudserver.metadata.records import encode_record as _encode
 from cloudserver.metadata.errors import MetadataError, NoSuchBucket
 
 UPLOAD_PREFIX = b"U\x00"
@@ -100,16 +102,6 @@ def split_upload_key(relative: bytes) -> tuple[str, str]:
     """(name, upload id) from a key with ``uploads_base`` stripped."""
     name, _, upload_id = relative.rpartition(SEP)
     return name.decode("utf-8"), upload_id.decode("ascii")
-
-
-def _encode(record: Mapping[str, Any]) -> bytes:
-    from cloudserver.metadata.service import encode_record
-    return encode_record(record)
-
-
-def _decode(raw: bytes) -> dict[str, Any]:
-    from cloudserver.metadata.service import decode_record
-    return decode_record(raw)
 
 
 class UploadsMixin:

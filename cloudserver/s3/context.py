@@ -8,7 +8,7 @@ import attrs
 
 from cloudserver.s3.auth.accounts import Account
 from cloudserver.s3.auth.authenticate import AuthResult
-from cloudserver.s3.body import RequestBody
+from cloudserver.web.body import RequestBody
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.routing import Operation
 

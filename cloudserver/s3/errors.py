@@ -1,9 +1,12 @@
 """The S3 error catalog, as data, and the one exception the S3 front raises.
 
 Codes, HTTP statuses and default messages follow AWS's "Error responses"
-reference.  Internal layers raise their own domain errors; the S3 boundary
-(cloudserver.s3.resource) translates them and renders every failure here.
+reference.  Internal layers raise their own domain errors (cloudserver.errors);
+``translate`` is the one place they become S3 errors.
 """
+from __future__ import annotations
+
+from cloudserver.errors import DomainError
 
 # code -> (HTTP status, default message)
 CATALOG: dict[str, tuple[int, str]] = {
@@ -152,3 +155,16 @@ class S3Error(Exception):
         self.extra = extra
         self.headers = headers or {}
         super().__init__(f"{code}: {self.message}")
+
+
+def translate(exc: BaseException) -> S3Error | None:
+    """The S3 error for an exception, or None when it is a bug (-> InternalError).
+
+    The one place where the lower layers' domain errors (metadata, data,
+    daemon clients: cloudserver.errors.DomainError) become S3 errors.
+    """
+    if isinstance(exc, S3Error):
+        return exc
+    if isinstance(exc, DomainError):
+        return S3Error(exc.code, exc.message or None)
+    return None

@@ -17,7 +17,8 @@ from typing import Any, Mapping
 import attrs
 
 from cloudserver.data import inline
-from cloudserver.data.locations import Locations, PartTarget, WriteContext
+from cloudserver.data.locations import Locations
+from cloudserver.data.write_context import PartTarget, WriteContext
 from cloudserver.s3.errors import S3Error
 
 LOCATION_HEADER = "x-amz-meta-scal-location-constraint"

@@ -17,15 +17,14 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
-from cloudserver.metadata.errors import MetadataError
 from cloudserver.s3.accesslog import AccessLog
 from cloudserver.s3.acl import ANONYMOUS_OPS
 from cloudserver.s3.auth.authenticate import AuthResult, authenticate
 from cloudserver.s3.auth.request_info import RequestInfo
 from cloudserver.s3.context import Backend, RequestContext, Response
 from cloudserver.s3 import healthcheck
-from cloudserver.s3.errors import REASONS, S3Error
-from cloudserver.s3.http import add_header_exact, canonical_header_name, sanitize_header_value
+from cloudserver.s3.errors import REASONS, S3Error, translate
+from cloudserver.web.site import add_header_exact, canonical_header_name, sanitize_header_value
 from cloudserver.s3.ops import HANDLERS
 from cloudserver.s3.ops.cors import actual_request_headers as cors_headers
 from cloudserver.s3.routing import route
@@ -69,16 +68,6 @@ def _set_headers_public(rh, response: Response, request_id: str, length: int) ->
             rh.addRawHeader(name.encode("latin-1"), raw_value)
     if response.status not in (204, 304) or length:
         rh.setRawHeaders(b"content-length", [str(length).encode()])
-
-
-def to_s3_error(failure: Failure) -> S3Error | None:
-    """The S3 error for a failure, or None when it is a bug (-> InternalError)."""
-    exc = failure.value
-    if isinstance(exc, S3Error):
-        return exc
-    if isinstance(exc, MetadataError):
-        return S3Error(exc.code, getattr(exc, "message", None) or None)
-    return None
 
 
 def _cancel_unless_called(_, d: Deferred) -> None:
@@ -154,7 +143,7 @@ class S3Resource(Resource):
             return None
         except Exception:
             failure = Failure()
-            err = to_s3_error(failure)
+            err = translate(failure.value)
             if err is None:
                 log.failure("request {request_id} failed", failure,
                             request_id=request_id)

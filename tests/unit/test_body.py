@@ -4,7 +4,7 @@ the transport gets its own size back when the body is in."""
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3.body import LARGE_BODY, LARGE_READ_SIZE, RequestBody
+from cloudserver.web.body import LARGE_BODY, LARGE_READ_SIZE, RequestBody
 
 
 class FakeTCPTransport:

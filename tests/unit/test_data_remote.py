@@ -13,8 +13,8 @@ from twisted.python.failure import Failure
 from cloudserver.data import remote
 from cloudserver.data.aws import AwsS3DataStore
 from cloudserver.data.azure import AzureDataStore, block_id, meta_name, shared_key
-from cloudserver.data.locations import PartTarget, WriteContext
-from cloudserver.s3.errors import S3Error
+from cloudserver.data.write_context import PartTarget, WriteContext
+from cloudserver.data.errors import DataError
 
 
 class FakeConsumer:
@@ -121,7 +121,7 @@ class StreamingWriterTests(SynchronousTestCase):
         self.agent.requests[0]["body"].pauseProducing()
         waiting = writer.write(b"he")
         self.clock.advance(remote.DEFAULT_TIMEOUT + 1)
-        failure = self.failureResultOf(waiting, S3Error)
+        failure = self.failureResultOf(waiting, DataError)
         self.assertEqual(failure.value.code, "ServiceUnavailable")
         self.assertTrue(self.agent.requests[0]["d"].called)  # cancelled
 
@@ -130,26 +130,26 @@ class StreamingWriterTests(SynchronousTestCase):
         writer.write(b"hello")
         d = writer.finish()
         self.clock.advance(remote.DEFAULT_TIMEOUT + 1)
-        self.assertEqual(self.failureResultOf(d, S3Error).value.code, "ServiceUnavailable")
+        self.assertEqual(self.failureResultOf(d, DataError).value.code, "ServiceUnavailable")
 
     def test_remote_5xx_is_503(self):
         writer = self.store.create_writer(CTX)
         writer.write(b"hello")
         d = writer.finish()
         self.agent.requests[0]["d"].callback(FakeResponse(500, body=b"<Error/>"))
-        self.assertEqual(self.failureResultOf(d, S3Error).value.code, "ServiceUnavailable")
+        self.assertEqual(self.failureResultOf(d, DataError).value.code, "ServiceUnavailable")
 
     def test_remote_4xx_is_internal_error(self):
         writer = self.store.create_writer(CTX)
         writer.write(b"hello")
         d = writer.finish()
         self.agent.requests[0]["d"].callback(FakeResponse(403, body=b"denied"))
-        self.assertEqual(self.failureResultOf(d, S3Error).value.code, "InternalError")
+        self.assertEqual(self.failureResultOf(d, DataError).value.code, "InternalError")
 
     def test_connection_failure_fails_next_write(self):
         writer = self.store.create_writer(CTX)
         self.agent.requests[0]["d"].errback(Failure(defer.CancelledError()))
-        self.failureResultOf(writer.write(b"x"), S3Error)
+        self.failureResultOf(writer.write(b"x"), DataError)
 
     def test_abort_cancels_request_and_never_completes_body(self):
         writer = self.store.create_writer(CTX)
@@ -209,13 +209,13 @@ class RemoteProducerTests(SynchronousTestCase):
         producer = self.store.producer("/k", 0, 5)
         d = producer.prepare()
         self.agent.requests[0]["d"].callback(FakeResponse(503, body=b"busy"))
-        self.assertEqual(self.failureResultOf(d, S3Error).value.code, "ServiceUnavailable")
+        self.assertEqual(self.failureResultOf(d, DataError).value.code, "ServiceUnavailable")
 
     def test_no_answer_times_out(self):
         producer = self.store.producer("/k", 0, 5)
         d = producer.prepare()
         self.clock.advance(remote.DEFAULT_TIMEOUT + 1)
-        self.assertEqual(self.failureResultOf(d, S3Error).value.code, "ServiceUnavailable")
+        self.assertEqual(self.failureResultOf(d, DataError).value.code, "ServiceUnavailable")
 
     def test_pause_is_passed_to_the_connection(self):
         producer = self.store.producer("/k", 0, 5)
@@ -228,7 +228,7 @@ class RemoteProducerTests(SynchronousTestCase):
         self.assertEqual(response.transport.producerState, "producing")
         response.protocol.dataReceived(b"abc")
         self.clock.advance(remote.DEFAULT_TIMEOUT + 1)  # stalled mid-body
-        self.assertEqual(self.failureResultOf(d, S3Error).value.code, "ServiceUnavailable")
+        self.assertEqual(self.failureResultOf(d, DataError).value.code, "ServiceUnavailable")
 
     def test_short_body_fails(self):
         producer = self.store.producer("/k", 0, 5)

@@ -20,7 +20,7 @@ from cloudserver.data.memory import MemoryDataStore
 from cloudserver.metadata.kv import MemoryKV
 from cloudserver.metadata.service import MetadataService
 from cloudserver.s3.context import Backend
-from cloudserver.s3.http import S3Site
+from cloudserver.web.site import StreamingSite
 from cloudserver.s3.resource import S3Resource
 from tests.unit.test_auth_helpers import BOTO_NOW, frozen_botocore_clock
 
@@ -81,7 +81,7 @@ class Harness:
         self.data = data if data is not None else MemoryDataStore()
         backend = Backend(config=config, metadata=self.metadata, data=self.data,
                           clock=self.clock, accounts=config.accounts)
-        self.site = S3Site(S3Resource(backend, self.clock))
+        self.site = StreamingSite(S3Resource(backend, self.clock))
         self.connect()
 
     def connect(self):
@@ -254,7 +254,7 @@ class DateHeaderTests(SynchronousTestCase):
     """twisted.web's Date header, formatted once a second."""
 
     def test_cache(self):
-        from cloudserver.s3.http import _DateCache
+        from cloudserver.web.site import _DateCache
         dates = _DateCache()
         first = dates.value(0.2)
         self.assertEqual(first, b"Thu, 01 Jan 1970 00:00:00 GMT")
@@ -309,7 +309,7 @@ class RequestLineParserTests(SynchronousTestCase):
     def test_same_answers(self):
         import random
 
-        from cloudserver.s3.http import (
+        from cloudserver.web.site import (
             _PARSER_SAMPLES, TWISTED_REQUEST_LINE_PARSER, _answer, parse_request_line)
         rng = random.Random(3)
         alphabet = [bytes([b]) for b in (0, 9, 32, 33, 34, 47, 65, 127, 128, 176, 177, 255)]
@@ -324,28 +324,28 @@ class RequestLineParserTests(SynchronousTestCase):
     def test_install(self):
         from twisted.web import http
 
-        from cloudserver.s3 import http as s3http
+        from cloudserver.web import site as web_site
         saved = http._parseRequestLine
         self.addCleanup(setattr, http, "_parseRequestLine", saved)
-        http._parseRequestLine = s3http.TWISTED_REQUEST_LINE_PARSER
-        self.assertTrue(s3http.install_request_line_parser())
-        self.assertIs(http._parseRequestLine, s3http.parse_request_line)
-        self.assertTrue(s3http.install_request_line_parser())
+        http._parseRequestLine = web_site.TWISTED_REQUEST_LINE_PARSER
+        self.assertTrue(web_site.install_request_line_parser())
+        self.assertIs(http._parseRequestLine, web_site.parse_request_line)
+        self.assertTrue(web_site.install_request_line_parser())
 
     def test_not_installed_over_a_different_parser(self):
         from twisted.web import http
 
-        from cloudserver.s3 import http as s3http
+        from cloudserver.web import site as web_site
         saved = http._parseRequestLine
         self.addCleanup(setattr, http, "_parseRequestLine", saved)
 
         def strict(line):  # refuses HTTP/1.0: not what ours does
-            method, target, version = s3http.TWISTED_REQUEST_LINE_PARSER(line)
+            method, target, version = web_site.TWISTED_REQUEST_LINE_PARSER(line)
             if version != b"HTTP/1.1":
                 raise ValueError(version)
             return method, target, version
         http._parseRequestLine = strict
-        self.assertFalse(s3http.install_request_line_parser())
+        self.assertFalse(web_site.install_request_line_parser())
         self.assertIs(http._parseRequestLine, strict)
 
     def test_site_answers_bad_request_lines_with_400(self):

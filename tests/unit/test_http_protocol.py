@@ -10,8 +10,8 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3 import connection
-from cloudserver.s3.http import S3Site
+from cloudserver.web import connection
+from cloudserver.web.site import StreamingSite
 from tests.unit.test_auth_helpers import frozen_botocore_clock
 from tests.unit.test_http import CREDS, HOST, Harness, HeldWriterStore, signed, status
 
@@ -22,7 +22,7 @@ class ClockHarness(Harness):
     def __init__(self, data=None):
         self._ready = False
         super().__init__(data)
-        self.site = S3Site(self.site.resource, reactor=self.clock)
+        self.site = StreamingSite(self.site.resource, reactor=self.clock)
         self._ready = True
         self.connect()
 

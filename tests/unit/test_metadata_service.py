@@ -315,7 +315,7 @@ class DecodeRecordTests(SynchronousTestCase):
     def test_same_as_json(self):
         import json
 
-        from cloudserver.metadata.service import decode_record, encode_record
+        from cloudserver.metadata.records import decode_record, encode_record
         samples = [encode_record({"a": 1, "b": [1.5, None, True], "c": {"d": "\u00e9"}}),
                    b' {"a": 1} ', b'{"a": 1}\n', b"[1, 2]", b"3", b'"x"', b"{}",
                    b"", b"{", b'{"a": 1} x', b"nul", b"{'a': 1}", b'{"a":NaN}']

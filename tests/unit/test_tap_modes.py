@@ -15,7 +15,7 @@ from cloudserver.data.rest import DataSite
 from cloudserver.data.rest_client import RestDataStore
 from cloudserver.metadata.rpc_client import MetadataRPCClient
 from cloudserver.metadata.rpc_server import MetadataRPCFactory
-from cloudserver.s3.http import S3Site
+from cloudserver.web.site import StreamingSite
 
 
 class ModeTests(SynchronousTestCase):
@@ -45,7 +45,7 @@ class ModeTests(SynchronousTestCase):
 
     def test_all(self):
         _, listeners = self.build("all")
-        self.assertEqual(listeners, {S3Site: ("", 8101),
+        self.assertEqual(listeners, {StreamingSite: ("", 8101),
                                      MetadataRPCFactory: ("127.0.0.2", 9101),
                                      DataSite: ("127.0.0.2", 9102)})
 
@@ -56,7 +56,7 @@ class ModeTests(SynchronousTestCase):
 
     def test_s3(self):
         top, listeners = self.build("s3", {"METADATA_HOST": "md.example"})
-        self.assertEqual(listeners, {S3Site: ("", 8101)})
+        self.assertEqual(listeners, {StreamingSite: ("", 8101)})
         clients = [s for s in top if isinstance(s, ClientsService)]
         self.assertEqual(len(clients), 1)
         self.assertIsInstance(clients[0].metadata, MetadataRPCClient)

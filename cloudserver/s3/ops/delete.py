@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from cloudserver.errors import DomainError
 from cloudserver.metadata import errors as md_errors
 from cloudserver.s3 import checksums
 from cloudserver.s3.context import RequestContext, Response
@@ -114,7 +115,7 @@ async def delete_objects(ctx: RequestContext) -> Response:
             if len(key.encode("utf-8")) > MAX_KEY_BYTES:
                 raise S3Error("KeyTooLongError")
             out = await remove_object(ctx, bucket, key, version_id)
-        except (S3Error, md_errors.MetadataError) as e:
+        except (S3Error, DomainError) as e:
             message = e.message if isinstance(e, S3Error) else None
             errors.append({"Key": key, "VersionId": version_id, "Code": e.code,
                            "Message": message or CATALOG[e.code][1]})

@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from cloudserver.s3.errors import S3Error
+from cloudserver.errors import DomainError
 
 #: Bytes held before ``start`` (or while a callback is busy) before pausing.
 PREBUFFER = 256 * 1024
@@ -27,6 +27,12 @@ PREBUFFER = 256 * 1024
 LARGE_READ_SIZE = 1024 * 1024
 #: Bodies of at least this size (or of unknown length) get the large reads.
 LARGE_BODY = 1024 * 1024
+
+
+class BodyTooLarge(DomainError):
+    """A body read whole (``read_all``) is longer than its limit."""
+
+    code = "MaxMessageLengthExceeded"
 
 
 class Decoder(Protocol):
@@ -113,9 +119,9 @@ class RequestBody:
         return done
 
     async def read_all(self, limit: int, decoder: Decoder | None = None) -> bytes:
-        """The whole (small) body; S3Error MaxMessageLengthExceeded past ``limit``."""
+        """The whole (small) body; BodyTooLarge past ``limit``."""
         if self.length is not None and self.length > limit:
-            raise S3Error("MaxMessageLengthExceeded")
+            raise BodyTooLarge(f"request body over {limit} bytes")
         parts: list[bytes] = []
         size = 0
 
@@ -123,7 +129,7 @@ class RequestBody:
             nonlocal size
             size += len(piece)
             if size > limit:
-                raise S3Error("MaxMessageLengthExceeded")
+                raise BodyTooLarge(f"request body over {limit} bytes")
             parts.append(bytes(piece))
 
         await self.start(collect, decoder)

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.unit.test_http_protocol -*-
-"""HTTP/1.1 connection policy for the S3 channel: timeouts and persistence.
+"""HTTP/1.1 connection policy for the streaming channel: timeouts and persistence.
 
 twisted.web's HTTPChannel already keeps connections alive, queues pipelined
 requests and has an idle timeout (``timeOut``, reset by every byte

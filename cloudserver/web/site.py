@@ -16,8 +16,8 @@ from twisted.python import failure
 from twisted.web import http, resource, server
 from twisted.web.http_headers import Headers
 
-from cloudserver.s3.body import RequestBody
-from cloudserver.s3.connection import IDLE_TIMEOUT, ConnectionPolicyMixin
+from cloudserver.web.body import RequestBody
+from cloudserver.web.connection import IDLE_TIMEOUT, ConnectionPolicyMixin
 
 #: An early answer keeps the connection if at most this much body is left
 #: to read and throw away; otherwise the connection is closed.
@@ -148,14 +148,14 @@ def _ignore(*args) -> None:
     return None
 
 
-class S3Channel(ConnectionPolicyMixin, http.HTTPChannel):
+class StreamingChannel(ConnectionPolicyMixin, http.HTTPChannel):
     """HTTPChannel that lets the request decide when to send 100 Continue
     (timeouts and Connection handling: see connection.py)."""
 
     _discard_all = False
 
     def _send100Continue(self):
-        # Sent by RequestBody.start() instead; see S3Request.send_continue.
+        # Sent by RequestBody.start() instead; see StreamingRequest.send_continue.
         pass
 
     def send_continue(self):
@@ -173,7 +173,7 @@ class S3Channel(ConnectionPolicyMixin, http.HTTPChannel):
         self.lineReceived = self.rawDataReceived = self.allContentReceived = _ignore
 
 
-class S3Request(server.Request):
+class StreamingRequest(server.Request):
     """A Request processed from its headers, whose body streams to ``self.body``."""
 
     expect_continue = False
@@ -273,15 +273,16 @@ class S3Request(server.Request):
             self.channel.discard_rest()
 
     def processingFailed(self, reason):
-        # Never reached for S3 requests (the resource renders its own errors).
+        # Never reached: the resources render their own errors.
         return server.Request.processingFailed(self, reason)
 
 
-class S3Site(server.Site):
-    """Site whose requests stream; access logging is done by the S3 resource."""
+class StreamingSite(server.Site):
+    """Site whose requests stream; access logging is left to the resource (the S3
+    front logs its own access lines)."""
 
-    requestFactory = S3Request
-    protocol = S3Channel
+    requestFactory = StreamingRequest
+    protocol = StreamingChannel
 
     def __init__(self, resource, *, timeout=IDLE_TIMEOUT, reactor=None):
         super().__init__(resource, timeout=timeout, reactor=reactor)

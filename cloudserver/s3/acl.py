@@ -8,9 +8,9 @@ grantee ``type`` is ``CanonicalUser`` (``id`` a canonical ID) or ``Group``
 (``id`` a group URI).  E-mail grantees are resolved to canonical users when
 the ACL is written, as S3 does, so a stored ACL never names an address.
 
-Which permission each operation needs is data here too (the two tables at
-the end), so handlers written before ACLs existed get the right checks from
-``ops.common.load_bucket`` / ``load_object`` without knowing about them.
+Which permission each operation needs is declared on its route row
+(cloudserver.s3.access.declare), and decided in cloudserver.s3.access.decide
+with the checks below.
 """
 from __future__ import annotations
 
@@ -363,62 +363,6 @@ def owner_name(owner: str, accounts: Any, fallback: str | None = None) -> str | 
     if account is not None:
         return account.display_name
     return fallback
-
-
-# -- which permission each operation needs ---------------------------------------
-
-#: Operations checked against the bucket ACL (AWS's ACL permission mapping).
-BUCKET_OP_PERMISSIONS: Mapping[str, str] = {
-    "HeadBucket": READ,
-    "ListObjects": READ,
-    "ListObjectsV2": READ,
-    "ListObjectVersions": READ,
-    "ListMultipartUploads": READ,
-    "GetBucketAcl": READ_ACP,
-    "PutBucketAcl": WRITE_ACP,
-    "PutObject": WRITE,
-    "CopyObject": WRITE,
-    "DeleteObject": WRITE,
-    "DeleteObjects": WRITE,
-    "PostObject": WRITE,
-    "CreateMultipartUpload": WRITE,
-    "UploadPart": WRITE,
-    "UploadPartCopy": WRITE,
-    "CompleteMultipartUpload": WRITE,
-    "AbortMultipartUpload": WRITE,
-    "ListParts": READ,
-}
-
-#: Operations checked against the object ACL instead (no bucket check).
-OBJECT_OP_PERMISSIONS: Mapping[str, str] = {
-    "GetObject": READ,
-    "HeadObject": READ,
-    "GetObjectAttributes": READ,
-    "GetObjectTorrent": READ,
-    "GetObjectAcl": READ_ACP,
-    "PutObjectAcl": WRITE_ACP,
-}
-
-#: Operations an anonymous request may reach: the ACL (or, for PostObject,
-#: the signed form; for preflights, the CORS rules) decides.  Every other
-#: one answers AccessDenied to anonymous callers before its handler runs.
-#: The handlers of these cope with ``ctx.account`` None (see
-#: :func:`principal`); a new ACL-governed operation must too.
-ANONYMOUS_OPS = frozenset(BUCKET_OP_PERMISSIONS) | frozenset(OBJECT_OP_PERMISSIONS) | {
-    "CorsPreflight"}
-
-
-def bucket_permission(op_name: str) -> str | None:
-    """The bucket ACL permission ``op_name`` needs; None when the object ACL
-    decides; OWNER for everything else (bucket configuration, deletion)."""
-    if op_name in OBJECT_OP_PERMISSIONS:
-        return None
-    return BUCKET_OP_PERMISSIONS.get(op_name, OWNER)
-
-
-def object_permission(op_name: str) -> str | None:
-    """The object ACL permission ``op_name`` needs, or None (bucket decided)."""
-    return OBJECT_OP_PERMISSIONS.get(op_name)
 
 
 def equivalent(a: Acl, b: Acl) -> bool:

@@ -46,6 +46,9 @@ class RequestContext:
     on_disconnect: list[Callable[[], None]] = attrs.Factory(list)
     #: bytes received / sent, for the access log
     bytes_in: int = 0
+    #: the client's address and whether it came over TLS (for access decisions)
+    client_ip: str = ""
+    secure: bool = False
 
     async def read_small_body(self, limit: int) -> bytes:
         """A small request body (XML configurations, delete lists), decoded from

@@ -1,10 +1,13 @@
 # -*- test-case-name: tests.unit.test_resource -*-
 """The thin twisted.web adapter: one leaf resource for the whole S3 API.
 
-Each request runs the same phases: parse the raw request-target and route
-it (routing.py), authenticate from the headers (auth/), run the operation's
-``async def`` handler (ops/), then send its Response, streaming a producer
-when there is one.  Every failure is rendered here, once, as S3 error XML.
+Each request runs the same phases (``_handle``): route the raw
+request-target (routing.py), authenticate from the headers (auth/),
+authorize (access/: the gate here, the bucket and object decisions where
+ops.common loads them), run the operation's ``async def`` handler (ops/),
+then respond, streaming a producer when there is one.  Every failure is
+rendered here, once, as S3 error XML; the access log is written once per
+request, in ``render``.
 """
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
+from cloudserver.s3 import access
 from cloudserver.s3.accesslog import AccessLog
-from cloudserver.s3.acl import ANONYMOUS_OPS
 from cloudserver.s3.auth.authenticate import AuthResult, authenticate
 from cloudserver.s3.auth.request_info import RequestInfo
 from cloudserver.s3.context import Backend, RequestContext, Response
@@ -97,60 +100,79 @@ class S3Resource(Resource):
         return NOT_DONE_YET
 
     async def _handle(self, request, request_id: str):
+        """The phases of every request: route, authenticate, authorize, run,
+        respond.  Any failure before respond becomes an S3 error response."""
         headers = _decode_headers(request)
         host = headers.get("host", [""])[0]
         raw_uri = request.uri.decode("latin-1")
         raw_path, _, raw_query = raw_uri.partition("?")
         method = request.method.decode("latin-1").upper()
-        ctx = None
-        op = None
         if raw_path.startswith(healthcheck.PREFIX):  # internal routes, no S3 auth
             client = getattr(request.getClientAddress(), "host", "")
             answer = await healthcheck.handle(self.backend, method, raw_path, client)
             if answer is not None:
                 return await self._send(request, answer, request_id)
+        op = None
         try:
-            op = route(method, host, raw_path, raw_query, headers,
-                       self.backend.config.rest_endpoints)
-            request.s3_op = op
-            if self.backend.config.log_level != "info":
-                log.debug("{request_id} {method} {uri} headers={headers}",
-                          request_id=request_id, method=method, uri=raw_uri,
-                          headers={k: v for k, v in headers.items() if k != "authorization"})
-            # op.query is what info.query_dict() would decode (routing refuses
-            # a query that is not UTF-8): handing it over saves a second parse.
-            info = RequestInfo(method=method, raw_path=raw_path, raw_query=raw_query,
-                               headers=headers, host=host, parsed_query=op.query)
-            if op.name == "CorsPreflight":
-                # Browsers send preflights without credentials, even to a
-                # presigned URL: the bucket's CORS rules alone decide.
-                auth = AuthResult(None, None)
-            else:
-                auth = authenticate(info, self.backend.accounts, self.clock.seconds(),
-                                    bucket_from_host=op.bucket if op.virtual_host else None)
-            if auth.account is None and op.name not in ANONYMOUS_OPS:
-                # Others are decided by the bucket or object ACL (ops.common).
-                raise S3Error("AccessDenied")
-            handler = HANDLERS.get(op.name)
-            if handler is None:
-                raise S3Error("NotImplemented",
-                              f"{op.name} is not implemented by this server")
+            op = self._route(request, method, host, raw_path, raw_query, headers, request_id)
+            auth = self._authenticate(op, method, host, raw_path, raw_query, headers)
             ctx = RequestContext(op=op, method=method, headers=headers, auth=auth,
                                  body=request.body, backend=self.backend,
-                                 request_id=request_id, host=host)
-            response = await handler(ctx)
+                                 request_id=request_id, host=host,
+                                 client_ip=getattr(request.getClientAddress(), "host", ""),
+                                 secure=request.isSecure())
+            access.gate(ctx).require()
+            response = await self._run(ctx)
         except CancelledError:
             return None
         except Exception:
-            failure = Failure()
-            err = translate(failure.value)
-            if err is None:
-                log.failure("request {request_id} failed", failure,
-                            request_id=request_id)
-                err = S3Error("InternalError")
-            resource = raw_path if op is None else (
-                "/" + (op.bucket or "") + ("/" + op.key if op.key is not None else ""))
-            response = self.error_response(err, resource, request_id, method)
+            response = self._failed(Failure(), op, raw_path, request_id, method)
+        return await self._respond(request, headers, method, response, request_id)
+
+    def _route(self, request, method: str, host: str, raw_path: str, raw_query: str,
+               headers: dict[str, list[str]], request_id: str):
+        op = route(method, host, raw_path, raw_query, headers,
+                   self.backend.config.rest_endpoints)
+        request.s3_op = op
+        if self.backend.config.log_level != "info":
+            log.debug("{request_id} {method} {uri} headers={headers}",
+                      request_id=request_id, method=method,
+                      uri=request.uri.decode("latin-1"),
+                      headers={k: v for k, v in headers.items() if k != "authorization"})
+        return op
+
+    def _authenticate(self, op, method: str, host: str, raw_path: str, raw_query: str,
+                      headers: dict[str, list[str]]) -> AuthResult:
+        if op.name == "CorsPreflight":
+            # Browsers send preflights without credentials, even to a
+            # presigned URL: the bucket's CORS rules alone decide.
+            return AuthResult(None, None)
+        # op.query is what info.query_dict() would decode (routing refuses
+        # a query that is not UTF-8): handing it over saves a second parse.
+        info = RequestInfo(method=method, raw_path=raw_path, raw_query=raw_query,
+                           headers=headers, host=host, parsed_query=op.query)
+        return authenticate(info, self.backend.accounts, self.clock.seconds(),
+                            bucket_from_host=op.bucket if op.virtual_host else None)
+
+    @staticmethod
+    async def _run(ctx: RequestContext) -> Response:
+        handler = HANDLERS.get(ctx.op.name)
+        if handler is None:
+            raise S3Error("NotImplemented", f"{ctx.op.name} is not implemented by this server")
+        return await handler(ctx)
+
+    def _failed(self, failure: Failure, op, raw_path: str, request_id: str,
+                method: str) -> Response:
+        err = translate(failure.value)
+        if err is None:
+            log.failure("request {request_id} failed", failure, request_id=request_id)
+            err = S3Error("InternalError")
+        resource = raw_path if op is None else (
+            "/" + (op.bucket or "") + ("/" + op.key if op.key is not None else ""))
+        return self.error_response(err, resource, request_id, method)
+
+    async def _respond(self, request, headers: dict[str, list[str]], method: str,
+                       response: Response, request_id: str):
         if "origin" in headers:
             response.headers.extend(await self._cors_headers(request, headers, method))
         return await self._send(request, response, request_id)

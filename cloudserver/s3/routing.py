@@ -19,6 +19,9 @@ from urllib.parse import unquote, unquote_to_bytes
 
 import attrs
 
+from cloudserver.s3.access.declare import (
+    OPEN_ACCESS, Access, account, on_bucket, on_object, owner)
+from cloudserver.s3.acl import READ, READ_ACP, WRITE, WRITE_ACP
 from cloudserver.s3.errors import S3Error
 
 SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
@@ -33,6 +36,8 @@ class Operation:
     bucket: str | None
     key: str | None
     query: Mapping[str, str]
+    #: what the operation needs to be allowed (declared on its route row)
+    access: Access = OPEN_ACCESS
     #: True when the bucket came from the Host header (virtual-hosted style).
     virtual_host: bool = False
 
@@ -74,103 +79,138 @@ def qv(name: str, value: str) -> When:
 always = When()
 
 
-# (method, level, condition, operation).  Unknown sub-resources fall through
-# to the level default only where AWS does the same (it ignores unknown params).
-ROUTES: tuple[tuple[str, str, When, str], ...] = (
-    ("GET", SERVICE, always, "ListBuckets"),
-    ("HEAD", SERVICE, always, "ListBuckets"),
+# (method, level, condition, operation, access).  Unknown sub-resources fall
+# through to the level default only where AWS does the same (it ignores
+# unknown params).  ``access`` (cloudserver.s3.access.declare) is the IAM
+# action and the ACL permission on the bucket or object the operation needs;
+# ``owner`` is the bucket owner alone.
+ROUTES: tuple[tuple[str, str, When, str, Access], ...] = (
+    ("GET", SERVICE, always, "ListBuckets", account("s3:ListAllMyBuckets")),
+    ("HEAD", SERVICE, always, "ListBuckets", account("s3:ListAllMyBuckets")),
 
-    ("GET", BUCKET, q("acl"), "GetBucketAcl"),
-    ("GET", BUCKET, q("cors"), "GetBucketCors"),
-    ("GET", BUCKET, q("lifecycle"), "GetBucketLifecycleConfiguration"),
-    ("GET", BUCKET, q("location"), "GetBucketLocation"),
-    ("GET", BUCKET, q("logging"), "GetBucketLogging"),
-    ("GET", BUCKET, q("notification"), "GetBucketNotificationConfiguration"),
-    ("GET", BUCKET, q("policyStatus"), "GetBucketPolicyStatus"),
-    ("GET", BUCKET, q("policy"), "GetBucketPolicy"),
-    ("GET", BUCKET, q("replication"), "GetBucketReplication"),
-    ("GET", BUCKET, q("tagging"), "GetBucketTagging"),
-    ("GET", BUCKET, q("versioning"), "GetBucketVersioning"),
-    ("GET", BUCKET, q("website"), "GetBucketWebsite"),
-    ("GET", BUCKET, q("encryption"), "GetBucketEncryption"),
-    ("GET", BUCKET, q("object-lock"), "GetObjectLockConfiguration"),
-    ("GET", BUCKET, q("ownershipControls"), "GetBucketOwnershipControls"),
-    ("GET", BUCKET, q("publicAccessBlock"), "GetPublicAccessBlock"),
-    ("GET", BUCKET, q("accelerate"), "GetBucketAccelerateConfiguration"),
-    ("GET", BUCKET, q("requestPayment"), "GetBucketRequestPayment"),
-    ("GET", BUCKET, q("analytics"), "GetBucketAnalyticsConfiguration"),
-    ("GET", BUCKET, q("inventory"), "GetBucketInventoryConfiguration"),
-    ("GET", BUCKET, q("metrics"), "GetBucketMetricsConfiguration"),
-    ("GET", BUCKET, q("intelligent-tiering"), "GetBucketIntelligentTieringConfiguration"),
-    ("GET", BUCKET, q("uploads"), "ListMultipartUploads"),
-    ("GET", BUCKET, q("versions"), "ListObjectVersions"),
-    ("GET", BUCKET, qv("list-type", "2"), "ListObjectsV2"),
-    ("GET", BUCKET, always, "ListObjects"),
-    ("HEAD", BUCKET, always, "HeadBucket"),
+    ("GET", BUCKET, q("acl"), "GetBucketAcl", on_bucket(READ_ACP, "s3:GetBucketAcl")),
+    ("GET", BUCKET, q("cors"), "GetBucketCors", owner("s3:GetBucketCORS")),
+    ("GET", BUCKET, q("lifecycle"), "GetBucketLifecycleConfiguration",
+     owner("s3:GetLifecycleConfiguration")),
+    ("GET", BUCKET, q("location"), "GetBucketLocation", owner("s3:GetBucketLocation")),
+    ("GET", BUCKET, q("logging"), "GetBucketLogging", owner("s3:GetBucketLogging")),
+    ("GET", BUCKET, q("notification"), "GetBucketNotificationConfiguration",
+     owner("s3:GetBucketNotification")),
+    ("GET", BUCKET, q("policyStatus"), "GetBucketPolicyStatus", owner("s3:GetBucketPolicyStatus")),
+    ("GET", BUCKET, q("policy"), "GetBucketPolicy", owner("s3:GetBucketPolicy")),
+    ("GET", BUCKET, q("replication"), "GetBucketReplication",
+     owner("s3:GetReplicationConfiguration")),
+    ("GET", BUCKET, q("tagging"), "GetBucketTagging", owner("s3:GetBucketTagging")),
+    ("GET", BUCKET, q("versioning"), "GetBucketVersioning", owner("s3:GetBucketVersioning")),
+    ("GET", BUCKET, q("website"), "GetBucketWebsite", owner("s3:GetBucketWebsite")),
+    ("GET", BUCKET, q("encryption"), "GetBucketEncryption", owner("s3:GetEncryptionConfiguration")),
+    ("GET", BUCKET, q("object-lock"), "GetObjectLockConfiguration",
+     owner("s3:GetBucketObjectLockConfiguration")),
+    ("GET", BUCKET, q("ownershipControls"), "GetBucketOwnershipControls",
+     owner("s3:GetBucketOwnershipControls")),
+    ("GET", BUCKET, q("publicAccessBlock"), "GetPublicAccessBlock",
+     owner("s3:GetBucketPublicAccessBlock")),
+    ("GET", BUCKET, q("accelerate"), "GetBucketAccelerateConfiguration",
+     owner("s3:GetAccelerateConfiguration")),
+    ("GET", BUCKET, q("requestPayment"), "GetBucketRequestPayment",
+     owner("s3:GetBucketRequestPayment")),
+    ("GET", BUCKET, q("analytics"), "GetBucketAnalyticsConfiguration",
+     owner("s3:GetAnalyticsConfiguration")),
+    ("GET", BUCKET, q("inventory"), "GetBucketInventoryConfiguration",
+     owner("s3:GetInventoryConfiguration")),
+    ("GET", BUCKET, q("metrics"), "GetBucketMetricsConfiguration",
+     owner("s3:GetMetricsConfiguration")),
+    ("GET", BUCKET, q("intelligent-tiering"), "GetBucketIntelligentTieringConfiguration",
+     owner("s3:GetIntelligentTieringConfiguration")),
+    ("GET", BUCKET, q("uploads"), "ListMultipartUploads",
+     on_bucket(READ, "s3:ListBucketMultipartUploads")),
+    ("GET", BUCKET, q("versions"), "ListObjectVersions", on_bucket(READ, "s3:ListBucketVersions")),
+    ("GET", BUCKET, qv("list-type", "2"), "ListObjectsV2", on_bucket(READ, "s3:ListBucket")),
+    ("GET", BUCKET, always, "ListObjects", on_bucket(READ, "s3:ListBucket")),
+    ("HEAD", BUCKET, always, "HeadBucket", on_bucket(READ, "s3:ListBucket")),
 
-    ("PUT", BUCKET, q("acl"), "PutBucketAcl"),
-    ("PUT", BUCKET, q("cors"), "PutBucketCors"),
-    ("PUT", BUCKET, q("lifecycle"), "PutBucketLifecycleConfiguration"),
-    ("PUT", BUCKET, q("logging"), "PutBucketLogging"),
-    ("PUT", BUCKET, q("notification"), "PutBucketNotificationConfiguration"),
-    ("PUT", BUCKET, q("policy"), "PutBucketPolicy"),
-    ("PUT", BUCKET, q("replication"), "PutBucketReplication"),
-    ("PUT", BUCKET, q("tagging"), "PutBucketTagging"),
-    ("PUT", BUCKET, q("versioning"), "PutBucketVersioning"),
-    ("PUT", BUCKET, q("website"), "PutBucketWebsite"),
-    ("PUT", BUCKET, q("encryption"), "PutBucketEncryption"),
-    ("PUT", BUCKET, q("object-lock"), "PutObjectLockConfiguration"),
-    ("PUT", BUCKET, q("ownershipControls"), "PutBucketOwnershipControls"),
-    ("PUT", BUCKET, q("publicAccessBlock"), "PutPublicAccessBlock"),
-    ("PUT", BUCKET, q("accelerate"), "PutBucketAccelerateConfiguration"),
-    ("PUT", BUCKET, q("requestPayment"), "PutBucketRequestPayment"),
-    ("PUT", BUCKET, always, "CreateBucket"),
+    ("PUT", BUCKET, q("acl"), "PutBucketAcl", on_bucket(WRITE_ACP, "s3:PutBucketAcl")),
+    ("PUT", BUCKET, q("cors"), "PutBucketCors", owner("s3:PutBucketCORS")),
+    ("PUT", BUCKET, q("lifecycle"), "PutBucketLifecycleConfiguration",
+     owner("s3:PutLifecycleConfiguration")),
+    ("PUT", BUCKET, q("logging"), "PutBucketLogging", owner("s3:PutBucketLogging")),
+    ("PUT", BUCKET, q("notification"), "PutBucketNotificationConfiguration",
+     owner("s3:PutBucketNotification")),
+    ("PUT", BUCKET, q("policy"), "PutBucketPolicy", owner("s3:PutBucketPolicy")),
+    ("PUT", BUCKET, q("replication"), "PutBucketReplication",
+     owner("s3:PutReplicationConfiguration")),
+    ("PUT", BUCKET, q("tagging"), "PutBucketTagging", owner("s3:PutBucketTagging")),
+    ("PUT", BUCKET, q("versioning"), "PutBucketVersioning", owner("s3:PutBucketVersioning")),
+    ("PUT", BUCKET, q("website"), "PutBucketWebsite", owner("s3:PutBucketWebsite")),
+    ("PUT", BUCKET, q("encryption"), "PutBucketEncryption", owner("s3:PutEncryptionConfiguration")),
+    ("PUT", BUCKET, q("object-lock"), "PutObjectLockConfiguration",
+     owner("s3:PutBucketObjectLockConfiguration")),
+    ("PUT", BUCKET, q("ownershipControls"), "PutBucketOwnershipControls",
+     owner("s3:PutBucketOwnershipControls")),
+    ("PUT", BUCKET, q("publicAccessBlock"), "PutPublicAccessBlock",
+     owner("s3:PutBucketPublicAccessBlock")),
+    ("PUT", BUCKET, q("accelerate"), "PutBucketAccelerateConfiguration",
+     owner("s3:PutAccelerateConfiguration")),
+    ("PUT", BUCKET, q("requestPayment"), "PutBucketRequestPayment",
+     owner("s3:PutBucketRequestPayment")),
+    ("PUT", BUCKET, always, "CreateBucket", account("s3:CreateBucket")),
 
-    ("POST", BUCKET, q("delete"), "DeleteObjects"),
-    ("POST", BUCKET, always, "PostObject"),
+    ("POST", BUCKET, q("delete"), "DeleteObjects",
+     on_bucket(WRITE, "s3:DeleteObject", "s3:DeleteObjectVersion")),
+    ("POST", BUCKET, always, "PostObject", on_bucket(WRITE, "s3:PutObject")),
 
-    ("DELETE", BUCKET, q("cors"), "DeleteBucketCors"),
-    ("DELETE", BUCKET, q("lifecycle"), "DeleteBucketLifecycle"),
-    ("DELETE", BUCKET, q("policy"), "DeleteBucketPolicy"),
-    ("DELETE", BUCKET, q("replication"), "DeleteBucketReplication"),
-    ("DELETE", BUCKET, q("tagging"), "DeleteBucketTagging"),
-    ("DELETE", BUCKET, q("website"), "DeleteBucketWebsite"),
-    ("DELETE", BUCKET, q("encryption"), "DeleteBucketEncryption"),
-    ("DELETE", BUCKET, q("ownershipControls"), "DeleteBucketOwnershipControls"),
-    ("DELETE", BUCKET, q("publicAccessBlock"), "DeletePublicAccessBlock"),
-    ("DELETE", BUCKET, always, "DeleteBucket"),
+    ("DELETE", BUCKET, q("cors"), "DeleteBucketCors", owner("s3:PutBucketCORS")),
+    ("DELETE", BUCKET, q("lifecycle"), "DeleteBucketLifecycle",
+     owner("s3:PutLifecycleConfiguration")),
+    ("DELETE", BUCKET, q("policy"), "DeleteBucketPolicy", owner("s3:DeleteBucketPolicy")),
+    ("DELETE", BUCKET, q("replication"), "DeleteBucketReplication",
+     owner("s3:PutReplicationConfiguration")),
+    ("DELETE", BUCKET, q("tagging"), "DeleteBucketTagging", owner("s3:PutBucketTagging")),
+    ("DELETE", BUCKET, q("website"), "DeleteBucketWebsite", owner("s3:DeleteBucketWebsite")),
+    ("DELETE", BUCKET, q("encryption"), "DeleteBucketEncryption",
+     owner("s3:PutEncryptionConfiguration")),
+    ("DELETE", BUCKET, q("ownershipControls"), "DeleteBucketOwnershipControls",
+     owner("s3:PutBucketOwnershipControls")),
+    ("DELETE", BUCKET, q("publicAccessBlock"), "DeletePublicAccessBlock",
+     owner("s3:PutBucketPublicAccessBlock")),
+    ("DELETE", BUCKET, always, "DeleteBucket", owner("s3:DeleteBucket")),
 
-    ("GET", OBJECT, q("acl"), "GetObjectAcl"),
-    ("GET", OBJECT, q("tagging"), "GetObjectTagging"),
-    ("GET", OBJECT, q("retention"), "GetObjectRetention"),
-    ("GET", OBJECT, q("legal-hold"), "GetObjectLegalHold"),
-    ("GET", OBJECT, q("torrent"), "GetObjectTorrent"),
-    ("GET", OBJECT, q("attributes"), "GetObjectAttributes"),
-    ("GET", OBJECT, q("uploadId"), "ListParts"),
-    ("GET", OBJECT, always, "GetObject"),
-    ("HEAD", OBJECT, always, "HeadObject"),
+    ("GET", OBJECT, q("acl"), "GetObjectAcl",
+     on_object(READ_ACP, "s3:GetObjectAcl", "s3:GetObjectVersionAcl")),
+    ("GET", OBJECT, q("tagging"), "GetObjectTagging", owner("s3:GetObjectTagging")),
+    ("GET", OBJECT, q("retention"), "GetObjectRetention", owner("s3:GetObjectRetention")),
+    ("GET", OBJECT, q("legal-hold"), "GetObjectLegalHold", owner("s3:GetObjectLegalHold")),
+    ("GET", OBJECT, q("torrent"), "GetObjectTorrent", on_object(READ, "s3:GetObjectTorrent")),
+    ("GET", OBJECT, q("attributes"), "GetObjectAttributes",
+     on_object(READ, "s3:GetObjectAttributes", "s3:GetObjectVersionAttributes")),
+    ("GET", OBJECT, q("uploadId"), "ListParts", on_bucket(READ, "s3:ListMultipartUploadParts")),
+    ("GET", OBJECT, always, "GetObject", on_object(READ, "s3:GetObject", "s3:GetObjectVersion")),
+    ("HEAD", OBJECT, always, "HeadObject", on_object(READ, "s3:GetObject", "s3:GetObjectVersion")),
 
     ("PUT", OBJECT, q("partNumber", "uploadId") & h("x-amz-copy-source"),
-     "UploadPartCopy"),
-    ("PUT", OBJECT, q("partNumber", "uploadId"), "UploadPart"),
-    ("PUT", OBJECT, q("acl"), "PutObjectAcl"),
-    ("PUT", OBJECT, q("tagging"), "PutObjectTagging"),
-    ("PUT", OBJECT, q("retention"), "PutObjectRetention"),
-    ("PUT", OBJECT, q("legal-hold"), "PutObjectLegalHold"),
-    ("PUT", OBJECT, h("x-amz-copy-source"), "CopyObject"),
-    ("PUT", OBJECT, always, "PutObject"),
+     "UploadPartCopy", on_bucket(WRITE, "s3:PutObject")),
+    ("PUT", OBJECT, q("partNumber", "uploadId"), "UploadPart", on_bucket(WRITE, "s3:PutObject")),
+    ("PUT", OBJECT, q("acl"), "PutObjectAcl",
+     on_object(WRITE_ACP, "s3:PutObjectAcl", "s3:PutObjectVersionAcl")),
+    ("PUT", OBJECT, q("tagging"), "PutObjectTagging", owner("s3:PutObjectTagging")),
+    ("PUT", OBJECT, q("retention"), "PutObjectRetention", owner("s3:PutObjectRetention")),
+    ("PUT", OBJECT, q("legal-hold"), "PutObjectLegalHold", owner("s3:PutObjectLegalHold")),
+    ("PUT", OBJECT, h("x-amz-copy-source"), "CopyObject", on_bucket(WRITE, "s3:PutObject")),
+    ("PUT", OBJECT, always, "PutObject", on_bucket(WRITE, "s3:PutObject")),
 
-    ("POST", OBJECT, q("uploads"), "CreateMultipartUpload"),
-    ("POST", OBJECT, q("uploadId"), "CompleteMultipartUpload"),
-    ("POST", OBJECT, q("restore"), "RestoreObject"),
-    ("POST", OBJECT, q("select"), "SelectObjectContent"),
+    ("POST", OBJECT, q("uploads"), "CreateMultipartUpload", on_bucket(WRITE, "s3:PutObject")),
+    ("POST", OBJECT, q("uploadId"), "CompleteMultipartUpload", on_bucket(WRITE, "s3:PutObject")),
+    ("POST", OBJECT, q("restore"), "RestoreObject", owner("s3:RestoreObject")),
+    ("POST", OBJECT, q("select"), "SelectObjectContent", owner("s3:GetObject")),
 
-    ("DELETE", OBJECT, q("uploadId"), "AbortMultipartUpload"),
-    ("DELETE", OBJECT, q("tagging"), "DeleteObjectTagging"),
-    ("DELETE", OBJECT, always, "DeleteObject"),
+    ("DELETE", OBJECT, q("uploadId"), "AbortMultipartUpload",
+     on_bucket(WRITE, "s3:AbortMultipartUpload")),
+    ("DELETE", OBJECT, q("tagging"), "DeleteObjectTagging", owner("s3:DeleteObjectTagging")),
+    ("DELETE", OBJECT, always, "DeleteObject",
+     on_bucket(WRITE, "s3:DeleteObject", "s3:DeleteObjectVersion")),
 
-    ("OPTIONS", BUCKET, always, "CorsPreflight"),
-    ("OPTIONS", OBJECT, always, "CorsPreflight"),
+    ("OPTIONS", BUCKET, always, "CorsPreflight", OPEN_ACCESS),
+    ("OPTIONS", OBJECT, always, "CorsPreflight", OPEN_ACCESS),
 )
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -254,25 +294,26 @@ class _Candidates:
 
     #: every query parameter name a condition of these rows reads
     names: frozenset[str]
-    #: (condition or None for "always", operation), in table order
-    rows: tuple[tuple[When | None, str], ...]
+    #: (condition or None for "always", operation, access), in table order
+    rows: tuple[tuple[When | None, str, Access], ...]
     #: the same without the rows that need a query parameter: what can
     #: match when the query names none of ``names``
-    plain: tuple[tuple[When | None, str], ...]
+    plain: tuple[tuple[When | None, str, Access], ...]
 
 
-def _compile(routes: tuple[tuple[str, str, When, str], ...]
+def _compile(routes: tuple[tuple[str, str, When, str, Access], ...]
              ) -> dict[tuple[str, str], _Candidates]:
-    grouped: dict[tuple[str, str], list[tuple[When, str]]] = {}
-    for method, level, when, name in routes:
-        grouped.setdefault((method, level), []).append((when, name))
+    grouped: dict[tuple[str, str], list[tuple[When, str, Access]]] = {}
+    for method, level, when, name, access in routes:
+        grouped.setdefault((method, level), []).append((when, name, access))
     index = {}
     for slot, rows in grouped.items():
-        names = frozenset(n for when, _ in rows
+        names = frozenset(n for when, _, _ in rows
                           for n in when.query + tuple(n for n, _ in when.values))
-        compiled = tuple((None if when == always else when, name) for when, name in rows)
-        plain = tuple((when, name) for when, name in compiled
-                      if when is None or not (when.query or when.values))
+        compiled = tuple((None if when == always else when, name, access)
+                         for when, name, access in rows)
+        plain = tuple(row for row in compiled
+                      if row[0] is None or not (row[0].query or row[0].values))
         index[slot] = _Candidates(names, compiled, plain)
     return index
 
@@ -318,8 +359,8 @@ def route(method: str, host: str, raw_path: str, raw_query: str,
     candidates = _INDEX.get((method, level))
     if candidates is not None:
         rows = candidates.plain if candidates.names.isdisjoint(query) else candidates.rows
-        for when, name in rows:
+        for when, name, access in rows:
             if when is None or when.holds(query, headers):
-                return Operation(name, bucket, key, query, vbucket is not None)
+                return Operation(name, bucket, key, query, access, vbucket is not None)
     raise S3Error("MethodNotAllowed" if method in ("GET", "PUT", "POST", "DELETE", "HEAD")
                   else "NotImplemented")

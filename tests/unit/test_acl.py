@@ -283,25 +283,3 @@ class ResponseTests(SynchronousTestCase):
                          [(CANONICAL_USER, "someone", None, FULL_CONTROL)])
         self.assertEqual(acl.owner_name("someone", accounts(), "fallback"), "fallback")
         self.assertEqual(acl.owner_name(LISA, accounts()), "Lisa")
-
-
-class OperationTableTests(SynchronousTestCase):
-    def test_bucket_permissions(self):
-        self.assertEqual(acl.bucket_permission("ListObjectsV2"), READ)
-        self.assertEqual(acl.bucket_permission("PutObject"), WRITE)
-        self.assertEqual(acl.bucket_permission("GetBucketAcl"), READ_ACP)
-        self.assertEqual(acl.bucket_permission("PutBucketAcl"), WRITE_ACP)
-        self.assertEqual(acl.bucket_permission("PutBucketVersioning"), OWNER)
-        self.assertEqual(acl.bucket_permission("DeleteBucket"), OWNER)
-        self.assertIsNone(acl.bucket_permission("GetObject"))
-
-    def test_object_permissions(self):
-        self.assertEqual(acl.object_permission("HeadObject"), READ)
-        self.assertEqual(acl.object_permission("PutObjectAcl"), WRITE_ACP)
-        self.assertIsNone(acl.object_permission("PutObject"))
-
-    def test_anonymous_ops_are_acl_governed(self):
-        for name in acl.ANONYMOUS_OPS - {"CorsPreflight"}:
-            self.assertNotEqual(acl.bucket_permission(name), OWNER, name)
-        self.assertNotIn("ListBuckets", acl.ANONYMOUS_OPS)
-        self.assertNotIn("CreateBucket", acl.ANONYMOUS_OPS)

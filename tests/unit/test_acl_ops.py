@@ -15,6 +15,7 @@ from cloudserver.s3 import acl
 from cloudserver.s3.auth.authenticate import AuthResult
 from cloudserver.s3.context import Backend, RequestContext
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.ops import HANDLERS
 from cloudserver.s3.ops.common import load_bucket, load_object
 from cloudserver.s3.routing import route
@@ -177,9 +178,9 @@ class ObjectAccessTests(Harness):
         self.assertEqual(e.code, "AccessDenied")
 
     def test_explicit_permission(self):
-        self.ok(load_object(self.ctx("GET", "/b/k", LISA), "b", "k", permission=None))
+        self.ok(load_object(self.ctx("GET", "/b/k", LISA), "b", "k", access=None))
         e = self.fails(load_object(self.ctx("PUT", "/b/k2", LISA), "b", "k",
-                                   permission=acl.READ))
+                                   access=COPY_SOURCE))
         self.assertEqual(e.code, "AccessDenied")
 
 

@@ -99,7 +99,7 @@ class IndexTests(SynchronousTestCase):
     @staticmethod
     def walk(method, level, query, headers):
         from cloudserver.s3.routing import ROUTES
-        for r_method, r_level, when, name in ROUTES:
+        for r_method, r_level, when, name, _ in ROUTES:
             if r_method == method and r_level == level and when.holds(query, headers):
                 return name
         return None
@@ -108,9 +108,9 @@ class IndexTests(SynchronousTestCase):
         import itertools
 
         from cloudserver.s3.routing import ROUTES
-        names = sorted({n for _, _, when, _ in ROUTES for n in when.query} | {"foo"})
+        names = sorted({n for _, _, when, _, _ in ROUTES for n in when.query} | {"foo"})
         paths = {"bucket": "/b", "object": "/b/k"}
-        for method, level in sorted({(m, lv) for m, lv, _, _ in ROUTES if lv in paths}):
+        for method, level in sorted({(m, lv) for m, lv, _, _, _ in ROUTES if lv in paths}):
             for size in (0, 1, 2):
                 for combo in itertools.combinations(names, size):
                     for extra in ("", "list-type=2"):

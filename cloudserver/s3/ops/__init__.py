@@ -1,22 +1,46 @@
-"""Operation handlers, one module per family; HANDLERS maps Operation.name to one.
+"""Operation handlers, one module per family, collected by one loop.
 
-A handler is ``async def handler(ctx: RequestContext) -> Response``.  An
-operation with no handler answers 501 NotImplemented (resource.py).
+Each module of this package that serves operations has a ``HANDLERS``
+table (operation name -> ``async def handler(ctx) -> Response``); ``HANDLERS``
+here is their union, so a new family is a new module, not an edit here.
+A route whose operation has no handler must be on ``NOT_IMPLEMENTED``: it
+answers 501 NotImplemented (resource.py); tests/unit/test_access.py checks
+that every route is one or the other.
 """
-from cloudserver.s3.ops import (
-    bucket, copy, delete, listing, object_read, object_write, service, versioning)
+from __future__ import annotations
 
-HANDLERS = {}
-for _module in (service, bucket, listing, object_read, object_write, delete, copy,
-                versioning):
-    HANDLERS.update(_module.HANDLERS)
-from cloudserver.s3.ops.multipart import HANDLERS as _MULTIPART  # noqa: E402
-HANDLERS.update(_MULTIPART)
-from cloudserver.s3.ops import acl as _acl, public_access as _pab  # noqa: E402
-HANDLERS.update(_acl.HANDLERS, **_pab.HANDLERS)
-from cloudserver.s3.ops import cors as _cors  # noqa: E402
-HANDLERS.update(_cors.HANDLERS)
-from cloudserver.s3.ops import tagging as _tagging  # noqa: E402
-HANDLERS.update(_tagging.HANDLERS)
-from cloudserver.s3.ops import post_object as _post_object  # noqa: E402
-HANDLERS.update(_post_object.HANDLERS)
+import importlib
+import pkgutil
+
+#: Operations the routing table knows and this server answers with 501.
+NOT_IMPLEMENTED = frozenset({
+    "DeleteBucketEncryption", "DeleteBucketLifecycle", "DeleteBucketOwnershipControls",
+    "DeleteBucketPolicy", "DeleteBucketReplication", "DeleteBucketWebsite",
+    "GetBucketAccelerateConfiguration", "GetBucketAnalyticsConfiguration",
+    "GetBucketEncryption", "GetBucketIntelligentTieringConfiguration",
+    "GetBucketInventoryConfiguration", "GetBucketLifecycleConfiguration", "GetBucketLogging",
+    "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
+    "GetBucketOwnershipControls", "GetBucketPolicy", "GetBucketPolicyStatus",
+    "GetBucketReplication", "GetBucketRequestPayment", "GetBucketWebsite",
+    "GetObjectLegalHold", "GetObjectLockConfiguration", "GetObjectRetention",
+    "PutBucketAccelerateConfiguration", "PutBucketEncryption",
+    "PutBucketLifecycleConfiguration", "PutBucketLogging",
+    "PutBucketNotificationConfiguration", "PutBucketOwnershipControls", "PutBucketPolicy",
+    "PutBucketReplication", "PutBucketRequestPayment", "PutBucketWebsite",
+    "PutObjectLegalHold", "PutObjectLockConfiguration", "PutObjectRetention",
+    "RestoreObject", "SelectObjectContent",
+})
+
+
+def _collect() -> dict:
+    handlers: dict = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for name, handler in getattr(module, "HANDLERS", {}).items():
+            if name in handlers:
+                raise RuntimeError(f"operation {name} has two handlers")
+            handlers[name] = handler
+    return handlers
+
+
+HANDLERS = _collect()

@@ -103,7 +103,7 @@ async def update_in_place(ctx: RequestContext, bucket: str, key: str, md: dict) 
     if version is not None:
         options = {"versionId": version}
         if md.get("isNull"):
-            master = await load_object(ctx, bucket, key, permission=None)
+            master = await load_object(ctx, bucket, key, access=None)
             if master.get("versionId") == version:
                 options = None
     await ctx.backend.metadata.put_object(bucket, key, md, *([options] if options else []))
@@ -122,7 +122,7 @@ async def put_object_acl(ctx: RequestContext) -> Response:
     checked = md
     md = dict(await load_current(ctx, ctx.bucket, ctx.key,
                                  client_version_id(checked) if version_param else None,
-                                 permission=None))
+                                 access=None))
     fields = ("owner", "last-modified", "versionId")
     if any(md.get(f) != checked.get(f) for f in fields):
         raise S3Error("OperationAborted")

@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.unit.test_ops_common -*-
-"""Helpers shared by the operation handlers: bucket access, dates, ETags,
-object headers."""
+"""Helpers shared by the operation handlers: loading the bucket and the
+object with their access decision, dates, ETags, object headers."""
 from __future__ import annotations
 
 import functools
@@ -12,7 +12,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import acl
+from cloudserver.s3.access import LIST_BUCKET, authorize
+from cloudserver.s3.access.declare import OBJECT, Access
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.versions import client_version_id
@@ -54,30 +55,28 @@ def now() -> float:
     return time.time()
 
 
-async def load_bucket(ctx: RequestContext, *, owner_only: bool = True) -> dict:
-    """The bucket's attributes, after checking the caller may use it.
-
-    The permission needed comes from the operation (``acl.bucket_permission``):
-    READ to list, WRITE to put or delete objects, READ_ACP / WRITE_ACP for the
-    ACL, the owner alone for the rest.  Operations the object ACL decides
-    (GetObject, ...) are checked by :func:`load_object` instead.  A missing
-    bucket is NoSuchBucket for everyone, anonymous callers included.
-    ``owner_only=False`` skips the check: the caller makes its own.
+async def load_bucket(ctx: RequestContext, *, check: bool = True) -> dict:
+    """The bucket's attributes, after the access decision for the operation
+    (``access.authorize``: its declared permission on the bucket, e.g. READ
+    to list, WRITE to put or delete objects, the owner alone for
+    configuration).  Object-level access (GetObject, ...) is decided by
+    :func:`load_object` instead.  A missing bucket is NoSuchBucket for
+    everyone, anonymous callers included.  ``check=False`` defers the
+    decision to the caller, which learns the identity from the body (a
+    browser POST's signed form).
     """
     try:
         attrs = await ctx.backend.metadata.get_bucket(ctx.bucket)
     except md_errors.NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
-    _check_bucket(ctx, attrs, owner_only)
+    _check_bucket(ctx, attrs, check)
     return attrs
 
 
-def _check_bucket(ctx: RequestContext, attrs: dict, owner_only: bool = True) -> None:
+def _check_bucket(ctx: RequestContext, attrs: dict, check: bool = True) -> None:
     check_expected_owner(ctx, attrs)
-    if owner_only:
-        permission = acl.bucket_permission(ctx.op.name)
-        if permission is not None:
-            check_bucket_access(ctx, attrs, permission)
+    if check and ctx.op.access.level != OBJECT:
+        authorize(ctx, attrs).require()
 
 
 async def load_bucket_and_object(ctx: RequestContext, version: str | None = None,
@@ -88,7 +87,7 @@ async def load_bucket_and_object(ctx: RequestContext, version: str | None = None
     The record is None when the object or version is missing: the caller
     then asks :func:`load_object` for the exact answer (NoSuchKey,
     NoSuchVersion, or AccessDenied to those who may not list the bucket).
-    The object ACL is not checked here (see :func:`check_object_access`).
+    An object-level operation's access is decided on the record found.
     ``with_data=False``: an inline object's bytes are not read (HEAD).
     """
     options = {"versionId": version} if version is not None else None
@@ -98,9 +97,11 @@ async def load_bucket_and_object(ctx: RequestContext, version: str | None = None
         both = await ctx.backend.metadata.get_bucket_and_object(ctx.bucket, ctx.key, options)
     except md_errors.NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
-    attrs = both["bucket"]
+    attrs, md = both["bucket"], both["obj"]
     _check_bucket(ctx, attrs)
-    return attrs, both["obj"]
+    if md is not None and not md.get("isDeleteMarker") and ctx.op.access.level == OBJECT:
+        authorize(ctx, attrs, md).require()
+    return attrs, md
 
 
 def check_expected_owner(ctx: RequestContext, attrs: dict) -> None:
@@ -119,42 +120,35 @@ def requester_id(ctx: RequestContext) -> str | None:
     return ctx.account.canonical_id if ctx.account is not None else None
 
 
-def check_bucket_access(ctx: RequestContext, attrs: dict, permission: str) -> None:
-    """AccessDenied unless the bucket ACL gives the caller ``permission``."""
-    if not acl.allows(acl.bucket_acl(attrs), requester_id(ctx), permission,
-                      ignore_public=acl.ignores_public_acls(attrs)):
-        raise S3Error("AccessDenied")
-
-
 _FROM_OP = object()
 
 
 async def load_object(ctx: RequestContext, bucket: str, key: str, *,
-                      permission: str | None | object = _FROM_OP,
-                      options: dict | None = None) -> dict:
-    """The object's metadata, after checking its ACL gives the caller
-    ``permission`` (by default what the operation needs, see
-    ``acl.object_permission``; None: no check).
+                      access: Access | None | object = _FROM_OP,
+                      options: dict | None = None, bucket_attrs: dict | None = None) -> dict:
+    """The object's metadata, after the access decision for ``access`` on
+    it (by default the operation's own when it is object-level; None: no
+    decision here, the bucket's was enough).  ``bucket_attrs``: the
+    bucket's attributes when the caller has them already.
 
     As AWS, a missing key is NoSuchKey only to callers who may list the
     bucket; others get AccessDenied, so existence does not leak.
     """
-    if permission is _FROM_OP:
-        permission = acl.object_permission(ctx.op.name)
+    if access is _FROM_OP:
+        access = ctx.op.access if ctx.op.access.level == OBJECT else None
     try:
         if options:
             md = await ctx.backend.metadata.get_object(bucket, key, options)
         else:
             md = await ctx.backend.metadata.get_object(bucket, key)
     except md_errors.NoSuchKey:
-        if permission is not None:
-            attrs = await _bucket_attrs(ctx, bucket)
-            if not acl.allows(acl.bucket_acl(attrs), requester_id(ctx), acl.READ,
-                              ignore_public=acl.ignores_public_acls(attrs)):
-                raise S3Error("AccessDenied") from None
+        if access is not None:
+            attrs = bucket_attrs or await _bucket_attrs(ctx, bucket)
+            authorize(ctx, attrs, access=LIST_BUCKET).require()
         raise S3Error("NoSuchKey", Key=key) from None
-    if permission is not None:
-        await check_object_access(ctx, bucket, md, permission)
+    if access is not None:
+        attrs = bucket_attrs or await _bucket_attrs(ctx, bucket)
+        authorize(ctx, attrs, md, access=access).require()
     return md
 
 
@@ -163,34 +157,6 @@ async def _bucket_attrs(ctx: RequestContext, bucket: str) -> dict:
         return await ctx.backend.metadata.get_bucket(bucket)
     except md_errors.NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=bucket) from None
-
-
-def _acl_owner(record: dict) -> str:
-    """The owner ``acl.object_acl(record)`` would name, without building it."""
-    stored = record.get("acl")
-    return (stored.get("owner") if stored else None) or record.get("owner") or ""
-
-
-async def check_object_access(ctx: RequestContext, bucket: str, md: dict,
-                              permission: str, bucket_attrs: dict | None = None) -> None:
-    """AccessDenied unless the object ACL gives the caller ``permission``.
-
-    The bucket's IgnorePublicAcls matters only when a public grant is what
-    lets the caller in, so the bucket is read only then (unless the caller
-    has its attributes already: ``bucket_attrs``).
-    """
-    requester = requester_id(ctx)
-    if requester is not None and requester == _acl_owner(md):
-        return  # the owner may do anything with what it owns (acl.allows)
-    object_acl = acl.object_acl(md)
-    if acl.allows(object_acl, requester, permission, ignore_public=True):
-        return
-    if acl.allows(object_acl, requester, permission):
-        if bucket_attrs is None:
-            bucket_attrs = await _bucket_attrs(ctx, bucket)
-        if not acl.ignores_public_acls(bucket_attrs):
-            return
-    raise S3Error("AccessDenied")
 
 
 def user_metadata(ctx: RequestContext) -> dict[str, str]:

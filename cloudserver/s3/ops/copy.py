@@ -14,6 +14,7 @@ from cloudserver.metadata import errors as md_errors
 from cloudserver.data.inline import InlineWriter
 from cloudserver.data.interfaces import IDigestingWriter
 from cloudserver.s3 import acl, checksums, placement
+from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.conditions import failed_condition
 from cloudserver.s3.errors import S3Error
@@ -124,7 +125,7 @@ async def copy_object(ctx: RequestContext) -> Response:
     src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
     await _load_source_bucket(ctx, src_bucket)
     try:
-        src = await load_current(ctx, src_bucket, src_key, src_version, permission=acl.READ)
+        src = await load_current(ctx, src_bucket, src_key, src_version, access=COPY_SOURCE)
     except S3Error as e:
         if e.code == "MethodNotAllowed":  # a delete marker named by its version id
             raise S3Error("InvalidRequest", "The source of a copy request may not "

@@ -66,7 +66,7 @@ async def cors_preflight(ctx: RequestContext) -> Response:
     method = ctx.header("access-control-request-method")
     if not method or method not in cors.METHODS:
         raise S3Error("BadRequest", f"Invalid Access-Control-Request-Method: {method}")
-    bucket = await load_bucket(ctx, owner_only=False)
+    bucket = await load_bucket(ctx)
     rules = cors.rules_of(bucket)
     if not rules:
         raise S3Error("AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.",

@@ -14,6 +14,7 @@ import re
 import secrets
 
 from cloudserver.s3 import acl, checksums, placement
+from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops import multipart_complete, multipart_read
@@ -219,7 +220,7 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
     await _load_source_bucket(ctx, src_bucket)
     version = parse_version_param(src_version)
-    src = await load_object(ctx, src_bucket, src_key, permission=acl.READ,
+    src = await load_object(ctx, src_bucket, src_key, access=COPY_SOURCE,
                             options={"versionId": version} if version else None)
     check_copy_conditions(ctx, src)
     start, length = copy_range(ctx.header("x-amz-copy-source-range"), src["size"])

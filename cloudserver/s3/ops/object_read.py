@@ -6,15 +6,14 @@ from __future__ import annotations
 import re
 
 from cloudserver.data.producers import BytesProducer, ChainedProducer
-from cloudserver.s3 import acl, checksums, placement
+from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.conditions import (
     IF_MATCH, IF_UNMODIFIED_SINCE, failed_condition)
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.versions import client_version_id, parse_version_param
 from cloudserver.s3.ops.common import (
-    check_object_access, http_date, load_bucket, load_bucket_and_object, load_object,
-    object_headers)
+    http_date, load_bucket, load_bucket_and_object, load_object, object_headers)
 from cloudserver.s3.ops.multipart_read import part_read
 
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -136,10 +135,7 @@ async def load_for_read(ctx: RequestContext, with_data: bool = True) -> dict:
         raise
     attrs, md = await load_bucket_and_object(ctx, version, with_data)
     if md is None or md.get("isDeleteMarker"):
-        return await load_current(ctx, ctx.bucket, ctx.key, version_param)
-    permission = acl.object_permission(ctx.op.name)
-    if permission is not None:
-        await check_object_access(ctx, ctx.bucket, md, permission, bucket_attrs=attrs)
+        return await load_current(ctx, ctx.bucket, ctx.key, version_param, bucket_attrs=attrs)
     return md
 
 

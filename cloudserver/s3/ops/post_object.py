@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 import attrs
 
 from cloudserver.s3 import acl, checksums
+from cloudserver.s3.access import authorize
 from cloudserver.s3.auth.authenticate import AuthResult
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
@@ -31,7 +32,7 @@ from cloudserver.s3.formdata import (
     Field, FileData, FileStart, FormDataParser, boundary_of)
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.common import (
-    check_bucket_access, load_bucket, quoted_etag, stored_headers, user_metadata)
+    load_bucket, quoted_etag, stored_headers, user_metadata)
 from cloudserver.s3.ops.object_write import (
     commit_object, object_record, storage_class)
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, Received
@@ -190,7 +191,7 @@ class _FormUpload:
         obj_ctx = attrs.evolve(
             ctx, op=attrs.evolve(ctx.op, key=key), headers=headers,
             auth=AuthResult(account, version or ctx.auth.version))
-        check_bucket_access(obj_ctx, self.bucket, acl.WRITE)
+        authorize(obj_ctx, self.bucket).require()  # the form's signer, or anonymous
         tags = []
         if "tagging" in self.raw:
             tags = parse_tagging(self.raw["tagging"], max_tags=MAX_OBJECT_TAGS)
@@ -249,7 +250,7 @@ def _location(ctx: RequestContext, key: str) -> str:
 
 async def post_object(ctx: RequestContext) -> Response:
     boundary = boundary_of(ctx.header("content-type"))
-    bucket = await load_bucket(ctx, owner_only=False)  # the form decides who may write
+    bucket = await load_bucket(ctx, check=False)  # the form decides who may write
     upload = _FormUpload(ctx, bucket, boundary)
     decoder = ctx.auth.payload.make_decoder() if ctx.auth.payload.chunked else None
     try:

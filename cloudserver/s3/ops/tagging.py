@@ -29,7 +29,7 @@ def _version_header(md: dict) -> list[tuple[str, str]]:
 
 
 async def _load_target(ctx: RequestContext, version_param: str | None) -> dict:
-    return await load_current(ctx, ctx.bucket, ctx.key, version_param, permission=None)
+    return await load_current(ctx, ctx.bucket, ctx.key, version_param, access=None)
 
 
 async def _rewrite_tags(ctx: RequestContext, checked: dict,

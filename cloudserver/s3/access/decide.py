@@ -1,0 +1,100 @@
+# -*- test-case-name: tests.unit.test_access -*-
+"""THE authorization decision: every request's access is decided here.
+
+``gate`` runs in the request pipeline before the handler (and before any
+body byte is read): an anonymous request reaches only operations an ACL
+grant could allow.  ``authorize`` runs where the pipeline has loaded what
+the rules live in (``ops.common.load_bucket`` / ``load_object``): the
+bucket's attributes and, for object-level access, the object's record.
+Both see the whole request context (account, operation, headers, query,
+client address, TLS, signature version), which is where bucket policy
+(explicit deny > allow > ACL), object ownership, public access block and
+object-lock guards plug in.
+
+Decisions are values (``Decision``), so the reasons can be logged and
+table-tested; ``require`` turns a denial into S3's AccessDenied.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import attrs
+
+from cloudserver.s3 import acl
+from cloudserver.s3.access.declare import ACCOUNT, BUCKET, OBJECT, OPEN, Access
+from cloudserver.s3.errors import S3Error
+
+
+@attrs.frozen
+class Decision:
+    allowed: bool
+    #: why, for logs and tests: "owner", "acl", "anonymous", "no grant", ...
+    reason: str
+
+    def require(self) -> None:
+        if not self.allowed:
+            raise S3Error("AccessDenied")
+
+
+ALLOW_OPEN = Decision(True, "open")
+
+
+def requester(account: Any) -> str | None:
+    """The canonical id of the caller, None when anonymous."""
+    return account.canonical_id if account is not None else None
+
+
+def gate(ctx: Any) -> Decision:
+    """Before the handler: may this caller reach the operation at all?"""
+    access: Access = ctx.op.access
+    if ctx.account is None and not access.anonymous:
+        return Decision(False, "anonymous")
+    return Decision(True, "signed" if ctx.account is not None else "anonymous may")
+
+
+def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None = None, *,
+              access: Access | None = None) -> Decision:
+    """The decision for ``access`` (default: the operation's) on ``bucket``
+    and, for object-level access, ``obj`` (without it, the bucket decides).
+
+    Where the identity comes from the body (a browser POST's signed form),
+    the caller passes a context whose ``auth`` is that identity.
+    """
+    access = access if access is not None else ctx.op.access
+    who = requester(ctx.account)
+    if access.level == OPEN:
+        return ALLOW_OPEN
+    if access.level == ACCOUNT:
+        return Decision(who is not None, "signed" if who is not None else "anonymous")
+    if access.level == BUCKET or obj is None:
+        return _by_bucket_acl(bucket, who, access.permission)
+    if access.level == OBJECT:
+        return _by_object_acl(bucket, obj, who, access.permission)
+    raise ValueError(f"unknown access level {access.level!r}")
+
+
+def _by_bucket_acl(bucket: Mapping[str, Any], who: str | None, permission: str) -> Decision:
+    if acl.allows(acl.bucket_acl(bucket), who, permission,
+                  ignore_public=acl.ignores_public_acls(bucket)):
+        return Decision(True, "acl")
+    return Decision(False, "no grant")
+
+
+def _acl_owner(record: Mapping[str, Any]) -> str:
+    """The owner ``acl.object_acl(record)`` would name, without building it."""
+    stored = record.get("acl")
+    return (stored.get("owner") if stored else None) or record.get("owner") or ""
+
+
+def _by_object_acl(bucket: Mapping[str, Any], obj: Mapping[str, Any], who: str | None,
+                   permission: str) -> Decision:
+    if who is not None and who == _acl_owner(obj):
+        return Decision(True, "owner")  # the owner may do anything with what it owns
+    object_acl = acl.object_acl(obj)
+    if acl.allows(object_acl, who, permission, ignore_public=True):
+        return Decision(True, "acl")
+    if acl.allows(object_acl, who, permission):
+        if not acl.ignores_public_acls(bucket):
+            return Decision(True, "public acl")
+        return Decision(False, "public acl ignored")
+    return Decision(False, "no grant")

@@ -77,8 +77,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "NoSuchTagSet": (404, "The TagSet does not exist"),
     "NoSuchUpload": (404, "The specified upload does not exist. The upload ID may be "
                      "invalid, or the upload may have been aborted or completed."),
-    "NoSuchVersion": (404, "Indicates that the version ID specified in the request does "
-                      "not match an existing version."),
+    "NoSuchVersion": (404, "The specified version does not exist."),
     "NoSuchWebsiteConfiguration": (404, "The specified bucket does not have a website "
                                    "configuration"),
     "NotImplemented": (501, "A header you provided implies functionality that is not "

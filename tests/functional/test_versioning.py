@@ -396,7 +396,8 @@ class DeleteObjectsTests(VersioningTestCase):
         r = self.s3.delete_objects(Bucket=bucket, Delete={"Objects": [
             {"Key": "a", "VersionId": "garbage"}, {"Key": "a", "VersionId": "null"}]})
         errors = r.get("Errors", [])
-        self.assertEqual([(e["Key"], e["Code"]) for e in errors], [("a", "InvalidArgument")])
+        # a malformed id is that key's NoSuchVersion in a multi-object delete, as AWS
+        self.assertEqual([(e["Key"], e["Code"]) for e in errors], [("a", "NoSuchVersion")])
         # a missing null version is reported deleted, as AWS does
         self.assertEqual([(d["Key"], d.get("VersionId")) for d in r["Deleted"]], [("a", "null")])
         self.assertEqual(self.live_keys_v2(bucket), ["a"])

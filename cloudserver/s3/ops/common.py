@@ -15,7 +15,7 @@ from cloudserver.metadata import errors as md_errors
 from cloudserver.s3 import acl
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.versions import client_version_id
+from cloudserver.s3.versions import client_version_id, shown_version_id
 
 #: Headers stored with an object and returned on GET/HEAD as they were sent.
 STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding",
@@ -230,8 +230,10 @@ def stored_headers(ctx: RequestContext) -> dict[str, str]:
     return out
 
 
-def object_headers(md: dict) -> list[tuple[str, str]]:
-    """The headers GET and HEAD return for an object's metadata."""
+def object_headers(md: dict, bucket: dict | None = None) -> list[tuple[str, str]]:
+    """The headers GET and HEAD return for an object's metadata (in
+    ``bucket``: whether an id-less record is the null version, see
+    ``versions.shown_version_id``)."""
     headers = [
         ("Last-Modified", http_date(md["last-modified"])),
         ("ETag", quoted_etag(md["etag"])),
@@ -241,7 +243,7 @@ def object_headers(md: dict) -> list[tuple[str, str]]:
         headers.append((name, value))
     for name, value in md.get("metadata", {}).items():
         headers.append((name, value))
-    version = client_version_id(md)
+    version = client_version_id(md) if bucket is None else shown_version_id(md, bucket)
     if version is not None:
         headers.append(("x-amz-version-id", version))
     sc = md.get("storage-class", "STANDARD")

@@ -49,6 +49,8 @@ CATALOG: dict[str, tuple[int, str]] = {
     "InvalidPartOrder": (400, "The list of parts was not in ascending order. The parts list "
                          "must be specified in order by part number."),
     "InvalidRange": (416, "The requested range is not satisfiable"),
+    "InvalidRedirectLocation": (400, "The website redirect location must have a prefix of "
+                                "'http://' or 'https://' or '/'."),
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
     "InvalidTag": (400, "The tag provided was not a valid tag."),

@@ -19,14 +19,14 @@ from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops import multipart_complete, multipart_read
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.common import (
-    load_bucket, load_object, now, quoted_etag, stored_headers, survives_disconnect,
-    user_metadata)
+    REDIRECT_FIELD, load_bucket, load_object, now, quoted_etag, stored_headers,
+    survives_disconnect, user_metadata, website_redirect)
 from cloudserver.s3.ops.copy import (
     _load_source_bucket, check_copy_conditions, copy_data, parse_copy_source)
 from cloudserver.s3.ops.multipart_checksums import checksum_type
 from cloudserver.s3.ops.object_write import delete_data, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, expected_from_headers, receive_body
-from cloudserver.s3.tags import request_tags
+from cloudserver.s3.tags import request_tags, set_tags
 from cloudserver.s3.versions import client_version_id, parse_version_param
 from cloudserver.s3.xml import (
     ListPartsResult, ListUploadsResult, PartEntry, Person, UploadEntry,
@@ -95,7 +95,8 @@ def checksum_headers(checksum: dict | None) -> list[tuple[str, str]]:
 async def create_multipart_upload(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
     object_acl = object_acl_from_request(ctx, bucket)
-    request_tags(ctx.header)  # refused now, not at completion; kept in request-headers
+    tags = request_tags(ctx.header)  # refused now, not at completion
+    redirect = website_redirect(ctx)
     metadata = user_metadata(ctx)
     headers = stored_headers(ctx)
     sc = storage_class(ctx)
@@ -122,6 +123,10 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
         "request-headers": {name: ctx.header(name) for name in ctx.headers
                             if name.startswith(KEPT_PREFIXES)},
     }
+    # What the object gets at completion, kept as parsed values.
+    set_tags(record, tags)
+    if redirect is not None:
+        record[REDIRECT_FIELD] = redirect
     location = placement.object_location(ctx, bucket)
     if ctx.backend.locations.multiple:
         # Parts go where the upload was placed; a remote one gets its own upload.

@@ -17,13 +17,14 @@ from cloudserver.metadata.uploads import NoSuchUpload
 from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.ops.common import load_bucket, survives_disconnect
+from cloudserver.s3.ops.common import (
+    REDIRECT_FIELD, load_bucket, set_website_redirect, survives_disconnect)
 from cloudserver.s3.ops.multipart_checksums import (
     COMPOSITE, composite_checksum, final_etag, full_object_crc)
 from cloudserver.s3.ops.object_write import (
     check_write_conditions, delete_data, object_record)
 from cloudserver.s3.ops.upload import Received
-from cloudserver.s3.tags import parse_tagging_header, set_tags
+from cloudserver.s3.tags import parse_tagging_header, set_tags, tags_of
 from cloudserver.s3.versions import (
     client_version_id, freed_records, refuse_version_param, result_version_id,
     write_options)
@@ -202,7 +203,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         md["acl"] = upload["acl"]
     if upload.get("request-headers"):
         md["request-headers"] = upload["request-headers"]
-        set_tags(md, parse_tagging_header(upload["request-headers"].get("x-amz-tagging")))
+    set_tags(md, upload_tags(upload))
+    set_website_redirect(md, upload.get(REDIRECT_FIELD))
     done = await _commit_completion(ctx, uid, md, parts, write_options(bucket))
     # AWS names the version only in a versioning-enabled bucket (s3-tests
     # test_versioning_bucket_multipart_upload_return_version_id)
@@ -226,6 +228,17 @@ async def _commit_completion(ctx: RequestContext, uid: str, md: dict, parts: lis
         garbage.extend(part.get("location") or [])
     await delete_data(ctx, garbage)
     return done
+
+
+def upload_tags(upload: dict) -> list[tuple[str, str]] | None:
+    """The tags CreateMultipartUpload asked for: the upload's ``tags``, or
+    for uploads created before it kept them, its x-amz-tagging header."""
+    if "tags" in upload or not upload.get("request-headers"):
+        return tags_of(upload)
+    try:
+        return parse_tagging_header(upload["request-headers"].get("x-amz-tagging"))
+    except S3Error:  # refused by today's rules: complete without them, not never
+        return None
 
 
 def _part_summary(part: dict, with_checksum: bool) -> dict:

@@ -14,6 +14,7 @@ from cloudserver.s3.ops.listing import (
     OWNER_FIELDS,
     iso8601_cached,
     parse_encoding,
+    page_size,
     parse_max_keys,
 )
 from cloudserver.s3.xml import parse_versioning, versioning_xml
@@ -95,7 +96,7 @@ async def list_object_versions(ctx: RequestContext) -> Response:
         "listingType": "DelimiterVersions",
         "prefix": q.get("prefix", ""),
         "delimiter": q.get("delimiter") or None,
-        "maxKeys": max_keys,
+        "maxKeys": page_size(max_keys),
         "keyMarker": key_marker or None,
         "versionIdMarker": parse_version_param(vid_marker) if vid_marker else None,
         "valueFields": VERSION_FIELDS,

@@ -368,6 +368,9 @@ def owner_name(owner: str, accounts: Any, fallback: str | None = None) -> str | 
 # -- which permission each operation needs ---------------------------------------
 
 #: Operations checked against the bucket ACL (AWS's ACL permission mapping).
+#: WRITE covers objects of any owner: a grantee (a group or an account) may
+#: overwrite and delete the bucket owner's objects too, as upstream does and
+#: as ceph/s3-tests records AWS doing (docs/ARCHITECTURE.md, "AWS and upstream").
 BUCKET_OP_PERMISSIONS: Mapping[str, str] = {
     "HeadBucket": READ,
     "ListObjects": READ,

@@ -27,6 +27,9 @@ CATALOG: dict[str, tuple[int, str]] = {
     "IllegalLocationConstraintException": (400, "The unspecified location constraint is "
                                            "incompatible for the region specific endpoint "
                                            "this request was sent to."),
+    "IllegalVersioningConfigurationException": (400, "Indicates that the versioning "
+                                                "configuration specified in the request "
+                                                "is invalid."),
     "IncompleteBody": (400, "You did not provide the number of bytes specified by the "
                        "Content-Length HTTP header."),
     "InlineDataTooLarge": (400, "Inline data exceeds the maximum allowed size."),

@@ -12,6 +12,12 @@ from cloudserver.config import (PACKAGED_CONF_DIR, ConfigError, conf_file_path, 
                                 validate_locations)
 
 CHECKOUT_CONF = os.path.join(os.path.dirname(__file__), "..", "..", "conf")
+#: The location constraints of upstream's default locationConfig.json (all
+#: "file"; only us-east-1 has legacyAwsBehavior).
+UPSTREAM_LOCATIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1",
+                      "cn-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+                      "ap-southeast-1", "ap-southeast-2", "eu-central-1", "eu-west-1",
+                      "eu-west-2", "EU", "sa-east-1")
 
 
 class LoadConfigTests(SynchronousTestCase):
@@ -139,6 +145,24 @@ class ConfFileLookupTests(SynchronousTestCase):
         tap.log_config_files(load_config({"SCALITY_ACCESS_KEY_ID": "ak",
                                           "SCALITY_SECRET_ACCESS_KEY": "sk"}))
         self.assertIn("SCALITY_ACCESS_KEY_ID", events[-1]["log_format"])
+
+
+class DefaultLocationsTests(SynchronousTestCase):
+    """The default locationConfig.json has every location upstream's has, so
+    a client asking for us-west-2 or EU gets its bucket, plus our own."""
+
+    def test_every_upstream_name(self):
+        locations = load_config({}).locations
+        for name in UPSTREAM_LOCATIONS:
+            self.assertIn(name, locations)
+            self.assertEqual(locations[name]["type"], "file", name)
+            self.assertEqual(locations[name]["legacyAwsBehavior"], name == "us-east-1", name)
+        for ours in ("scality-internal-mem", "scality-internal-file"):
+            self.assertIn(ours, locations)
+
+    def test_rest_endpoints_name_known_locations(self):
+        c = load_config({})
+        self.assertEqual(set(c.rest_endpoints.values()), {"us-east-1"})
 
 
 class LocationTests(SynchronousTestCase):

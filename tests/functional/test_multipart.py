@@ -215,9 +215,12 @@ class MultipartTests(S3TestCase):
             self.assertS3Error("InvalidArgument", 400, self.s3.upload_part_copy, Bucket=bucket,
                                Key="dst", UploadId=upload_id, PartNumber=3, CopySource=src,
                                CopySourceRange=bad)
-        self.assertS3Error("InvalidRange", None, self.s3.upload_part_copy, Bucket=bucket,
-                           Key="dst", UploadId=upload_id, PartNumber=3, CopySource=src,
-                           CopySourceRange=f"bytes=0-{6 * MIB}")
+        # past the source's end: InvalidRange, even for a range over the 5 GiB
+        # part limit (the range is checked against the source first)
+        for last in (6 * MIB, 6 * 1024 * MIB):
+            self.assertS3Error("InvalidRange", 416, self.s3.upload_part_copy, Bucket=bucket,
+                               Key="dst", UploadId=upload_id, PartNumber=3, CopySource=src,
+                               CopySourceRange=f"bytes=0-{last}")
         self.assertS3Error("PreconditionFailed", 412, self.s3.upload_part_copy,
                            Bucket=bucket, Key="dst", UploadId=upload_id, PartNumber=3,
                            CopySource=src, CopySourceIfMatch='"nope"')
@@ -249,13 +252,18 @@ class MultipartTests(S3TestCase):
             head = self.s3.head_object(Bucket=bucket, Key="mpu", PartNumber=number)
             self.assertEqual(head["ContentLength"], len(body))
             offset += len(body)
-        self.assertS3Error("InvalidPart", 400, self.s3.get_object, Bucket=bucket, Key="mpu",
+        # 416 InvalidPartNumber, as AWS (InvalidPart is the complete's error)
+        self.assertS3Error("InvalidPartNumber", 416, self.s3.get_object, Bucket=bucket,
+                           Key="mpu", PartNumber=4)
+        self.assertS3Error("416", 416, self.s3.head_object, Bucket=bucket, Key="mpu",
                            PartNumber=4)
         self.s3.put_object(Bucket=bucket, Key="plain", Body=b"body")
         self.assertEqual(self.s3.get_object(Bucket=bucket, Key="plain",
                                             PartNumber=1)["Body"].read(), b"body")
-        self.assertS3Error("InvalidPart", 400, self.s3.get_object, Bucket=bucket, Key="plain",
-                           PartNumber=2)
+        err = self.assertS3Error("InvalidPartNumber", 416, self.s3.get_object, Bucket=bucket,
+                                 Key="plain", PartNumber=2)
+        self.assertEqual(err.response["Error"]["Message"],
+                         "The requested partnumber is not satisfiable")
 
     def test_composite_sha256(self) -> None:
         bucket = self.make_bucket()

@@ -102,6 +102,17 @@ def split_upload_key(relative: bytes) -> tuple[str, str]:
     return name.decode("utf-8"), upload_id.decode("ascii")
 
 
+def _common_prefix(name: bytes, prefix: bytes, delimiter: bytes) -> bytes | None:
+    """The CommonPrefixes entry ``name`` rolls up into, or None.  A key
+    marker equal to its own entry names a common prefix listed last time
+    (skipped whole); any other marker, ``prefix`` itself included, is a key
+    that later keys follow."""
+    if not delimiter or not name.startswith(prefix):
+        return None
+    at = name.find(delimiter, len(prefix))
+    return name[:at + len(delimiter)] if at >= 0 else None
+
+
 def _encode(record: Mapping[str, Any]) -> bytes:
     from cloudserver.metadata.service import encode_record
     return encode_record(record)
@@ -175,7 +186,7 @@ class UploadsMixin:
                 gt = max(base + key_marker + SEP + id_marker.encode("ascii", "replace"),
                          gte)
                 gte = None
-            elif delimiter and key_marker.endswith(delimiter):
+            elif _common_prefix(key_marker, prefix, delimiter) == key_marker:
                 # a common prefix returned last time: skip all of it
                 gte = max(keys.successor(base + key_marker), gte)
             else:
@@ -188,9 +199,8 @@ class UploadsMixin:
                 relative = k[len(base):]
                 name = relative.rpartition(SEP)[0]
                 if delimiter:
-                    at = name.find(delimiter, len(prefix))
-                    if at >= 0:
-                        cp = name[:at + len(delimiter)]
+                    cp = _common_prefix(name, prefix, delimiter)
+                    if cp is not None:
                         if count == limit:
                             out["IsTruncated"] = True
                             break

@@ -198,6 +198,38 @@ class MultipartTests(S3TestCase):
         for key, upload_id in made:
             self.s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
 
+    def test_list_uploads_as_aws_documents_it(self) -> None:
+        """Each upload names its Initiator, Owner and StorageClass; markers,
+        prefix and encoding-type follow AWS's ListMultipartUploads page."""
+        bucket = self.make_bucket()
+        owner = self.s3.list_buckets()["Owner"]
+        made = [(key, self.start(bucket, key, StorageClass="STANDARD_IA"))
+                for key in ("d/", "d/a b", "d/x/1", "e")]
+        listed = self.s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+        for upload in listed:
+            self.assertEqual(upload["Owner"], owner)
+            self.assertEqual(upload["Initiator"], owner)
+            self.assertEqual(upload["StorageClass"], "STANDARD_IA")
+        # upload-id-marker without key-marker is ignored
+        page = self.s3.list_multipart_uploads(Bucket=bucket, UploadIdMarker=made[2][1])
+        self.assertEqual([u["UploadId"] for u in page["Uploads"]], [m[1] for m in made])
+        # a key marker equal to the prefix is a key: later keys are listed
+        page = self.s3.list_multipart_uploads(Bucket=bucket, Prefix="d/", Delimiter="/",
+                                              KeyMarker="d/")
+        self.assertEqual([u["Key"] for u in page["Uploads"]], ["d/a b"])
+        self.assertEqual(page["CommonPrefixes"], [{"Prefix": "d/x/"}])
+        page = self.s3.list_multipart_uploads(Bucket=bucket, Prefix="d/ ", EncodingType="url",
+                                              KeyMarker="d/ ")
+        self.assertEqual((page["EncodingType"], page["Prefix"], page["KeyMarker"]),
+                         ("url", "d/%20", "d/%20"))
+        page = self.s3.list_multipart_uploads(Bucket=bucket, Prefix="d/", EncodingType="url",
+                                              MaxUploads=2)
+        self.assertEqual([u["Key"] for u in page["Uploads"]], ["d/", "d/a%20b"])
+        self.assertEqual((page["IsTruncated"], page["NextKeyMarker"],
+                          page["NextUploadIdMarker"]), (True, "d/a%20b", made[1][1]))
+        self.assertS3Error("InvalidArgument", 400, self.s3.list_multipart_uploads,
+                           Bucket=bucket, EncodingType="base64")
+
     def test_upload_part_copy(self) -> None:
         bucket = self.make_bucket()
         source = os.urandom(6 * MIB)

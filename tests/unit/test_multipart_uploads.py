@@ -259,6 +259,48 @@ class ListUploadsTests(Base):
         self.assertEqual(second["CommonPrefixes"], ["f/"])
         self.assertFalse(second["IsTruncated"])
 
+    def test_upload_id_marker_is_ignored_without_key_marker(self):
+        """AWS: "If key-marker is not specified, the upload-id-marker
+        parameter is ignored"."""
+        self.assertEqual(self.names(self.listing(uploadIdMarker="3")),
+                         self.names(self.listing()))
+
+    def test_key_marker_only_excludes_its_uploads(self):
+        result = self.listing(keyMarker="d/x")
+        self.assertEqual(self.names(result), [("d/y", "4"), ("e", "5"), ("f/g/h", "6")])
+        result = self.listing(keyMarker="d/x", uploadIdMarker="2")  # "3" > "2"
+        self.assertEqual(self.names(result)[0], ("d/x", "3"))
+
+    def test_key_marker_before_the_prefix(self):
+        result = self.listing(prefix="d/", keyMarker="a")
+        self.assertEqual(self.names(result), [("d/x", "3"), ("d/y", "4")])
+
+    def test_key_marker_equal_to_the_prefix_is_a_key(self):
+        """A marker that is the prefix (not a common prefix below it) skips
+        only the uploads of that key; keys after it are listed."""
+        self.done(self.md.create_upload("b", "d/", "0", upload("d/", "0")))
+        result = self.listing(prefix="d/", delimiter="/", keyMarker="d/")
+        self.assertEqual(self.names(result), [("d/x", "3"), ("d/y", "4")])
+        result = self.listing(prefix="f/", delimiter="/", keyMarker="f/")
+        self.assertEqual(result["CommonPrefixes"], ["f/g/"])
+        # a common prefix given back as the marker is skipped whole
+        result = self.listing(prefix="f/", delimiter="/", keyMarker="f/g/")
+        self.assertEqual((result["CommonPrefixes"], self.names(result)), ([], []))
+
+    def test_paging_one_by_one_sees_everything_once(self):
+        for params in ({}, {"delimiter": "/"}, {"prefix": "d/"}):
+            full = self.listing(**params)
+            seen, cps, marker = [], [], {}
+            for _ in range(20):
+                page = self.listing(maxUploads=1, **params, **marker)
+                seen += self.names(page)
+                cps += page["CommonPrefixes"]
+                if not page["IsTruncated"]:
+                    break
+                marker = {"keyMarker": page["NextKeyMarker"],
+                          "uploadIdMarker": page["NextUploadIdMarker"]}
+            self.assertEqual((seen, cps), (self.names(full), full["CommonPrefixes"]), params)
+
     def test_zero(self):
         result = self.listing(maxUploads=0)
         self.assertEqual((result["Uploads"], result["IsTruncated"]), ([], False))

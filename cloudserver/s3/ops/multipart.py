@@ -202,7 +202,22 @@ async def upload_part(ctx: RequestContext) -> Response:
 
 
 def copy_range(value: str | None, size: int) -> tuple[int, int]:
-    """(start, length) from x-amz-copy-source-range, as AWS validates it."""
+    """(start, length) from x-amz-copy-source-range, as AWS validates it.
+
+    The range is checked against the source first (a range past its end is
+    InvalidRange whatever its length), then the bytes to copy against the
+    part limit: more than 5 GiB, from a whole source or a range of it, is
+    EntityTooLarge (as upstream's setUpCopyLocator).  All before any byte
+    is read.
+    """
+    first, length = _requested_range(value, size)
+    if length > MAX_PART_SIZE:
+        raise S3Error("EntityTooLarge", ProposedSize=str(length),
+                      MaxSizeAllowed=str(MAX_PART_SIZE))
+    return first, length
+
+
+def _requested_range(value: str | None, size: int) -> tuple[int, int]:
     if value is None:
         return 0, size
     m = _COPY_RANGE_RE.match(value.strip())
@@ -228,9 +243,6 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
                             options={"versionId": version} if version else None)
     check_copy_conditions(ctx, src)
     start, length = copy_range(ctx.header("x-amz-copy-source-range"), src["size"])
-    if length > MAX_PART_SIZE:
-        raise S3Error("InvalidRequest", "The specified copy source is larger than the "
-                      f"maximum allowable size for a copy source: {MAX_PART_SIZE}")
     algorithm = (upload.get("checksum") or {}).get("algorithm")
     target = placement.part_target(ctx, upload, number, length)
     key, digests = await copy_data(ctx, src["location"], start, length, algorithm, target)

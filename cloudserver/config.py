@@ -18,8 +18,13 @@ import attrs
 
 from cloudserver.s3.auth.accounts import AccountStore
 
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_CONF_DIR = os.path.join(PACKAGE_ROOT, "conf")
+#: The default configuration files, shipped inside the package: in a checkout
+#: a link to the repository's conf/, in a wheel a copy of it.
+PACKAGED_CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "defaults")
+#: (environment variable, file name, what it is) of each configuration file.
+CONF_FILES = (("S3_CONFIG_FILE", "config.json", "config file"),
+              ("S3AUTH_CONFIG", "authdata.json", "auth file"),
+              ("S3_LOCATION_FILE", "locationConfig.json", "location file"))
 LOG_LEVELS = ("info", "debug", "trace")
 BACKENDS = ("file", "mem")
 #: The largest inlineDataMaxSize: the record travels as one metadata RPC line.
@@ -84,6 +89,8 @@ class Config:
     #: config.json ``inlineDataMaxSize``: objects up to this many bytes are
     #: stored in their metadata record, not in a data file (0: never).
     inline_max_size: int = 64 * 1024
+    #: (what, path) of each configuration file read, logged at start-up.
+    files: tuple[tuple[str, str], ...] = ()
 
     def location_for_host(self, host: str) -> str:
         """The default location of a rest endpoint (upstream: us-east-1 otherwise)."""
@@ -98,6 +105,92 @@ def _read_json(path: str, what: str) -> Any:
         raise ConfigError(f"cannot read {what} {path}: {e.strerror}") from e
     except ValueError as e:
         raise ConfigError(f"{what} {path} is not valid JSON: {e}") from e
+
+
+def conf_file_path(env: Mapping[str, str], variable: str, name: str,
+                   cwd: str | None = None) -> str:
+    """Where a configuration file is read from: its environment variable, else
+    ``conf/<name>`` in the working directory (upstream's layout: an operator's
+    own conf/ wins), else the default shipped in the package, so that an
+    installed server starts from any directory."""
+    if env.get(variable):
+        return env[variable]
+    local = os.path.join(os.getcwd() if cwd is None else cwd, "conf", name)
+    if os.path.isfile(local):
+        return os.path.abspath(local)
+    return os.path.join(PACKAGED_CONF_DIR, name)
+
+
+def _read_files(env: Mapping[str, str], cwd: str | None
+                ) -> tuple[dict, dict, AccountStore, tuple[tuple[str, str], ...]]:
+    """config.json (raw), the resolved locations, the accounts, and which files
+    were read; authdata.json is not read when the environment gives the keys."""
+    conf_path, auth_path, loc_path = (conf_file_path(env, variable, name, cwd)
+                                      for variable, name, _ in CONF_FILES)
+    raw = _read_json(conf_path, "config file")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {conf_path} must hold a JSON object")
+    locations = resolve_locations(_read_json(loc_path, "location file"), env)
+    files = [("config file", conf_path), ("location file", loc_path)]
+    access, secret = env.get("SCALITY_ACCESS_KEY_ID"), env.get("SCALITY_SECRET_ACCESS_KEY")
+    if access and secret:
+        return raw, locations, AccountStore.from_env(access, secret), tuple(files)
+    try:
+        accounts = AccountStore.from_authdata(_read_json(auth_path, "auth file"))
+    except ValueError as e:
+        raise ConfigError(f"auth file {auth_path}: {e}") from e
+    return raw, locations, accounts, tuple(files + [("auth file", auth_path)])
+
+
+def _rest_endpoints(raw: Mapping[str, Any], env: Mapping[str, str],
+                    locations: Mapping[str, Any]) -> dict[str, str]:
+    """config.json ``restEndpoints`` plus each ``ENDPOINT`` host (us-east-1);
+    every one must name a location of locationConfig.json."""
+    rest = raw.get("restEndpoints") or {}
+    if not isinstance(rest, dict):
+        raise ConfigError("config.json: restEndpoints must be an object")
+    rest = dict(rest)
+    for host in env.get("ENDPOINT", "").split(","):
+        if host.strip():
+            rest[host.strip()] = "us-east-1"
+    for host, loc in rest.items():
+        if loc not in locations:
+            raise ConfigError(
+                f"config.json: restEndpoints '{host}' names unknown location '{loc}'")
+    return rest
+
+
+def _modes(raw: Mapping[str, Any], env: Mapping[str, str],
+           locations: Mapping[str, Any]) -> tuple[str, bool, str]:
+    """S3BACKEND, S3DATA=multiple and the log level, checked."""
+    backend = env.get("S3BACKEND", "file")
+    if backend not in BACKENDS:
+        raise ConfigError(f"S3BACKEND must be one of {', '.join(BACKENDS)}, not '{backend}'")
+    data_mode = env.get("S3DATA", "")
+    if data_mode not in ("", "multiple"):
+        raise ConfigError(f"S3DATA must be 'multiple' or unset, not '{data_mode}'")
+    for name, loc in locations.items():
+        if data_mode == "multiple" and loc["type"] == "scality":
+            raise ConfigError(f"locationConfig.json: location '{name}' field 'type': "
+                              "'scality' (sproxyd) is not supported with S3DATA=multiple")
+    log_level = env.get("LOG_LEVEL") or (raw.get("log") or {}).get("logLevel", "info")
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    return backend, data_mode == "multiple", log_level
+
+
+def _sizes(raw: Mapping[str, Any], port: int | None) -> tuple[int, int]:
+    """The S3 port (``--port``, else config.json) and inlineDataMaxSize."""
+    if port is None:
+        port = raw.get("port", 8000)
+    if not isinstance(port, int) or not 0 <= port < 65536:
+        raise ConfigError("config.json: port must be a port number")
+    inline_max = raw.get("inlineDataMaxSize", 64 * 1024)
+    if isinstance(inline_max, bool) or not isinstance(inline_max, int) or \
+            not 0 <= inline_max <= MAX_INLINE_SIZE:
+        raise ConfigError(f"config.json: inlineDataMaxSize must be a number of bytes "
+                          f"from 0 to {MAX_INLINE_SIZE}")
+    return port, inline_max
 
 
 def _daemon(raw: Mapping[str, Any], key: str, host_key: str, default_port: int,
@@ -313,66 +406,14 @@ def resolve_locations(locations: Any, env: Mapping[str, str]) -> dict:
 
 
 def load_config(env: Mapping[str, str] | None = None, *,
-                port: int | None = None) -> Config:
-    """Build the Config from the files and environment variables upstream reads."""
+                port: int | None = None, cwd: str | None = None) -> Config:
+    """Build the Config from the files and environment variables upstream reads
+    (``cwd``: where ``conf/`` is looked for, default the working directory)."""
     env = os.environ if env is None else env
-    conf_path = env.get("S3_CONFIG_FILE") or os.path.join(DEFAULT_CONF_DIR, "config.json")
-    auth_path = env.get("S3AUTH_CONFIG") or os.path.join(DEFAULT_CONF_DIR, "authdata.json")
-    loc_path = env.get("S3_LOCATION_FILE") or os.path.join(DEFAULT_CONF_DIR,
-                                                           "locationConfig.json")
-    raw = _read_json(conf_path, "config file")
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config file {conf_path} must hold a JSON object")
-
-    locations = resolve_locations(_read_json(loc_path, "location file"), env)
-
-    access, secret = env.get("SCALITY_ACCESS_KEY_ID"), env.get("SCALITY_SECRET_ACCESS_KEY")
-    if access and secret:
-        accounts = AccountStore.from_env(access, secret)
-    else:
-        try:
-            accounts = AccountStore.from_authdata(_read_json(auth_path, "auth file"))
-        except ValueError as e:
-            raise ConfigError(f"auth file {auth_path}: {e}") from e
-
-    rest = raw.get("restEndpoints") or {}
-    if not isinstance(rest, dict):
-        raise ConfigError("config.json: restEndpoints must be an object")
-    rest = dict(rest)
-    if env.get("ENDPOINT"):
-        for host in env["ENDPOINT"].split(","):
-            if host.strip():
-                rest[host.strip()] = "us-east-1"
-    for host, loc in rest.items():
-        if loc not in locations:
-            raise ConfigError(
-                f"config.json: restEndpoints '{host}' names unknown location '{loc}'")
-
-    backend = env.get("S3BACKEND", "file")
-    if backend not in BACKENDS:
-        raise ConfigError(f"S3BACKEND must be one of {', '.join(BACKENDS)}, not '{backend}'")
-    data_mode = env.get("S3DATA", "")
-    if data_mode not in ("", "multiple"):
-        raise ConfigError(f"S3DATA must be 'multiple' or unset, not '{data_mode}'")
-    for name, loc in locations.items():
-        if data_mode == "multiple" and loc["type"] == "scality":
-            raise ConfigError(f"locationConfig.json: location '{name}' field 'type': "
-                              "'scality' (sproxyd) is not supported with S3DATA=multiple")
-    log_level = env.get("LOG_LEVEL") or (raw.get("log") or {}).get("logLevel", "info")
-    if log_level not in LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
-
-    if port is None:
-        port = raw.get("port", 8000)
-    if not isinstance(port, int) or not 0 <= port < 65536:
-        raise ConfigError("config.json: port must be a port number")
-
-    inline_max = raw.get("inlineDataMaxSize", 64 * 1024)
-    if isinstance(inline_max, bool) or not isinstance(inline_max, int) or \
-            not 0 <= inline_max <= MAX_INLINE_SIZE:
-        raise ConfigError(f"config.json: inlineDataMaxSize must be a number of bytes "
-                          f"from 0 to {MAX_INLINE_SIZE}")
-
+    raw, locations, accounts, files = _read_files(env, cwd)
+    rest = _rest_endpoints(raw, env, locations)
+    backend, multiple_data, log_level = _modes(raw, env, locations)
+    port, inline_max = _sizes(raw, port)
     health = (raw.get("healthChecks") or {}).get("allowFrom", ["127.0.0.1/8", "::1"])
     endpoints = [h.strip() for h in env.get("ENDPOINT", "").split(",") if h.strip()]
     cert_paths, ssl_host = _cert_file_paths(raw, env, endpoints[0] if endpoints else None)
@@ -401,8 +442,9 @@ def load_config(env: Mapping[str, str] | None = None, *,
             _daemon(raw, "dataClient", "host", 9991, "DATA_HOST", env), cert_paths),
         health_allow_from=tuple(health),
         raw=raw,
-        multiple_data=data_mode == "multiple",
+        multiple_data=multiple_data,
         cert_file_paths=cert_paths,
         ssl_make_certs_for=ssl_host,
         inline_max_size=inline_max,
+        files=files,
     )

@@ -22,7 +22,9 @@ MODES = ("all", "dmd", "s3")
 class Options(usage.Options):
     synopsis = "[options]"
     longdesc = ("Serve the S3 API (Zenko CloudServer compatible). Configuration comes from "
-                "conf/config.json, conf/authdata.json, conf/locationConfig.json and the "
+                "conf/config.json, conf/authdata.json, conf/locationConfig.json (in the "
+                "working directory, else the defaults shipped with the package; "
+                "S3_CONFIG_FILE, S3AUTH_CONFIG, S3_LOCATION_FILE override them) and the "
                 "environment (S3BACKEND, S3DATAPATH, S3METADATAPATH, LISTEN_ADDR, ...).")
     optParameters = [
         ["mode", "m", "all", "what to run: all (S3 front and daemons), dmd, s3"],
@@ -104,6 +106,15 @@ def s3_tls_options(config):
         raise SystemExit(f"cloudserver: TLS configuration error: {e}") from None
 
 
+def log_config_files(config):
+    """One line per configuration file read, with its path: an operator sees
+    whether ./conf, an S3_*_FILE variable or the packaged default was used."""
+    for what, path in config.files:
+        log.info("config: {what} {path}", what=what, path=path)
+    if not any(what == "auth file" for what, _ in config.files):
+        log.info("config: accounts from SCALITY_ACCESS_KEY_ID / SCALITY_SECRET_ACCESS_KEY")
+
+
 def makeService(options, reactor=None, env=None):
     if reactor is None:
         from twisted.internet import reactor  # the process's reactor, chosen by twistd
@@ -115,6 +126,7 @@ def makeService(options, reactor=None, env=None):
         config = load_config(env, port=options["port"])
     except ConfigError as e:
         raise SystemExit(f"cloudserver: configuration error: {e}") from None
+    log_config_files(config)
 
     top = service.MultiService()
     pool = ThreadPool(minthreads=2, maxthreads=16, name="cloudserver-io")

@@ -36,10 +36,18 @@ flight.  Two in-process tables close the gaps:
   too, so exactly one of two racing completes (or a complete and an
   abort) wins and nothing is orphaned.
 
-A complete also re-checks, in the same reactor turn as it issues its
-batch, that every part it validated is still the stored one; a part
-re-uploaded in between fails the complete with InvalidPart instead of
-leaving the object pointing at data the re-upload is about to delete.
+A complete names each part it validated by ``part_identity`` (ETag and
+data pieces, so a re-upload of the same bytes is told apart) and checks,
+in the same reactor turn as it issues its batch, that each is still the
+durable record.  A re-upload of that part number whose write is still in
+flight does not stop it: the complete keeps the part it validated,
+*claims* it so that the re-upload does not report it as replaced (and its
+caller does not free its data), and returns the re-uploaded part among
+``unused`` for its own caller to free.  A re-upload already durable has
+replaced the record (its caller frees the old data), so the complete
+fails with InvalidPart and the caller validates again against the new
+record.  Either way the object is made of one whole, live part, and the
+losing part's data is freed exactly once.
 """
 from __future__ import annotations
 
@@ -102,6 +110,26 @@ def split_upload_key(relative: bytes) -> tuple[str, str]:
     """(name, upload id) from a key with ``uploads_base`` stripped."""
     name, _, upload_id = relative.rpartition(SEP)
     return name.decode("utf-8"), upload_id.decode("ascii")
+
+
+def _common_prefix(name: bytes, prefix: bytes, delimiter: bytes) -> bytes | None:
+    """The CommonPrefixes entry ``name`` rolls up into, or None.  A key
+    marker equal to its own entry names a common prefix listed last time
+    (skipped whole); any other marker, ``prefix`` itself included, is a key
+    that later keys follow."""
+    if not delimiter or not name.startswith(prefix):
+        return None
+    at = name.find(delimiter, len(prefix))
+    return name[:at + len(delimiter)] if at >= 0 else None
+
+
+def part_identity(record: Mapping[str, Any]) -> str:
+    """What a complete names a validated part by: the ETag alone cannot tell
+    a re-upload of the same bytes from the part it replaced, where the data
+    is can (every write of a part gets its own data key)."""
+    pieces = ",".join(f"{loc.get('loc', '')}:{loc.get('key')}"
+                      for loc in record.get("location") or ())
+    return f"{record.get('etag')}|{pieces}"
 
 
 class UploadsMixin:
@@ -167,7 +195,7 @@ class UploadsMixin:
                 gt = max(base + key_marker + SEP + id_marker.encode("ascii", "replace"),
                          gte)
                 gte = None
-            elif delimiter and key_marker.endswith(delimiter):
+            elif _common_prefix(key_marker, prefix, delimiter) == key_marker:
                 # a common prefix returned last time: skip all of it
                 gte = max(keys.successor(base + key_marker), gte)
             else:
@@ -180,9 +208,8 @@ class UploadsMixin:
                 relative = k[len(base):]
                 name = relative.rpartition(SEP)[0]
                 if delimiter:
-                    at = name.find(delimiter, len(prefix))
-                    if at >= 0:
-                        cp = name[:at + len(delimiter)]
+                    cp = _common_prefix(name, prefix, delimiter)
+                    if cp is not None:
                         if count == limit:
                             out["IsTruncated"] = True
                             break
@@ -219,8 +246,17 @@ class UploadsMixin:
         pkey = part_key(upload_id, part_number)
         value = _encode(record)
         previous = self._mpu_current(pkey)
-        d = self._mpu_stage(pkey, value, self.kv.write([(pkey, value)]))
-        return d.addCallback(lambda _: _decode(previous) if previous else {})
+        write = self.kv.write([(pkey, value)])
+        claimed = self._mpu_staged.setdefault(pkey, [None, 0, set()])[2]
+        d = self._mpu_stage(pkey, value, write)
+
+        def replaced(_):
+            # a part a completion kept is not replaced: its data is the object's
+            if previous is None or previous in claimed:
+                return {}
+            return _decode(previous)
+
+        return d.addCallback(replaced)
 
     def list_parts(self, upload_id: str, marker: int = 0,
                    max_parts: int = 1000) -> defer.Deferred:
@@ -261,11 +297,13 @@ class UploadsMixin:
         """Write the object ``md`` (with versioning ``options``, as put_object)
         and remove the upload and all its parts, in one batch.
 
-        ``expected`` maps each part number used to the etag validated by the
-        caller; if any stored part differs now, InvalidPart.  Fires, once
-        durable, with ``{"result": what put_object would have answered,
-        "unused": [part records not in md]}`` so the caller can free the
-        data nothing refers to any more.
+        ``expected`` maps each part number used to the ``part_identity`` of
+        the record the caller validated; if the durable record differs now,
+        InvalidPart (validate again).  A re-upload still in flight loses to
+        the complete (module docstring).  Fires, once durable, with
+        ``{"result": what put_object would have answered, "unused": [part
+        records not in md]}`` so the caller can free the data nothing refers
+        to any more.
         """
         return defer.maybeDeferred(self._complete_upload, bucket, name, upload_id, md,
                                    expected, options)
@@ -274,17 +312,28 @@ class UploadsMixin:
         ukey = upload_key(bucket, name, upload_id)
         self._get_upload(bucket, name, upload_id)
         parts = self._all_parts(upload_id)
-        for number, etag in expected.items():
-            raw = parts.get(part_key(upload_id, number))
-            if raw is None or _decode(raw).get("etag") != etag:
-                raise InvalidPart(f"part {number} changed during completion")
-        unused = [_decode(v) for k, v in parts.items()
-                  if int(k[-5:]) not in expected]
+        kept = self._kept_parts(upload_id, expected)
+        unused = [_decode(v) for k, v in parts.items() if kept.get(k) != v]
         okey, changes, result, data = self._plan_object_put(bucket, name, md, options)
+        for pkey, value in kept.items():
+            if pkey in self._mpu_staged:  # a re-upload in flight must not free it
+                self._mpu_staged[pkey][2].add(value)
         self._mpu_closing.add(upload_id)
         d = self._commit(bucket, okey, changes, result, [ukey, *parts], data=data)
         d.addBoth(self._release, self._mpu_closing.discard, upload_id)
         return d.addCallback(lambda result: {"result": result, "unused": unused})
+
+    def _kept_parts(self, upload_id: str, expected: Mapping[int, str]) -> dict[bytes, bytes]:
+        """The durable value of each part a complete uses, checked against
+        the identity its caller validated."""
+        kept = {}
+        for number, identity in expected.items():
+            pkey = part_key(upload_id, number)
+            raw = self.kv.get(pkey)
+            if raw is None or part_identity(_decode(raw)) != identity:
+                raise InvalidPart(f"part {number} changed during completion")
+            kept[pkey] = raw
+        return kept
 
     def abort_upload(self, bucket: str, name: str, upload_id: str) -> defer.Deferred:
         """Remove the upload and its parts; fires with the removed part records
@@ -334,7 +383,8 @@ class UploadsMixin:
 
     def _mpu_stage(self, pkey: bytes, value: bytes | None,
                    d: defer.Deferred) -> defer.Deferred:
-        entry = self._mpu_staged.setdefault(pkey, [None, 0])
+        # [latest value, writes in flight, values claimed by a completion]
+        entry = self._mpu_staged.setdefault(pkey, [None, 0, set()])
         entry[0] = value
         entry[1] += 1
 

@@ -23,13 +23,18 @@ Client-facing form.  Clients never see the internal form: ``encode``
 gives Arsenal's base62 encoding (32 characters: each half of the 20 digits
 as a 6-character base62 integer, then the replication group's bytes as a
 base62 number left-padded with "0" to 20 characters; alphabet 0-9a-z A-Z).
-``decode`` accepts that form and Arsenal's older hex form (the hex of the
-internal string, longer than 32 characters) and refuses anything that does
-not decode to a well-formed internal id, raising InvalidVersionId (the S3
-layer answers 400 InvalidArgument "Invalid version id specified").  The id
-"null" (the null version) is not an encoded id: callers test for
-``NULL_VERSION_ID`` before decoding; the metadata service accepts "null"
-itself as a version id option (see cloudserver.metadata.versioning).
+``decode`` also accepts the other ids upstream CloudServer issues, so that
+a client holding one gets NoSuchVersion rather than InvalidArgument: the
+hex form (the hex of the internal string, longer than 32 characters, which
+upstream's generator may follow with more printable "information") and the
+base62 form of its 35-character ids (ours + a 6-character instance id + a
+2-character format suffix).  Such a longer id is returned as it decodes and
+names no record here (ours are 27 characters).  Anything else raises
+InvalidVersionId (the S3 layer answers 400 InvalidArgument "Invalid version
+id specified").  The id "null" (the null version) is not an encoded id:
+callers test for ``NULL_VERSION_ID`` before decoding; the metadata service
+accepts "null" itself as a version id option (see
+cloudserver.metadata.versioning).
 
 Uniqueness.  ``VersionIdGenerator.next`` is called on the reactor thread
 (one caller at a time) and is strictly monotonic: ts is
@@ -73,6 +78,9 @@ _RG_WIDTH = ENCODED_LENGTH - 2 * _INT_WIDTH
 # it ends up in keys and (encoded) in headers, so keep it plain.
 _INTERNAL = re.compile(r"[0-9]{%d}[\x20-\x7e]{%d}" % (LENGTH_TS + LENGTH_SEQ, LENGTH_RG))
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+#: Upstream's newer ids: ours, then an instance id (6) and a format suffix (2).
+UPSTREAM_LENGTH = LENGTH + 6 + 2
 
 
 class InvalidVersionId(ValueError):
@@ -194,19 +202,22 @@ def encode(vid: str) -> str:
 
 
 def decode(encoded: str) -> str:
-    """The internal id of a client-supplied version id; InvalidVersionId if malformed."""
+    """The internal id of a client-supplied version id (ours, or one of the
+    longer ids upstream issues); InvalidVersionId if malformed."""
     if not isinstance(encoded, str):
         raise InvalidVersionId("version id must be a string")
     if len(encoded) == ENCODED_LENGTH:
         vid = _decode_base62(encoded)
+        well_formed = len(vid) in (LENGTH, UPSTREAM_LENGTH)
     elif len(encoded) > ENCODED_LENGTH and _HEX.fullmatch(encoded):
         try:
             vid = bytes.fromhex(encoded).decode("ascii")
         except UnicodeDecodeError:
             raise InvalidVersionId("not a version id") from None
+        well_formed = len(vid) >= LENGTH
     else:
         raise InvalidVersionId("not a version id")
-    if not is_valid(vid):
+    if not (well_formed and is_valid(vid[:LENGTH]) and _PRINTABLE.fullmatch(vid[LENGTH:])):
         raise InvalidVersionId("not a version id")
     return vid
 

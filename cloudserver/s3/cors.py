@@ -66,6 +66,29 @@ def _one_wildcard(kind: str, values: Iterable[str]) -> None:
                           f'{kind} "{value}" can not have more than one wildcard.')
 
 
+#: RFC 9110 ``token`` characters: what a header name may be made of.
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def check_expose_headers(values: Iterable[str]) -> None:
+    """ExposeHeader values are response header names, sent back verbatim in
+    Access-Control-Expose-Headers, so each must be a header token.
+
+    A wildcard is InvalidRequest with AWS's message (S3 does not support
+    one there, although ``*`` is a token character); any other character
+    outside a token (a space, a comma, a colon, non-ASCII) is InvalidRequest
+    too, named as AWS words its other rule errors.
+    """
+    for value in values:
+        if "*" in value:
+            raise S3Error("InvalidRequest", f'ExposeHeader "{value}" contains wildcard. '
+                          "We currently do not support wildcard for ExposeHeader.")
+        if not set(value) <= _TOKEN_CHARS:
+            raise S3Error("InvalidRequest",
+                          f'ExposeHeader "{value}" contains invalid character.')
+
+
 def _rule(el) -> CorsRule:
     methods = tuple((c.text or "").strip() for c in children(el, "AllowedMethod"))
     origins = tuple((c.text or "").strip() for c in children(el, "AllowedOrigin"))
@@ -79,6 +102,7 @@ def _rule(el) -> CorsRule:
                           f"Unsupported method is {method}")
     _one_wildcard("AllowedOrigin", origins)
     _one_wildcard("AllowedHeader", headers)
+    check_expose_headers(expose)
     max_age = text(el, "MaxAgeSeconds")
     age = None
     if max_age is not None:
@@ -96,15 +120,18 @@ def _rule(el) -> CorsRule:
 def parse_cors_configuration(body: bytes) -> tuple[CorsRule, ...]:
     """The rules of a ``CORSConfiguration`` document, validated as AWS does.
 
-    Shape errors (no rule, more than 100, a rule without AllowedMethod or
-    AllowedOrigin, a non-integer MaxAgeSeconds) are MalformedXML; a method
-    other than GET/PUT/HEAD/POST/DELETE or an origin / header with two
-    wildcards is InvalidRequest.
+    Shape errors (no rule, a rule without AllowedMethod or AllowedOrigin, a
+    non-integer MaxAgeSeconds) are MalformedXML; more than 100 rules, a
+    method other than GET/PUT/HEAD/POST/DELETE, an origin / header with two
+    wildcards or an ExposeHeader that is not a header name is InvalidRequest.
     """
     root = parse_xml(body, max_size=MAX_BODY, root="CORSConfiguration")
     elements = list(children(root, "CORSRule"))
-    if not elements or len(elements) > MAX_RULES:
+    if not elements:
         raise S3Error("MalformedXML")
+    if len(elements) > MAX_RULES:
+        raise S3Error("InvalidRequest", "The number of CORS rules should not exceed allowed "
+                      f"limit of {MAX_RULES} rules.")
     return tuple(_rule(el) for el in elements)
 
 

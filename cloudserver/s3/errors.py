@@ -30,6 +30,9 @@ CATALOG: dict[str, tuple[int, str]] = {
     "IllegalLocationConstraintException": (400, "The unspecified location constraint is "
                                            "incompatible for the region specific endpoint "
                                            "this request was sent to."),
+    "IllegalVersioningConfigurationException": (400, "Indicates that the versioning "
+                                                "configuration specified in the request "
+                                                "is invalid."),
     "IncompleteBody": (400, "You did not provide the number of bytes specified by the "
                        "Content-Length HTTP header."),
     "InlineDataTooLarge": (400, "Inline data exceeds the maximum allowed size."),
@@ -49,9 +52,12 @@ CATALOG: dict[str, tuple[int, str]] = {
     "InvalidPart": (400, "One or more of the specified parts could not be found. The part "
                     "may not have been uploaded, or the specified entity tag may not match "
                     "the part's entity tag."),
+    "InvalidPartNumber": (416, "The requested partnumber is not satisfiable"),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order. The parts list "
                          "must be specified in order by part number."),
     "InvalidRange": (416, "The requested range is not satisfiable"),
+    "InvalidRedirectLocation": (400, "The website redirect location must have a prefix of "
+                                "'http://' or 'https://' or '/'."),
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
     "InvalidTag": (400, "The tag provided was not a valid tag."),
@@ -80,8 +86,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "NoSuchTagSet": (404, "The TagSet does not exist"),
     "NoSuchUpload": (404, "The specified upload does not exist. The upload ID may be "
                      "invalid, or the upload may have been aborted or completed."),
-    "NoSuchVersion": (404, "Indicates that the version ID specified in the request does "
-                      "not match an existing version."),
+    "NoSuchVersion": (404, "The specified version does not exist."),
     "NoSuchWebsiteConfiguration": (404, "The specified bucket does not have a website "
                                    "configuration"),
     "NotImplemented": (501, "A header you provided implies functionality that is not "

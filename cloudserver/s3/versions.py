@@ -57,6 +57,21 @@ def client_version_id(md: dict) -> str | None:
     return None
 
 
+def shown_version_id(md: dict, bucket: dict) -> str | None:
+    """The ``x-amz-version-id`` a response about record ``md`` of ``bucket``
+    carries.
+
+    A record without an id of its own was written before versioning was
+    configured: once the bucket has a versioning state it is the null
+    version, and says so (as upstream and AWS do); a bucket that was never
+    versioned reports no version at all.
+    """
+    shown = client_version_id(md)
+    if shown is None and bucket.get("versioning") in ("Enabled", "Suspended"):
+        return NULL
+    return shown
+
+
 def result_version_id(result: dict) -> str | None:
     """The client-facing id of the version a versioned write created."""
     if result.get("isNull"):

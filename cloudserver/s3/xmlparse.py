@@ -162,19 +162,24 @@ def parse_create_bucket_configuration(body: bytes, *, max_size: int = DEFAULT_MA
 # -- Versioning ------------------------------------------------------------
 
 def parse_versioning(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE
-                     ) -> tuple[str | None, str | None]:
-    """``<VersioningConfiguration>`` -> (status, mfa_delete), None if absent.
+                     ) -> tuple[str, str | None]:
+    """``<VersioningConfiguration>`` -> (status, mfa_delete or None if absent).
 
-    Values other than Enabled/Suspended (Enabled/Disabled for MfaDelete)
-    are MalformedXML, as AWS answers.
+    As AWS answers: a Status other than Enabled/Suspended (Enabled/Disabled
+    for MfaDelete) is MalformedXML; no Status at all, or an empty one (an
+    empty ``<VersioningConfiguration/>``), is
+    IllegalVersioningConfigurationException, since there is nothing to set.
     """
     el = parse_xml(body, max_size=max_size, root="VersioningConfiguration")
     status = text(el, "Status")
     mfa = text(el, "MfaDelete")
-    if status is not None and status not in VERSIONING_STATUSES:
+    if status and status not in VERSIONING_STATUSES:
         raise S3Error("MalformedXML")
     if mfa is not None and mfa not in MFA_DELETE_STATUSES:
         raise S3Error("MalformedXML")
+    if not status:
+        raise S3Error("IllegalVersioningConfigurationException",
+                      "The Versioning element must be specified")
     return status, mfa
 
 

@@ -130,7 +130,8 @@ class ServerProcess:
                  extra_env: dict[str, str] | None = None,
                  extra_args: tuple[str, ...] = (), *, tls: bool = False,
                  mode: str = "all", dmd: "ServerProcess | None" = None,
-                 cwd: str | os.PathLike[str] | None = None) -> None:
+                 cwd: str | os.PathLike[str] | None = None,
+                 interpreter: str | None = None) -> None:
         if workdir is None:
             workdir = tempfile.mkdtemp(prefix="cloudserver-ft-", dir=os.getcwd())
         self.workdir = Path(workdir).resolve()
@@ -153,6 +154,9 @@ class ServerProcess:
         self.tls = tls
         #: The server's working directory (relative certFilePaths, SSL=true files).
         self.cwd = Path(cwd) if cwd is not None else CHECKOUT
+        #: Run twistd with this Python (another environment, e.g. one the
+        #: package was installed into from its wheel); default the script's own.
+        self.interpreter = interpreter
         self.ca_file: str | None = None
         if tls:
             files = certs.write_ca_and_server(self.workdir / "tls", ["localhost", "127.0.0.1"])
@@ -243,7 +247,8 @@ class ServerProcess:
 
     def _start_once(self) -> None:
         mode_args = ("--mode", self.mode) if self.mode != "all" else ()
-        self.argv = [venv_bin("twistd"), "-n", "--pidfile=", "cloudserver",
+        python = (self.interpreter,) if self.interpreter else ()
+        self.argv = [*python, venv_bin("twistd"), "-n", "--pidfile=", "cloudserver",
                      "--port", str(self.port), *mode_args, *self.extra_args]
         # A dmd has no S3 port: it is up when both daemon ports accept.
         wait_for = ([self.metadata_port, self.data_port] if self.mode == "dmd"

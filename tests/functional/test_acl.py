@@ -11,6 +11,8 @@ from tests.functional.clients import (
 from tests.functional.s3case import S3TestCase
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+ANONYMOUS = "65a011a29cdf8ec533ec3d1ccaae921c"
 BART = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
 LISA = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2bf"
 
@@ -138,3 +140,46 @@ class AclTests(S3TestCase):
                            ACL="authenticated-read")
         self.s3.delete_public_access_block(Bucket=bucket)
         self.assertEqual(self.anon.get_object(Bucket=bucket, Key="k")["Body"].read(), b"x")
+
+    def owner_of(self, bucket: str, key: str) -> str:
+        listed = self.s3.list_objects(Bucket=bucket, Prefix=key)["Contents"]
+        return next(o["Owner"]["ID"] for o in listed if o["Key"] == key)
+
+    def test_public_write_grantees_replace_objects_of_any_owner(self):
+        """WRITE to AllUsers (public-read-write): anonymous callers and other
+        accounts may create, overwrite and delete objects, the bucket
+        owner's included, as upstream does and as ceph/s3-tests records AWS
+        doing (test_object_anon_put_write_access,
+        test_access_bucket_publicreadwrite_object_private)."""
+        bucket = self.make_bucket()
+        self.s3.put_bucket_acl(Bucket=bucket, ACL="public-read-write")
+        for key in ("a", "b", "c", "d"):
+            self.s3.put_object(Bucket=bucket, Key=key, Body=b"bart")
+        self.anon.put_object(Bucket=bucket, Key="anon", Body=b"new")
+        self.anon.put_object(Bucket=bucket, Key="a", Body=b"anon")      # over Bart's
+        self.assertEqual(self.owner_of(bucket, "a"), ANONYMOUS)
+        self.anon.delete_object(Bucket=bucket, Key="b")                  # Bart's
+        self.anon.delete_object(Bucket=bucket, Key="anon")               # its own
+        self.lisa.put_object(Bucket=bucket, Key="c", Body=b"lisa")      # over Bart's
+        self.assertEqual(self.owner_of(bucket, "c"), LISA)
+        self.lisa.delete_object(Bucket=bucket, Key="d")
+        self.lisa.put_object(Bucket=bucket, Key="c", Body=b"again")     # her own
+        self.lisa.delete_object(Bucket=bucket, Key="c")
+        listed = self.s3.list_objects_v2(Bucket=bucket)["Contents"]
+        self.assertEqual([o["Key"] for o in listed], ["a"])
+
+    def test_authenticated_users_and_account_write_grants(self):
+        bucket = self.make_bucket()
+        for grant in (f'uri="{AUTHENTICATED_USERS}"', f'id="{LISA}"'):
+            self.s3.put_bucket_acl(Bucket=bucket, GrantWrite=grant)
+            self.s3.put_object(Bucket=bucket, Key="k", Body=b"bart")
+            self.assertS3Error("AccessDenied", 403, self.anon.put_object, Bucket=bucket,
+                               Key="k", Body=b"anon")
+            self.assertS3Error("AccessDenied", 403, self.anon.delete_object, Bucket=bucket,
+                               Key="k")
+            self.assertEqual(self.owner_of(bucket, "k"), BART)
+            self.lisa.put_object(Bucket=bucket, Key="k", Body=b"lisa")
+            self.assertEqual(self.owner_of(bucket, "k"), LISA)
+            self.s3.put_object(Bucket=bucket, Key="k", Body=b"bart")
+            self.lisa.delete_object(Bucket=bucket, Key="k")
+            self.assertNotIn("Contents", self.s3.list_objects_v2(Bucket=bucket))

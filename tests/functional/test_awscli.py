@@ -90,6 +90,22 @@ class AwsCliTests(S3TestCase):
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn("404", missing.stderr)
 
+    def test_create_bucket_in_us_west_2(self) -> None:
+        """A LocationConstraint of AWS's regions (us-west-2 is in upstream's
+        default locationConfig.json) is accepted, and the bucket works."""
+        bucket = unique_bucket("uswest2")
+        self.aws("s3api", "create-bucket", "--bucket", bucket,
+                 "--create-bucket-configuration", "LocationConstraint=us-west-2")
+        self.addCleanup(self.aws, "s3", "rb", "--force", f"s3://{bucket}", check=False)
+        source = self.write_file("west.bin", 2048)
+        self.aws("s3api", "put-object", "--bucket", bucket, "--key", "west", "--body", source)
+        target = self.workdir / "west.out"
+        self.aws("s3api", "get-object", "--bucket", bucket, "--key", "west", target)
+        self.assertEqual(target.read_bytes(), source.read_bytes())
+        location = json.loads(self.aws("s3api", "get-bucket-location",
+                                       "--bucket", bucket).stdout)
+        self.assertEqual(location["LocationConstraint"], "us-west-2")
+
 
 class AwsCliHTTPSTests(AwsCliTests):
     """The same over HTTPS."""

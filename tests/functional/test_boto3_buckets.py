@@ -105,3 +105,25 @@ class BucketTests(S3TestCase):
         name = self.make_bucket()
         location = self.s3.get_bucket_location(Bucket=name).get("LocationConstraint")
         self.assertIn(location, (None, "", "us-east-1"))
+
+
+class CorsValidationTests(S3TestCase):
+    """PutBucketCors refuses what AWS refuses and keeps the stored rules."""
+
+    RULE = {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}
+
+    def test_rule_count_and_expose_headers(self) -> None:
+        bucket = self.make_bucket()
+        self.s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+            {**self.RULE, "ExposeHeaders": ["ETag", "x-amz-request-id"]}]})
+        error = self.assertS3Error("InvalidRequest", 400, self.s3.put_bucket_cors,
+                                   Bucket=bucket,
+                                   CORSConfiguration={"CORSRules": [self.RULE] * 101})
+        self.assertIn("should not exceed allowed limit of 100 rules",
+                      error.response["Error"]["Message"])
+        self.s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [self.RULE] * 100})
+        for bad in ("x-amz-meta-*", "two words", "a,b"):
+            self.assertS3Error("InvalidRequest", 400, self.s3.put_bucket_cors, Bucket=bucket,
+                               CORSConfiguration={"CORSRules": [
+                                   {**self.RULE, "ExposeHeaders": ["ETag", bad]}]})
+        self.assertEqual(len(self.s3.get_bucket_cors(Bucket=bucket)["CORSRules"]), 100)

@@ -156,6 +156,31 @@ class ListingTests(S3TestCase):
         self.assertEqual(listing["KeyCount"], 1000)
         self.assertTrue(listing["IsTruncated"])
 
+    def test_max_keys_above_1000_is_echoed(self) -> None:
+        """The page stops at 1000; MaxKeys echoes what was asked (upstream)."""
+        bucket = self.many()
+        v2 = self.s3.list_objects_v2(Bucket=bucket, MaxKeys=5000)
+        v1 = self.s3.list_objects(Bucket=bucket, MaxKeys=5000)
+        for listing in (v2, v1):
+            self.assertEqual(listing["MaxKeys"], 5000)
+            self.assertEqual(len(listing["Contents"]), 1000)
+            self.assertTrue(listing["IsTruncated"])
+        versions = self.s3.list_object_versions(Bucket=bucket, MaxKeys=5000)
+        self.assertEqual(versions["MaxKeys"], 5000)
+        self.assertEqual(len(versions["Versions"]), 1000)
+        self.assertTrue(versions["IsTruncated"])
+        rest = self.s3.list_objects_v2(Bucket=bucket, MaxKeys=2000, StartAfter="p9/k00009")
+        self.assertEqual((rest["MaxKeys"], rest["KeyCount"]), (2000, 249))
+        self.assertFalse(rest["IsTruncated"])
+
+    def test_bad_max_keys(self) -> None:
+        bucket = self.tree()
+        for listing in ("list-type=2&", "", "versions&"):
+            for value in ("-1", "ten", "2147483648"):
+                r = self.signed_request("GET", f"/{bucket}?{listing}max-keys={value}")
+                self.assertEqual(r.status, 400, (listing, value))
+                self.assertIn(b"<Code>InvalidArgument</Code>", r.read())
+
     def test_empty_bucket(self) -> None:
         bucket = self.make_bucket()
         listing = self.s3.list_objects_v2(Bucket=bucket)

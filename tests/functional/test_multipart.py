@@ -198,6 +198,38 @@ class MultipartTests(S3TestCase):
         for key, upload_id in made:
             self.s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
 
+    def test_list_uploads_as_aws_documents_it(self) -> None:
+        """Each upload names its Initiator, Owner and StorageClass; markers,
+        prefix and encoding-type follow AWS's ListMultipartUploads page."""
+        bucket = self.make_bucket()
+        owner = self.s3.list_buckets()["Owner"]
+        made = [(key, self.start(bucket, key, StorageClass="STANDARD_IA"))
+                for key in ("d/", "d/a b", "d/x/1", "e")]
+        listed = self.s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+        for upload in listed:
+            self.assertEqual(upload["Owner"], owner)
+            self.assertEqual(upload["Initiator"], owner)
+            self.assertEqual(upload["StorageClass"], "STANDARD_IA")
+        # upload-id-marker without key-marker is ignored
+        page = self.s3.list_multipart_uploads(Bucket=bucket, UploadIdMarker=made[2][1])
+        self.assertEqual([u["UploadId"] for u in page["Uploads"]], [m[1] for m in made])
+        # a key marker equal to the prefix is a key: later keys are listed
+        page = self.s3.list_multipart_uploads(Bucket=bucket, Prefix="d/", Delimiter="/",
+                                              KeyMarker="d/")
+        self.assertEqual([u["Key"] for u in page["Uploads"]], ["d/a b"])
+        self.assertEqual(page["CommonPrefixes"], [{"Prefix": "d/x/"}])
+        page = self.s3.list_multipart_uploads(Bucket=bucket, Prefix="d/ ", EncodingType="url",
+                                              KeyMarker="d/ ")
+        self.assertEqual((page["EncodingType"], page["Prefix"], page["KeyMarker"]),
+                         ("url", "d/%20", "d/%20"))
+        page = self.s3.list_multipart_uploads(Bucket=bucket, Prefix="d/", EncodingType="url",
+                                              MaxUploads=2)
+        self.assertEqual([u["Key"] for u in page["Uploads"]], ["d/", "d/a%20b"])
+        self.assertEqual((page["IsTruncated"], page["NextKeyMarker"],
+                          page["NextUploadIdMarker"]), (True, "d/a%20b", made[1][1]))
+        self.assertS3Error("InvalidArgument", 400, self.s3.list_multipart_uploads,
+                           Bucket=bucket, EncodingType="base64")
+
     def test_upload_part_copy(self) -> None:
         bucket = self.make_bucket()
         source = os.urandom(6 * MIB)
@@ -215,9 +247,12 @@ class MultipartTests(S3TestCase):
             self.assertS3Error("InvalidArgument", 400, self.s3.upload_part_copy, Bucket=bucket,
                                Key="dst", UploadId=upload_id, PartNumber=3, CopySource=src,
                                CopySourceRange=bad)
-        self.assertS3Error("InvalidRange", None, self.s3.upload_part_copy, Bucket=bucket,
-                           Key="dst", UploadId=upload_id, PartNumber=3, CopySource=src,
-                           CopySourceRange=f"bytes=0-{6 * MIB}")
+        # past the source's end: InvalidRange, even for a range over the 5 GiB
+        # part limit (the range is checked against the source first)
+        for last in (6 * MIB, 6 * 1024 * MIB):
+            self.assertS3Error("InvalidRange", 416, self.s3.upload_part_copy, Bucket=bucket,
+                               Key="dst", UploadId=upload_id, PartNumber=3, CopySource=src,
+                               CopySourceRange=f"bytes=0-{last}")
         self.assertS3Error("PreconditionFailed", 412, self.s3.upload_part_copy,
                            Bucket=bucket, Key="dst", UploadId=upload_id, PartNumber=3,
                            CopySource=src, CopySourceIfMatch='"nope"')
@@ -249,13 +284,18 @@ class MultipartTests(S3TestCase):
             head = self.s3.head_object(Bucket=bucket, Key="mpu", PartNumber=number)
             self.assertEqual(head["ContentLength"], len(body))
             offset += len(body)
-        self.assertS3Error("InvalidPart", 400, self.s3.get_object, Bucket=bucket, Key="mpu",
+        # 416 InvalidPartNumber, as AWS (InvalidPart is the complete's error)
+        self.assertS3Error("InvalidPartNumber", 416, self.s3.get_object, Bucket=bucket,
+                           Key="mpu", PartNumber=4)
+        self.assertS3Error("416", 416, self.s3.head_object, Bucket=bucket, Key="mpu",
                            PartNumber=4)
         self.s3.put_object(Bucket=bucket, Key="plain", Body=b"body")
         self.assertEqual(self.s3.get_object(Bucket=bucket, Key="plain",
                                             PartNumber=1)["Body"].read(), b"body")
-        self.assertS3Error("InvalidPart", 400, self.s3.get_object, Bucket=bucket, Key="plain",
-                           PartNumber=2)
+        err = self.assertS3Error("InvalidPartNumber", 416, self.s3.get_object, Bucket=bucket,
+                                 Key="plain", PartNumber=2)
+        self.assertEqual(err.response["Error"]["Message"],
+                         "The requested partnumber is not satisfiable")
 
     def test_composite_sha256(self) -> None:
         bucket = self.make_bucket()

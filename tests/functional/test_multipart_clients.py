@@ -283,7 +283,7 @@ class MultipartClientTests(S3TestCase):
         self.assertS3Error("InvalidRequest", 400, self.s3.get_object, Bucket=bucket,
                            Key="mpu", PartNumber=1, Range="bytes=0-1")
         # HEAD has no body: the status says it; a part is partial content
-        for number, status in ((2, 206), (3, 400), (0, 400)):
+        for number, status in ((2, 206), (3, 416), (0, 400)):
             response = self.signed_request("HEAD", f"/{bucket}/mpu?partNumber={number}")
             response.read()
             self.assertEqual(response.status, status, number)
@@ -434,6 +434,35 @@ class MultipartClientTests(S3TestCase):
             both += len(winners) == 2
             self.check_outcome(bucket, key, bodies, before, part_files, True)
         print(f"\nrounds where both completes succeeded: {both} of 4")
+
+    def test_part_reupload_races_complete(self) -> None:
+        """A part re-sent (same bytes, as a retrying client does) while the
+        upload is completed: the complete succeeds with one of the two, the
+        object is whole, and the data directory holds exactly its parts."""
+        bucket = self.make_bucket()
+        clients = [self.client(), self.client()]
+        bodies = [os.urandom(5 * MIB), os.urandom(1000)]
+        late = 0
+        for round_ in range(6):
+            key = f"reupload-{round_}"
+            before = data_files(self.server.data_dir)
+            upload_id, parts = self.upload_parts(bucket, key, bodies)
+            # the last part again, sent 0-10 ms before or after the complete
+            calls = [partial(self.complete, bucket, key, upload_id, parts, clients[0]),
+                     partial(clients[1].upload_part, Bucket=bucket, Key=key,
+                             UploadId=upload_id, PartNumber=2, Body=bodies[1])]
+            calls[round_ % 2] = partial(delayed, 0.005 * (round_ // 2), calls[round_ % 2])
+            outcomes = self.race(*calls)
+            self.assertEqual(outcomes[0][0], "ok", outcomes)
+            if outcomes[1][0] != "ok":
+                self.assertEqual(outcomes[1], ("error", "NoSuchUpload"), outcomes)
+                late += 1
+            got = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            self.assertEqual(got, b"".join(bodies))
+            self.assertEqual(len(data_files(self.server.data_dir) - before), len(bodies))
+            self.assertEqual(before - data_files(self.server.data_dir), set())
+        print(f"\nre-uploads refused after the complete: {late} of 6")
+        self.assertNotIn("Uploads", self.s3.list_multipart_uploads(Bucket=bucket))
 
     def test_part_upload_races_abort(self) -> None:
         """A part still streaming when its upload is aborted is refused

@@ -64,6 +64,26 @@ class _S3cmdMixin:
         for name in names[2:]:
             self.assertEqual((back / name).read_bytes(), (tree / name).read_bytes(), name)
 
+    def test_mb_bucket_location_eu(self) -> None:
+        """``--bucket-location=EU`` (AWS's legacy name of eu-west-1, in
+        upstream's default locationConfig.json): the bucket is made, takes
+        objects, and GetBucketLocation answers EU, as AWS does."""
+        bucket = unique_bucket(f"eu{'v2' if self.signatureV2 else 'v4'}")
+        self.s3cmd("mb", "--bucket-location=EU", f"s3://{bucket}")
+        self.addCleanup(self.s3cmd, "rb", "--recursive", "--force", f"s3://{bucket}",
+                        check=False)
+        source = self.write_file("eu.bin", 3000)
+        self.s3cmd("put", source, f"s3://{bucket}/eu.bin")
+        target = self.workdir / "eu.out"
+        self.s3cmd("get", f"s3://{bucket}/eu.bin", target)
+        self.assertEqual(target.read_bytes(), source.read_bytes())
+        self.assertEqual(self.s3.get_bucket_location(Bucket=bucket)["LocationConstraint"],
+                         "EU")
+        self.assertEqual(self.s3.head_bucket(Bucket=bucket)["ResponseMetadata"]
+                         ["HTTPHeaders"]["x-amz-bucket-region"], "eu-west-1")
+        info = self.s3cmd("info", f"s3://{bucket}").stdout
+        self.assertRegex(info, r"Location:\s+(EU|eu-west-1)")
+
 
 class _LargeFileMixin:
     """Signature v4 classes only: s3cmd's v2 multipart is the same code with

@@ -86,10 +86,14 @@ class BucketVersioningTests(VersioningTestCase):
         self.set_versioning(bucket, "Enabled")
         self.assertEqual(self.s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled")
 
-    def test_mfa_delete_not_implemented(self) -> None:
+    def test_mfa_delete_refused(self) -> None:
         bucket = self.bucket(None)
-        self.assertS3Error("NotImplemented", 501, self.s3.put_bucket_versioning,
+        # AWS's answer without x-amz-mfa; with it, we cannot verify the token.
+        self.assertS3Error("AccessDenied", 403, self.s3.put_bucket_versioning,
                            Bucket=bucket, VersioningConfiguration={
+                               "Status": "Enabled", "MFADelete": "Enabled"})
+        self.assertS3Error("NotImplemented", 501, self.s3.put_bucket_versioning,
+                           Bucket=bucket, MFA="20899872 301749", VersioningConfiguration={
                                "Status": "Enabled", "MFADelete": "Enabled"})
         self.assertNotIn("Status", self.s3.get_bucket_versioning(Bucket=bucket))
         # MfaDelete Disabled is what every bucket has: accepted.
@@ -104,6 +108,18 @@ class BucketVersioningTests(VersioningTestCase):
         r = self.signed_request("PUT", f"/{bucket}?versioning", body)
         self.assertEqual(r.status, 400)
         self.assertIn(b"<Code>MalformedXML</Code>", r.read())
+
+    def test_empty_configuration_is_illegal(self) -> None:
+        bucket = self.bucket(None)
+        for body in (b'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>',
+                     b"<VersioningConfiguration><Status></Status></VersioningConfiguration>"):
+            r = self.signed_request("PUT", f"/{bucket}?versioning", body)
+            self.assertEqual(r.status, 400)
+            answer = r.read()
+            self.assertIn(b"<Code>IllegalVersioningConfigurationException</Code>", answer)
+            self.assertIn(b"<Message>The Versioning element must be specified</Message>",
+                          answer)
+        self.assertNotIn("Status", self.s3.get_bucket_versioning(Bucket=bucket))
 
     def test_no_such_bucket(self) -> None:
         self.assertS3Error("NoSuchBucket", 404, self.s3.get_bucket_versioning,
@@ -396,7 +412,8 @@ class DeleteObjectsTests(VersioningTestCase):
         r = self.s3.delete_objects(Bucket=bucket, Delete={"Objects": [
             {"Key": "a", "VersionId": "garbage"}, {"Key": "a", "VersionId": "null"}]})
         errors = r.get("Errors", [])
-        self.assertEqual([(e["Key"], e["Code"]) for e in errors], [("a", "InvalidArgument")])
+        # a malformed id is that key's NoSuchVersion in a multi-object delete, as AWS
+        self.assertEqual([(e["Key"], e["Code"]) for e in errors], [("a", "NoSuchVersion")])
         # a missing null version is reported deleted, as AWS does
         self.assertEqual([(d["Key"], d.get("VersionId")) for d in r["Deleted"]], [("a", "null")])
         self.assertEqual(self.live_keys_v2(bucket), ["a"])

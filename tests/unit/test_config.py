@@ -5,7 +5,19 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.config import ConfigError, load_config, validate_locations
+from twisted.logger import Logger
+
+from cloudserver import tap
+from cloudserver.config import (PACKAGED_CONF_DIR, ConfigError, conf_file_path, load_config,
+                                validate_locations)
+
+CHECKOUT_CONF = os.path.join(os.path.dirname(__file__), "..", "..", "conf")
+#: The location constraints of upstream's default locationConfig.json (all
+#: "file"; only us-east-1 has legacyAwsBehavior).
+UPSTREAM_LOCATIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1",
+                      "cn-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+                      "ap-southeast-1", "ap-southeast-2", "eu-central-1", "eu-west-1",
+                      "eu-west-2", "EU", "sa-east-1")
 
 
 class LoadConfigTests(SynchronousTestCase):
@@ -59,6 +71,98 @@ class LoadConfigTests(SynchronousTestCase):
         with open(path, "w") as f:
             json.dump(raw, f)
         self.assertEqual(load_config({"S3_CONFIG_FILE": path}).port, 8999)
+
+
+class ConfFileLookupTests(SynchronousTestCase):
+    """Each file: its S3_* variable, else ./conf in the working directory (as
+    upstream), else the default shipped in the package (an installed server
+    used to look for <site-packages>/conf and not start)."""
+
+    def empty_dir(self) -> str:
+        path = os.path.abspath(self.mktemp())
+        os.makedirs(path)
+        return path
+
+    def test_packaged_defaults_without_conf_dir(self):
+        cwd = self.empty_dir()
+        c = load_config({}, cwd=cwd)
+        self.assertEqual(dict(c.files), {
+            "config file": os.path.join(PACKAGED_CONF_DIR, "config.json"),
+            "location file": os.path.join(PACKAGED_CONF_DIR, "locationConfig.json"),
+            "auth file": os.path.join(PACKAGED_CONF_DIR, "authdata.json")})
+        self.assertEqual(c.port, 8000)
+        self.assertIsNotNone(c.accounts.by_access_key("accessKey1"))
+
+    def test_packaged_defaults_are_the_checkout_conf(self):
+        """One set of defaults: what the package ships is the repository's conf/."""
+        for name in ("config.json", "authdata.json", "locationConfig.json"):
+            with open(os.path.join(PACKAGED_CONF_DIR, name), "rb") as packaged, \
+                    open(os.path.join(CHECKOUT_CONF, name), "rb") as conf:
+                self.assertEqual(packaged.read(), conf.read(), name)
+
+    def test_working_directory_conf_first(self):
+        cwd = self.empty_dir()
+        os.makedirs(os.path.join(cwd, "conf"))
+        with open(os.path.join(CHECKOUT_CONF, "config.json")) as f:
+            raw = json.load(f)
+        raw["port"] = 8777
+        with open(os.path.join(cwd, "conf", "config.json"), "w") as f:
+            json.dump(raw, f)
+        c = load_config({}, cwd=cwd)
+        files = dict(c.files)
+        self.assertEqual(c.port, 8777)
+        self.assertEqual(files["config file"], os.path.join(cwd, "conf", "config.json"))
+        # The files ./conf lacks still come from the package.
+        self.assertEqual(files["auth file"], os.path.join(PACKAGED_CONF_DIR, "authdata.json"))
+
+    def test_environment_overrides_both(self):
+        cwd = self.empty_dir()
+        os.makedirs(os.path.join(cwd, "conf"))
+        with open(os.path.join(cwd, "conf", "authdata.json"), "w") as f:
+            f.write("not json")
+        env = {"S3AUTH_CONFIG": os.path.join(CHECKOUT_CONF, "authdata.json")}
+        self.assertEqual(conf_file_path(env, "S3AUTH_CONFIG", "authdata.json", cwd),
+                         env["S3AUTH_CONFIG"])
+        self.assertEqual(dict(load_config(env, cwd=cwd).files)["auth file"],
+                         env["S3AUTH_CONFIG"])
+        e = self.assertRaises(ConfigError, load_config, {}, cwd=cwd)
+        self.assertIn(os.path.join(cwd, "conf", "authdata.json"), str(e))
+
+    def test_env_accounts_read_no_auth_file(self):
+        c = load_config({"SCALITY_ACCESS_KEY_ID": "ak", "SCALITY_SECRET_ACCESS_KEY": "sk"},
+                        cwd=self.empty_dir())
+        self.assertEqual([what for what, _ in c.files], ["config file", "location file"])
+
+    def test_start_logs_each_file(self):
+        events = []
+        self.patch(tap, "log", Logger(namespace="cloudserver", observer=events.append))
+        c = load_config({}, cwd=self.empty_dir())
+        tap.log_config_files(c)
+        logged = [(e["what"], e["path"]) for e in events]
+        self.assertEqual(logged, list(c.files))
+        self.assertEqual(len(logged), 3)
+        events.clear()
+        tap.log_config_files(load_config({"SCALITY_ACCESS_KEY_ID": "ak",
+                                          "SCALITY_SECRET_ACCESS_KEY": "sk"}))
+        self.assertIn("SCALITY_ACCESS_KEY_ID", events[-1]["log_format"])
+
+
+class DefaultLocationsTests(SynchronousTestCase):
+    """The default locationConfig.json has every location upstream's has, so
+    a client asking for us-west-2 or EU gets its bucket, plus our own."""
+
+    def test_every_upstream_name(self):
+        locations = load_config({}).locations
+        for name in UPSTREAM_LOCATIONS:
+            self.assertIn(name, locations)
+            self.assertEqual(locations[name]["type"], "file", name)
+            self.assertEqual(locations[name]["legacyAwsBehavior"], name == "us-east-1", name)
+        for ours in ("scality-internal-mem", "scality-internal-file"):
+            self.assertIn(ours, locations)
+
+    def test_rest_endpoints_name_known_locations(self):
+        c = load_config({})
+        self.assertEqual(set(c.rest_endpoints.values()), {"us-east-1"})
 
 
 class LocationTests(SynchronousTestCase):

@@ -54,8 +54,30 @@ class ConfigurationTests(SynchronousTestCase):
                                           "</CORSRule>")), "MalformedXML")
         self.assertEqual(self.code(config(rule_xml(origins=()))), "MalformedXML")
         self.assertEqual(self.code(config(rule_xml(max_age="soon"))), "MalformedXML")
-        self.assertEqual(self.code(config(*[rule_xml()] * 101)), "MalformedXML")
         self.assertEqual(len(cors.parse_cors_configuration(config(*[rule_xml()] * 100))), 100)
+
+    def test_more_than_100_rules(self):
+        """AWS's (and upstream's) answer is InvalidRequest, not MalformedXML."""
+        err = self.assertRaises(S3Error, cors.parse_cors_configuration,
+                                config(*[rule_xml()] * 101))
+        self.assertEqual(err.code, "InvalidRequest")
+        self.assertEqual(err.message, "The number of CORS rules should not exceed allowed "
+                                      "limit of 100 rules.")
+
+    def test_expose_header_must_be_a_header_name(self):
+        ok = cors.parse_cors_configuration(config(rule_xml(
+            expose=("ETag", "x-amz-meta-a_b", "X-Custom.1"))))
+        self.assertEqual(ok[0].expose_headers, ("ETag", "x-amz-meta-a_b", "X-Custom.1"))
+        err = self.assertRaises(S3Error, cors.parse_cors_configuration,
+                                config(rule_xml(expose=("x-amz-meta-*",))))
+        self.assertEqual((err.code, err.message), (
+            "InvalidRequest", 'ExposeHeader "x-amz-meta-*" contains wildcard. We currently '
+                              "do not support wildcard for ExposeHeader."))
+        for bad in ("two words", "a,b", "x:y", "caf\u00e9", "(x)"):
+            err = self.assertRaises(S3Error, cors.parse_cors_configuration,
+                                    config(rule_xml(expose=("ETag", bad))))
+            self.assertEqual((err.code, err.message), (
+                "InvalidRequest", f'ExposeHeader "{bad}" contains invalid character.'))
 
     def test_rule_errors_are_invalid_request(self):
         self.assertEqual(self.code(config(rule_xml(("PATCH",)))), "InvalidRequest")

@@ -10,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from cloudserver.metadata import errors, inline, keys
 from cloudserver.metadata.kv import LevelDBKV, MemoryKV
 from cloudserver.metadata.service import MetadataService
+from cloudserver.metadata.uploads import part_identity
 from tests.unit.test_metadata_kv import inline_thread
 
 
@@ -114,7 +115,7 @@ class InlineServiceMixin:
                                                                       "size": 5}]}))
         out = self.ok(self.svc.complete_upload(
             "bkt", "k", "u1", {"size": 5, "location": [{"key": "f", "start": 0, "size": 5}]},
-            {1: "p1"}))
+            {1: part_identity({"etag": "p1", "location": [{"key": "f"}]})}))
         self.assertEqual(out["result"]["location"][0]["key"], "id1")
         self.assertEqual(self.stored(), {})
 

@@ -18,7 +18,7 @@ from cloudserver.metadata.kv import MemoryKV
 from cloudserver.metadata.rpc_client import MetadataRPCClient, MetadataRPCClientProtocol
 from cloudserver.metadata.rpc_server import MetadataRPCServer
 from cloudserver.metadata.service import MetadataService
-from cloudserver.metadata.uploads import InvalidPart, NoSuchUpload
+from cloudserver.metadata.uploads import InvalidPart, NoSuchUpload, part_identity
 
 
 class HeldService:
@@ -414,7 +414,8 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(len(uploads["Uploads"]), 1)
         self.failureResultOf(self.run_call(self.client.complete_upload(
             "m", "obj", "u1", {"size": 1}, {1: "wrong"})), InvalidPart)
-        done = self.ok(self.client.complete_upload("m", "obj", "u1", {"size": 1}, {1: "e1"}))
+        done = self.ok(self.client.complete_upload("m", "obj", "u1", {"size": 1},
+                                                  {1: part_identity({"etag": "e1"})}))
         self.assertEqual([p["partNumber"] for p in done["unused"]], [2])
         self.failureResultOf(self.run_call(self.client.get_upload("m", "obj", "u1")),
                              NoSuchUpload)

@@ -48,8 +48,11 @@ class PartReadTests(SynchronousTestCase):
         self.assertIn(("x-amz-checksum-type", "COMPOSITE"), got.headers)
 
     def test_out_of_range(self):
+        # AWS: 416 InvalidPartNumber (not 400 InvalidPart, a complete's error)
         err = self.assertRaises(S3Error, part_read, FakeCtx({"partNumber": "4"}), MPU)
-        self.assertEqual((err.code, err.status), ("InvalidPart", 400))
+        self.assertEqual((err.code, err.status), ("InvalidPartNumber", 416))
+        self.assertEqual(err.message, "The requested partnumber is not satisfiable")
+        self.assertEqual(err.extra["ActualPartCount"], "3")
 
     def test_invalid_numbers(self):
         for text in ("0", "10001", "x", "-1", ""):
@@ -65,7 +68,7 @@ class PartReadTests(SynchronousTestCase):
         got = part_read(FakeCtx({"partNumber": "1"}), {"size": 4})
         self.assertIsNone(got.range)  # the whole object
         err = self.assertRaises(S3Error, part_read, FakeCtx({"partNumber": "2"}), {"size": 4})
-        self.assertEqual(err.code, "InvalidPart")
+        self.assertEqual((err.code, err.status), ("InvalidPartNumber", 416))
 
 
 class SelectPartsTests(SynchronousTestCase):
@@ -151,6 +154,21 @@ class RequestParsingTests(SynchronousTestCase):
             self.assertEqual(err.code, "InvalidArgument", bad)
         err = self.assertRaises(S3Error, copy_range, "bytes=0-21", 5)
         self.assertEqual(err.code, "InvalidRange")
+
+    def test_copy_of_more_than_5_gib(self):
+        """A part copied from a source over 5 GiB needs a range of at most
+        5 GiB: more is EntityTooLarge, before anything is read."""
+        gib = 1024 ** 3
+        self.assertEqual(copy_range(None, 5 * gib), (0, 5 * gib))
+        self.assertEqual(copy_range(f"bytes={gib}-{6 * gib - 1}", 7 * gib), (gib, 5 * gib))
+        for value in (None, f"bytes=0-{5 * gib}", f"bytes=1-{6 * gib}"):
+            err = self.assertRaises(S3Error, copy_range, value, 7 * gib)
+            self.assertEqual((err.code, err.status), ("EntityTooLarge", 400), value)
+            self.assertEqual(err.message, "Your proposed upload exceeds the maximum "
+                             "allowed object size.")
+        # a range past a small source's end is InvalidRange, however long it is
+        err = self.assertRaises(S3Error, copy_range, f"bytes=0-{6 * gib}", 10)
+        self.assertEqual((err.code, err.status), ("InvalidRange", 416))
 
     def test_part_number(self):
         self.assertEqual(part_number(FakeCtx({"partNumber": "10000"})), 10000)

@@ -13,7 +13,8 @@ from cloudserver.metadata.errors import NoSuchBucket
 from cloudserver.metadata.kv import MemoryKV
 from cloudserver.metadata.service import MetadataService
 from cloudserver.metadata.uploads import (
-    InvalidPart, NoSuchUpload, part_key, split_upload_key, upload_key, uploads_base)
+    InvalidPart, NoSuchUpload, part_identity, part_key, split_upload_key, upload_key,
+    uploads_base)
 
 
 class SlowKV(MemoryKV):
@@ -44,6 +45,11 @@ def upload(name="k", uid="u1"):
 def part(number, etag, key=None):
     return {"partNumber": number, "etag": etag, "size": 10,
             "location": [{"key": key or f"data-{number}-{etag}", "start": 0, "size": 10}]}
+
+
+def ident(number, etag, key=None):
+    """What a complete names the part ``part(number, etag, key)`` by."""
+    return part_identity(part(number, etag, key))
 
 
 class Base(SynchronousTestCase):
@@ -137,7 +143,8 @@ class UploadTests(Base):
         real_write = self.kv.write
         self.kv.write = lambda puts, deletes=(): writes.append((puts, deletes)) or \
             real_write(puts, deletes)
-        result = self.done(self.md.complete_upload("b", "k", "u1", {"etag": "x-1"}, {1: "a"}))
+        result = self.done(self.md.complete_upload("b", "k", "u1", {"etag": "x-1"},
+                                                   {1: ident(1, "a")}))
         self.assertEqual(len(writes), 1)
         puts, deletes = writes[0]
         self.assertEqual([k for k, _ in puts], [keys.object_key("b", "k")])
@@ -149,7 +156,7 @@ class UploadTests(Base):
         # nothing of the upload is left
         self.assertEqual(list(self.kv.iterate(gte=b"P\x00", lt=b"P\x01")), [])
         self.assertEqual(list(self.kv.iterate(gte=b"U\x00", lt=b"U\x01")), [])
-        self.fails(self.md.complete_upload("b", "k", "u1", {"etag": "x-1"}, {1: "a"}),
+        self.fails(self.md.complete_upload("b", "k", "u1", {"etag": "x-1"}, {1: ident(1, "a")}),
                    NoSuchUpload)
 
     def test_complete_versioned(self):
@@ -157,8 +164,8 @@ class UploadTests(Base):
         batch that removes the upload."""
         self.done(self.md.create_upload("b", "k", "u1", upload()))
         self.done(self.md.put_part("b", "k", "u1", 1, part(1, "a")))
-        result = self.done(self.md.complete_upload("b", "k", "u1", {"etag": "x-1"}, {1: "a"},
-                                                   {"versioning": True}))
+        result = self.done(self.md.complete_upload("b", "k", "u1", {"etag": "x-1"},
+                                                   {1: ident(1, "a")}, {"versioning": True}))
         self.assertTrue(result["result"]["versionId"])
         got = self.done(self.md.get_object("b", "k", {"versionId": result["result"]
                                                       ["versionId"]}))
@@ -259,6 +266,48 @@ class ListUploadsTests(Base):
         self.assertEqual(second["CommonPrefixes"], ["f/"])
         self.assertFalse(second["IsTruncated"])
 
+    def test_upload_id_marker_is_ignored_without_key_marker(self):
+        """AWS: "If key-marker is not specified, the upload-id-marker
+        parameter is ignored"."""
+        self.assertEqual(self.names(self.listing(uploadIdMarker="3")),
+                         self.names(self.listing()))
+
+    def test_key_marker_only_excludes_its_uploads(self):
+        result = self.listing(keyMarker="d/x")
+        self.assertEqual(self.names(result), [("d/y", "4"), ("e", "5"), ("f/g/h", "6")])
+        result = self.listing(keyMarker="d/x", uploadIdMarker="2")  # "3" > "2"
+        self.assertEqual(self.names(result)[0], ("d/x", "3"))
+
+    def test_key_marker_before_the_prefix(self):
+        result = self.listing(prefix="d/", keyMarker="a")
+        self.assertEqual(self.names(result), [("d/x", "3"), ("d/y", "4")])
+
+    def test_key_marker_equal_to_the_prefix_is_a_key(self):
+        """A marker that is the prefix (not a common prefix below it) skips
+        only the uploads of that key; keys after it are listed."""
+        self.done(self.md.create_upload("b", "d/", "0", upload("d/", "0")))
+        result = self.listing(prefix="d/", delimiter="/", keyMarker="d/")
+        self.assertEqual(self.names(result), [("d/x", "3"), ("d/y", "4")])
+        result = self.listing(prefix="f/", delimiter="/", keyMarker="f/")
+        self.assertEqual(result["CommonPrefixes"], ["f/g/"])
+        # a common prefix given back as the marker is skipped whole
+        result = self.listing(prefix="f/", delimiter="/", keyMarker="f/g/")
+        self.assertEqual((result["CommonPrefixes"], self.names(result)), ([], []))
+
+    def test_paging_one_by_one_sees_everything_once(self):
+        for params in ({}, {"delimiter": "/"}, {"prefix": "d/"}):
+            full = self.listing(**params)
+            seen, cps, marker = [], [], {}
+            for _ in range(20):
+                page = self.listing(maxUploads=1, **params, **marker)
+                seen += self.names(page)
+                cps += page["CommonPrefixes"]
+                if not page["IsTruncated"]:
+                    break
+                marker = {"keyMarker": page["NextKeyMarker"],
+                          "uploadIdMarker": page["NextUploadIdMarker"]}
+            self.assertEqual((seen, cps), (self.names(full), full["CommonPrefixes"]), params)
+
     def test_zero(self):
         result = self.listing(maxUploads=0)
         self.assertEqual((result["Uploads"], result["IsTruncated"]), ([], False))
@@ -281,11 +330,49 @@ class InFlightTests(Base):
         self.assertEqual(self.successResultOf(d1)["etag"], "a")
         self.assertEqual(self.successResultOf(d2)["etag"], "b")
 
-    def test_complete_sees_a_part_replaced_in_flight(self):
+    def test_complete_keeps_the_part_it_validated_over_one_in_flight(self):
+        """The complete validated part 1 as "a"; "b" is on its way: the
+        complete wins with "a", the re-upload reports nothing replaced (its
+        caller must not free "a"), and "b" is among the unused parts."""
         d = self.md.put_part("b", "k", "u1", 1, part(1, "b"))
-        # the complete validated part 1 as "a"; "b" is on its way
-        self.fails(self.md.complete_upload("b", "k", "u1", {}, {1: "a"}), InvalidPart)
-        self.successResultOf(d)
+        completing = self.md.complete_upload("b", "k", "u1", {"etag": "x-1"},
+                                             {1: ident(1, "a")})
+        self.kv.flush()
+        self.assertEqual(self.successResultOf(d), {})
+        unused = self.successResultOf(completing)["unused"]
+        self.assertEqual([p["etag"] for p in unused], ["b"])
+        self.assertEqual(list(self.kv.iterate(gte=b"P\x00", lt=b"P\x01")), [])
+        self.assertEqual(self.done(self.md.get_object("b", "k"))["etag"], "x-1")
+
+    def test_two_reuploads_in_flight(self):
+        """"b" then "c" in flight: "b"'s caller frees nothing ("a" is the
+        object's), "c"'s caller frees "b", the complete frees "c"."""
+        d1 = self.md.put_part("b", "k", "u1", 1, part(1, "b"))
+        d2 = self.md.put_part("b", "k", "u1", 1, part(1, "c"))
+        completing = self.md.complete_upload("b", "k", "u1", {}, {1: ident(1, "a")})
+        self.kv.flush()
+        self.assertEqual(self.successResultOf(d1), {})
+        self.assertEqual(self.successResultOf(d2)["etag"], "b")
+        unused = self.successResultOf(completing)["unused"]
+        self.assertEqual([p["etag"] for p in unused], ["c"])
+
+    def test_complete_refuses_a_part_replaced_durably_with_the_same_etag(self):
+        """A re-upload of the same bytes that landed first has replaced the
+        record the complete validated (and its caller frees that data): the
+        identity, not the ETag, tells them apart."""
+        self.done(self.md.put_part("b", "k", "u1", 1, part(1, "a", key="again")))
+        self.fails(self.md.complete_upload("b", "k", "u1", {}, {1: ident(1, "a")}),
+                   InvalidPart)
+        done = self.done(self.md.complete_upload("b", "k", "u1", {},
+                                                 {1: ident(1, "a", key="again")}))
+        self.assertEqual(done["unused"], [])
+
+    def test_claims_end_with_the_writes(self):
+        """A completion's claim covers only the writes in flight with it."""
+        self.md.put_part("b", "k", "u1", 1, part(1, "b"))
+        self.md.complete_upload("b", "k", "u1", {}, {1: ident(1, "a")})
+        self.kv.flush()
+        self.assertEqual(self.md._mpu_staged, {})
 
     def test_abort_removes_parts_in_flight(self):
         d = self.md.put_part("b", "k", "u1", 2, part(2, "x"))
@@ -297,9 +384,9 @@ class InFlightTests(Base):
         self.assertEqual(list(self.kv.iterate(gte=b"P\x00", lt=b"P\x01")), [])
 
     def test_no_part_after_close_begins(self):
-        completing = self.md.complete_upload("b", "k", "u1", {"etag": "e"}, {1: "a"})
+        completing = self.md.complete_upload("b", "k", "u1", {"etag": "e"}, {1: ident(1, "a")})
         late = self.md.put_part("b", "k", "u1", 2, part(2, "x"))
-        second = self.md.complete_upload("b", "k", "u1", {"etag": "e"}, {1: "a"})
+        second = self.md.complete_upload("b", "k", "u1", {"etag": "e"}, {1: ident(1, "a")})
         aborting = self.md.abort_upload("b", "k", "u1")
         self.failureResultOf(late, NoSuchUpload)
         self.failureResultOf(second, NoSuchUpload)

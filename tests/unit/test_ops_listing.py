@@ -5,11 +5,21 @@ import random
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.metadata import version_id
-from cloudserver.s3.ops.listing import LISTED_FIELDS, OWNER_FIELDS, iso8601_cached, list_entries
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.listing import (
+    LISTED_FIELDS,
+    OWNER_FIELDS,
+    iso8601_cached,
+    list_entries,
+    page_size,
+    parse_max_keys,
+)
 from cloudserver.s3.ops.versioning import VERSION_FIELDS, version_entries
 from cloudserver.s3.xmlbuild import iso8601
 from cloudserver.s3.xmllisting import ListEntry
 from cloudserver.s3.xmlversions import VersionEntry
+from tests.unit.test_acl import BART
+from tests.unit.test_acl_ops import Harness
 
 MD = {"last-modified": 1_763_800_000.1234, "etag": "e", "size": 7}
 
@@ -61,3 +71,58 @@ class VersionEntriesTests(SynchronousTestCase):
             VersionEntry("k", version_id.encode(internal), True, iso8601(1.5), "o", "bn", True),
             VersionEntry("k", "null", False, lm, "bo", "bn", False, "e", 7),
             VersionEntry("n", "null", True, lm, "bo", "bn", False, "e", 7, "GLACIER")])
+
+
+class ParseMaxKeysTests(SynchronousTestCase):
+    def test_requested_value_is_kept(self):
+        """Above 1000 the requested value is what MaxKeys echoes (upstream);
+        only the page is capped."""
+        self.assertEqual(parse_max_keys(None), 1000)
+        for value, n in (("0", 0), ("7", 7), ("5000", 5000), ("2147483647", 2147483647),
+                         ("+12", 12), ("0012", 12)):
+            self.assertEqual(parse_max_keys(value), n)
+        self.assertEqual([page_size(n) for n in (0, 7, 1000, 1001, 2147483647)],
+                         [0, 7, 1000, 1000, 1000])
+
+    def test_not_an_integer_or_out_of_range(self):
+        for value in ("", "abc", "1.5", "1_000", " 5", "5 ", "0x10", "\u0665",
+                      "2147483648", "99999999999999999999"):
+            err = self.assertRaises(S3Error, parse_max_keys, value)
+            self.assertEqual((err.code, err.extra["ArgumentName"]),
+                             ("InvalidArgument", "max-keys"), value)
+        err = self.assertRaises(S3Error, parse_max_keys, "-1")
+        self.assertEqual((err.code, err.extra["ArgumentName"]), ("InvalidArgument", "maxKeys"))
+
+
+class MaxKeysHandlerTests(Harness):
+    """Bart's bucket "b" with 1002 objects: a page stops at 1000 whatever is asked."""
+
+    def setUp(self):
+        super().setUp()
+        for i in range(1001):
+            self.put_object(f"m{i:04d}", BART)
+
+    def listing(self, query: dict) -> bytes:
+        return self.call(self.ctx("GET", "/b", query=query)).body
+
+    def test_above_1000(self):
+        for query in ({"max-keys": "5000"}, {"list-type": "2", "max-keys": "5000"},
+                      {"versions": "", "max-keys": "5000"}):
+            body = self.listing(query)
+            self.assertIn(b"<MaxKeys>5000</MaxKeys>", body, query)
+            self.assertIn(b"<IsTruncated>true</IsTruncated>", body, query)
+            entries = body.count(b"<Version>") if "versions" in query else body.count(
+                b"<Contents>")
+            self.assertEqual(entries, 1000, query)
+
+    def test_at_most_what_exists(self):
+        body = self.listing({"list-type": "2", "max-keys": "1500", "prefix": "m1"})
+        self.assertIn(b"<MaxKeys>1500</MaxKeys>", body)
+        self.assertIn(b"<KeyCount>1</KeyCount>", body)
+        self.assertIn(b"<IsTruncated>false</IsTruncated>", body)
+
+    def test_bad_values_for_every_listing(self):
+        for extra in ({}, {"list-type": "2"}, {"versions": ""}):
+            for value in ("-1", "ten", "2147483648"):
+                err = self.call_fails(self.ctx("GET", "/b", query={**extra, "max-keys": value}))
+                self.assertEqual(err.code, "InvalidArgument", (extra, value))

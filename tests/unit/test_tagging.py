@@ -10,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.s3 import tags
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.multipart_complete import upload_tags
 from tests.unit.test_http import Harness, signed, status
 
 
@@ -33,14 +34,38 @@ class TagValueTests(SynchronousTestCase):
         self.assertEqual(tags.parse_tagging_header(""), [])
         self.assertIsNone(tags.parse_tagging_header(None))
 
+    def assertHeaderError(self, value: str, code: str, message: str | None = None):
+        with self.assertRaises(S3Error) as e:
+            tags.parse_tagging_header(value)
+        self.assertEqual(e.exception.code, code, value)
+        if message is not None:
+            self.assertEqual(e.exception.message, message, value)
+
     def test_header_rules_are_the_documents(self):
-        for bad in ("&".join(f"k{i}=v" for i in range(11)), "a=1&a=2", "aws:x=1",
-                    "k=" + "v" * 257, "k" * 129 + "=v"):
-            with self.assertRaises(S3Error) as e:
-                tags.parse_tagging_header(bad)
-            self.assertEqual(e.exception.code, "InvalidTag", bad)
+        for bad in ("aws:x=1", "k=" + "v" * 257, "k" * 129 + "=v"):
+            self.assertHeaderError(bad, "InvalidTag")
         self.assertEqual(len(tags.parse_tagging_header(
             "&".join(f"k{i}=v" for i in range(10)))), 10)
+        self.assertEqual(tags.parse_tagging_header("k" * 128 + "=" + "é" * 256),
+                         [("k" * 128, "é" * 256)])  # characters, not bytes
+
+    def test_header_errors_are_what_s3_answers(self):
+        """S3 answers the header's own mistakes with its own codes: more than
+        10 tags is BadRequest, a duplicate key, a pair with two ``=``, an
+        empty key or bytes that are not UTF-8 InvalidArgument."""
+        self.assertHeaderError("&".join(f"k{i}=v" for i in range(11)), "BadRequest",
+                               "Object tags cannot be greater than 10")
+        for bad in ("a=1&a=2", "a=&a=", "TagSet=[{Key=string,Value=string}]", "=", "=v",
+                    "k%FF=1"):
+            self.assertHeaderError(bad, "InvalidArgument",
+                                   "The header 'x-amz-tagging' shall be encoded as UTF-8 "
+                                   "then URLEncoded URL query parameters without tag name "
+                                   "duplicates.")
+        self.assertHeaderError("k%01=v", "InvalidTag", "The TagKey you have provided is invalid")
+        self.assertHeaderError("k=v%01", "InvalidTag",
+                               "The TagValue you have provided is invalid")
+        self.assertEqual(tags.parse_tagging_header("&&key&"), [("key", "")])
+        self.assertEqual(tags.parse_tagging_header("a%3Db=c%26d"), [("a=b", "c&d")])
 
     def test_record(self):
         md: dict = {}
@@ -182,7 +207,38 @@ class TaggingOperationTests(SynchronousTestCase):
         self.assertEqual(tagset(self.send("GET", "/bucket/mp?tagging")),
                          [("Hello", "World"), ("foo", "bar")])
         out = self.send("POST", "/bucket/mp2?uploads", headers={"x-amz-tagging": "a=1&a=2"})
+        self.assertIn(b"<Code>InvalidArgument</Code>", out)
+        out = self.send("POST", "/bucket/mp2?uploads", headers={"x-amz-tagging": "aws:k=1"})
         self.assertIn(b"<Code>InvalidTag</Code>", out)
+        out = self.send("POST", "/bucket/mp2?uploads", headers={
+            "x-amz-tagging": "&".join(f"k{i}=v" for i in range(11))})
+        self.assertIn(b"<Code>BadRequest</Code>", out)
+        self.assertNotIn(b"<Upload>", self.send("GET", "/bucket?uploads"))
+
+    def test_multipart_upload_keeps_parsed_tags(self):
+        """The upload record holds the tags as values, so completion applies
+        them without reading the header again; older uploads that kept only
+        the header still get theirs."""
+        out = self.send("POST", "/bucket/mp?uploads", headers={"x-amz-tagging": "b=2&a=1"})
+        upload_id = re.search(rb"<UploadId>([^<]+)</UploadId>", out).group(1).decode()
+        record = self.successResultOf(self.h.metadata.get_upload("bucket", "mp", upload_id))
+        self.assertEqual(record["tags"], {"a": "1", "b": "2"})
+        self.assertEqual(upload_tags(record), [("a", "1"), ("b", "2")])
+        self.assertEqual(upload_tags({"request-headers": {"x-amz-tagging": "x=1"}}),
+                         [("x", "1")])
+        self.assertEqual(upload_tags({"request-headers": {"x-amz-tagging": "a=1=2"}}), None)
+        self.assertEqual(upload_tags({}), [])
+
+    def test_copy_object_replace_tags_are_checked(self):
+        self.put_object(headers={"x-amz-tagging": "src=1"})
+        for value, code in (("a=1&a=2", b"InvalidArgument"), ("aws:x=1", b"InvalidTag"),
+                            ("&".join(f"k{i}=v" for i in range(11)), b"BadRequest")):
+            out = self.send("PUT", "/bucket/c", headers={
+                "x-amz-copy-source": "/bucket/k", "x-amz-tagging-directive": "REPLACE",
+                "x-amz-tagging": value})
+            self.assertEqual(status(out), 400, out)
+            self.assertIn(b"<Code>" + code + b"</Code>", out)
+            self.assertEqual(status(self.send("HEAD", "/bucket/c")), 404)
 
     def test_bucket_tagging(self):
         out = self.send("GET", "/bucket?tagging")

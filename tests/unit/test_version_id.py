@@ -157,5 +157,28 @@ class EncodingTests(SynchronousTestCase):
             self.assertRaises(v.InvalidVersionId, v.decode, s)
         self.assertTrue(issubclass(v.InvalidVersionId, ValueError))
 
+    def test_upstream_forms_accepted(self):
+        """Arsenal's hex ids carry any printable "other information" after the
+        27 characters; its newer base62 ids decode to 35 (an instance id and
+        a format suffix added).  Both are well-formed, as they are there."""
+        vid = v.format_version_id(1_600_000_000_000, 3, "RG001")
+        for longer in (vid + "1", vid + " 0.12.345", vid + "~" * 40):
+            self.assertEqual(v.decode(longer.encode().hex()), longer)
+        tail = vid[20:] + "abcdef" + "|1"
+        b62 = v.encode(vid)[:12] + v._b62(int.from_bytes(tail.encode(), "big"), 20)
+        self.assertEqual(v.decode(b62), vid[:20] + tail)
+        self.assertEqual(len(v.decode(b62)), v.UPSTREAM_LENGTH)
+
+    def test_upstream_lookalikes_rejected(self):
+        vid = v.format_version_id(1_600_000_000_000, 3, "RG001")
+        bad = [vid[:-1].encode().hex(),               # hex, shorter than an id
+               (vid + "\x00").encode().hex(),         # hex, NUL in the information
+               (vid + "\x7f").encode().hex(),         # hex, DEL in the information
+               ("x" + vid[1:] + "info").encode().hex(),  # not an id's digits
+               # base62 decoding to 31 characters: neither 27 nor 35
+               v.encode(vid)[:12] + v._b62(int.from_bytes(b"RG001  abcd", "big"), 20)]
+        for s in bad:
+            self.assertRaises(v.InvalidVersionId, v.decode, s)
+
     def test_encode_refuses_malformed(self):
         self.assertRaises(ValueError, v.encode, "null")

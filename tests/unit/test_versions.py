@@ -11,6 +11,7 @@ from cloudserver.s3.versions import (
     parse_version_param,
     refuse_version_param,
     result_version_id,
+    shown_version_id,
     write_options,
 )
 
@@ -51,6 +52,23 @@ class VersionsTests(SynchronousTestCase):
         self.assertEqual(result_version_id({"versionId": INTERNAL, "isNull": False}), ENCODED)
         self.assertEqual(result_version_id({"versionId": INTERNAL, "isNull": True}), "null")
         self.assertIsNone(result_version_id({}))
+
+    def test_shown_version_id(self):
+        """An id-less record is the null version once the bucket has a
+        versioning state, and has no version in a never-versioned bucket."""
+        for state in ("Enabled", "Suspended"):
+            bucket = {"versioning": state}
+            self.assertEqual(shown_version_id({"key": "k"}, bucket), "null")
+            self.assertEqual(shown_version_id({"versionId": INTERNAL}, bucket), ENCODED)
+            self.assertEqual(shown_version_id({"versionId": INTERNAL, "isNull": True},
+                                              bucket), "null")
+        self.assertIsNone(shown_version_id({"key": "k"}, {}))
+        self.assertIsNone(shown_version_id({"key": "k"}, {"versioning": None}))
+
+    def test_upstream_ids_parse(self):
+        """Upstream's longer ids are well-formed: they name no version here."""
+        longer = INTERNAL + "instance"
+        self.assertEqual(parse_version_param(longer.encode().hex()), longer)
 
     def test_freed_records(self):
         old = {"location": [{"key": "a"}]}

@@ -244,6 +244,24 @@ class VersioningTests(SynchronousTestCase):
         err = self.assertRaises(S3Error, parse_versioning, body)
         self.assertEqual(err.code, "MalformedXML")
 
+    def test_no_status_is_illegal_configuration(self) -> None:
+        """Nothing to set (AWS): IllegalVersioningConfigurationException, not
+        MalformedXML, for a document without a Status or with an empty one."""
+        for body in (b"<VersioningConfiguration/>",
+                     f'<VersioningConfiguration xmlns="{NS}"></VersioningConfiguration>'.encode(),
+                     b"<VersioningConfiguration><Status></Status></VersioningConfiguration>",
+                     b"<VersioningConfiguration><MfaDelete>Disabled</MfaDelete>"
+                     b"</VersioningConfiguration>"):
+            err = self.assertRaises(S3Error, parse_versioning, body)
+            self.assertEqual(err.code, "IllegalVersioningConfigurationException", body)
+            self.assertEqual(err.message, "The Versioning element must be specified")
+
+    def test_bad_mfa_delete_is_malformed(self) -> None:
+        body = (b"<VersioningConfiguration><Status>Enabled</Status>"
+                b"<MfaDelete>On</MfaDelete></VersioningConfiguration>")
+        err = self.assertRaises(S3Error, parse_versioning, body)
+        self.assertEqual(err.code, "MalformedXML")
+
 
 def tagging_body(pairs: list[tuple[str, str]]) -> bytes:
     tags = "".join(f"<Tag><Key>{k}</Key><Value>{v}</Value></Tag>" for k, v in pairs)

@@ -8,6 +8,11 @@ or the object), and the ACL permission those rules must grant.  The one
 decision function (``cloudserver.s3.access.decide.authorize``) reads it;
 bucket policy, ownership and object-lock guards will read the same
 declaration, so no table keyed by operation names runs beside the routes.
+
+WRITE on the bucket covers objects of any owner: a grantee (a group or an
+account) may overwrite and delete the bucket owner's objects too, as
+upstream does and as ceph/s3-tests records AWS doing (docs/ARCHITECTURE.md,
+"AWS and upstream").
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket, load_object
 from cloudserver.s3.ops.object_read import load_current
-from cloudserver.s3.versions import client_version_id
+from cloudserver.s3.versions import client_version_id, shown_version_id
 from cloudserver.s3.xml import acl_xml
 
 
@@ -77,16 +77,18 @@ async def put_bucket_acl(ctx: RequestContext) -> Response:
     return Response()
 
 
-def _version_header(md: dict) -> list[tuple[str, str]]:
-    shown = client_version_id(md)
+def version_header(md: dict, bucket: dict) -> list[tuple[str, str]]:
+    """x-amz-version-id of an answer about record ``md`` (ACL and tagging
+    operations): the null version says "null" in a versioned bucket."""
+    shown = shown_version_id(md, bucket)
     return [("x-amz-version-id", shown)] if shown is not None else []
 
 
 async def get_object_acl(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    attrs = await load_bucket(ctx)
     md = await load_current(ctx, ctx.bucket, ctx.key, ctx.query.get("versionId"))
     return Response.xml(_document(acl.object_acl(md), ctx.backend.accounts,
-                                  md.get("owner-name")), headers=_version_header(md))
+                                  md.get("owner-name")), headers=version_header(md, attrs))
 
 
 async def update_in_place(ctx: RequestContext, bucket: str, key: str, md: dict) -> None:
@@ -128,7 +130,7 @@ async def put_object_acl(ctx: RequestContext) -> Response:
         raise S3Error("OperationAborted")
     md["acl"] = new.to_record()
     await update_in_place(ctx, ctx.bucket, ctx.key, md)
-    return Response(headers=_version_header(md))
+    return Response(headers=version_header(md, attrs))
 
 
 HANDLERS = {

@@ -13,6 +13,15 @@ from cloudserver.s3.xml import location_constraint_xml, parse_create_bucket_conf
 
 MAX_CREATE_BODY = 64 * 1024
 BUCKET_FORMAT = 1
+#: Location constraints that are legacy names of a region: AWS keeps ``EU``
+#: as the bucket's LocationConstraint but the bucket is in eu-west-1.
+REGION_OF_LOCATION = {"EU": "eu-west-1"}
+
+
+def bucket_region(location: str | None) -> str:
+    """The region a bucket of ``location`` is in (HeadBucket's x-amz-bucket-region)."""
+    location = location or "us-east-1"
+    return REGION_OF_LOCATION.get(location, location)
 
 
 async def create_bucket(ctx: RequestContext) -> Response:
@@ -59,7 +68,7 @@ async def create_bucket(ctx: RequestContext) -> Response:
 
 async def head_bucket(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
-    return Response(headers=[("x-amz-bucket-region", attrs.get("location") or "us-east-1")])
+    return Response(headers=[("x-amz-bucket-region", bucket_region(attrs.get("location")))])
 
 
 async def delete_bucket(ctx: RequestContext) -> Response:

@@ -16,7 +16,7 @@ from cloudserver.s3.access import LIST_BUCKET, authorize
 from cloudserver.s3.access.declare import OBJECT, Access
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.versions import client_version_id
+from cloudserver.s3.versions import client_version_id, shown_version_id
 
 #: Headers stored with an object and returned on GET/HEAD as they were sent.
 STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding",
@@ -24,6 +24,11 @@ STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding",
 _log = Logger(namespace="cloudserver.s3")
 USER_META_PREFIX = "x-amz-meta-"
 MAX_USER_METADATA = 2048
+#: The object's website redirect: its request header, and its record field.
+WEBSITE_REDIRECT = "x-amz-website-redirect-location"
+REDIRECT_FIELD = "website-redirect-location"
+#: AWS: "The length is constrained to a maximum of 2 KB."
+MAX_WEBSITE_REDIRECT = 2048
 
 
 def http_date(ts: float) -> str:
@@ -196,8 +201,36 @@ def stored_headers(ctx: RequestContext) -> dict[str, str]:
     return out
 
 
-def object_headers(md: dict) -> list[tuple[str, str]]:
-    """The headers GET and HEAD return for an object's metadata."""
+def website_redirect(ctx: RequestContext) -> str | None:
+    """The x-amz-website-redirect-location a write asks for (None: none).
+
+    Checked before any body byte is read, so a bad value stores nothing:
+    it must name a page of this bucket (``/``) or a web address, and fit
+    in 2 KiB.  An empty header asks for nothing, as upstream reads it.
+    """
+    value = ctx.header(WEBSITE_REDIRECT)
+    if not value:
+        return None
+    if not value.startswith(("/", "http://", "https://")):
+        raise S3Error("InvalidRedirectLocation")
+    if len(value) > MAX_WEBSITE_REDIRECT:  # header text is latin-1: one char a byte
+        raise S3Error("InvalidRedirectLocation", "The website redirect location must be "
+                      f"at most {MAX_WEBSITE_REDIRECT} bytes long.")
+    return value
+
+
+def set_website_redirect(md: dict, value: str | None) -> None:
+    """Store the redirect in the record; None removes it."""
+    if value:
+        md[REDIRECT_FIELD] = value
+    else:
+        md.pop(REDIRECT_FIELD, None)
+
+
+def object_headers(md: dict, bucket: dict | None = None) -> list[tuple[str, str]]:
+    """The headers GET and HEAD return for an object's metadata (in
+    ``bucket``: whether an id-less record is the null version, see
+    ``versions.shown_version_id``)."""
     headers = [
         ("Last-Modified", http_date(md["last-modified"])),
         ("ETag", quoted_etag(md["etag"])),
@@ -207,7 +240,7 @@ def object_headers(md: dict) -> list[tuple[str, str]]:
         headers.append((name, value))
     for name, value in md.get("metadata", {}).items():
         headers.append((name, value))
-    version = client_version_id(md)
+    version = client_version_id(md) if bucket is None else shown_version_id(md, bucket)
     if version is not None:
         headers.append(("x-amz-version-id", version))
     sc = md.get("storage-class", "STANDARD")
@@ -215,6 +248,8 @@ def object_headers(md: dict) -> list[tuple[str, str]]:
         headers.append(("x-amz-storage-class", sc))
     if md.get("tags"):
         headers.append(("x-amz-tagging-count", str(len(md["tags"]))))
+    if md.get(REDIRECT_FIELD):
+        headers.append((WEBSITE_REDIRECT, md[REDIRECT_FIELD]))
     return headers
 
 

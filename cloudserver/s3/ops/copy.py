@@ -19,7 +19,8 @@ from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.conditions import failed_condition
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
-    load_bucket, now, stored_headers, user_metadata)
+    WEBSITE_REDIRECT, load_bucket, now, set_website_redirect, stored_headers,
+    user_metadata, website_redirect)
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.object_read import load_current, piece_producers
 from cloudserver.s3.ops.object_write import commit_object, storage_class
@@ -118,44 +119,71 @@ async def copy_data(ctx: RequestContext, locations: list[dict], start: int, leng
     return key, digests
 
 
-async def copy_object(ctx: RequestContext) -> Response:
-    dest = await load_bucket(ctx)
-    refuse_version_param(ctx.query)
-    object_acl = object_acl_from_request(ctx, dest)  # the source's ACL is not copied
-    src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
-    await _load_source_bucket(ctx, src_bucket)
+def metadata_directive(ctx: RequestContext) -> str:
+    """x-amz-metadata-directive: COPY (the default) or REPLACE."""
+    directive = (ctx.header("x-amz-metadata-directive") or "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error("InvalidArgument", "Unknown metadata directive.",
+                      ArgumentName="x-amz-metadata-directive", ArgumentValue=directive)
+    return directive
+
+
+def check_not_noop(ctx: RequestContext, directive: str, src_version: str | None) -> None:
+    """A copy onto its own source must change something, or name a version
+    (restoring an old version is a copy onto the same key)."""
+    if src_version is None and directive == "COPY" and all(
+            ctx.header(name) is None for name in (
+                "x-amz-storage-class", "x-amz-server-side-encryption", WEBSITE_REDIRECT)):
+        raise S3Error("InvalidRequest", "This copy request is illegal because it is trying "
+                      "to copy an object to itself without changing the object's metadata, "
+                      "storage class, website redirect location or encryption attributes.")
+
+
+def copied_metadata(ctx: RequestContext, src: dict, directive: str
+                    ) -> tuple[dict, dict, str | None]:
+    """(user metadata, content headers, content type) of the copy.
+
+    COPY keeps the source's; REPLACE takes the request's, and what the
+    request leaves out is gone (Content-Type falls back to the default)."""
+    if directive == "REPLACE":
+        return (user_metadata(ctx), stored_headers(ctx),
+                ctx.header("content-type") or "binary/octet-stream")
+    return (dict(src.get("metadata", {})), dict(src.get("headers", {})),
+            src.get("content-type"))
+
+
+async def load_source(ctx: RequestContext, bucket: str, key: str,
+                      version: str | None) -> dict:
+    """The record the copy reads (READ on it), delete markers refused."""
+    await _load_source_bucket(ctx, bucket)
     try:
-        src = await load_current(ctx, src_bucket, src_key, src_version, access=COPY_SOURCE)
+        return await load_current(ctx, bucket, key, version, access=COPY_SOURCE)
     except S3Error as e:
         if e.code == "MethodNotAllowed":  # a delete marker named by its version id
             raise S3Error("InvalidRequest", "The source of a copy request may not "
                           "specifically refer to a delete marker by version id.") from None
         raise
+
+
+async def copy_object(ctx: RequestContext) -> Response:
+    dest = await load_bucket(ctx)
+    refuse_version_param(ctx.query)
+    object_acl = object_acl_from_request(ctx, dest)  # the source's ACL is not copied
+    redirect = website_redirect(ctx)
+    src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
+    src = await load_source(ctx, src_bucket, src_key, src_version)
     check_copy_conditions(ctx, src)
     tags = copy_tags(ctx.header, src)
     if src["size"] > MAX_PUT_SIZE:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the "
                       "maximum allowable size for a copy source: 5368709120")
-    directive = (ctx.header("x-amz-metadata-directive") or "COPY").upper()
-    if directive not in ("COPY", "REPLACE"):
-        raise S3Error("InvalidArgument", "Unknown metadata directive.",
-                      ArgumentName="x-amz-metadata-directive", ArgumentValue=directive)
+    directive = metadata_directive(ctx)
     same = (src_bucket, src_key) == (ctx.bucket, ctx.key)
+    if same:
+        check_not_noop(ctx, directive, src_version)
+    metadata, headers, content_type = copied_metadata(ctx, src, directive)
     sc_header = ctx.header("x-amz-storage-class")
-    if same and directive == "COPY" and sc_header is None and \
-            ctx.header("x-amz-server-side-encryption") is None and \
-            ctx.header("x-amz-website-redirect-location") is None:
-        raise S3Error("InvalidRequest", "This copy request is illegal because it is trying "
-                      "to copy an object to itself without changing the object's metadata, "
-                      "storage class, website redirect location or encryption attributes.")
-    if directive == "REPLACE":
-        metadata, headers = user_metadata(ctx), stored_headers(ctx)
-        content_type = ctx.header("content-type") or "binary/octet-stream"
-    else:
-        metadata, headers = dict(src.get("metadata", {})), dict(src.get("headers", {}))
-        content_type = src.get("content-type")
     sc = storage_class(ctx) if sc_header is not None else src.get("storage-class", "STANDARD")
-    checksum = src.get("checksum")
     owner, owner_name = acl.principal(ctx.account)
     md = dict(src)
     md.update({
@@ -165,28 +193,43 @@ async def copy_object(ctx: RequestContext) -> Response:
     })
     for field in VERSION_FIELDS:
         md.pop(field, None)
+    md.pop("request-headers", None)  # a multipart source's: not the copy's
     set_tags(md, tags)
+    # AWS: the redirect "is unique to each object and is not copied" by
+    # either directive; the copy has the request's, or none.
+    set_website_redirect(md, redirect)
     options = write_options(dest)
     # Without versioning a copy onto itself only rewrites metadata (the data is
     # shared with the record it replaces); with versioning the old version stays,
     # so the new one gets its own copy of the bytes.
     if not same or options is not None:
-        md.pop("parts", None)  # the copy is one piece, whatever the source was
-        md.pop("upload-id", None)
-        algorithm = checksum["algorithm"] if checksum else None
-        target = placement.object_target(ctx, dest, src["size"], metadata=metadata,
-                                         headers=headers, content_type=content_type)
-        writer = placement.create_writer(ctx, target, src["size"])
-        key, digests = await copy_data(ctx, src["location"], 0, src["size"], algorithm,
-                                       target, writer)
-        md["location"] = placement.pieces(
-            ctx, target, key, src["size"],
-            writer.data if isinstance(writer, InlineWriter) else None)
-        md["etag"] = digests.md5_hex()
-        if algorithm:
-            md["checksum"] = {"algorithm": algorithm, "value": digests.checksum[1],
-                              "type": "FULL_OBJECT"}
+        await _copy_bytes(ctx, dest, src, md)
     result = await commit_object(ctx, md, options)
+    return _copy_response(dest, src, md, result)
+
+
+async def _copy_bytes(ctx: RequestContext, dest: dict, src: dict, md: dict) -> None:
+    """Copy the source's data where the new object goes; point ``md`` at it,
+    with the ETag and checksum of what was written."""
+    md.pop("parts", None)  # the copy is one piece, whatever the source was
+    md.pop("upload-id", None)
+    checksum = src.get("checksum")
+    algorithm = checksum["algorithm"] if checksum else None
+    target = placement.object_target(ctx, dest, src["size"], metadata=md["metadata"],
+                                     headers=md["headers"], content_type=md["content-type"])
+    writer = placement.create_writer(ctx, target, src["size"])
+    key, digests = await copy_data(ctx, src["location"], 0, src["size"], algorithm,
+                                   target, writer)
+    md["location"] = placement.pieces(
+        ctx, target, key, src["size"],
+        writer.data if isinstance(writer, InlineWriter) else None)
+    md["etag"] = digests.md5_hex()
+    if algorithm:
+        md["checksum"] = {"algorithm": algorithm, "value": digests.checksum[1],
+                          "type": "FULL_OBJECT"}
+
+
+def _copy_response(dest: dict, src: dict, md: dict, result: dict) -> Response:
     checks = None
     if md.get("checksum"):
         checks = {md["checksum"]["algorithm"]: md["checksum"]["value"]}

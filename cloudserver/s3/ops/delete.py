@@ -104,6 +104,19 @@ def _check_integrity(ctx: RequestContext, body: bytes) -> None:
                           "calculated checksum.")
 
 
+def _check_listed_version(key: str, version_id: str | None) -> None:
+    """A malformed VersionId in a DeleteObjects entry is that key's
+    NoSuchVersion, not the InvalidArgument of a single DeleteObject: AWS
+    answers so (upstream's multi-object delete tests check it against AWS
+    too), and a well-formed id that names nothing is simply deleted."""
+    if version_id is None:
+        return
+    try:
+        parse_version_param(version_id)
+    except S3Error:
+        raise S3Error("NoSuchVersion", Key=key, VersionId=version_id) from None
+
+
 async def delete_objects(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
     body = await ctx.read_small_body(MAX_DELETE_BODY)
@@ -114,6 +127,7 @@ async def delete_objects(ctx: RequestContext) -> Response:
         try:
             if len(key.encode("utf-8")) > MAX_KEY_BYTES:
                 raise S3Error("KeyTooLongError")
+            _check_listed_version(key, version_id)
             out = await remove_object(ctx, bucket, key, version_id)
         except (S3Error, DomainError) as e:
             message = e.message if isinstance(e, S3Error) else None

@@ -2,6 +2,7 @@
 """ListObjects (v1) and ListObjectsV2: parameters in, listing algorithm, XML out."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from cloudserver.s3.context import RequestContext, Response
@@ -10,20 +11,34 @@ from cloudserver.s3.ops.common import load_bucket
 from cloudserver.s3.xml import ListEntry, ListResult, iso8601, list_objects_xml
 
 MAX_KEYS = 1000
+#: AWS's bound for max-keys (a signed 32-bit integer).
+MAX_KEYS_ARG = 2**31 - 1
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def parse_max_keys(value: str | None) -> int:
+    """The max-keys a listing asked for, default 1000.
+
+    This is the value the response echoes in MaxKeys, as upstream does even
+    above 1000 (AWS does not document the echo); what is fetched is capped
+    by :func:`page_size`.  Not an integer, or outside 0..2^31-1, is
+    InvalidArgument with AWS's messages.
+    """
     if value is None:
         return MAX_KEYS
-    try:
-        n = int(value)
-    except ValueError:
+    if _INTEGER.fullmatch(value) is None or int(value) > MAX_KEYS_ARG:
         raise S3Error("InvalidArgument", "Provided max-keys not an integer or within "
-                      "integer range", ArgumentName="max-keys", ArgumentValue=value) from None
+                      "integer range", ArgumentName="max-keys", ArgumentValue=value)
+    n = int(value)
     if n < 0:
         raise S3Error("InvalidArgument", "Argument maxKeys must be an integer between 0 "
                       "and 2147483647", ArgumentName="maxKeys", ArgumentValue=value)
-    return min(n, MAX_KEYS)
+    return n
+
+
+def page_size(max_keys: int) -> int:
+    """How many entries a listing returns at most: AWS's 1000 is a hard limit."""
+    return min(max_keys, MAX_KEYS)
 
 
 def parse_encoding(value: str | None) -> str | None:
@@ -91,7 +106,7 @@ async def _list(ctx: RequestContext, v2: bool) -> Response:
         "listingType": "DelimiterMaster",
         "prefix": q.get("prefix", ""),
         "delimiter": q.get("delimiter") or None,
-        "maxKeys": max_keys,
+        "maxKeys": page_size(max_keys),
         "v2": v2,
         "valueFields": LISTED_FIELDS + OWNER_FIELDS if fetch_owner else LISTED_FIELDS,
     }

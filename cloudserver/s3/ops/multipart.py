@@ -20,14 +20,14 @@ from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops import multipart_complete, multipart_read
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.common import (
-    load_bucket, load_object, now, quoted_etag, stored_headers, survives_disconnect,
-    user_metadata)
+    REDIRECT_FIELD, load_bucket, load_object, now, quoted_etag, stored_headers,
+    survives_disconnect, user_metadata, website_redirect)
 from cloudserver.s3.ops.copy import (
     _load_source_bucket, check_copy_conditions, copy_data, parse_copy_source)
 from cloudserver.s3.ops.multipart_checksums import checksum_type
 from cloudserver.s3.ops.object_write import delete_data, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, expected_from_headers, receive_body
-from cloudserver.s3.tags import request_tags
+from cloudserver.s3.tags import request_tags, set_tags
 from cloudserver.s3.versions import client_version_id, parse_version_param
 from cloudserver.s3.xml import (
     ListPartsResult, ListUploadsResult, PartEntry, Person, UploadEntry,
@@ -96,7 +96,8 @@ def checksum_headers(checksum: dict | None) -> list[tuple[str, str]]:
 async def create_multipart_upload(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
     object_acl = object_acl_from_request(ctx, bucket)
-    request_tags(ctx.header)  # refused now, not at completion; kept in request-headers
+    tags = request_tags(ctx.header)  # refused now, not at completion
+    redirect = website_redirect(ctx)
     metadata = user_metadata(ctx)
     headers = stored_headers(ctx)
     sc = storage_class(ctx)
@@ -123,6 +124,10 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
         "request-headers": {name: ctx.header(name) for name in ctx.headers
                             if name.startswith(KEPT_PREFIXES)},
     }
+    # What the object gets at completion, kept as parsed values.
+    set_tags(record, tags)
+    if redirect is not None:
+        record[REDIRECT_FIELD] = redirect
     location = placement.object_location(ctx, bucket)
     if ctx.backend.locations.multiple:
         # Parts go where the upload was placed; a remote one gets its own upload.
@@ -198,7 +203,22 @@ async def upload_part(ctx: RequestContext) -> Response:
 
 
 def copy_range(value: str | None, size: int) -> tuple[int, int]:
-    """(start, length) from x-amz-copy-source-range, as AWS validates it."""
+    """(start, length) from x-amz-copy-source-range, as AWS validates it.
+
+    The range is checked against the source first (a range past its end is
+    InvalidRange whatever its length), then the bytes to copy against the
+    part limit: more than 5 GiB, from a whole source or a range of it, is
+    EntityTooLarge (as upstream's setUpCopyLocator).  All before any byte
+    is read.
+    """
+    first, length = _requested_range(value, size)
+    if length > MAX_PART_SIZE:
+        raise S3Error("EntityTooLarge", ProposedSize=str(length),
+                      MaxSizeAllowed=str(MAX_PART_SIZE))
+    return first, length
+
+
+def _requested_range(value: str | None, size: int) -> tuple[int, int]:
     if value is None:
         return 0, size
     m = _COPY_RANGE_RE.match(value.strip())
@@ -224,9 +244,6 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
                             options={"versionId": version} if version else None)
     check_copy_conditions(ctx, src)
     start, length = copy_range(ctx.header("x-amz-copy-source-range"), src["size"])
-    if length > MAX_PART_SIZE:
-        raise S3Error("InvalidRequest", "The specified copy source is larger than the "
-                      f"maximum allowable size for a copy source: {MAX_PART_SIZE}")
     algorithm = (upload.get("checksum") or {}).get("algorithm")
     target = placement.part_target(ctx, upload, number, length)
     key, digests = await copy_data(ctx, src["location"], start, length, algorithm, target)

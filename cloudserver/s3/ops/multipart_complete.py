@@ -13,17 +13,18 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from cloudserver.metadata import errors as md_errors
-from cloudserver.metadata.uploads import NoSuchUpload
+from cloudserver.metadata.uploads import InvalidPart, NoSuchUpload, part_identity
 from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.ops.common import load_bucket, survives_disconnect
+from cloudserver.s3.ops.common import (
+    REDIRECT_FIELD, load_bucket, set_website_redirect, survives_disconnect)
 from cloudserver.s3.ops.multipart_checksums import (
     COMPOSITE, composite_checksum, final_etag, full_object_crc)
 from cloudserver.s3.ops.object_write import (
     check_write_conditions, delete_data, object_record)
 from cloudserver.s3.ops.upload import Received
-from cloudserver.s3.tags import parse_tagging_header, set_tags
+from cloudserver.s3.tags import parse_tagging_header, set_tags, tags_of
 from cloudserver.s3.versions import (
     client_version_id, freed_records, refuse_version_param, result_version_id,
     write_options)
@@ -33,6 +34,8 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 #: 10000 parts, each with an ETag and a checksum, plus framing.
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
 MAX_PARTS = 10000
+#: Commits tried when parts are re-uploaded (durably) under a completion.
+COMMIT_ATTEMPTS = 4
 
 
 def _strip_etag(etag: str) -> str:
@@ -202,8 +205,10 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         md["acl"] = upload["acl"]
     if upload.get("request-headers"):
         md["request-headers"] = upload["request-headers"]
-        set_tags(md, parse_tagging_header(upload["request-headers"].get("x-amz-tagging")))
-    done = await _commit_completion(ctx, uid, md, parts, write_options(bucket))
+    set_tags(md, upload_tags(upload))
+    set_website_redirect(md, upload.get(REDIRECT_FIELD))
+    done = await _commit_completion(ctx, uid, md, parts, write_options(bucket),
+                                    relocate=not ctx.backend.locations.is_remote(data_location))
     # AWS names the version only in a versioning-enabled bucket (s3-tests
     # test_versioning_bucket_multipart_upload_return_version_id)
     enabled = bucket.get("versioning") == "Enabled"
@@ -213,11 +218,30 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
 
 @survives_disconnect
 async def _commit_completion(ctx: RequestContext, uid: str, md: dict, parts: list,
-                             options: dict | None) -> dict:
+                             options: dict | None, relocate: bool = True) -> dict:
     """Write the object and drop the upload in one batch, then free the data
-    nothing refers to any more (replaced versions, parts left out)."""
-    done = await ctx.backend.metadata.complete_upload(
-        ctx.bucket, ctx.key, uid, md, {p["partNumber"]: p["etag"] for p in parts}, options)
+    nothing refers to any more (replaced versions, parts left out, parts
+    re-uploaded while this ran).
+
+    The metadata service refuses the batch (InvalidPart) when a part was
+    re-uploaded, durably, since it was read: its old data is being freed.
+    The parts are then read again and, if each still has the ETag the
+    request named (a client retrying a part sends the same bytes), the
+    object is made of the new ones (``relocate``: a local object's pieces
+    are the parts'; a remote one was assembled by the remote already).
+    """
+    for attempt in range(COMMIT_ATTEMPTS):
+        expected = {p["partNumber"]: part_identity(p) for p in parts}
+        try:
+            done = await ctx.backend.metadata.complete_upload(
+                ctx.bucket, ctx.key, uid, md, expected, options)
+            break
+        except InvalidPart:
+            if attempt == COMMIT_ATTEMPTS - 1:
+                raise S3Error("InvalidPart") from None
+        parts = await _reread_parts(ctx, uid, parts)
+        if relocate:
+            md["location"] = object_location(parts)
     piece_id = ctx.backend.locations.piece_id
     kept = {piece_id(loc) for loc in md["location"]}
     garbage = [loc for record in freed_records(done["result"])
@@ -226,6 +250,32 @@ async def _commit_completion(ctx: RequestContext, uid: str, md: dict, parts: lis
         garbage.extend(part.get("location") or [])
     await delete_data(ctx, garbage)
     return done
+
+
+def upload_tags(upload: dict) -> list[tuple[str, str]] | None:
+    """The tags CreateMultipartUpload asked for: the upload's ``tags``, or
+    for uploads created before it kept them, its x-amz-tagging header."""
+    if "tags" in upload or not upload.get("request-headers"):
+        return tags_of(upload)
+    try:
+        return parse_tagging_header(upload["request-headers"].get("x-amz-tagging"))
+    except S3Error:  # refused by today's rules: complete without them, not never
+        return None
+
+
+async def _reread_parts(ctx: RequestContext, uid: str, parts: list[dict]) -> list[dict]:
+    """The current records of ``parts``; InvalidPart unless each has the
+    same ETag, size and checksum (what the object's record was made of)."""
+    stored, _ = await ctx.backend.metadata.list_parts(uid, 0, MAX_PARTS)
+    by_number = {r["partNumber"]: r for r in stored}
+    out = []
+    for old in parts:
+        new = by_number.get(old["partNumber"])
+        if new is None or any(new.get(f) != old.get(f) for f in ("etag", "size", "checksum")):
+            raise S3Error("InvalidPart", PartNumber=str(old["partNumber"]),
+                          ETag=old["etag"])
+        out.append(new)
+    return out
 
 
 def _part_summary(part: dict, with_checksum: bool) -> dict:

@@ -44,12 +44,12 @@ def part_read(ctx: RequestContext, md: dict) -> PartRead:
     parts = md.get("parts")
     if not parts:
         if number != 1:
-            raise S3Error("InvalidPart", "The requested partnumber is not satisfiable",
-                          PartNumberRequested=str(number), ActualPartCount="1")
+            raise S3Error("InvalidPartNumber", PartNumberRequested=str(number),
+                          ActualPartCount="1")
         return PartRead(None, [])
     if number > len(parts):
-        raise S3Error("InvalidPart", "The requested partnumber is not satisfiable",
-                      PartNumberRequested=str(number), ActualPartCount=str(len(parts)))
+        raise S3Error("InvalidPartNumber", PartNumberRequested=str(number),
+                      ActualPartCount=str(len(parts)))
     start = sum(p["size"] for p in parts[:number - 1])
     part = parts[number - 1]
     headers = [("x-amz-mp-parts-count", str(len(parts)))]

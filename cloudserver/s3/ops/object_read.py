@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from cloudserver.data.producers import BytesProducer, ChainedProducer
+from cloudserver.metadata import errors as md_errors
 from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.conditions import (
@@ -96,7 +97,9 @@ async def load_current(ctx: RequestContext, bucket: str, key: str,
     """The record a read addresses: the master, or the version asked for.
 
     A delete marker answers 404 NoSuchKey when it is the current version and
-    405 MethodNotAllowed when asked for by id, with x-amz-delete-marker.
+    405 MethodNotAllowed when asked for by id, with x-amz-delete-marker.  A
+    well-formed id that names nothing is NoSuchVersion, with the Key and
+    VersionId asked for (as AWS).
     """
     version = parse_version_param(version_param)
     options = {"versionId": version} if version is not None else None
@@ -106,23 +109,35 @@ async def load_current(ctx: RequestContext, bucket: str, key: str,
         if e.code == "NoSuchKey":  # S3 says so explicitly: not hidden by a marker
             e.headers.setdefault("x-amz-delete-marker", "false")
         raise
+    except md_errors.NoSuchVersion:
+        raise S3Error("NoSuchVersion", Key=key, VersionId=version_param) from None
     if md.get("isDeleteMarker"):
-        headers = {"x-amz-delete-marker": "true"}
-        shown = client_version_id(md)
-        if shown is not None:
-            headers["x-amz-version-id"] = shown
-        if version is not None:
-            headers["Allow"] = "DELETE"
-            raise S3Error("MethodNotAllowed", "The specified method is not allowed against "
-                          "this resource.", headers=headers, Method=ctx.method,
-                          ResourceType="DeleteMarker")
-        raise S3Error("NoSuchKey", headers=headers, Key=key)
+        raise _marker_error(ctx, md, key, by_id=version is not None)
     return md
 
 
-async def load_for_read(ctx: RequestContext, with_data: bool = True) -> dict:
+def _marker_error(ctx: RequestContext, md: dict, key: str, by_id: bool) -> S3Error:
+    """What reading delete marker ``md`` answers.  Named by id it is AWS's
+    405: x-amz-delete-marker, the marker's id and Last-Modified, and Allow
+    naming DELETE, the one method a marker takes."""
+    headers = {"x-amz-delete-marker": "true"}
+    shown = client_version_id(md)
+    if shown is not None:
+        headers["x-amz-version-id"] = shown
+    if not by_id:
+        return S3Error("NoSuchKey", headers=headers, Key=key)
+    headers["Allow"] = "DELETE"
+    if md.get("last-modified") is not None:
+        headers["Last-Modified"] = http_date(md["last-modified"])
+    return S3Error("MethodNotAllowed", "The specified method is not allowed against "
+                   "this resource.", headers=headers, Method=ctx.method,
+                   ResourceType="DeleteMarker")
+
+
+async def load_for_read(ctx: RequestContext, with_data: bool = True) -> tuple[dict, dict]:
     """GetObject / HeadObject: what ``load_bucket`` then ``load_current``
-    return, from one metadata call when the record is there.
+    return (bucket attributes, record), from one metadata call when the
+    record is there.
 
     A bad versionId, a missing object or version and a delete marker are
     answered by those two, in their order (they read again: rare paths).
@@ -135,15 +150,16 @@ async def load_for_read(ctx: RequestContext, with_data: bool = True) -> dict:
         raise
     attrs, md = await load_bucket_and_object(ctx, version, with_data)
     if md is None or md.get("isDeleteMarker"):
-        return await load_current(ctx, ctx.bucket, ctx.key, version_param, bucket_attrs=attrs)
-    return md
+        return attrs, await load_current(ctx, ctx.bucket, ctx.key, version_param,
+                                         bucket_attrs=attrs)
+    return attrs, md
 
 
 async def _read(ctx: RequestContext, with_body: bool) -> Response:
-    md = await load_for_read(ctx, with_body)
+    attrs, md = await load_for_read(ctx, with_body)
     check_read_conditions(ctx, md)
     size = md["size"]
-    headers = object_headers(md)
+    headers = object_headers(md, attrs)
     part = part_read(ctx, md) if "partNumber" in ctx.query else None
     if part is not None:
         rng = part.range

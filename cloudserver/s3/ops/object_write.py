@@ -7,7 +7,8 @@ from cloudserver.s3 import acl, checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
-    load_bucket, now, quoted_etag, stored_headers, survives_disconnect, user_metadata)
+    load_bucket, now, quoted_etag, set_website_redirect, stored_headers,
+    survives_disconnect, user_metadata, website_redirect)
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.upload import Received, expected_from_headers, receive_body
 from cloudserver.s3.tags import request_tags, set_tags
@@ -118,6 +119,7 @@ async def put_object(ctx: RequestContext) -> Response:
     metadata = user_metadata(ctx)
     headers = stored_headers(ctx)
     sc = storage_class(ctx)
+    redirect = website_redirect(ctx)
     await check_write_conditions(ctx, ctx.bucket, ctx.key)
     target = placement.object_target(ctx, bucket, exp.length, metadata=metadata,
                                      headers=headers, content_type=ctx.header("content-type"))
@@ -127,6 +129,7 @@ async def put_object(ctx: RequestContext) -> Response:
     md["storage-class"] = sc
     md["acl"] = object_acl.to_record()
     set_tags(md, tags)
+    set_website_redirect(md, redirect)
     result = await commit_object(ctx, md, write_options(bucket))
     out = [("ETag", quoted_etag(md["etag"]))]
     if bucket.get("versioning") == "Enabled":

@@ -3,9 +3,10 @@
 its attributes (``acl.PUBLIC_ACCESS_BLOCK_ATTR``).
 
 BlockPublicAcls and IgnorePublicAcls are enforced by the ACL checks
-(cloudserver.s3.acl); the two policy switches are stored and returned for
-the bucket policy code to honour.  Only the bucket owner may use these
-operations (``acl.bucket_permission``).
+(cloudserver.s3.acl, through the decision in cloudserver.s3.access); the
+two policy switches are stored and returned for the bucket policy code to
+honour.  Only the bucket owner may use these operations (their routes
+declare ``owner(...)``).
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from cloudserver.metadata import errors as md_errors
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.ops.acl import update_in_place
+from cloudserver.s3.ops.acl import update_in_place, version_header
 from cloudserver.s3.ops.common import load_bucket
 from cloudserver.s3.ops.object_read import load_current
 from cloudserver.s3.tags import set_tags, tags_of
@@ -21,11 +21,6 @@ from cloudserver.s3.xml import MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, parse_tagging, 
 
 #: 50 tags of 128 + 256 characters, up to 4 UTF-8 bytes each, plus markup.
 MAX_TAGGING_BODY = 256 * 1024
-
-
-def _version_header(md: dict) -> list[tuple[str, str]]:
-    shown = client_version_id(md)
-    return [("x-amz-version-id", shown)] if shown is not None else []
 
 
 async def _load_target(ctx: RequestContext, version_param: str | None) -> dict:
@@ -50,27 +45,27 @@ async def _rewrite_tags(ctx: RequestContext, checked: dict,
 
 
 async def get_object_tagging(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    attrs = await load_bucket(ctx)
     md = await _load_target(ctx, ctx.query.get("versionId"))
-    return Response.xml(tagging_xml(tags_of(md)), headers=_version_header(md))
+    return Response.xml(tagging_xml(tags_of(md)), headers=version_header(md, attrs))
 
 
 async def put_object_tagging(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    attrs = await load_bucket(ctx)
     checked = await _load_target(ctx, ctx.query.get("versionId"))
     body = await ctx.read_small_body(MAX_TAGGING_BODY)
     pairs = parse_tagging(body, max_tags=MAX_OBJECT_TAGS)
     md = await _rewrite_tags(ctx, checked, pairs)
-    return Response(headers=_version_header(md))
+    return Response(headers=version_header(md, attrs))
 
 
 async def delete_object_tagging(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    attrs = await load_bucket(ctx)
     checked = await _load_target(ctx, ctx.query.get("versionId"))
     md = checked
     if checked.get("tags"):
         md = await _rewrite_tags(ctx, checked, [])
-    return Response(status=204, headers=_version_header(md))
+    return Response(status=204, headers=version_header(md, attrs))
 
 
 async def _update_bucket_tags(ctx: RequestContext, pairs: list[tuple[str, str]]) -> None:

@@ -14,6 +14,7 @@ from cloudserver.s3.ops.listing import (
     OWNER_FIELDS,
     iso8601_cached,
     parse_encoding,
+    page_size,
     parse_max_keys,
 )
 from cloudserver.s3.xml import parse_versioning, versioning_xml
@@ -23,14 +24,25 @@ from cloudserver.s3.xmlversions import VersionEntry, VersionsListing, list_versi
 MAX_VERSIONING_BODY = 64 * 1024
 
 
+def check_mfa(mfa_delete: str | None, mfa_header: str | None) -> None:
+    """Refuse what would need MFA delete, which is not implemented.
+
+    Enabling MfaDelete without ``x-amz-mfa`` is AWS's AccessDenied; with the
+    header we cannot check the token (no MFA devices here), so any request
+    carrying it is NotImplemented rather than accepted unverified.
+    MfaDelete Disabled, what every bucket has, is accepted.
+    """
+    if mfa_header is not None:
+        raise S3Error("NotImplemented", "MFA delete is not implemented")
+    if mfa_delete == "Enabled":
+        raise S3Error("AccessDenied", "Mfa Authentication must be used for this request")
+
+
 async def put_bucket_versioning(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
     body = await ctx.read_small_body(MAX_VERSIONING_BODY)
     status, mfa = parse_versioning(body)
-    if mfa == "Enabled":
-        raise S3Error("NotImplemented", "MFA delete is not implemented")
-    if status is None:
-        raise S3Error("MalformedXML")
+    check_mfa(mfa, ctx.header("x-amz-mfa"))
     if bucket.get("objectLock") and status == "Suspended":
         raise S3Error("InvalidBucketState", "An Object Lock configuration is present on "
                       "this bucket, so the versioning state cannot be changed.")
@@ -84,7 +96,7 @@ async def list_object_versions(ctx: RequestContext) -> Response:
         "listingType": "DelimiterVersions",
         "prefix": q.get("prefix", ""),
         "delimiter": q.get("delimiter") or None,
-        "maxKeys": max_keys,
+        "maxKeys": page_size(max_keys),
         "keyMarker": key_marker or None,
         "versionIdMarker": parse_version_param(vid_marker) if vid_marker else None,
         "valueFields": VERSION_FIELDS,

@@ -54,7 +54,7 @@ from cloudserver.metadata.errors import (
 from cloudserver.metadata.interfaces import IMetadataService, IOrderedKV
 from cloudserver.metadata.listing import list_range, make_filter
 from cloudserver.metadata.records import decode_record, encode_record
-from cloudserver.metadata.uploads import UploadsMixin
+from cloudserver.metadata.uploads import UploadStore
 from cloudserver.metadata.version_id import (
     DEFAULT_REPLICATION_GROUP_ID,
     NULL_VERSION_ID,
@@ -77,7 +77,7 @@ def _call(f: Callable[..., Any], *args: Any) -> defer.Deferred:
 
 
 @implementer(IMetadataService)
-class MetadataService(UploadsMixin):
+class MetadataService:
     """IMetadataService over an IOrderedKV (MemoryKV or LevelDBKV)."""
 
     def __init__(self, kv: IOrderedKV,
@@ -97,7 +97,35 @@ class MetadataService(UploadsMixin):
         # Lets put/delete report the record they replaced even when several
         # writes to one key are in the same group commit.
         self._staged: dict[bytes, list] = {}
-        self._init_uploads()
+        self.uploads = UploadStore(self.kv, bucket_exists=self._bucket_exists,
+                                   plan_object_put=self._plan_object_put, commit=self._commit)
+
+    # -- multipart uploads: the UploadStore's, named here as IMetadataService
+    # (and so the :9990 method table) has them ---------------------------------
+
+    def create_upload(self, *args, **kwargs) -> defer.Deferred:
+        return self.uploads.create_upload(*args, **kwargs)
+
+    def get_upload(self, *args, **kwargs) -> defer.Deferred:
+        return self.uploads.get_upload(*args, **kwargs)
+
+    def list_uploads(self, *args, **kwargs) -> defer.Deferred:
+        return self.uploads.list_uploads(*args, **kwargs)
+
+    def put_part(self, *args, **kwargs) -> defer.Deferred:
+        return self.uploads.put_part(*args, **kwargs)
+
+    def list_parts(self, *args, **kwargs) -> defer.Deferred:
+        return self.uploads.list_parts(*args, **kwargs)
+
+    def complete_upload(self, *args, **kwargs) -> defer.Deferred:
+        return self.uploads.complete_upload(*args, **kwargs)
+
+    def abort_upload(self, *args, **kwargs) -> defer.Deferred:
+        return self.uploads.abort_upload(*args, **kwargs)
+
+    def delete_bucket_uploads(self, *args, **kwargs) -> defer.Deferred:
+        return self.uploads.delete_bucket_uploads(*args, **kwargs)
 
     # -- buckets -----------------------------------------------------------
 

@@ -51,7 +51,7 @@ losing part's data is freed exactly once.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.internet import defer
@@ -132,13 +132,32 @@ def part_identity(record: Mapping[str, Any]) -> str:
     return f"{record.get('etag')}|{pieces}"
 
 
-class UploadsMixin:
-    """Upload and part records; mixed into MetadataService (needs ``self.kv``,
-    ``_bucket_exists``, ``_plan_object_put``, ``_commit`` and ``_release``
-    from it)."""
+def _release(result: Any, release: Callable[[str], None], name: str) -> Any:
+    release(name)
+    return result
 
-    def _init_uploads(self) -> None:
+
+class UploadStore:
+    """Upload and part records: a collaborator the MetadataService holds
+    (``service.uploads``) and whose methods it offers as its own.
+
+    A completion writes the object in the same batch as it removes the
+    upload, so the store is given the object side's steps: whether a
+    bucket exists, the plan of an object put (versioning included) and the
+    commit that writes it.  Lifecycle's upload expiry will call
+    ``abort_upload`` here.
+    """
+
+    def __init__(self, kv, *, bucket_exists: Callable[[str], bool],
+                 plan_object_put: Callable[..., tuple], commit: Callable[..., defer.Deferred]):
+        self.kv = kv
+        self._bucket_exists = bucket_exists
+        self._plan_object_put = plan_object_put
+        self._commit = commit
+        self._release = _release
+        #: part key -> [latest value, writes in flight, values claimed by a completion]
         self._mpu_staged: dict[bytes, list] = {}
+        #: uploads being completed or aborted
         self._mpu_closing: set[str] = set()
 
     # -- uploads -------------------------------------------------------------

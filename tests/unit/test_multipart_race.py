@@ -53,7 +53,7 @@ class RaceBase(SynchronousTestCase):
     def setUp(self):
         self.h = Harness()
         if self.slow:
-            self.kv = self.h.metadata.kv = SlowKV()
+            self.kv = self.h.metadata.kv = self.h.metadata.uploads.kv = SlowKV()
         self.request(signed("PUT", "/bucket"))
         out = self.request(signed("POST", "/bucket/k?uploads"))
         self.uid = re.search(rb"<UploadId>([^<]+)</UploadId>", out).group(1).decode()

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.unit.test_multipart_uploads -*-
-"""UploadsMixin (the upload state of MetadataService) over MemoryKV, and over
+"""UploadStore (the upload state MetadataService holds) over MemoryKV, and over
 a KV whose batches stay in flight until told, as LevelDB's do."""
 from __future__ import annotations
 
@@ -372,7 +372,7 @@ class InFlightTests(Base):
         self.md.put_part("b", "k", "u1", 1, part(1, "b"))
         self.md.complete_upload("b", "k", "u1", {}, {1: ident(1, "a")})
         self.kv.flush()
-        self.assertEqual(self.md._mpu_staged, {})
+        self.assertEqual(self.md.uploads._mpu_staged, {})
 
     def test_abort_removes_parts_in_flight(self):
         d = self.md.put_part("b", "k", "u1", 2, part(2, "x"))

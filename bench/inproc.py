@@ -56,7 +56,7 @@ class Site:
         from cloudserver.config import load_config
         from cloudserver.s3.context import Backend
         from cloudserver.web.site import StreamingSite
-        from cloudserver.s3.resource import S3Resource
+        from cloudserver.s3.http.resource import S3Resource
 
         self.clock = Clock()
         self.clock.advance(time.time())

@@ -120,7 +120,7 @@ def makeService(options, reactor=None, env=None):
         from twisted.internet import reactor  # the process's reactor, chosen by twistd
     from cloudserver.s3.context import Backend
     from cloudserver.web.site import StreamingSite, install_request_line_parser
-    from cloudserver.s3.resource import S3Resource
+    from cloudserver.s3.http.resource import S3Resource
 
     try:
         config = load_config(env, port=options["port"])

@@ -21,7 +21,7 @@ import attrs
 
 from cloudserver.s3.access.declare import (
     OPEN_ACCESS, Access, account, on_bucket, on_object, owner)
-from cloudserver.s3.acl import READ, READ_ACP, WRITE, WRITE_ACP
+from cloudserver.s3.access.acl import READ, READ_ACP, WRITE, WRITE_ACP
 from cloudserver.s3.errors import S3Error
 
 SERVICE, BUCKET, OBJECT = "service", "bucket", "object"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3 import acl
+from cloudserver.s3.access import acl
 from cloudserver.s3.access import COPY_SOURCE, LIST_BUCKET, authorize, gate
 from cloudserver.s3.access.declare import ACCOUNT, BUCKET, OBJECT, OPEN
-from cloudserver.s3.acl import OWNER, READ, READ_ACP, WRITE, WRITE_ACP
+from cloudserver.s3.access.acl import OWNER, READ, READ_ACP, WRITE, WRITE_ACP
 from cloudserver.s3.ops import HANDLERS, NOT_IMPLEMENTED
 from cloudserver.s3.routing import ROUTES, route
 

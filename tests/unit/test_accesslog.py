@@ -12,7 +12,7 @@ from twisted.logger import (
 )
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3.accesslog import NAMESPACE, AccessLog
+from cloudserver.s3.http.accesslog import NAMESPACE, AccessLog
 
 NOW = 1_700_000_000.25
 FIELDS = {"request_id": "R1", "status": 200}

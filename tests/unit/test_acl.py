@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3 import acl
-from cloudserver.s3.acl import (
+from cloudserver.s3.access import acl
+from cloudserver.s3.access.acl import (
     ALL_USERS, AUTHENTICATED_USERS, CANONICAL_USER, FULL_CONTROL, GROUP, LOG_DELIVERY,
     OWNER, READ, READ_ACP, WRITE, WRITE_ACP, Acl, Grant)
 from cloudserver.s3.auth.accounts import Account, AccountStore

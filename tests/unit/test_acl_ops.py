@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.metadata.kv import MemoryKV
 from cloudserver.metadata.service import MetadataService
-from cloudserver.s3 import acl
+from cloudserver.s3.access import acl
 from cloudserver.s3.auth.authenticate import AuthResult
 from cloudserver.s3.context import Backend, RequestContext
 from cloudserver.s3.errors import S3Error
@@ -19,7 +19,7 @@ from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.ops import HANDLERS
 from cloudserver.s3.ops.common import load_bucket, load_object
 from cloudserver.s3.routing import route
-from cloudserver.s3.versions import client_version_id, parse_version_param
+from cloudserver.s3.model.versions import client_version_id, parse_version_param
 from tests.unit.test_acl import BART, LISA, accounts, grant, policy
 
 

@@ -7,8 +7,8 @@ import hashlib
 from botocore import httpchecksum
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3 import checksums
-from cloudserver.s3.checksums import (
+from cloudserver.s3.model import checksums
+from cloudserver.s3.model.checksums import (
     ALGORITHMS,
     BodyDigests,
     algorithm_from_header,

@@ -1,7 +1,7 @@
 """RFC 7232 precedence of the four conditional headers (s3/conditions.py)."""
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3.conditions import etag_matches, failed_condition
+from cloudserver.s3.model.conditions import etag_matches, failed_condition
 
 MD = {"etag": "abc", "last-modified": 1_000_000.5}
 BEFORE = "Mon, 12 Jan 1970 13:46:39 GMT"  # 999999

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3 import cors
+from cloudserver.s3.model import cors
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.cors import actual_request_headers
 from tests.unit import test_acl_ops, test_http

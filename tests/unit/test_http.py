@@ -21,7 +21,7 @@ from cloudserver.metadata.kv import MemoryKV
 from cloudserver.metadata.service import MetadataService
 from cloudserver.s3.context import Backend
 from cloudserver.web.site import StreamingSite
-from cloudserver.s3.resource import S3Resource
+from cloudserver.s3.http.resource import S3Resource
 from tests.unit.test_auth_helpers import BOTO_NOW, frozen_botocore_clock
 
 HOST = "localhost:8000"
@@ -277,7 +277,7 @@ class ResponseHeaderTests(SynchronousTestCase):
         from twisted.web.http_headers import Headers
 
         from cloudserver.s3.context import Response
-        from cloudserver.s3.resource import S3Resource, _set_headers_public
+        from cloudserver.s3.http.resource import S3Resource, _set_headers_public
         responses = [
             Response(status=200, headers=[("Last-Modified", "Thu, 01 Jan 1970 00:00:00 GMT"),
                                           ("ETag", '"abc"'), ("Accept-Ranges", "bytes"),

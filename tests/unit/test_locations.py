@@ -13,8 +13,8 @@ from cloudserver.config import ConfigError, resolve_locations, validate_location
 from cloudserver.data.locations import Locations
 from cloudserver.data.memory import MemoryDataStore
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.healthcheck import client_allowed
-from cloudserver.s3.placement import choose_location
+from cloudserver.s3.http.healthcheck import client_allowed
+from cloudserver.s3.model.placement import choose_location
 
 KEY = base64.b64encode(b"k" * 32).decode()
 LOCS = {

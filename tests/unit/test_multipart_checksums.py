@@ -7,7 +7,7 @@ import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3 import checksums
+from cloudserver.s3.model import checksums
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.multipart_checksums import (
     checksum_type, composite_checksum, crc_combine, final_etag, full_object_crc)

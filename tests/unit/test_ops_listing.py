@@ -15,9 +15,9 @@ from cloudserver.s3.ops.listing import (
     parse_max_keys,
 )
 from cloudserver.s3.ops.versioning import VERSION_FIELDS, version_entries
-from cloudserver.s3.xmlbuild import iso8601
-from cloudserver.s3.xmllisting import ListEntry
-from cloudserver.s3.xmlversions import VersionEntry
+from cloudserver.s3.xml.build import iso8601
+from cloudserver.s3.xml.listing import ListEntry
+from cloudserver.s3.xml.versions import VersionEntry
 from tests.unit.test_acl import BART
 from tests.unit.test_acl_ops import Harness
 

@@ -13,10 +13,10 @@ import boto3
 from botocore.config import Config
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3 import post_policy
+from cloudserver.s3.auth import post_policy
 from cloudserver.s3.auth.accounts import Account, AccountStore
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.formdata import (
+from cloudserver.s3.http.formdata import (
     Field, FileData, FileEnd, FileStart, FormDataParser, boundary_of)
 from tests.unit.test_auth_helpers import BOTO_NOW, frozen_botocore_clock
 from tests.unit.test_http import Harness, signed, status

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.unit.test_tagging -*-
-"""Object and bucket tagging: the tag values (cloudserver.s3.tags), the
+"""Object and bucket tagging: the tag values (cloudserver.s3.model.tags), the
 tagging operations, and x-amz-tagging on PutObject, CopyObject and
 multipart uploads, driven through the HTTP layer with the memory backend."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import re
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3 import tags
+from cloudserver.s3.model import tags
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.multipart_complete import upload_tags
 from tests.unit.test_http import Harness, signed, status

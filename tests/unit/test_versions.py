@@ -1,11 +1,11 @@
-"""Tests for cloudserver.s3.versions: how object handlers take part in versioning."""
+"""Tests for cloudserver.s3.model.versions: how object handlers take part in versioning."""
 from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.metadata import version_id
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.versions import (
+from cloudserver.s3.model.versions import (
     client_version_id,
     freed_records,
     parse_version_param,

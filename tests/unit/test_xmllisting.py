@@ -1,11 +1,11 @@
-"""Golden and client round-trip tests for cloudserver.s3.xmllisting."""
+"""Golden and client round-trip tests for cloudserver.s3.xml.listing."""
 
 from urllib.parse import unquote_plus
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3.xmlbuild import url_encode
-from cloudserver.s3.xmllisting import (
+from cloudserver.s3.xml.build import url_encode
+from cloudserver.s3.xml.listing import (
     ListEntry,
     ListObjectsV1,
     ListObjectsV2,

@@ -1,9 +1,9 @@
-"""Tests for cloudserver.s3.xmlparse: the hardened parser and request documents."""
+"""Tests for cloudserver.s3.xml.parse: the hardened parser and request documents."""
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.xmlparse import (
+from cloudserver.s3.xml.parse import (
     child,
     children,
     local_name,

@@ -1,11 +1,11 @@
-"""Golden tests for cloudserver.s3.xmlresponses and the xmlbuild helpers."""
+"""Golden tests for cloudserver.s3.xml.responses and the xmlbuild helpers."""
 
 from lxml import etree
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.s3 import xml as s3xml
-from cloudserver.s3.xmlbuild import iso8601, quote_etag, s3_root, serialize, set_text, sub
-from cloudserver.s3.xmlresponses import (
+from cloudserver.s3.xml.build import iso8601, quote_etag, s3_root, serialize, set_text, sub
+from cloudserver.s3.xml.responses import (
     acl_xml,
     complete_multipart_xml,
     copy_object_result_xml,
@@ -138,7 +138,7 @@ class ObjectResultTests(SynchronousTestCase):
             b"<ChecksumSHA256>s</ChecksumSHA256></CopyObjectResult>")
 
     def test_checksums_by_algorithm_name(self) -> None:
-        """cloudserver.s3.checksums names algorithms without the prefix."""
+        """cloudserver.s3.model.checksums names algorithms without the prefix."""
         self.assertEqual(
             copy_object_result_xml("e", "2009-10-28T22:32:00.000Z",
                                    {"Type": "FULL_OBJECT", "CRC64NVME": "x", "CRC32C": "y"}),

@@ -1,8 +1,8 @@
-"""Golden and client round-trip tests for cloudserver.s3.xmlversions."""
+"""Golden and client round-trip tests for cloudserver.s3.xml.versions."""
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3.xmlversions import VersionEntry, VersionsListing, list_versions_xml
+from cloudserver.s3.xml.versions import VersionEntry, VersionsListing, list_versions_xml
 from tests.unit.test_xmllisting import BotocoreParsing
 
 try:

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 import attrs
 
-from cloudserver.s3 import acl
+from cloudserver.s3.access import acl
 from cloudserver.s3.access.declare import ACCOUNT, BUCKET, OBJECT, OPEN, Access
 from cloudserver.s3.errors import S3Error
 

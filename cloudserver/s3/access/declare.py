@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import attrs
 
-from cloudserver.s3.acl import OWNER, READ
+from cloudserver.s3.access.acl import OWNER, READ
 
 #: Levels: whose rules decide.
 ACCOUNT = "account"  # any signed-in account (ListBuckets, CreateBucket): no bucket yet

@@ -8,12 +8,12 @@ handlers only turn ACLs into documents and documents (or headers) into ACLs.
 from __future__ import annotations
 
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import acl
+from cloudserver.s3.access import acl
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket, load_object
 from cloudserver.s3.ops.object_read import load_current
-from cloudserver.s3.versions import client_version_id, shown_version_id
+from cloudserver.s3.model.versions import client_version_id, shown_version_id
 from cloudserver.s3.xml import acl_xml
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import acl
+from cloudserver.s3.access import acl
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket, now

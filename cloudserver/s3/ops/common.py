@@ -16,7 +16,7 @@ from cloudserver.s3.access import LIST_BUCKET, authorize
 from cloudserver.s3.access.declare import OBJECT, Access
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.versions import client_version_id, shown_version_id
+from cloudserver.s3.model.versions import client_version_id, shown_version_id
 
 #: Headers stored with an object and returned on GET/HEAD as they were sent.
 STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding",

@@ -13,10 +13,11 @@ from cloudserver.data.producers import ChainedProducer
 from cloudserver.metadata import errors as md_errors
 from cloudserver.data.inline import InlineWriter
 from cloudserver.data.interfaces import IDigestingWriter
-from cloudserver.s3 import acl, checksums, placement
+from cloudserver.s3.access import acl
+from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.context import RequestContext, Response
-from cloudserver.s3.conditions import failed_condition
+from cloudserver.s3.model.conditions import failed_condition
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
     WEBSITE_REDIRECT, load_bucket, now, set_website_redirect, stored_headers,
@@ -25,9 +26,9 @@ from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.object_read import load_current, piece_producers
 from cloudserver.s3.ops.object_write import commit_object, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE
-from cloudserver.s3.tags import copy_tags, set_tags
+from cloudserver.s3.model.tags import copy_tags, set_tags
 from cloudserver.s3.xml import copy_object_result_xml, iso8601
-from cloudserver.s3.versions import (
+from cloudserver.s3.model.versions import (
     VERSION_FIELDS, client_version_id, refuse_version_param, result_version_id,
     write_options)
 

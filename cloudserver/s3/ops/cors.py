@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import cors
+from cloudserver.s3.model import cors
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket

@@ -7,13 +7,13 @@ import hashlib
 
 from cloudserver.errors import DomainError
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import checksums
+from cloudserver.s3.model import checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import CATALOG, S3Error
 from cloudserver.s3.routing import MAX_KEY_BYTES
 from cloudserver.s3.ops.common import load_bucket, now, survives_disconnect
 from cloudserver.s3.ops.object_write import OBJECT_FORMAT, delete_data
-from cloudserver.s3.versions import (
+from cloudserver.s3.model.versions import (
     freed_records, parse_version_param, result_version_id, write_options)
 from cloudserver.s3.xml import delete_result_xml, parse_delete_request
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import secrets
 
-from cloudserver.s3 import acl, checksums, placement
+from cloudserver.s3.access import acl
+from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
@@ -27,8 +28,8 @@ from cloudserver.s3.ops.copy import (
 from cloudserver.s3.ops.multipart_checksums import checksum_type
 from cloudserver.s3.ops.object_write import delete_data, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, expected_from_headers, receive_body
-from cloudserver.s3.tags import request_tags, set_tags
-from cloudserver.s3.versions import client_version_id, parse_version_param
+from cloudserver.s3.model.tags import request_tags, set_tags
+from cloudserver.s3.model.versions import client_version_id, parse_version_param
 from cloudserver.s3.xml import (
     ListPartsResult, ListUploadsResult, PartEntry, Person, UploadEntry,
     copy_part_result_xml, initiate_multipart_xml, iso8601, list_multipart_uploads_xml,

@@ -18,7 +18,7 @@ import functools
 import hashlib
 from collections.abc import Sequence
 
-from cloudserver.s3 import checksums
+from cloudserver.s3.model import checksums
 from cloudserver.s3.errors import S3Error
 
 COMPOSITE, FULL_OBJECT = "COMPOSITE", "FULL_OBJECT"

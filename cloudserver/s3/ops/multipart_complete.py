@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from cloudserver.metadata import errors as md_errors
 from cloudserver.metadata.uploads import InvalidPart, NoSuchUpload, part_identity
-from cloudserver.s3 import checksums, placement
+from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
@@ -24,8 +24,8 @@ from cloudserver.s3.ops.multipart_checksums import (
 from cloudserver.s3.ops.object_write import (
     check_write_conditions, delete_data, object_record)
 from cloudserver.s3.ops.upload import Received
-from cloudserver.s3.tags import parse_tagging_header, set_tags, tags_of
-from cloudserver.s3.versions import (
+from cloudserver.s3.model.tags import parse_tagging_header, set_tags, tags_of
+from cloudserver.s3.model.versions import (
     client_version_id, freed_records, refuse_version_param, result_version_id,
     write_options)
 from cloudserver.s3.xml import complete_multipart_xml, parse_complete_multipart

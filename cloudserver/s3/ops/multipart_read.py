@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import attrs
 
-from cloudserver.s3 import checksums
+from cloudserver.s3.model import checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import http_date, load_bucket, load_object
-from cloudserver.s3.versions import client_version_id, parse_version_param
+from cloudserver.s3.model.versions import client_version_id, parse_version_param
 from cloudserver.s3.xml import ObjectAttributes, PartEntry, object_attributes_xml
 
 MAX_PART_NUMBER = 10000

@@ -7,12 +7,12 @@ import re
 
 from cloudserver.data.producers import BytesProducer, ChainedProducer
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import checksums, placement
+from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
-from cloudserver.s3.conditions import (
+from cloudserver.s3.model.conditions import (
     IF_MATCH, IF_UNMODIFIED_SINCE, failed_condition)
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.versions import client_version_id, parse_version_param
+from cloudserver.s3.model.versions import client_version_id, parse_version_param
 from cloudserver.s3.ops.common import (
     http_date, load_bucket, load_bucket_and_object, load_object, object_headers)
 from cloudserver.s3.ops.multipart_read import part_read

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import acl, checksums, placement
+from cloudserver.s3.access import acl
+from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
@@ -11,8 +12,8 @@ from cloudserver.s3.ops.common import (
     survives_disconnect, user_metadata, website_redirect)
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.upload import Received, expected_from_headers, receive_body
-from cloudserver.s3.tags import request_tags, set_tags
-from cloudserver.s3.versions import (
+from cloudserver.s3.model.tags import request_tags, set_tags
+from cloudserver.s3.model.versions import (
     freed_records, refuse_version_param, result_version_id, write_options)
 
 OBJECT_FORMAT = 1

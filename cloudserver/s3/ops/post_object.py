@@ -3,9 +3,9 @@
 
 The body is ``multipart/form-data``: fields first (key, policy, signature,
 acl, metadata...), the object's bytes last in the ``file`` part.  It is
-parsed as it streams (cloudserver.s3.formdata).  When the file part
+parsed as it streams (cloudserver.s3.http.formdata).  When the file part
 begins, every field is in: the form is checked then, before any byte is
-stored — the signature and policy (cloudserver.s3.post_policy), the
+stored — the signature and policy (cloudserver.s3.auth.post_policy), the
 bucket ACL for the signer or the anonymous caller, the object's ACL,
 metadata and tags.  The file then streams into the data store as a
 PutObject body does, hashed on the way; only when it is complete, within
@@ -23,12 +23,13 @@ from urllib.parse import quote, urlsplit
 
 import attrs
 
-from cloudserver.s3 import acl, checksums
+from cloudserver.s3.access import acl
+from cloudserver.s3.model import checksums
 from cloudserver.s3.access import authorize
 from cloudserver.s3.auth.authenticate import AuthResult
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.formdata import (
+from cloudserver.s3.http.formdata import (
     Field, FileData, FileStart, FormDataParser, boundary_of)
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.common import (
@@ -36,12 +37,12 @@ from cloudserver.s3.ops.common import (
 from cloudserver.s3.ops.object_write import (
     commit_object, object_record, storage_class)
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, Received
-from cloudserver.s3.post_policy import check_policy, missing_field, parse_policy, signed_by
+from cloudserver.s3.auth.post_policy import check_policy, missing_field, parse_policy, signed_by
 from cloudserver.s3.routing import MAX_KEY_BYTES
-from cloudserver.s3.tags import set_tags
-from cloudserver.s3.versions import result_version_id, write_options
-from cloudserver.s3.xmlbuild import plain_root, serialize, sub
-from cloudserver.s3.xmlparse import MAX_OBJECT_TAGS, parse_tagging
+from cloudserver.s3.model.tags import set_tags
+from cloudserver.s3.model.versions import result_version_id, write_options
+from cloudserver.s3.xml.build import plain_root, serialize, sub
+from cloudserver.s3.xml.parse import MAX_OBJECT_TAGS, parse_tagging
 
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 _SUCCESS_STATUSES = (200, 201, 204)

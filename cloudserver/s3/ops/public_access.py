@@ -3,7 +3,7 @@
 its attributes (``acl.PUBLIC_ACCESS_BLOCK_ATTR``).
 
 BlockPublicAcls and IgnorePublicAcls are enforced by the ACL checks
-(cloudserver.s3.acl, through the decision in cloudserver.s3.access); the
+(cloudserver.s3.access.acl, through the decision in cloudserver.s3.access); the
 two policy switches are stored and returned for the bucket policy code to
 honour.  Only the bucket owner may use these operations (their routes
 declare ``owner(...)``).
@@ -11,12 +11,12 @@ declare ``owner(...)``).
 from __future__ import annotations
 
 from cloudserver.metadata import errors as md_errors
-from cloudserver.s3 import acl
+from cloudserver.s3.access import acl
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket
-from cloudserver.s3.xmlbuild import s3_root, serialize, sub, xml_bool
-from cloudserver.s3.xmlparse import child, parse_xml
+from cloudserver.s3.xml.build import s3_root, serialize, sub, xml_bool
+from cloudserver.s3.xml.parse import child, parse_xml
 
 MAX_BODY = 16 * 1024
 ROOT = "PublicAccessBlockConfiguration"

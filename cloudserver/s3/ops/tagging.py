@@ -2,7 +2,7 @@
 """Get/Put/DeleteObjectTagging and Get/Put/DeleteBucketTagging.
 
 Object tags live in the object's record (``md["tags"]``, see
-cloudserver.s3.tags) and are rewritten in place: a tag change is not a new
+cloudserver.s3.model.tags) and are rewritten in place: a tag change is not a new
 version and keeps Last-Modified.  Bucket tags live in the bucket
 attributes.  Both are the owner's business (``load_bucket`` checks it from
 the operation's name), as tags are not governed by ACLs.
@@ -15,8 +15,8 @@ from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.acl import update_in_place, version_header
 from cloudserver.s3.ops.common import load_bucket
 from cloudserver.s3.ops.object_read import load_current
-from cloudserver.s3.tags import set_tags, tags_of
-from cloudserver.s3.versions import client_version_id
+from cloudserver.s3.model.tags import set_tags, tags_of
+from cloudserver.s3.model.versions import client_version_id
 from cloudserver.s3.xml import MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, parse_tagging, tagging_xml
 
 #: 50 tags of 128 + 256 characters, up to 4 UTF-8 bytes each, plus markup.

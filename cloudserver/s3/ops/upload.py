@@ -15,7 +15,7 @@ import attrs
 
 from cloudserver.data.inline import InlineWriter
 from cloudserver.data.interfaces import IDigestingWriter
-from cloudserver.s3 import checksums, placement
+from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
 

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.unit.test_ops_versioning -*-
 """Bucket versioning operations: Put/GetBucketVersioning, ListObjectVersions.
 
-The helpers object handlers share live in cloudserver.s3.versions.
+The helpers object handlers share live in cloudserver.s3.model.versions.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from cloudserver.s3.ops.listing import (
     parse_max_keys,
 )
 from cloudserver.s3.xml import parse_versioning, versioning_xml
-from cloudserver.s3.versions import NULL, parse_version_param
-from cloudserver.s3.xmlversions import VersionEntry, VersionsListing, list_versions_xml
+from cloudserver.s3.model.versions import NULL, parse_version_param
+from cloudserver.s3.xml.versions import VersionEntry, VersionsListing, list_versions_xml
 
 MAX_VERSIONING_BODY = 64 * 1024
 

@@ -16,8 +16,8 @@ from typing import Any
 import attrs
 
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.xmlbuild import s3_root, serialize, sub
-from cloudserver.s3.xmlparse import children, parse_xml, text
+from cloudserver.s3.xml.build import s3_root, serialize, sub
+from cloudserver.s3.xml.parse import children, parse_xml, text
 
 #: Bucket attribute holding the rules.
 ATTR = "cors"

@@ -3,13 +3,13 @@
 
 Listings are the largest documents we send (1000 entries by default) and
 the hot path of a listing: they are written element by element
-(:mod:`cloudserver.s3.xmlstream`), one prebuilt ``<Contents>`` per shape of
+(:mod:`cloudserver.s3.xml.stream`), one prebuilt ``<Contents>`` per shape of
 entry filled and written for each.  Entries are :class:`ListEntry` named
 tuples: built ~3 times faster than attrs instances, a thousand times a
 page, and unpacked in one step.
 
 With ``encoding-type=url`` the key-like fields are percent-encoded (see
-:func:`~cloudserver.s3.xmlbuild.url_encode`): v1 encodes Key,
+:func:`~cloudserver.s3.xml.build.url_encode`): v1 encodes Key,
 Delimiter, Marker, NextMarker and CommonPrefixes; v2 encodes Key, Prefix,
 Delimiter, StartAfter and CommonPrefixes (continuation tokens are opaque
 and left alone), matching what botocore decodes.
@@ -20,15 +20,15 @@ from typing import NamedTuple
 
 import attrs
 
-from cloudserver.s3.xmlbuild import quote_etag, set_text, xml_bool
-from cloudserver.s3.xmlstream import Write, document, encoder, leaf, prefixes_writer, template
+from cloudserver.s3.xml.build import quote_etag, set_text, xml_bool
+from cloudserver.s3.xml.stream import Write, document, encoder, leaf, prefixes_writer, template
 
 
 class ListEntry(NamedTuple):
     """One object in a listing."""
 
     key: str
-    last_modified: str          # ISO 8601 as produced by xmlbuild.iso8601
+    last_modified: str          # ISO 8601 as produced by build.iso8601
     etag: str                   # quoted or not; always sent quoted
     size: int
     storage_class: str = "STANDARD"

@@ -1,14 +1,15 @@
 # -*- test-case-name: tests.unit.test_xmlresponses -*-
 """The S3 XML toolkit in one import: hardened parsing and serializers.
 
-The code lives in small modules (``xmlparse`` for request bodies,
-``xmlresponses`` and ``xmllisting`` for response documents, ``xmlbuild``
-for the shared lxml plumbing); this module only gathers their public
+The code lives in small modules (``parse`` for request bodies,
+``responses``, ``listing``, ``versions`` and ``multipart`` for response
+documents, ``build`` for the shared lxml plumbing, ``stream`` for
+listings written entry by entry); this package only gathers their public
 names so operations can ``from cloudserver.s3 import xml as s3xml``.
 """
 
-from cloudserver.s3.xmlbuild import S3_NS, XML_DECLARATION, iso8601, url_encode
-from cloudserver.s3.xmllisting import (
+from cloudserver.s3.xml.build import S3_NS, XML_DECLARATION, iso8601, url_encode
+from cloudserver.s3.xml.listing import (
     ListEntry,
     ListObjectsV1,
     ListObjectsV2,
@@ -17,7 +18,7 @@ from cloudserver.s3.xmllisting import (
     list_objects_v2_xml,
     list_objects_xml,
 )
-from cloudserver.s3.xmlparse import (
+from cloudserver.s3.xml.parse import (
     MAX_BUCKET_TAGS,
     MAX_DELETE_OBJECTS,
     MAX_OBJECT_TAGS,
@@ -32,10 +33,10 @@ from cloudserver.s3.xmlparse import (
     parse_xml,
     text,
 )
-from cloudserver.s3.xmlmultipart import (  # noqa: F401
+from cloudserver.s3.xml.multipart import (  # noqa: F401
     ListPartsResult, ListUploadsResult, ObjectAttributes, PartEntry, Person, UploadEntry,
     list_multipart_uploads_xml, list_parts_xml, object_attributes_xml)
-from cloudserver.s3.xmlresponses import (
+from cloudserver.s3.xml.responses import (
     acl_xml,
     complete_multipart_xml,
     copy_object_result_xml,

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.xmlparse import child, children, local_name, parse_xml, text
+from cloudserver.s3.xml.parse import child, children, local_name, parse_xml, text
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"

@@ -8,7 +8,7 @@ tags as ``md["tags"]``, a dict sorted by key (the order S3 lists them in,
 and JSON keeps it), absent when there are none.
 
 Tag rules (lengths, ``aws:`` prefix) live in one place,
-``xmlparse.parse_tagging``; the header's pairs are checked by rendering
+``xml.parse.parse_tagging``; the header's pairs are checked by rendering
 them as the ``Tagging`` document they stand for and parsing that.  What
 only the header can get wrong is answered as S3 answers it: a pair that
 is not ``key=value``, bad UTF-8 and duplicate keys are InvalidArgument,
@@ -22,8 +22,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.xmlparse import MAX_OBJECT_TAGS, parse_tagging
-from cloudserver.s3.xmlresponses import tagging_xml
+from cloudserver.s3.xml.parse import MAX_OBJECT_TAGS, parse_tagging
+from cloudserver.s3.xml.responses import tagging_xml
 
 HEADER = "x-amz-tagging"
 DIRECTIVE_HEADER = "x-amz-tagging-directive"

@@ -21,11 +21,11 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from cloudserver.s3 import access
-from cloudserver.s3.accesslog import AccessLog
+from cloudserver.s3.http.accesslog import AccessLog
 from cloudserver.s3.auth.authenticate import AuthResult, authenticate
 from cloudserver.s3.auth.request_info import RequestInfo
 from cloudserver.s3.context import Backend, RequestContext, Response
-from cloudserver.s3 import healthcheck
+from cloudserver.s3.http import healthcheck
 from cloudserver.s3.errors import REASONS, S3Error, translate
 from cloudserver.web.site import add_header_exact, canonical_header_name, sanitize_header_value
 from cloudserver.s3.ops import HANDLERS

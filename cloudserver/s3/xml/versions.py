@@ -2,7 +2,7 @@
 """ListObjectVersions response document (ListVersionsResult).
 
 Written element by element like the object listings
-(:mod:`cloudserver.s3.xmlstream`): one prebuilt ``<Version>`` and one
+(:mod:`cloudserver.s3.xml.stream`): one prebuilt ``<Version>`` and one
 ``<DeleteMarker>``, filled and written for each entry, in listing order.
 
 With ``encoding-type=url`` Key, Prefix, Delimiter, KeyMarker, NextKeyMarker
@@ -15,8 +15,8 @@ from typing import NamedTuple
 
 import attrs
 
-from cloudserver.s3.xmlbuild import quote_etag, set_text, xml_bool
-from cloudserver.s3.xmlstream import Write, document, encoder, leaf, prefixes_writer, template
+from cloudserver.s3.xml.build import quote_etag, set_text, xml_bool
+from cloudserver.s3.xml.stream import Write, document, encoder, leaf, prefixes_writer, template
 
 
 class VersionEntry(NamedTuple):
@@ -58,7 +58,7 @@ _MARKER = ("Key", "VersionId", "IsLatest", "LastModified", _OWNER)
 
 def _write_entries(write: Write, entries: Iterable[VersionEntry],
                    encode: Callable[[str], str]) -> None:
-    # As xmllisting's loop: plain assignments in one ``try``, set_text for
+    # As listing.py's loop: plain assignments in one ``try``, set_text for
     # the rare text lxml refuses.
     version, v = template("Version", _VERSION)
     marker, m = template("DeleteMarker", _MARKER)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from cloudserver.s3.xmlbuild import quote_etag, s3_root, serialize, sub, xml_bool
-from cloudserver.s3.xmlresponses import _checksums
+from cloudserver.s3.xml.build import quote_etag, s3_root, serialize, sub, xml_bool
+from cloudserver.s3.xml.responses import checksum_elements
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def _part(parent: etree._Element, part: PartEntry, *, with_etag: bool) -> None:
         sub(el, "LastModified", part.last_modified or "")
         sub(el, "ETag", quote_etag(part.etag or ""))
     sub(el, "Size", str(part.size))
-    _checksums(el, part.checksums)
+    checksum_elements(el, part.checksums)
 
 
 def list_parts_xml(result: ListPartsResult) -> bytes:
@@ -177,7 +177,7 @@ def object_attributes_xml(attrs: ObjectAttributes) -> bytes:
     if attrs.etag is not None:
         sub(root, "ETag", attrs.etag)
     if attrs.checksums:
-        _checksums(sub(root, "Checksum"), attrs.checksums)
+        checksum_elements(sub(root, "Checksum"), attrs.checksums)
     if attrs.parts_count is not None:
         el = sub(root, "ObjectParts")
         sub(el, "PartsCount", str(attrs.parts_count))

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from lxml import etree
 
-from cloudserver.s3.xmlbuild import (
+from cloudserver.s3.xml.build import (
     XSI_NS,
     plain_root,
     quote_etag,
@@ -28,11 +28,11 @@ _CHECKSUM_ORDER = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "Chec
 _DEFAULT_REGIONS = ("", "us-east-1")
 
 
-def _checksums(parent: etree._Element, checksums: Mapping[str, str] | None) -> None:
+def checksum_elements(parent: etree._Element, checksums: Mapping[str, str] | None) -> None:
     """Append ``Checksum*`` elements: known names in AWS order, then others.
 
     Keys may be AWS element names (``ChecksumCRC32``, ``ChecksumType``) or
-    bare algorithm names as cloudserver.s3.checksums spells them (``CRC32``,
+    bare algorithm names as cloudserver.s3.model.checksums spells them (``CRC32``,
     ``SHA256``); the latter get the ``Checksum`` prefix.
     """
     if not checksums:
@@ -102,7 +102,7 @@ def _copy_result(root_name: str, etag: str, last_modified_iso: str,
     root = s3_root(root_name)
     sub(root, "LastModified", last_modified_iso)
     sub(root, "ETag", quote_etag(etag))
-    _checksums(root, checksums)
+    checksum_elements(root, checksums)
     return serialize(root)
 
 
@@ -165,7 +165,7 @@ def complete_multipart_xml(location: str, bucket: str, key: str, etag: str,
     sub(root, "Bucket", bucket)
     sub(root, "Key", key)
     sub(root, "ETag", quote_etag(etag))
-    _checksums(root, checksums)
+    checksum_elements(root, checksums)
     return serialize(root)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 
 from lxml import etree
 
-from cloudserver.s3.xmlbuild import S3_NS, finish_document, set_text, url_encode
+from cloudserver.s3.xml.build import S3_NS, finish_document, set_text, url_encode
 
 Write = Callable[[etree._Element], None]
 

@@ -36,7 +36,16 @@ class Decision:
             raise S3Error("AccessDenied")
 
 
+# The decisions, made once (a request costs no allocation for its verdict).
 ALLOW_OPEN = Decision(True, "open")
+ALLOW_SIGNED = Decision(True, "signed")
+ALLOW_ANONYMOUS = Decision(True, "anonymous may")
+ALLOW_OWNER = Decision(True, "owner")
+ALLOW_ACL = Decision(True, "acl")
+ALLOW_PUBLIC_ACL = Decision(True, "public acl")
+DENY_ANONYMOUS = Decision(False, "anonymous")
+DENY_NO_GRANT = Decision(False, "no grant")
+DENY_PUBLIC_IGNORED = Decision(False, "public acl ignored")
 
 
 def requester(account: Any) -> str | None:
@@ -47,9 +56,9 @@ def requester(account: Any) -> str | None:
 def gate(ctx: Any) -> Decision:
     """Before the handler: may this caller reach the operation at all?"""
     access: Access = ctx.op.access
-    if ctx.account is None and not access.anonymous:
-        return Decision(False, "anonymous")
-    return Decision(True, "signed" if ctx.account is not None else "anonymous may")
+    if ctx.account is not None:
+        return ALLOW_SIGNED
+    return ALLOW_ANONYMOUS if access.anonymous else DENY_ANONYMOUS
 
 
 def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None = None, *,
@@ -65,7 +74,7 @@ def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None
     if access.level == OPEN:
         return ALLOW_OPEN
     if access.level == ACCOUNT:
-        return Decision(who is not None, "signed" if who is not None else "anonymous")
+        return ALLOW_SIGNED if who is not None else DENY_ANONYMOUS
     if access.level == BUCKET or obj is None:
         return _by_bucket_acl(bucket, who, access.permission)
     if access.level == OBJECT:
@@ -76,8 +85,8 @@ def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None
 def _by_bucket_acl(bucket: Mapping[str, Any], who: str | None, permission: str) -> Decision:
     if acl.allows(acl.bucket_acl(bucket), who, permission,
                   ignore_public=acl.ignores_public_acls(bucket)):
-        return Decision(True, "acl")
-    return Decision(False, "no grant")
+        return ALLOW_ACL
+    return DENY_NO_GRANT
 
 
 def _acl_owner(record: Mapping[str, Any]) -> str:
@@ -89,12 +98,10 @@ def _acl_owner(record: Mapping[str, Any]) -> str:
 def _by_object_acl(bucket: Mapping[str, Any], obj: Mapping[str, Any], who: str | None,
                    permission: str) -> Decision:
     if who is not None and who == _acl_owner(obj):
-        return Decision(True, "owner")  # the owner may do anything with what it owns
+        return ALLOW_OWNER  # the owner may do anything with what it owns
     object_acl = acl.object_acl(obj)
     if acl.allows(object_acl, who, permission, ignore_public=True):
-        return Decision(True, "acl")
+        return ALLOW_ACL
     if acl.allows(object_acl, who, permission):
-        if not acl.ignores_public_acls(bucket):
-            return Decision(True, "public acl")
-        return Decision(False, "public acl ignored")
-    return Decision(False, "no grant")
+        return DENY_PUBLIC_IGNORED if acl.ignores_public_acls(bucket) else ALLOW_PUBLIC_ACL
+    return DENY_NO_GRANT

@@ -100,6 +100,18 @@ def status(response: bytes) -> int:
     return int(response.split(b" ", 2)[1])
 
 
+class BucketCase:
+    """Mixin for SynchronousTestCase: a Harness with the bucket ``bucket``,
+    and ``send`` of signed requests through it."""
+
+    def setUp(self):
+        self.h = Harness()
+        self.assertEqual(status(self.send("PUT", "/bucket")), 200)
+
+    def send(self, method: str, path: str, body: bytes = b"", headers=None) -> bytes:
+        return self.h.send(signed(method, path, body, headers) + body)
+
+
 class HTTPLayerTests(SynchronousTestCase):
     def setUp(self):
         self.h = Harness()

@@ -9,7 +9,7 @@ import re
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.unit.test_http import Harness, signed, status
+from tests.unit.test_http import BucketCase, status
 
 CONTENT = {"Cache-Control": "max-age=60", "Content-Disposition": "attachment",
            "Content-Encoding": "gzip", "Content-Language": "fr",
@@ -24,13 +24,7 @@ def header(out: bytes, name: str) -> str | None:
     return m.group(1).decode() if m else None
 
 
-class CopyHeadersTests(SynchronousTestCase):
-    def setUp(self):
-        self.h = Harness()
-        self.assertEqual(status(self.send("PUT", "/bucket")), 200)
-
-    def send(self, method: str, path: str, body: bytes = b"", headers=None) -> bytes:
-        return self.h.send(signed(method, path, body, headers) + body)
+class CopyHeadersTests(BucketCase, SynchronousTestCase):
 
     def put(self, key: str, body: bytes = b"data", headers=None) -> bytes:
         out = self.send("PUT", f"/bucket/{key}", body, headers)

@@ -10,7 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import website_redirect
-from tests.unit.test_http import Harness, signed, status
+from tests.unit.test_http import BucketCase, status
 from tests.unit.test_ops_copy import header
 
 REDIRECT = "x-amz-website-redirect-location"
@@ -40,13 +40,7 @@ class WebsiteRedirectValueTests(SynchronousTestCase):
                 "InvalidRedirectLocation", 400), bad)
 
 
-class WebsiteRedirectTests(SynchronousTestCase):
-    def setUp(self):
-        self.h = Harness()
-        self.assertEqual(status(self.send("PUT", "/bucket")), 200)
-
-    def send(self, method: str, path: str, body: bytes = b"", headers=None) -> bytes:
-        return self.h.send(signed(method, path, body, headers) + body)
+class WebsiteRedirectTests(BucketCase, SynchronousTestCase):
 
     def test_put_object_stores_and_returns_it(self):
         out = self.send("PUT", "/bucket/k", b"x", {REDIRECT: "/other.html"})

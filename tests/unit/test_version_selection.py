@@ -12,20 +12,14 @@ import re
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.metadata import version_id as vid
-from tests.unit.test_http import Harness, signed, status
+from tests.unit.test_http import BucketCase, status
 from tests.unit.test_tagging import header, tagging
 
 MISSING = vid.encode(vid.format_version_id(1_600_000_000_000, 7, "RG001"))
 ENABLED = b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"
 
 
-class VersionSelectionTests(SynchronousTestCase):
-    def setUp(self):
-        self.h = Harness()
-        self.assertEqual(status(self.send("PUT", "/bucket")), 200)
-
-    def send(self, method: str, path: str, body: bytes = b"", headers=None) -> bytes:
-        return self.h.send(signed(method, path, body, headers) + body)
+class VersionSelectionTests(BucketCase, SynchronousTestCase):
 
     def enable(self) -> None:
         self.assertEqual(status(self.send("PUT", "/bucket?versioning", ENABLED)), 200)

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import attrs
 
-from cloudserver.s3.auth.accounts import AccountStore
+from cloudserver.accounts import AccountStore
 
 #: The default configuration files, shipped inside the package: in a checkout
 #: a link to the repository's conf/, in a wheel a copy of it.

@@ -11,7 +11,7 @@ atomic, synced batch, and an upload survives restarts like any record::
 
 The upload key sorts a bucket's uploads by object name, then by upload id
 (ListMultipartUploads order); upload ids start with a fixed-width time
-stamp (cloudserver.s3.ops.multipart) so that uploads of one name list in
+stamp (made by the S3 front's CreateMultipartUpload) so that uploads of one name list in
 initiation order.  Names never hold NUL (keys.encode_name), so the NUL
 before the upload id cannot be confused with a longer name.  Part keys
 zero-pad the part number so byte order is numeric order (ListParts).

@@ -6,7 +6,7 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
-from cloudserver.s3.auth.accounts import Account
+from cloudserver.accounts import Account
 from cloudserver.s3.auth.authenticate import AuthResult
 from cloudserver.web.body import RequestBody
 from cloudserver.s3.errors import S3Error

@@ -9,7 +9,7 @@ from cloudserver.s3.access import acl
 from cloudserver.s3.access.acl import (
     ALL_USERS, AUTHENTICATED_USERS, CANONICAL_USER, FULL_CONTROL, GROUP, LOG_DELIVERY,
     OWNER, READ, READ_ACP, WRITE, WRITE_ACP, Acl, Grant)
-from cloudserver.s3.auth.accounts import Account, AccountStore
+from cloudserver.accounts import Account, AccountStore
 from cloudserver.s3.errors import S3Error
 
 BART = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"

@@ -8,7 +8,7 @@ import hashlib
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.s3.auth.accounts import AccountStore
+from cloudserver.accounts import AccountStore
 from tests.unit.test_auth_helpers import AUTHDATA
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSRequest
 
-from cloudserver.s3.auth.accounts import AccountStore
+from cloudserver.accounts import AccountStore
 from cloudserver.s3.auth.request_info import RequestInfo
 
 # The credentials of AWS's documentation examples.

@@ -14,7 +14,7 @@ from botocore.config import Config
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.s3.auth import post_policy
-from cloudserver.s3.auth.accounts import Account, AccountStore
+from cloudserver.accounts import Account, AccountStore
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.http.formdata import (
     Field, FileData, FileEnd, FileStart, FormDataParser, boundary_of)

@@ -21,7 +21,7 @@ from email.utils import parsedate_to_datetime
 import attrs
 
 from cloudserver.s3.auth import sigv2, sigv4
-from cloudserver.s3.auth.accounts import Account, AccountStore
+from cloudserver.accounts import Account, AccountStore
 from cloudserver.s3.auth.payload import (
     STREAMING_SIGNED,
     STREAMING_SIGNED_TRAILER,

@@ -147,20 +147,22 @@ class InlineWriterTests(FileStoreMixin, SynchronousTestCase):
         transforms made of it (in order), in both digest modes."""
         for split in (10**9, 1):
             self.patch(file_writer, "SPLIT_DIGEST_SIZE", split)
-            data = os.urandom(300_000)
-            digest = Recorder()
-            seen = []
-            writer = self.store.create_writer()
-            writer.digest_with(digest, [lambda p: seen.append(len(p)) or xor(p), bytes])
-            for i in range(0, len(data), 7_000):
-                writer.write(data[i:i + 7_000])
-            checked = []
-            key = self.successResultOf(writer.finish(
-                before_commit=lambda: checked.append(digest.md5.hexdigest())))
-            self.assertEqual(digest.data, data)
-            self.assertEqual(checked, [hashlib.md5(data).hexdigest()])
-            self.assertEqual(sum(seen), len(data))
-            self.assertEqual(read(self.store, key), xor(data))
+            self.check_transformed_upload(os.urandom(300_000))
+
+    def check_transformed_upload(self, data: bytes) -> None:
+        digest = Recorder()
+        seen = []
+        writer = self.store.create_writer()
+        writer.digest_with(digest, [lambda p: seen.append(len(p)) or xor(p), bytes])
+        for i in range(0, len(data), 7_000):
+            writer.write(data[i:i + 7_000])
+        checked = []
+        key = self.successResultOf(writer.finish(
+            before_commit=lambda: checked.append(digest.md5.hexdigest())))
+        self.assertEqual(digest.data, data)
+        self.assertEqual(checked, [hashlib.md5(data).hexdigest()])
+        self.assertEqual(sum(seen), len(data))
+        self.assertEqual(read(self.store, key), xor(data))
 
     def test_before_commit_failure_removes_the_file(self):
         writer = self.store.create_writer()

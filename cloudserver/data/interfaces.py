@@ -62,7 +62,7 @@ class IDigestingWriter(IDataWriter):
     before writing it (hashlib and the CRCs release the GIL), so a large
     upload's MD5 runs beside the reactor.  Writers without this interface
     get their digests and transforms run by the caller, on the reactor
-    (cloudserver.s3.upload_chain decides which, in one place).
+    (cloudserver.s3.ops.upload_chain decides which, in one place).
     """
 
     def digest_with(update, transforms=()):

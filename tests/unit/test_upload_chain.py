@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.unit.test_upload_chain -*-
-"""The upload body chain (cloudserver.s3.upload_chain): hashers see the
+"""The upload body chain (cloudserver.s3.ops.upload_chain): hashers see the
 plaintext, transforms make what is stored, and the digests are verified in
 the writer's before_commit, whichever writer (memory: stages on the
 reactor; file: stages in the writer's jobs; none: an empty body)."""
@@ -13,7 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.data.memory import MemoryDataStore
 from cloudserver.s3.checksums import BodyDigests
-from cloudserver.s3.upload_chain import UploadChain
+from cloudserver.s3.ops.upload_chain import UploadChain
 from tests.unit.test_data_file import FileStoreMixin, HeldThreads, files_under, inline
 from tests.unit.test_data_file_writer import read, xor
 from tests.unit.test_upload_digests import crc32_b64

@@ -26,7 +26,7 @@ from cloudserver.s3.ops.object_read import load_current, piece_producers
 from cloudserver.s3.ops.object_write import commit_object, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE
 from cloudserver.s3.tags import copy_tags, set_tags
-from cloudserver.s3.upload_chain import UploadChain
+from cloudserver.s3.ops.upload_chain import UploadChain
 from cloudserver.s3.xml import copy_object_result_xml, iso8601
 from cloudserver.s3.versions import (
     VERSION_FIELDS, client_version_id, refuse_version_param, result_version_id,

@@ -39,7 +39,7 @@ from cloudserver.s3.ops.object_write import (
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, Received
 from cloudserver.s3.post_policy import check_policy, missing_field, parse_policy, signed_by
 from cloudserver.s3.routing import MAX_KEY_BYTES
-from cloudserver.s3.upload_chain import UploadChain
+from cloudserver.s3.ops.upload_chain import UploadChain
 from cloudserver.s3.tags import set_tags
 from cloudserver.s3.versions import result_version_id, write_options
 from cloudserver.s3.xmlbuild import plain_root, serialize, sub

@@ -18,7 +18,7 @@ from cloudserver.data.inline import InlineWriter
 from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.upload_chain import UploadChain
+from cloudserver.s3.ops.upload_chain import UploadChain
 
 MAX_PUT_SIZE = 5 * 1024 ** 3
 

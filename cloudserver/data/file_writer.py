@@ -31,7 +31,15 @@ big flush on, flushes are hashed by a digest stream (one pool job that
 takes flush after flush) while the writes go on beside it: MD5 is the
 slower half (~1.6 ms per MiB against ~0.4 ms for the write), so the stream
 gets the next flush queued while it hashes one, and the digests may lag the
-writes by one flush.  The digests are complete when ``finish`` fired.
+writes by one flush.  The digests are complete when ``before_commit`` is
+called, after the final job and before ``finish`` fires; a ``before_commit``
+that raises (the digests do not match) removes the file and fails ``finish``.
+
+Transforms (``digest_with(update, transforms)``) run in the writing job,
+after the digests saw the plaintext (beside them for split flushes: a
+transform never changes its input), so what is stored is their output;
+writing jobs run one at a time, in order, so a stateful stage (a cipher)
+sees the body in order.
 
 Early writeback.  After each flush the kernel is asked to start writing the
 range to disk (sync_file_range, Linux), and every ``SYNC_BEHIND_SIZE``
@@ -55,7 +63,7 @@ import ctypes
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -277,6 +285,8 @@ class FileDataWriter:
         self._buffered = 0
         self._tail: bytearray | None = None
         self._digest: Callable[[object], None] | None = None
+        self._transforms: tuple[Callable[[object], bytes], ...] = ()
+        self._before_commit: Callable[[], None] | None = None
         self._call_from_thread = call_from_thread
         self._stream: _DigestStream | None = None
         #: the latest flush's "hashed" Deferred that no operation waited on yet
@@ -300,12 +310,15 @@ class FileDataWriter:
 
     # -- the reactor side ------------------------------------------------
 
-    def digest_with(self, update: Callable[[object], None]) -> None:
+    def digest_with(self, update: Callable[[object], None],
+                    transforms: Sequence[Callable[[object], bytes]] = ()) -> None:
         """Call ``update(piece)`` on every byte written, in order, in the I/O
-        thread, before the bytes are written; complete when ``finish`` fired."""
+        thread, before the bytes are written; complete when ``before_commit``
+        is called.  ``transforms`` turn each piece into what is stored."""
         if self.size or self._digest is not None:
             raise RuntimeError("digest_with must come before the first write")
         self._digest = update
+        self._transforms = tuple(transforms)
 
     def write(self, data) -> defer.Deferred | None:
         """Queue ``data``; None, or a Deferred to wait on (backpressure).
@@ -343,13 +356,15 @@ class FileDataWriter:
             return waiter
         return None
 
-    def finish(self) -> defer.Deferred:
-        """Write the rest, fdatasync, close; fires with the key."""
+    def finish(self, before_commit: Callable[[], None] | None = None) -> defer.Deferred:
+        """Write the rest, fdatasync, close, call ``before_commit``; fires
+        with the key (IDataWriter.finish)."""
         if self._state != _OPEN:
             if self._error is not None:
                 return defer.fail(self._error)
             return defer.fail(RuntimeError(f"cannot finish a writer that is {self._state}"))
         self._state = _FINISHING
+        self._before_commit = before_commit
         self._finish_d = defer.Deferred()
         finish_d = self._finish_d
         self._release_waiters(None)
@@ -487,9 +502,11 @@ class FileDataWriter:
                     return
                 self._final_started = True
                 self._start_pieces(self._finish_file, self._take_pieces())
-            else:
+            elif self._committed():
                 self._state = _FINISHED
                 self._finish_d.callback(self.key)
+            else:
+                self._advance()  # before_commit refused: remove the file
         elif state == _CLOSING:
             if not self._cleanup_started:
                 self._cleanup_started = True
@@ -498,6 +515,19 @@ class FileDataWriter:
             else:
                 self._state = _CLOSED
                 self._closed()
+
+    def _committed(self) -> bool:
+        """Run ``before_commit`` (every byte is hashed and written); False,
+        with the writer failed, when it raised."""
+        check, self._before_commit = self._before_commit, None
+        if check is None:
+            return True
+        try:
+            check()
+        except Exception:  # noqa: BLE001 - fails finish, through _advance
+            self._error = Failure()
+            return False
+        return True
 
     def _stop_hashing(self) -> None:
         if self._stream is not None:
@@ -543,6 +573,8 @@ class FileDataWriter:
         if digest is not None:
             for piece in pieces:
                 digest(piece)
+        for transform in self._transforms:
+            pieces = [transform(piece) for piece in pieces]
         write_pieces(self._fd, pieces)
         self._offset += sum(map(_size, pieces))
 

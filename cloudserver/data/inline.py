@@ -14,6 +14,7 @@ import base64
 import secrets
 
 from twisted.internet import defer
+from twisted.python.failure import Failure
 
 from cloudserver.data.producers import BytesProducer
 
@@ -44,9 +45,17 @@ class InlineWriter:
         self._chunks.append(bytes(data))
         return None
 
-    def finish(self) -> defer.Deferred:
+    def finish(self, before_commit=None) -> defer.Deferred:
+        """Keep the bytes in ``data``; ``before_commit`` runs first."""
         if self._state == "aborted":
             return defer.fail(defer.CancelledError())
+        if before_commit is not None:
+            try:
+                before_commit()
+            except Exception:  # noqa: BLE001 - the Deferred's failure
+                failure = Failure()
+                self.abort()
+                return defer.fail(failure)
         self._state = "finished"
         self.data = b"".join(self._chunks)
         self._chunks = []

@@ -31,8 +31,19 @@ class IDataWriter(Interface):
         Raises CancelledError after ``abort`` and RuntimeError after ``finish``.
         """
 
-    def finish():
-        """Flush and make durable; Deferred firing with the key (str)."""
+    def finish(before_commit=None):
+        """Flush and make durable; Deferred firing with the key (str).
+
+        ``before_commit``, when given, is called once on the reactor thread
+        when every byte written has been processed (digests handed over by
+        ``digest_with`` are complete) and before ``finish`` fires: before
+        the data is complete where the store can hold it back (a remote
+        PUT's held-back last chunk, the :9991 PUT's end, a memory or inline
+        blob), after the final fdatasync for the file store.  It is the one
+        point where an upload's digests are verified, whatever the writer:
+        when it raises, the writer removes what it wrote and ``finish``
+        fails with that error.
+        """
 
     def abort():
         """Drop everything written; Deferred firing with None.  Safe to call twice.
@@ -44,20 +55,31 @@ class IDataWriter(Interface):
 
 
 class IDigestingWriter(IDataWriter):
-    """A writer that can run the body's digests off the reactor thread.
+    """A writer that runs the body's digests (and transforms) in its own
+    I/O thread, off the reactor.
 
     The file store's writer hashes each piece in its I/O thread right
     before writing it (hashlib and the CRCs release the GIL), so a large
     upload's MD5 runs beside the reactor.  Writers without this interface
-    get their digests computed by the caller, on the reactor.
+    get their digests and transforms run by the caller, on the reactor
+    (cloudserver.s3.ops.upload_chain decides which, in one place).
     """
 
-    def digest_with(update):
+    def digest_with(update, transforms=()):
         """Call ``update(piece)`` on every byte written, in order, one call
         at a time, possibly in another thread; before the first ``write``.
 
-        Every byte has been fed when ``finish`` fired; after a failure or
-        ``abort`` the digests are incomplete and must not be used.
+        ``transforms``: stages ``bytes -> bytes`` run in order on every
+        piece after ``update`` saw it, in the writer's thread, one call at a
+        time and in body order; the store keeps what the last one returns.
+        A transform returns new bytes and never changes its input (the
+        digests may be reading that piece in another thread) and keeps the
+        length (as AES-CTR does), so sizes and ranges stay those of the
+        plaintext.
+
+        Every byte has been fed when ``before_commit`` is called (and when
+        ``finish`` fired); after a failure or ``abort`` the digests are
+        incomplete and must not be used.
         """
 
 

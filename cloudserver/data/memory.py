@@ -11,6 +11,7 @@ import secrets
 
 from twisted.internet import defer
 from twisted.internet.task import Cooperator
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from cloudserver.data.interfaces import IDataStore, IDataWriter
@@ -60,9 +61,17 @@ class MemoryDataWriter:
         self._chunks.append(bytes(data))
         self.size += len(data)
 
-    def finish(self) -> defer.Deferred:
+    def finish(self, before_commit=None) -> defer.Deferred:
+        """Publish the blob; ``before_commit`` runs first (IDataWriter.finish)."""
         if self._state != "open":
             return defer.fail(RuntimeError(f"cannot finish a writer that is {self._state}"))
+        if before_commit is not None:
+            try:
+                before_commit()
+            except Exception:  # noqa: BLE001 - the Deferred's failure
+                failure = Failure()
+                self.abort()
+                return defer.fail(failure)
         self._state = "finished"
         self._store._blobs[self.key] = b"".join(self._chunks)
         self._chunks = []

@@ -4,7 +4,9 @@
 ``BlockProducer`` streams a byte range of one stored blob in fixed-size
 blocks and follows the consumer's backpressure; ``ChainedProducer`` plays
 several producers back to back (a multipart object is a list of locations);
-``BytesProducer`` hands over bytes already in memory.
+``BytesProducer`` hands over bytes already in memory; ``transformed`` puts
+read-side stages (a decrypting one) between a stored piece and its
+consumer, the mirror of the upload chain's transforms.
 
 All follow IBodyProducer: ``startProducing`` returns a Deferred that fires
 with None once every byte was written, fails if reading fails, and never
@@ -12,7 +14,7 @@ fires after ``stopProducing`` (the consumer that stopped us already knows).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from twisted.internet import defer
@@ -301,3 +303,64 @@ class BytesProducer:
 
     def stopProducing(self) -> None:
         pass
+
+
+class _TransformingConsumer:
+    """What a transformed source writes to: each block goes through the
+    stages, in order, on to the real consumer."""
+
+    __slots__ = ("_consumer", "_transforms")
+
+    def __init__(self, consumer, transforms: tuple):
+        self._consumer = consumer
+        self._transforms = transforms
+
+    def write(self, data) -> None:
+        for transform in self._transforms:
+            data = transform(data)
+        self._consumer.write(data)
+
+    def registerProducer(self, producer, streaming) -> None:
+        self._consumer.registerProducer(producer, streaming)
+
+    def unregisterProducer(self) -> None:
+        self._consumer.unregisterProducer()
+
+
+@implementer(IBodyProducer)
+class TransformingProducer:
+    """``source``'s bytes through ``transforms`` (each ``bytes -> bytes``,
+    run on the reactor, in order, one block at a time).
+
+    Stages keep the length (as AES-CTR does), so ``length`` is the
+    source's; pause, resume and stop go to the source, and so does
+    ``prepare`` (a remote source's early answer)."""
+
+    def __init__(self, source, transforms: Sequence[Callable[[object], bytes]]):
+        self.source = source
+        self.length = source.length
+        self._transforms = tuple(transforms)
+
+    def prepare(self) -> defer.Deferred:
+        prepare = getattr(self.source, "prepare", None)
+        return prepare() if prepare is not None else defer.succeed(None)
+
+    def startProducing(self, consumer) -> defer.Deferred:
+        return self.source.startProducing(_TransformingConsumer(consumer, self._transforms))
+
+    def pauseProducing(self) -> None:
+        self.source.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self.source.resumeProducing()
+
+    def stopProducing(self) -> None:
+        self.source.stopProducing()
+
+
+def transformed(source, transforms: Sequence[Callable[[object], bytes]] = ()):
+    """``source`` read through ``transforms``; ``source`` itself when there
+    are none (what every read is until encryption: no cost)."""
+    if not transforms:
+        return source
+    return TransformingProducer(source, transforms)

@@ -8,9 +8,10 @@ Upload: ``StreamingWriter`` starts one HTTP request whose body is an
 ``UploadBody`` producer of a known length.  Bytes the S3 front receives are
 handed straight to the connection; while the remote reads slower, ``write``
 returns a Deferred and the front pauses its client.  The last chunk is held
-back until ``finish``: a body whose digests turn out wrong is aborted
-before the remote has all of it, so the remote never stores it (and never
-replaces a good object of the same name with a bad one).
+back until ``finish`` has run its ``before_commit`` (the digests' check): a
+body whose digests turn out wrong is aborted before the remote has all of
+it, so the remote never stores it (and never replaces a good object of the
+same name with a bad one).
 
 Download: ``RemoteProducer`` sends a (ranged) GET, ``prepare`` waits for
 the status line so a failure can still be answered as an S3 error, and the
@@ -351,11 +352,18 @@ class StreamingWriter:
         self._watchdog.disarm()
         return result
 
-    async def _finish(self) -> str:
+    async def _finish(self, before_commit) -> str:
         if self._failure is not None:
             raise self._failure.value
         if self.size != self._length:
             raise ValueError(f"{self.size} bytes written, {self._length} announced")
+        if before_commit is not None:
+            try:
+                before_commit()
+            except Exception:
+                # The last chunk never left: the remote has no complete body.
+                self.abort()
+                raise
         self._state = "finishing"
         self._body.release()
         self._watchdog.arm()
@@ -377,10 +385,12 @@ class StreamingWriter:
         self._key = key
         return key
 
-    def finish(self) -> defer.Deferred:
+    def finish(self, before_commit=None) -> defer.Deferred:
+        """Release the held-back chunk once ``before_commit`` passed; fires
+        with the data key when the remote stored the object."""
         if self._state != "open":
             return defer.fail(RuntimeError(f"cannot finish a writer that is {self._state}"))
-        return defer.Deferred.fromCoroutine(self._finish())
+        return defer.Deferred.fromCoroutine(self._finish(before_commit))
 
     def abort(self) -> defer.Deferred:
         """Cut the request (the remote never gets the whole body) or, after

@@ -168,9 +168,18 @@ class RestDataWriter:
         self.size += len(data)
         return self._pipe.push(data)
 
-    def finish(self) -> defer.Deferred:
+    def finish(self, before_commit=None) -> defer.Deferred:
+        """End the body once ``before_commit`` passed (a raise there cancels
+        the PUT: the daemon drops the partial blob); fires with the key."""
         if self._state != "open":
             return defer.fail(RuntimeError(f"cannot finish a writer that is {self._state}"))
+        if before_commit is not None:
+            try:
+                before_commit()
+            except Exception:  # noqa: BLE001 - the Deferred's failure
+                failure = Failure()
+                self.abort()
+                return defer.fail(failure)
         self._state = "finishing"
         self._pipe.end()
         return defer.Deferred.fromCoroutine(self._finish())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import http.client
 import io
 import zlib
 
@@ -318,3 +319,58 @@ class ObjectTests(S3TestCase):
         self.assertS3Error("NoSuchKey", 404, self.s3.get_object, Bucket=bucket, Key="nope")
         self.assertS3Error("NoSuchKey", 404, self.s3.copy_object, Bucket=bucket, Key="x",
                            CopySource={"Bucket": bucket, "Key": "nope"})
+
+
+def _post_form(fields: dict, data: bytes, boundary: str = "b0undary") -> bytes:
+    """A multipart/form-data body: the fields, then the file."""
+    out = b""
+    for name, value in fields.items():
+        out += (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"'
+                f"\r\n\r\n{value}\r\n").encode()
+    out += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="f.bin"\r\n\r\n').encode() + data + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+class PostObjectChecksumTests(S3TestCase):
+    """A browser POST goes through the same upload chain as PutObject: with
+    the file store its digests run in the writer's thread and a checksum
+    mismatch, found before the data counts, leaves no object and no file."""
+
+    def post(self, bucket: str, key: str, data: bytes, checksum: str) -> tuple[int, bytes]:
+        presigned = self.s3.generate_presigned_post(
+            bucket, key, Fields={"x-amz-checksum-sha256": checksum},
+            Conditions=[{"x-amz-checksum-sha256": checksum}])
+        body = _post_form(presigned["fields"], data)
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        try:
+            conn.request("POST", f"/{bucket}", body=body, headers={
+                "Content-Type": "multipart/form-data; boundary=b0undary"})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def data_files(self) -> set:
+        return {p for p in self.server.data_dir.rglob("*") if p.is_file()}
+
+    def test_bad_checksum_leaves_nothing(self) -> None:
+        bucket = self.make_bucket()
+        data = bytes(range(256)) * 1000  # not inline: a data file is written
+        before = self.data_files()
+        wrong = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+        code, body = self.post(bucket, "bad", data, wrong)
+        self.assertEqual(code, 400, body)
+        self.assertIn(b"<Code>BadDigest</Code>", body)
+        self.assertEqual(self.data_files(), before)
+        self.assertS3Error("NoSuchKey", 404, self.s3.get_object, Bucket=bucket, Key="bad")
+
+    def test_good_checksum_is_stored(self) -> None:
+        bucket = self.make_bucket()
+        data = bytes(range(256)) * 1000
+        good = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        code, body = self.post(bucket, "good", data, good)
+        self.assertIn(code, (200, 204), body)
+        got = self.s3.get_object(Bucket=bucket, Key="good")
+        self.assertEqual(got["Body"].read(), data)
+        self.assertEqual(got["ETag"], md5_etag(data))

@@ -37,6 +37,11 @@ class Recorder:
         return b"".join(self.pieces)
 
 
+def xor(piece) -> bytes:
+    """A toy length-preserving transform (a stand-in for a cipher)."""
+    return bytes(b ^ 0x5A for b in bytes(piece))
+
+
 class PieceTests(SynchronousTestCase):
     def test_which_pieces_are_kept(self):
         big = bytes(range(256)) * 256  # 64 KiB
@@ -137,6 +142,40 @@ class InlineWriterTests(FileStoreMixin, SynchronousTestCase):
             self.assertEqual(digest.data, data)
             self.assertEqual(read(self.store, key), data)
 
+    def test_transform_runs_after_the_digest_and_is_stored(self):
+        """The digests see the plaintext, the file holds what the
+        transforms made of it (in order), in both digest modes."""
+        for split in (10**9, 1):
+            self.patch(file_writer, "SPLIT_DIGEST_SIZE", split)
+            self.check_transformed_upload(os.urandom(300_000))
+
+    def check_transformed_upload(self, data: bytes) -> None:
+        digest = Recorder()
+        seen = []
+        writer = self.store.create_writer()
+        writer.digest_with(digest, [lambda p: seen.append(len(p)) or xor(p), bytes])
+        for i in range(0, len(data), 7_000):
+            writer.write(data[i:i + 7_000])
+        checked = []
+        key = self.successResultOf(writer.finish(
+            before_commit=lambda: checked.append(digest.md5.hexdigest())))
+        self.assertEqual(digest.data, data)
+        self.assertEqual(checked, [hashlib.md5(data).hexdigest()])
+        self.assertEqual(sum(seen), len(data))
+        self.assertEqual(read(self.store, key), xor(data))
+
+    def test_before_commit_failure_removes_the_file(self):
+        writer = self.store.create_writer()
+        writer.digest_with(Recorder())
+        writer.write(b"x" * 100_000)
+
+        def mismatch():
+            raise ValueError("BadDigest")
+
+        self.failureResultOf(writer.finish(before_commit=mismatch), ValueError)
+        self.assertNoData()
+        self.successResultOf(writer.abort())
+
     def test_digest_with_after_write_refused(self):
         writer = self.store.create_writer()
         writer.write(b"abc")
@@ -224,6 +263,29 @@ class HeldWriterTests(FileStoreMixin, SynchronousTestCase):
         self.assertEqual(self.threads.names(), ["_finish_file"])
         self.threads.release()
         self.successResultOf(d)
+
+    def test_transform_and_before_commit_run_in_the_jobs(self):
+        """A transform costs the reactor nothing (it runs in the writing
+        job), and before_commit waits for the last job and the last digest."""
+        digest = Recorder()
+        calls = []
+        writer = self.store.create_writer()
+        writer.digest_with(digest, [lambda p: calls.append("transform") or xor(p)])
+        self.threads.release()  # open
+        writer.write(b"a" * 200)  # a split flush: written and hashed beside
+        self.assertEqual(calls, [])
+        self.assertEqual(self.threads.names(), ["_write", "_drain"])
+        self.release("_write")
+        self.assertEqual(calls, ["transform"])
+        writer.write(b"b" * 50)
+        d = writer.finish(before_commit=lambda: calls.append(bytes(digest.data)))
+        self.release("_finish_file")
+        self.assertEqual(calls, ["transform", "transform"])
+        self.assertNoResult(d)
+        self.release("_drain")  # the digests catch up: now the check
+        key = self.successResultOf(d)
+        self.assertEqual(calls[-1], b"a" * 200 + b"b" * 50)
+        self.assertEqual(read(self.store, key), xor(b"a" * 200 + b"b" * 50))
 
     def test_stream_hashes_beside_the_writes(self):
         digest = Recorder()

@@ -35,6 +35,24 @@ class WriterTests(SynchronousTestCase):
         self.assertEqual(len(data_id), 32)
         self.assertRaises(RuntimeError, w.write, b"x")
 
+    def test_before_commit_runs_before_the_bytes_are_kept(self):
+        w = inline.InlineWriter(10)
+        w.write(b"abc")
+        seen = []
+        self.successResultOf(w.finish(before_commit=lambda: seen.append(w.data)))
+        self.assertEqual((seen, w.data), ([None], b"abc"))
+
+    def test_before_commit_that_raises_keeps_nothing(self):
+        w = inline.InlineWriter(10)
+        w.write(b"abc")
+
+        def mismatch():
+            raise ValueError("BadDigest")
+
+        self.failureResultOf(w.finish(before_commit=mismatch), ValueError)
+        self.assertIsNone(w.data)
+        self.successResultOf(w.abort())
+
     def test_memory_bound(self):
         w = inline.InlineWriter(3)
         self.assertRaises(ValueError, w.write, b"abcd")

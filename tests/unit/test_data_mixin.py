@@ -172,6 +172,38 @@ class DataStoreContractMixin:
         self.assertRaises(KeyError, self.store.producer, writer.key, 0, 0)
         self.assertEqual(self.read(key, 0, len(DATA)), DATA)
 
+    def test_before_commit_runs_once_before_finish_fires(self):
+        """The one verification point: called after every byte was taken,
+        before the key is handed out."""
+        writer = self.store.create_writer()
+        writer.write(DATA[:30_000])
+        writer.write(DATA[30_000:])
+        calls = []
+        d = writer.finish(before_commit=lambda: calls.append(writer.size))
+        d.addCallback(lambda key: calls.append(key) or key)
+        self.drive()
+        key = self.successResultOf(d)
+        self.assertEqual(calls, [len(DATA), key])
+        self.assertEqual(self.read(key, 0, len(DATA)), DATA)
+
+    def test_before_commit_that_raises_leaves_nothing(self):
+        """A mismatch found in before_commit fails finish with its error and
+        removes what was written."""
+        writer = self.store.create_writer()
+        writer.write(DATA)
+
+        def mismatch():
+            raise ValueError("digests differ")
+
+        d = writer.finish(before_commit=mismatch)
+        self.drive()
+        self.failureResultOf(d, ValueError)
+        d = writer.abort()  # the caller's clean-up: harmless
+        self.drive()
+        self.successResultOf(d)
+        self.assertNoData()
+        self.assertRaises(KeyError, self.store.producer, writer.key, 0, 0)
+
     def test_write_after_abort(self):
         writer = self.store.create_writer()
         writer.abort()

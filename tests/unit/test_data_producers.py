@@ -1,10 +1,14 @@
 # -*- test-case-name: tests.unit.test_data_producers -*-
-"""BlockProducer and ChainedProducer: backpressure, stop, failures, chaining."""
+"""BlockProducer, ChainedProducer and TransformingProducer: backpressure,
+stop, failures, chaining, read-side transforms."""
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.iweb import UNKNOWN_LENGTH, IBodyProducer
 from zope.interface.verify import verifyObject
 
-from cloudserver.data.producers import BlockProducer, ChainedProducer, ShortRead
+from twisted.internet import defer
+
+from cloudserver.data.producers import (
+    BlockProducer, ChainedProducer, ShortRead, TransformingProducer, transformed)
 from tests.unit.test_data_mixin import FakeConsumer, clock_cooperator, run_clock
 
 
@@ -298,3 +302,89 @@ class ChainedProducerTests(SynchronousTestCase):
         chain = ChainedProducer([])
         chain.startProducing(FakeConsumer())
         self.assertRaises(RuntimeError, chain.startProducing, FakeConsumer())
+
+
+def unxor(piece) -> bytes:
+    """A toy decrypting stage: undoes tests.unit.test_data_file_writer.xor."""
+    return bytes(b ^ 0x5A for b in bytes(piece))
+
+
+class TransformingProducerTests(SynchronousTestCase):
+    """The GET mirror of the upload chain: stored pieces -> stages -> response."""
+
+    def setUp(self):
+        self.clock, self.cooperator = clock_cooperator()
+
+    def source(self):
+        data = unxor(b"abcdefghij")
+        return BlockProducer(ListSource(data), len(data), block_size=4,
+                             cooperator=self.cooperator)
+
+    def test_no_transforms_is_the_source_itself(self):
+        source = self.source()
+        self.assertIs(transformed(source), source)
+        self.assertIs(transformed(source, []), source)
+
+    def test_stages_run_in_order_on_every_block(self):
+        calls = []
+        producer = transformed(self.source(), [unxor, lambda b: calls.append(b) or b.upper()])
+        self.assertTrue(verifyObject(IBodyProducer, producer))
+        self.assertEqual(producer.length, 10)
+        consumer = FakeConsumer()
+        d = producer.startProducing(consumer)
+        run_clock(self.clock)
+        self.assertIsNone(self.successResultOf(d))
+        self.assertEqual(consumer.data, b"ABCDEFGHIJ")
+        self.assertEqual(calls, [b"abcd", b"efgh", b"ij"])
+
+    def test_pause_and_resume_pass_through(self):
+        source = self.source()
+        producer = TransformingProducer(source, [unxor])
+        consumer = FakeConsumer(on_first_write="pause")
+        consumer.producer = producer
+        d = producer.startProducing(consumer)
+        run_clock(self.clock)
+        self.assertEqual(consumer.data, b"abcd")
+        self.assertTrue(source._paused)
+        producer.resumeProducing()
+        run_clock(self.clock)
+        self.successResultOf(d)
+        self.assertEqual(consumer.data, b"abcdefghij")
+
+    def test_stop_passes_through(self):
+        list_source = ListSource(unxor(b"abcdefghij"))
+        source = BlockProducer(list_source, 10, block_size=4, cooperator=self.cooperator)
+        producer = TransformingProducer(source, [unxor])
+        consumer = FakeConsumer(on_first_write="stop")
+        consumer.producer = producer
+        d = producer.startProducing(consumer)
+        run_clock(self.clock)
+        self.assertNoResult(d)
+        self.assertEqual(consumer.data, b"abcd")
+        self.assertEqual(list_source.closed, 1)
+
+    def test_in_a_chain_and_prepare(self):
+        """Each piece gets its own stages; ``prepare`` reaches a remote source."""
+        prepared = []
+
+        class Remote:
+            length = 2
+
+            def prepare(self):
+                prepared.append(True)
+                return defer.succeed(None)
+
+            def startProducing(self, consumer):
+                consumer.write(unxor(b"kl"))
+                return defer.succeed(None)
+
+        first = transformed(Remote(), [unxor])
+        self.successResultOf(first.prepare())
+        self.assertEqual(prepared, [True])
+        self.successResultOf(transformed(self.source(), [unxor]).prepare())
+        chain = ChainedProducer([transformed(self.source(), [unxor]), first])
+        consumer = FakeConsumer()
+        d = chain.startProducing(consumer)
+        run_clock(self.clock)
+        self.successResultOf(d)
+        self.assertEqual(consumer.data, b"abcdefghijkl")

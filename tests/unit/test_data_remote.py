@@ -159,6 +159,34 @@ class StreamingWriterTests(SynchronousTestCase):
         self.assertEqual(self.agent.requests[0]["consumer"].data, b"hel")
         self.assertTrue(self.agent.requests[0]["d"].called)
 
+    def test_before_commit_runs_before_the_last_chunk_leaves(self):
+        writer = self.store.create_writer(CTX)
+        req = self.agent.requests[0]
+        writer.write(b"hel")
+        writer.write(b"lo")
+        sent = []
+        d = writer.finish(before_commit=lambda: sent.append(req["consumer"].data))
+        self.assertEqual(sent, [b"hel"])
+        self.assertEqual(req["consumer"].data, b"hello")
+        req["d"].callback(FakeResponse(200, {"x-amz-version-id": "v1"}))
+        self.assertEqual(self.successResultOf(d), "v1/local/dir/a b")
+
+    def test_before_commit_that_raises_cuts_the_put(self):
+        """A digest mismatch: the remote never gets the whole body."""
+        writer = self.store.create_writer(CTX)
+        req = self.agent.requests[0]
+        writer.write(b"hel")
+        writer.write(b"lo")
+
+        def mismatch():
+            raise ValueError("BadDigest")
+
+        self.failureResultOf(writer.finish(before_commit=mismatch), ValueError)
+        self.assertEqual(req["consumer"].data, b"hel")
+        self.assertTrue(req["d"].called)  # cancelled
+        self.successResultOf(writer.abort())
+        self.assertEqual(len(self.agent.requests), 1)  # nothing to delete
+
     def test_abort_after_finish_deletes_that_version(self):
         writer = self.store.create_writer(CTX)
         writer.write(b"hello")

@@ -218,6 +218,31 @@ class ClientTests(SynchronousTestCase):
         self.assertEqual(len(self.backing), 0)
         self.assertRaises(defer.CancelledError, writer.write, b"more")
 
+    def test_before_commit_runs_before_the_body_ends(self):
+        writer = self.store.create_writer()
+        writer.write(b"data")
+        self.agent.flush()
+        ended = []
+        d = writer.finish(before_commit=lambda: ended.append(writer._pipe.ended))
+        key = self.ok(d)
+        self.assertEqual(ended, [False])
+        self.assertEqual(self.backing._blobs[key], b"data")
+
+    def test_before_commit_that_raises_stores_nothing(self):
+        writer = self.store.create_writer()
+        writer.write(b"data")
+        self.agent.flush()
+
+        def mismatch():
+            raise ValueError("BadDigest")
+
+        d = writer.finish(before_commit=mismatch)
+        self.agent.flush()
+        self.failureResultOf(d, ValueError)
+        self.ok(writer.abort())
+        self.agent.flush()
+        self.assertEqual(len(self.backing), 0)
+
     def test_abort_after_finish_deletes(self):
         writer = self.store.create_writer()
         writer.write(b"data")

@@ -8,9 +8,15 @@ import re
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from cloudserver.data.locations import Locations
+from cloudserver.data.memory import MemoryDataStore
+from cloudserver.data.producers import ChainedProducer
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import website_redirect
+from cloudserver.s3.ops.object_read import piece_producers
 from tests.unit.test_http import BucketCase, status
+from tests.unit.test_data_file_writer import xor
+from tests.unit.test_data_mixin import FakeConsumer
 from tests.unit.test_ops_copy import header
 
 REDIRECT = "x-amz-website-redirect-location"
@@ -79,3 +85,39 @@ class WebsiteRedirectTests(BucketCase, SynchronousTestCase):
         self.assertEqual(status(out), 400, out)
         self.assertIn(WRONG_PREFIX, out)
         self.assertNotIn(b"<Upload>", self.send("GET", "/bucket?uploads"))
+
+
+class PieceProducerStagesTests(SynchronousTestCase):
+    """piece_producers can put a read-side stage (decryption) per piece."""
+
+    def setUp(self):
+        self.store = MemoryDataStore()
+        self.locations = Locations.single(self.store)
+        pieces, start = [], 0
+        for data in (xor(b"first-"), xor(b"second")):
+            writer = self.store.create_writer()
+            writer.write(data)
+            key = self.successResultOf(writer.finish())
+            pieces.append({"key": key, "start": start, "size": len(data)})
+            start += len(data)
+        self.pieces = pieces
+
+    def read(self, producers) -> bytes:
+        consumer = FakeConsumer()
+        self.successResultOf(ChainedProducer(producers).startProducing(consumer))
+        return consumer.data
+
+    def test_without_stages_the_stored_bytes(self):
+        producers = piece_producers(self.locations, self.pieces, 0, 12)
+        self.assertEqual(self.read(producers), xor(b"first-second"))
+
+    def test_stages_per_piece_and_offset(self):
+        asked = []
+
+        def stages(piece, offset):
+            asked.append((piece["start"], offset))
+            return [xor]
+
+        producers = piece_producers(self.locations, self.pieces, 3, 6, stages)
+        self.assertEqual(self.read(producers), b"st-sec")
+        self.assertEqual(asked, [(0, 3), (6, 0)])

@@ -170,7 +170,8 @@ class FileStoreTests(UploadDigestsMixin, SynchronousTestCase):
         seen = []
         real = file_writer.FileDataWriter.digest_with
         self.patch(file_writer.FileDataWriter, "digest_with",
-                   lambda writer, update: seen.append(update) or real(writer, update))
+                   lambda writer, update, *stages: seen.append(update)
+                   or real(writer, update, *stages))
         self.assertEqual(status(self.put("k", BODY)), 200)
         self.assertEqual(len(seen), 1)
 

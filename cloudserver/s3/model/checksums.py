@@ -187,7 +187,7 @@ class BodyDigests:
         Returns the function that feeds one piece to every digest; from now
         on ``update`` only counts bytes (``size`` stays the reactor's).  The
         digests are right only once every byte went through that function,
-        in order: after the writer's ``finish`` fired.
+        in order: when the writer calls ``finish``'s ``before_commit``.
         """
         updaters, self._updaters = self._updaters, ()
         if len(updaters) == 1:

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.unit.test_ops_copy -*-
 """CopyObject: source parsing and conditionals, metadata directive, and a
-streamed copy of the data (store producer -> digests -> store writer)."""
+streamed copy of the data (store producer -> UploadChain: digests ->
+transforms -> store writer)."""
 from __future__ import annotations
 
 from urllib.parse import unquote
@@ -12,7 +13,6 @@ from twisted.internet.interfaces import IConsumer
 from cloudserver.data.producers import ChainedProducer
 from cloudserver.metadata import errors as md_errors
 from cloudserver.data.inline import InlineWriter
-from cloudserver.data.interfaces import IDigestingWriter
 from cloudserver.s3.access import acl
 from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.access import COPY_SOURCE
@@ -27,6 +27,7 @@ from cloudserver.s3.ops.object_read import load_current, piece_producers
 from cloudserver.s3.ops.object_write import commit_object, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE
 from cloudserver.s3.model.tags import copy_tags, set_tags
+from cloudserver.s3.ops.upload_chain import UploadChain
 from cloudserver.s3.xml import copy_object_result_xml, iso8601
 from cloudserver.s3.model.versions import (
     VERSION_FIELDS, client_version_id, refuse_version_param, result_version_id,
@@ -59,11 +60,10 @@ def check_copy_conditions(ctx: RequestContext, md: dict) -> None:
 
 @implementer(IConsumer)
 class WriterConsumer:
-    """Feeds a producer's bytes to an IDataWriter, pausing it on backpressure."""
+    """Feeds a producer's bytes to an UploadChain, pausing it on backpressure."""
 
-    def __init__(self, writer, digests):
-        self.writer = writer
-        self.digests = digests
+    def __init__(self, chain: UploadChain):
+        self.chain = chain
         self.producer = None
         #: fires when the producer finished, or fails with the writer's failure
         self.done = Deferred()
@@ -75,8 +75,7 @@ class WriterConsumer:
         self.producer = None
 
     def write(self, data):
-        self.digests.update(data)
-        waiting = self.writer.write(data)
+        waiting = self.chain.write(data)
         if isinstance(waiting, Deferred) and self.producer is not None:
             producer = self.producer
             producer.pauseProducing()
@@ -105,17 +104,16 @@ async def copy_data(ctx: RequestContext, locations: list[dict], start: int, leng
     producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
     if writer is None:
         writer = placement.create_writer(ctx, target)
-    if IDigestingWriter.providedBy(writer):  # hashed in the writer's I/O thread
-        writer.digest_with(digests.hand_over_hashing())
-    consumer = WriterConsumer(writer, digests)
+    chain = UploadChain(digests, writer)
+    consumer = WriterConsumer(chain)
     consumer.registerProducer(producer, True)
     try:
         producer.startProducing(consumer).chainDeferred(consumer.done)
         await consumer.done
-        key = await writer.finish()
+        key = await chain.finish()  # nothing to verify: we read what we stored
     except BaseException:
         producer.stopProducing()
-        await writer.abort()
+        await chain.abort()
         raise
     return key, digests
 

@@ -4,8 +4,9 @@ checksum mode, and a producer that streams the stored pieces."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
-from cloudserver.data.producers import BytesProducer, ChainedProducer
+from cloudserver.data.producers import BytesProducer, ChainedProducer, transformed
 from cloudserver.metadata import errors as md_errors
 from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
@@ -74,9 +75,15 @@ def check_read_conditions(ctx: RequestContext, md: dict) -> None:
             "ETag": f'"{md["etag"]}"', "Last-Modified": http_date(md["last-modified"])})
 
 
-def piece_producers(registry, locations: list[dict], offset: int, length: int):
+def piece_producers(registry, locations: list[dict], offset: int, length: int,
+                    stages: Callable[[dict, int], Sequence] | None = None):
     """Producers for ``length`` bytes from ``offset`` across the stored pieces,
-    each from the store its location names (``ctx.backend.locations``)."""
+    each from the store its location names (``ctx.backend.locations``).
+
+    ``stages(piece, inner_offset)``, when given, names the read-side
+    transforms of a piece read from ``inner_offset`` (a decrypting stage
+    needs to know where it starts); each producer is then wrapped in them
+    (``producers.transformed``)."""
     out = []
     for loc in locations:
         start, size = loc["start"], loc["size"]
@@ -86,7 +93,10 @@ def piece_producers(registry, locations: list[dict], offset: int, length: int):
             continue
         inner = offset - start
         n = min(size - inner, length)
-        out.append(registry.producer(loc, inner, n))
+        producer = registry.producer(loc, inner, n)
+        if stages is not None:
+            producer = transformed(producer, stages(loc, inner))
+        out.append(producer)
         offset += n
         length -= n
     return out

@@ -8,9 +8,10 @@ begins, every field is in: the form is checked then, before any byte is
 stored — the signature and policy (cloudserver.s3.auth.post_policy), the
 bucket ACL for the signer or the anonymous caller, the object's ACL,
 metadata and tags.  The file then streams into the data store as a
-PutObject body does, hashed on the way; only when it is complete, within
-the policy's content-length-range and matching its checksum field, is
-the data made durable and the metadata written.
+PutObject body does, through an UploadChain (hashed on the way); only
+when it is complete, within the policy's content-length-range and
+matching its checksum field (checked in the writer's ``before_commit``),
+is the data made durable and the metadata written.
 
 Form fields play the part PutObject's headers play, so the same helpers
 (ACL, metadata, stored headers, storage class, record, commit) read them
@@ -39,6 +40,7 @@ from cloudserver.s3.ops.object_write import (
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, Received
 from cloudserver.s3.auth.post_policy import check_policy, missing_field, parse_policy, signed_by
 from cloudserver.s3.routing import MAX_KEY_BYTES
+from cloudserver.s3.ops.upload_chain import UploadChain
 from cloudserver.s3.model.tags import set_tags
 from cloudserver.s3.model.versions import result_version_id, write_options
 from cloudserver.s3.xml.build import plain_root, serialize, sub
@@ -135,7 +137,8 @@ class _FormUpload:
         self.raw: dict[str, bytes] = {}
         self.target: _Target | None = None
         self.digests: checksums.BodyDigests | None = None
-        self.writer = None
+        #: the file's way into the store, from its first byte on
+        self.chain: UploadChain | None = None
 
     # -- the body, as it arrives ---------------------------------------------------
     def on_data(self, piece: bytes):
@@ -157,13 +160,13 @@ class _FormUpload:
 
     def _write(self, data: bytes):
         assert self.target is not None and self.digests is not None
-        self.digests.update(data)
-        if self.digests.size > self.target.max_size:
-            raise S3Error("EntityTooLarge", ProposedSize=str(self.digests.size),
+        size = self.digests.size + len(data)
+        if size > self.target.max_size:
+            raise S3Error("EntityTooLarge", ProposedSize=str(size),
                           MaxSizeAllowed=str(self.target.max_size))
-        if self.writer is None:
-            self.writer = self.ctx.backend.data.create_writer()
-        return self.writer.write(data)
+        if self.chain is None:
+            self.chain = UploadChain(self.digests, self.ctx.backend.data.create_writer())
+        return self.chain.write(data)
 
     # -- the form, when the file begins ------------------------------------------------
     def _check_form(self, start: FileStart) -> _Target:
@@ -216,23 +219,24 @@ class _FormUpload:
         if digests.size < target.min_size:
             raise S3Error("EntityTooSmall", ProposedSize=str(digests.size),
                           MinSizeAllowed=str(target.min_size))
-        value = None
-        if target.checksum is not None:
-            algorithm, expected = target.checksum
-            value = digests.checksum[1]
-            if value != expected:
-                raise S3Error("BadDigest", f"The {algorithm} you specified did not match "
-                              "the calculated checksum.")
-        key = await self.writer.finish() if self.writer is not None else None
-        self.writer = None
+
+        def verify() -> None:
+            if target.checksum is not None and digests.checksum[1] != target.checksum[1]:
+                raise S3Error("BadDigest", f"The {target.checksum[0]} you specified did "
+                              "not match the calculated checksum.")
+
+        chain = self.chain if self.chain is not None else UploadChain(digests, None)
+        key = await chain.finish(verify)
+        self.chain = None
+        value = digests.checksum[1] if target.checksum is not None else None
         return Received(key=key, size=digests.size, md5_hex=digests.md5_hex(),
                         checksum_algorithm=target.checksum[0] if target.checksum else None,
                         checksum_value=value)
 
     async def abort(self) -> None:
-        writer, self.writer = self.writer, None
-        if writer is not None:
-            await writer.abort()
+        chain, self.chain = self.chain, None
+        if chain is not None:
+            await chain.abort()
 
 
 def _post_response(location: str, bucket: str, key: str, etag: str) -> bytes:

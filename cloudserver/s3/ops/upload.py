@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.unit.test_ops_object -*-
-"""The streaming upload pipeline shared by PutObject (and later UploadPart):
-request headers -> expected digests; body -> decoder -> digests -> data
-store; verification; durable data location.
+"""The streaming upload pipeline shared by PutObject and UploadPart:
+request headers -> expected digests; body -> decoder -> UploadChain
+(digests -> transforms -> data store, verified before the data is
+complete); durable data location.
 
 Nothing here touches metadata: the caller writes it only after
 ``receive_body`` returned, so a failed or aborted upload leaves nothing.
@@ -14,10 +15,10 @@ import binascii
 import attrs
 
 from cloudserver.data.inline import InlineWriter
-from cloudserver.data.interfaces import IDigestingWriter
 from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.upload_chain import UploadChain
 
 MAX_PUT_SIZE = 5 * 1024 ** 3
 
@@ -142,48 +143,35 @@ async def receive_body(ctx: RequestContext, exp: Expected, *,
     store.  A remote location gets a writer even for an empty body (the
     remote object must exist).  ``inline``: a whole object (not a part),
     which may stay in its metadata record when its declared size is small
-    (the bytes are durable with that record, not on return)."""
+    (the bytes are durable with that record, not on return).  The body goes
+    through an UploadChain; its digests are checked in the writer's
+    ``before_commit``, before the data is complete."""
     digests = checksums.BodyDigests(sha256=exp.sha256 is not None,
                                     checksum=exp.checksum_algorithm)
     decoder = ctx.auth.payload.make_decoder() if ctx.auth.payload.chunked else None
     remote = target is not None and target.remote
     writer = placement.create_writer(ctx, target, exp.length if inline else None) \
         if exp.length != 0 or remote else None
+    chain = UploadChain(digests, writer)
     limit = exp.length if exp.length is not None else max_size
-    # A writer that hashes in its I/O thread (the file store) takes the
-    # digests off the reactor; they are then complete only once it finished.
-    hashed_by_writer = IDigestingWriter.providedBy(writer)
-    if hashed_by_writer:
-        writer.digest_with(digests.hand_over_hashing())
+    write = chain.write
 
     def on_data(piece):
-        digests.update(piece)
-        if digests.size > limit:
+        if digests.size + len(piece) > limit:
             if exp.length is None:
                 raise S3Error("EntityTooLarge", MaxSizeAllowed=str(max_size))
             raise S3Error("IncompleteBody", "The request body is longer than its "
                           "declared length.")
-        if writer is not None:
-            return writer.write(piece)
-        return None
+        return write(piece)
 
     try:
         trailers = await ctx.body.start(on_data, decoder)
         if exp.length is not None and digests.size != exp.length:
             raise S3Error("IncompleteBody")
-        if not hashed_by_writer:
-            _verify(exp, digests, trailers)
-        if writer is not None and digests.size == 0 and not remote:
-            await writer.abort()  # chunked transfer of an empty body
-            writer = None
-        key = await writer.finish() if writer is not None else None
-        if hashed_by_writer:
-            # Still before the caller's metadata write; a mismatch removes
-            # the finished blob (abort below).
-            _verify(exp, digests, trailers)
+        key = await chain.finish(lambda: _verify(exp, digests, trailers),
+                                 keep_empty=remote)
     except BaseException:
-        if writer is not None:
-            await writer.abort()
+        await chain.abort()
         raise
     value = exp.checksum_value
     if exp.checksum_algorithm is not None:

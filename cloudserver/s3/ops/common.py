@@ -12,6 +12,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from cloudserver.metadata import errors as md_errors
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.access import LIST_BUCKET, authorize
 from cloudserver.s3.access.declare import OBJECT, Access
 from cloudserver.s3.context import RequestContext
@@ -26,7 +27,7 @@ USER_META_PREFIX = "x-amz-meta-"
 MAX_USER_METADATA = 2048
 #: The object's website redirect: its request header, and its record field.
 WEBSITE_REDIRECT = "x-amz-website-redirect-location"
-REDIRECT_FIELD = "website-redirect-location"
+REDIRECT_FIELD = Obj.WEBSITE_REDIRECT  # the same name in UploadRecord
 #: AWS: "The length is constrained to a maximum of 2 KB."
 MAX_WEBSITE_REDIRECT = 2048
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import secrets
 
+from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD, PartRecord
+from cloudserver.metadata.schema import UploadRecord as Upl
 from cloudserver.s3 import acl, checksums, placement
 from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.context import RequestContext, Response
@@ -20,7 +22,7 @@ from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops import multipart_complete, multipart_read
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.common import (
-    REDIRECT_FIELD, load_bucket, load_object, now, quoted_etag, stored_headers,
+    load_bucket, load_object, now, quoted_etag, stored_headers,
     survives_disconnect, user_metadata, website_redirect)
 from cloudserver.s3.ops.copy import (
     _load_source_bucket, check_copy_conditions, copy_data, parse_copy_source)
@@ -34,8 +36,6 @@ from cloudserver.s3.xml import (
     copy_part_result_xml, initiate_multipart_xml, iso8601, list_multipart_uploads_xml,
     list_parts_xml, url_encode)
 
-UPLOAD_FORMAT = 1
-PART_FORMAT = 1
 MAX_PART_NUMBER = 10000
 MAX_PART_SIZE = MAX_PUT_SIZE
 MAX_LIST = 1000
@@ -107,32 +107,32 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
     uid = new_upload_id(ts)
     owner, owner_name = acl.principal(ctx.account)
     record = {
-        "mdVersion": UPLOAD_FORMAT,
-        "uploadId": uid,
-        "bucket": ctx.bucket,
-        "key": ctx.key,
-        "initiated": ts,
-        "owner": owner,
-        "owner-name": owner_name,
-        "initiator": {"id": owner, "name": owner_name},
-        "acl": object_acl.to_record(),
-        "content-type": ctx.header("content-type"),
-        "headers": headers,
-        "metadata": metadata,
-        "storage-class": sc,
-        "checksum": {"algorithm": algorithm, "type": ctype} if algorithm else None,
-        "request-headers": {name: ctx.header(name) for name in ctx.headers
-                            if name.startswith(KEPT_PREFIXES)},
+        VERSION_FIELD: MD_VERSION,
+        Upl.UPLOAD_ID: uid,
+        Upl.BUCKET: ctx.bucket,
+        Upl.KEY: ctx.key,
+        Upl.INITIATED: ts,
+        Upl.OWNER: owner,
+        Upl.OWNER_NAME: owner_name,
+        Upl.INITIATOR: {"id": owner, "name": owner_name},
+        Upl.ACL: object_acl.to_record(),
+        Upl.CONTENT_TYPE: ctx.header("content-type"),
+        Upl.HEADERS: headers,
+        Upl.METADATA: metadata,
+        Upl.STORAGE_CLASS: sc,
+        Upl.CHECKSUM: {"algorithm": algorithm, "type": ctype} if algorithm else None,
+        Upl.REQUEST_HEADERS: {name: ctx.header(name) for name in ctx.headers
+                              if name.startswith(KEPT_PREFIXES)},
     }
     # What the object gets at completion, kept as parsed values.
     set_tags(record, tags)
     if redirect is not None:
-        record[REDIRECT_FIELD] = redirect
+        record[Upl.WEBSITE_REDIRECT] = redirect
     location = placement.object_location(ctx, bucket)
     if ctx.backend.locations.multiple:
         # Parts go where the upload was placed; a remote one gets its own upload.
-        record["data-location"] = location
-        record["data-upload-id"] = await ctx.backend.locations.initiate_mpu(
+        record[Upl.DATA_LOCATION] = location
+        record[Upl.DATA_UPLOAD_ID] = await ctx.backend.locations.initiate_mpu(
             location, placement.upload_context(ctx, record))
     await ctx.backend.metadata.create_upload(ctx.bucket, ctx.key, uid, record)
     out = []
@@ -146,13 +146,13 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
 def part_record(number: int, size: int, etag: str, location: list[dict],
                 algorithm: str | None, value: str | None) -> dict:
     return {
-        "mdVersion": PART_FORMAT,
-        "partNumber": number,
-        "size": size,
-        "etag": etag,
-        "last-modified": now(),
-        "location": location,
-        "checksum": {"algorithm": algorithm, "value": value} if algorithm else None,
+        VERSION_FIELD: MD_VERSION,
+        PartRecord.PART_NUMBER: number,
+        PartRecord.SIZE: size,
+        PartRecord.ETAG: etag,
+        PartRecord.LAST_MODIFIED: now(),
+        PartRecord.LOCATION: location,
+        PartRecord.CHECKSUM: {"algorithm": algorithm, "value": value} if algorithm else None,
     }
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from cloudserver.metadata import errors as md_errors
+from cloudserver.metadata.schema import ObjectRecord as Obj
+from cloudserver.metadata.schema import UploadRecord as Upl
 from cloudserver.metadata.uploads import InvalidPart, NoSuchUpload, part_identity
 from cloudserver.s3 import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
-    REDIRECT_FIELD, load_bucket, set_website_redirect, survives_disconnect)
+    load_bucket, set_website_redirect, survives_disconnect)
 from cloudserver.s3.ops.multipart_checksums import (
     COMPOSITE, composite_checksum, final_etag, full_object_crc)
 from cloudserver.s3.ops.object_write import (
@@ -27,7 +29,7 @@ from cloudserver.s3.ops.upload import Received
 from cloudserver.s3.tags import parse_tagging_header, set_tags, tags_of
 from cloudserver.s3.versions import (
     client_version_id, freed_records, refuse_version_param, result_version_id,
-    write_options)
+    versioning_state, write_options)
 from cloudserver.s3.xml import complete_multipart_xml, parse_complete_multipart
 
 MIN_PART_SIZE = 5 * 1024 * 1024
@@ -127,9 +129,9 @@ async def _completed_before(ctx: RequestContext, uid: str, bucket: dict) -> Resp
         current = await ctx.backend.metadata.get_object(ctx.bucket, ctx.key)
     except md_errors.NoSuchKey:
         current = None
-    if current is None or current.get("upload-id") != uid:
+    if current is None or current.get(Obj.UPLOAD_ID) != uid:
         raise S3Error("NoSuchUpload")
-    enabled = bucket.get("versioning") == "Enabled"
+    enabled = versioning_state(bucket) == "Enabled"
     return _result(ctx, current, client_version_id(current) if enabled else None)
 
 
@@ -178,40 +180,40 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     etag = final_etag([p["etag"] for p in parts])
     received = Received(key=None, size=total, md5_hex=etag, checksum_algorithm=None,
                         checksum_value=None)
-    md = object_record(ctx, received, content_type=upload.get("content-type"),
-                       headers=upload.get("headers") or {},
-                       metadata=upload.get("metadata") or {}, etag=etag)
-    data_location = upload.get("data-location")
+    md = object_record(ctx, received, content_type=upload.get(Upl.CONTENT_TYPE),
+                       headers=upload.get(Upl.HEADERS) or {},
+                       metadata=upload.get(Upl.METADATA) or {}, etag=etag)
+    data_location = upload.get(Upl.DATA_LOCATION)
     if ctx.backend.locations.is_remote(data_location):
         # The remote assembles its own object from the parts it staged.
         key = await ctx.backend.locations.complete_mpu(
             data_location, placement.upload_context(ctx, upload),
-            upload.get("data-upload-id"),
+            upload.get(Upl.DATA_UPLOAD_ID),
             [(p["partNumber"], p["location"][0]["key"]) for p in parts if p.get("location")])
         pieces = [ctx.backend.locations.piece(data_location, key, 0, total)]
     else:
         pieces = object_location(parts)
     md.update({
-        "location": pieces,
-        "storage-class": upload.get("storage-class", "STANDARD"),
-        "owner": upload.get("owner", md["owner"]),
-        "owner-name": upload.get("owner-name", md["owner-name"]),
-        "upload-id": uid,
-        "parts": [_part_summary(p, checksum is not None) for p in parts],
+        Obj.LOCATION: pieces,
+        Obj.STORAGE_CLASS: upload.get(Upl.STORAGE_CLASS, "STANDARD"),
+        Obj.OWNER: upload.get(Upl.OWNER, md[Obj.OWNER]),
+        Obj.OWNER_NAME: upload.get(Upl.OWNER_NAME, md[Obj.OWNER_NAME]),
+        Obj.UPLOAD_ID: uid,
+        Obj.PARTS: [_part_summary(p, checksum is not None) for p in parts],
     })
     if checksum is not None:
-        md["checksum"] = checksum
-    if upload.get("acl") is not None:
-        md["acl"] = upload["acl"]
-    if upload.get("request-headers"):
-        md["request-headers"] = upload["request-headers"]
+        md[Obj.CHECKSUM] = checksum
+    if upload.get(Upl.ACL) is not None:
+        md[Obj.ACL] = upload[Upl.ACL]
+    if upload.get(Upl.REQUEST_HEADERS):
+        md[Obj.REQUEST_HEADERS] = upload[Upl.REQUEST_HEADERS]
     set_tags(md, upload_tags(upload))
-    set_website_redirect(md, upload.get(REDIRECT_FIELD))
+    set_website_redirect(md, upload.get(Upl.WEBSITE_REDIRECT))
     done = await _commit_completion(ctx, uid, md, parts, write_options(bucket),
                                     relocate=not ctx.backend.locations.is_remote(data_location))
     # AWS names the version only in a versioning-enabled bucket (s3-tests
     # test_versioning_bucket_multipart_upload_return_version_id)
-    enabled = bucket.get("versioning") == "Enabled"
+    enabled = versioning_state(bucket) == "Enabled"
     version = result_version_id(done["result"]) if enabled else None
     return _result(ctx, md, version)
 

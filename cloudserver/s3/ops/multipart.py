@@ -14,6 +14,7 @@ import re
 import secrets
 
 from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD, PartRecord
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.metadata.schema import UploadRecord as Upl
 from cloudserver.s3 import acl, checksums, placement
 from cloudserver.s3.access import COPY_SOURCE
@@ -164,19 +165,19 @@ async def store_part(ctx: RequestContext, number: int, record: dict) -> None:
         previous = await ctx.backend.metadata.put_part(
             ctx.bucket, ctx.key, upload_id(ctx), number, record)
     except BaseException:
-        await delete_data(ctx, record["location"])
+        await delete_data(ctx, record[PartRecord.LOCATION])
         raise
-    if previous and previous.get("location"):
+    if previous and previous.get(PartRecord.LOCATION):
         piece_id = ctx.backend.locations.piece_id
-        kept = {piece_id(loc) for loc in record["location"]}
-        await delete_data(ctx, [loc for loc in previous["location"]
+        kept = {piece_id(loc) for loc in record[PartRecord.LOCATION]}
+        await delete_data(ctx, [loc for loc in previous[PartRecord.LOCATION]
                                 if piece_id(loc) not in kept])
 
 
 def _part_checksum(upload: dict, exp) -> None:
     """A part of an upload with a checksum algorithm carries that algorithm
     (computed here when the client sent none); another one is refused."""
-    wanted = (upload.get("checksum") or {}).get("algorithm")
+    wanted = (upload.get(Upl.CHECKSUM) or {}).get("algorithm")
     if wanted is None:
         return
     if exp.checksum_algorithm is None:
@@ -198,8 +199,8 @@ async def upload_part(ctx: RequestContext) -> Response:
     record = part_record(number, received.size, received.md5_hex, location,
                          received.checksum_algorithm, received.checksum_value)
     await store_part(ctx, number, record)
-    return Response(headers=[("ETag", quoted_etag(record["etag"]))]
-                    + checksum_headers(record["checksum"]))
+    return Response(headers=[("ETag", quoted_etag(record[PartRecord.ETAG]))]
+                    + checksum_headers(record[PartRecord.CHECKSUM]))
 
 
 def copy_range(value: str | None, size: int) -> tuple[int, int]:
@@ -243,16 +244,17 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     src = await load_object(ctx, src_bucket, src_key, access=COPY_SOURCE,
                             options={"versionId": version} if version else None)
     check_copy_conditions(ctx, src)
-    start, length = copy_range(ctx.header("x-amz-copy-source-range"), src["size"])
-    algorithm = (upload.get("checksum") or {}).get("algorithm")
+    start, length = copy_range(ctx.header("x-amz-copy-source-range"), src[Obj.SIZE])
+    algorithm = (upload.get(Upl.CHECKSUM) or {}).get("algorithm")
     target = placement.part_target(ctx, upload, number, length)
-    key, digests = await copy_data(ctx, src["location"], start, length, algorithm, target)
+    key, digests = await copy_data(ctx, src[Obj.LOCATION], start, length, algorithm, target)
     location = placement.pieces(ctx, target, key, length)
     value = digests.checksum[1] if algorithm else None
     record = part_record(number, length, digests.md5_hex(), location, algorithm, value)
     await store_part(ctx, number, record)
     checks = {algorithm: value} if algorithm else None
-    body = copy_part_result_xml(record["etag"], iso8601(record["last-modified"]), checks)
+    body = copy_part_result_xml(record[PartRecord.ETAG],
+                                iso8601(record[PartRecord.LAST_MODIFIED]), checks)
     headers = []
     if src_version is not None and client_version_id(src) is not None:
         headers.append(("x-amz-copy-source-version-id", client_version_id(src)))
@@ -265,12 +267,12 @@ async def abort_multipart_upload(ctx: RequestContext) -> Response:
     upload = await load_upload(ctx)
     parts = await ctx.backend.metadata.abort_upload(ctx.bucket, ctx.key, upload_id(ctx))
     for part in parts:
-        await delete_data(ctx, part.get("location") or [])
-    if ctx.backend.locations.is_remote(upload.get("data-location")):
+        await delete_data(ctx, part.get(PartRecord.LOCATION) or [])
+    if ctx.backend.locations.is_remote(upload.get(Upl.DATA_LOCATION)):
         try:
             await ctx.backend.locations.abort_mpu(
-                upload["data-location"], placement.upload_context(ctx, upload),
-                upload.get("data-upload-id"))
+                upload[Upl.DATA_LOCATION], placement.upload_context(ctx, upload),
+                upload.get(Upl.DATA_UPLOAD_ID))
         except Exception:  # the remote expires it; the upload is gone here
             pass
     return Response(status=204)
@@ -295,11 +297,12 @@ def _person(who: dict | None, fallback: tuple[str, str]) -> Person:
 
 
 def part_entry(record: dict) -> PartEntry:
-    checksum = record.get("checksum")
+    checksum = record.get(PartRecord.CHECKSUM)
     checks = {checksum["algorithm"]: checksum["value"]} if checksum and \
         checksum.get("value") else None
-    return PartEntry(number=record["partNumber"], size=record["size"],
-                     etag=record["etag"], last_modified=iso8601(record["last-modified"]),
+    return PartEntry(number=record[PartRecord.PART_NUMBER], size=record[PartRecord.SIZE],
+                     etag=record[PartRecord.ETAG],
+                     last_modified=iso8601(record[PartRecord.LAST_MODIFIED]),
                      checksums=checks)
 
 
@@ -309,12 +312,12 @@ async def list_parts(ctx: RequestContext) -> Response:
     marker = _int_param(ctx, "part-number-marker", 0)
     records, truncated = await ctx.backend.metadata.list_parts(
         upload_id(ctx), marker, max_parts)
-    owner = (upload["owner"], upload.get("owner-name", ""))
-    checksum = upload.get("checksum") or {}
+    owner = (upload[Upl.OWNER], upload.get(Upl.OWNER_NAME, ""))
+    checksum = upload.get(Upl.CHECKSUM) or {}
     result = ListPartsResult(
         bucket=ctx.bucket, key=ctx.key, upload_id=upload_id(ctx),
-        initiator=_person(upload.get("initiator"), owner), owner=Person(*owner),
-        storage_class=upload.get("storage-class", "STANDARD"),
+        initiator=_person(upload.get(Upl.INITIATOR), owner), owner=Person(*owner),
+        storage_class=upload.get(Upl.STORAGE_CLASS, "STANDARD"),
         part_number_marker=marker, max_parts=max_parts, is_truncated=truncated,
         parts=[part_entry(r) for r in records],
         next_part_number_marker=records[-1]["partNumber"] if records else None,

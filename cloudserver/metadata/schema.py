@@ -63,14 +63,16 @@ class RecordSchema:
     """Base of a record kind.  Subclasses declare ``NAME = field(...)``;
     ``__init_subclass__`` collects them in ``FIELDS`` (by JSON key) and
     turns each attribute into its interned key string, so the handlers'
-    ``md[ObjectRecord.SIZE]`` costs what ``md["size"]`` does."""
+    ``md[ObjectRecord.SIZE]`` costs what ``md["size"]`` does.  A stored
+    record has ``mdVersion``; a part of one (``versioned=False``) has not."""
 
     FIELDS: ClassVar[dict[str, Field]] = {}
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, versioned: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         declared: dict[str, Field] = {VERSION_FIELD: Field(
-            VERSION_FIELD, (int,), "the record's format version (MD_VERSION)", True)}
+            VERSION_FIELD, (int,), "the record's format version (MD_VERSION)", True)
+        } if versioned else {}
         for attr, value in list(vars(cls).items()):
             if isinstance(value, Field):
                 if value.key in declared:
@@ -95,7 +97,7 @@ class RecordSchema:
         return out
 
 
-class PieceRecord(RecordSchema):
+class PieceRecord(RecordSchema, versioned=False):
     """One piece of an object's data (an element of ``location``)."""
 
     KEY = field("key", str, "the data key in its store (remote: <remoteVersionId>/<name>)",

@@ -96,6 +96,7 @@ from typing import Any
 
 from cloudserver.metadata.errors import InvalidArgument
 from cloudserver.metadata.keys import AFTER_VERSIONS, VERSION_SEP, successor
+from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD, upgrade
 from cloudserver.metadata.version_id import NULL_VERSION_ID
 
 FILTER_ACCEPT = 1
@@ -162,15 +163,18 @@ def load_record(raw: bytes) -> dict[str, Any]:
     the encoding and match whitespace around the document, a third of the
     cost of a small record.  Anything else (surrounding whitespace, bad
     JSON, trailing data) goes through ``json.loads``, which accepts or
-    rejects it as it always did.
+    rejects it as it always did.  A record of an older format version is
+    brought up to date (``schema.upgrade``).
     """
     text = raw.decode("utf-8")
     try:
         value, end = _scan_once(text, 0)
     except StopIteration:
-        return json.loads(text)
+        value, end = json.loads(text), len(text)
     if end != len(text):
-        return json.loads(text)
+        value = json.loads(text)
+    if type(value) is dict and value.get(VERSION_FIELD) != MD_VERSION:
+        value = upgrade(value)
     return value
 
 

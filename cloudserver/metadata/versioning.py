@@ -76,6 +76,7 @@ from cloudserver.metadata.errors import (
     NotImplementedOption,
 )
 from cloudserver.metadata.keys import join_version, versions_range
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.metadata.version_id import NULL_VERSION_ID
 
 Record = dict[str, Any]
@@ -144,16 +145,16 @@ def parse_options(options: Mapping[str, Any] | None) -> Options:
 # -- record predicates --------------------------------------------------------
 
 def is_phd(md: Mapping[str, Any] | None) -> bool:
-    return bool(md) and bool(md.get("isPHD"))
+    return bool(md) and bool(md.get(Obj.IS_PHD))
 
 
 def is_null(md: Mapping[str, Any]) -> bool:
     """The docs' test for a null version: isNull, or no versionId at all."""
-    return bool(md.get("isNull")) or md.get("versionId") is None
+    return bool(md.get(Obj.IS_NULL)) or md.get(Obj.VERSION_ID) is None
 
 
 def is_delete_marker(md: Mapping[str, Any] | None) -> bool:
-    return bool(md) and bool(md.get("isDeleteMarker"))
+    return bool(md) and bool(md.get(Obj.IS_DELETE_MARKER))
 
 
 def effective_master(view: ObjectView) -> Record | None:
@@ -170,9 +171,9 @@ def resolve_null(view: ObjectView, name: str) -> str | None:
     master = effective_master(view)
     if master is not None:
         if is_null(master):
-            return master.get("versionId")
-        if master.get("nullVersionId"):
-            return master["nullVersionId"]
+            return master.get(Obj.VERSION_ID)
+        if master.get(Obj.NULL_VERSION_ID):
+            return master[Obj.NULL_VERSION_ID]
     raise NoSuchVersion(f"{name}?versionId=null")
 
 
@@ -201,7 +202,7 @@ def plan_get(view: ObjectView, name: str, opts: Options) -> Record:
     if record is not None:
         return record
     master = effective_master(view)
-    if master is not None and master.get("versionId") == vid:
+    if master is not None and master.get(Obj.VERSION_ID) == vid:
         return master  # a null version stored in the master only
     raise NoSuchVersion(f"{name}?versionId={vid}")
 
@@ -226,7 +227,7 @@ def _keep_replaced(view: ObjectView, plan: Plan, master: Record | None,
     """
     if master is None:
         return None
-    vid = master.get("versionId")
+    vid = master.get(Obj.VERSION_ID)
     if vid is None:
         # Written before versioning was configured: the non-versioned id.
         vid = inf_version_id
@@ -235,9 +236,9 @@ def _keep_replaced(view: ObjectView, plan: Plan, master: Record | None,
             deleted.append(stale)
     elif view.version(vid) is not None or vid in plan.versions:
         return vid
-    kept = {**master, "versionId": vid}
+    kept = {**master, Obj.VERSION_ID: vid}
     if is_null(master):
-        kept["isNull"] = True
+        kept[Obj.IS_NULL] = True
     plan.versions[vid] = kept
     return vid
 
@@ -247,14 +248,14 @@ def _put_new_version(view: ObjectView, md: Mapping[str, Any], vid: str,
     plan = Plan()
     deleted: list[Record] = []
     previous = effective_master(view)
-    record = {k: v for k, v in md.items() if k not in ("isNull", "nullVersionId")}
-    record["versionId"] = vid
+    record = {k: v for k, v in md.items() if k not in (Obj.IS_NULL, Obj.NULL_VERSION_ID)}
+    record[Obj.VERSION_ID] = vid
     kept = _keep_replaced(view, plan, previous, inf_version_id, deleted)
     if previous is not None:
         if is_null(previous):
-            record["nullVersionId"] = kept
-        elif previous.get("nullVersionId"):
-            record["nullVersionId"] = previous["nullVersionId"]
+            record[Obj.NULL_VERSION_ID] = kept
+        elif previous.get(Obj.NULL_VERSION_ID):
+            record[Obj.NULL_VERSION_ID] = previous[Obj.NULL_VERSION_ID]
     plan.master = record
     plan.versions[vid] = record
     plan.result = _result(vid, record, previous, deleted)
@@ -266,12 +267,12 @@ def _put_null(view: ObjectView, md: Mapping[str, Any], vid: str,
     plan = Plan()
     deleted: list[Record] = []
     previous = effective_master(view)
-    record = {k: v for k, v in md.items() if k != "nullVersionId"}
+    record = {k: v for k, v in md.items() if k != Obj.NULL_VERSION_ID}
     record.update(versionId=vid, isNull=True)
     if previous is not None:
         if is_null(previous):
             # The null master is replaced (case 1), and with it its own key if any.
-            old = previous.get("versionId")
+            old = previous.get(Obj.VERSION_ID)
             if old is not None and view.version(old) is not None:
                 plan.versions[old] = None
             deleted.append(previous)
@@ -279,7 +280,7 @@ def _put_null(view: ObjectView, md: Mapping[str, Any], vid: str,
             # A real version stays as its version key; the null version it
             # points at is replaced (case 3).
             _keep_replaced(view, plan, previous, inf_version_id, deleted)
-            old = previous.get("nullVersionId")
+            old = previous.get(Obj.NULL_VERSION_ID)
             stored = view.version(old) if old else None
             if stored is not None:
                 plan.versions[old] = None
@@ -307,7 +308,7 @@ def _put_version(view: ObjectView, name: str, md: Mapping[str, Any], vid: str,
     record = {**md, "versionId": vid}
     raw_master = view.master()
     previous = effective_master(view)
-    current = None if previous is None else (previous.get("versionId") or inf_version_id)
+    current = None if previous is None else (previous.get(Obj.VERSION_ID) or inf_version_id)
     plan.versions[vid] = record
     # Older versions have greater ids: the master follows if vid is not older.
     if current is None or vid <= current:
@@ -332,7 +333,7 @@ def plan_delete(view: ObjectView, name: str, opts: Options) -> Plan:
         vid = resolve_null(view, name)
     raw_master = view.master()
     previous = effective_master(view)
-    in_master = previous is not None and previous.get("versionId") == vid
+    in_master = previous is not None and previous.get(Obj.VERSION_ID) == vid
     stored = view.version(vid) if vid is not None else None
     if stored is None and not in_master:
         raise NoSuchVersion(f"{name}?versionId={vid}")

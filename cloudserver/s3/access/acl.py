@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from cloudserver.metadata.schema import BucketRecord, ObjectRecord
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.xml.parse import child, children, local_name, parse_xml, text
 
@@ -99,11 +100,11 @@ def private(owner: str) -> Acl:
 
 
 def bucket_acl(attrs_: Mapping[str, Any]) -> Acl:
-    return Acl.from_record(attrs_.get("acl"), attrs_.get("owner"))
+    return Acl.from_record(attrs_.get(BucketRecord.ACL), attrs_.get(BucketRecord.OWNER))
 
 
 def object_acl(md: Mapping[str, Any]) -> Acl:
-    return Acl.from_record(md.get("acl"), md.get("owner"))
+    return Acl.from_record(md.get(ObjectRecord.ACL), md.get(ObjectRecord.OWNER))
 
 
 def canned(name: str, owner: str, bucket_owner: str | None = None) -> Acl:
@@ -310,7 +311,7 @@ def allows(acl: Acl, requester: str | None, permission: str, *,
 
 
 #: Bucket attribute holding the public access block configuration.
-PUBLIC_ACCESS_BLOCK_ATTR = "publicAccessBlock"
+PUBLIC_ACCESS_BLOCK_ATTR = BucketRecord.PUBLIC_ACCESS_BLOCK
 PUBLIC_ACCESS_BLOCK_FIELDS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
                               "RestrictPublicBuckets")
 

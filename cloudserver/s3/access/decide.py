@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 import attrs
 
+from cloudserver.metadata.schema import ObjectRecord
 from cloudserver.s3.access import acl
 from cloudserver.s3.access.declare import ACCOUNT, BUCKET, OBJECT, OPEN, Access
 from cloudserver.s3.errors import S3Error
@@ -91,8 +92,8 @@ def _by_bucket_acl(bucket: Mapping[str, Any], who: str | None, permission: str) 
 
 def _acl_owner(record: Mapping[str, Any]) -> str:
     """The owner ``acl.object_acl(record)`` would name, without building it."""
-    stored = record.get("acl")
-    return (stored.get("owner") if stored else None) or record.get("owner") or ""
+    stored = record.get(ObjectRecord.ACL)
+    return (stored.get("owner") if stored else None) or record.get(ObjectRecord.OWNER) or ""
 
 
 def _by_object_acl(bucket: Mapping[str, Any], obj: Mapping[str, Any], who: str | None,

@@ -15,12 +15,13 @@ from typing import Any
 
 import attrs
 
+from cloudserver.metadata.schema import BucketRecord
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.xml.build import s3_root, serialize, sub
 from cloudserver.s3.xml.parse import children, parse_xml, text
 
 #: Bucket attribute holding the rules.
-ATTR = "cors"
+ATTR = BucketRecord.CORS
 #: AWS's limits: 100 rules, a 64 KB document, IDs of up to 255 characters.
 MAX_RULES = 100
 MAX_BODY = 64 * 1024
@@ -155,7 +156,11 @@ def cors_xml(rules: Sequence[CorsRule]) -> bytes:
 
 def rules_of(bucket_attrs: Mapping[str, Any]) -> tuple[CorsRule, ...]:
     """The bucket's rules; empty when it has no CORS configuration."""
-    return tuple(CorsRule.from_record(r) for r in bucket_attrs.get(ATTR) or ())
+    return rules_from_record(bucket_attrs.get(ATTR))
+
+
+def rules_from_record(stored: list[dict[str, Any]] | None) -> tuple[CorsRule, ...]:
+    return tuple(CorsRule.from_record(r) for r in stored or ())
 
 
 def to_record(rules: Sequence[CorsRule]) -> list[dict[str, Any]]:

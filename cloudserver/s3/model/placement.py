@@ -19,6 +19,7 @@ import attrs
 from cloudserver.data import inline
 from cloudserver.data.locations import Locations
 from cloudserver.data.write_context import PartTarget, WriteContext
+from cloudserver.metadata.schema import BucketRecord as Bkt
 from cloudserver.s3.errors import S3Error
 
 LOCATION_HEADER = "x-amz-meta-scal-location-constraint"
@@ -61,7 +62,7 @@ class Target:
 def object_location(ctx, bucket: Mapping[str, Any]) -> str:
     config = ctx.backend.config
     return choose_location(config.locations, config.rest_endpoints,
-                           ctx.header(LOCATION_HEADER), bucket.get("location"), ctx.host)
+                           ctx.header(LOCATION_HEADER), bucket.get(Bkt.LOCATION), ctx.host)
 
 
 def object_target(ctx, bucket: Mapping[str, Any], size: int | None, *,

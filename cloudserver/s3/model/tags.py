@@ -4,8 +4,9 @@ copy directive.
 
 Pure and free of handler imports, so PutObject, CopyObject and the
 multipart operations can use it without import cycles.  A record keeps its
-tags as ``md["tags"]``, a dict sorted by key (the order S3 lists them in,
-and JSON keeps it), absent when there are none.
+tags as ``md[TAGS]``, a dict sorted by key (the order S3 lists them
+in, and JSON keeps it), absent when there are none; buckets and uploads
+keep theirs the same way.
 
 Tag rules (lengths, ``aws:`` prefix) live in one place,
 ``xml.parse.parse_tagging``; the header's pairs are checked by rendering
@@ -21,10 +22,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
+from cloudserver.metadata.schema import ObjectRecord
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.xml.parse import MAX_OBJECT_TAGS, parse_tagging
 from cloudserver.s3.xml.responses import tagging_xml
 
+#: The tags field of object, bucket and upload records (one name for all three).
+TAGS = ObjectRecord.TAGS
 HEADER = "x-amz-tagging"
 DIRECTIVE_HEADER = "x-amz-tagging-directive"
 #: A header of 10 maximal tags, every byte percent-encoded, is about 35 KB.
@@ -114,20 +118,30 @@ def request_tags(header: Header) -> list[tuple[str, str]] | None:
 
 
 def tags_of(md: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """A record's tags, in order (a dict, or pairs from older writers)."""
-    stored = md.get("tags") or ()
+    """A record's tags, in order."""
+    return tag_pairs(md.get(TAGS))
+
+
+def tag_pairs(stored: Any) -> list[tuple[str, str]]:
+    """Stored tags as pairs, in order (a dict, or pairs from older writers)."""
+    stored = stored or ()
     if isinstance(stored, Mapping):
         return list(stored.items())
     return [(k, v) for k, v in stored]
 
 
+def tags_record(pairs: Iterable[tuple[str, str]] | None) -> dict[str, str] | None:
+    """The stored form of ``pairs``: a dict sorted by key, None for no tags."""
+    return dict(sorted(pairs or ())) or None
+
+
 def set_tags(md: dict, pairs: Iterable[tuple[str, str]] | None) -> None:
     """Store ``pairs`` in the record, sorted by key; none at all removes the field."""
-    tags = dict(sorted(pairs or ()))
+    tags = tags_record(pairs)
     if tags:
-        md["tags"] = tags
+        md[TAGS] = tags
     else:
-        md.pop("tags", None)
+        md.pop(TAGS, None)
 
 
 def copy_tags(header: Header, source: Mapping[str, Any]) -> list[tuple[str, str]]:

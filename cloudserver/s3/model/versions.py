@@ -7,17 +7,23 @@ has freed.
 from __future__ import annotations
 
 from cloudserver.metadata import version_id as vid
+from cloudserver.metadata.schema import VERSION_FIELDS  # noqa: F401 - a copy drops them
+from cloudserver.metadata.schema import BucketRecord as Bkt
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.metadata.versioning import freed_records  # noqa: F401 - handlers free data by it
 from cloudserver.s3.errors import S3Error
 
 NULL = vid.NULL_VERSION_ID
-#: Record fields the metadata service manages; never carried over by a copy.
-VERSION_FIELDS = ("versionId", "isNull", "nullVersionId", "isPHD", "isDeleteMarker")
+
+
+def versioning_state(bucket: dict) -> str | None:
+    """The bucket's versioning: None (never configured), Enabled or Suspended."""
+    return bucket.get(Bkt.VERSIONING)
 
 
 def write_options(bucket: dict) -> dict | None:
     """Metadata options for a new object (or delete marker) in ``bucket``."""
-    state = bucket.get("versioning")
+    state = bucket.get(Bkt.VERSIONING)
     if state == "Enabled":
         return {"versioning": True}
     if state == "Suspended":
@@ -49,9 +55,9 @@ def parse_version_param(value: str | None) -> str | None:
 
 def client_version_id(md: dict) -> str | None:
     """The version id clients see for a record (None: never versioned)."""
-    if md.get("isNull"):
+    if md.get(Obj.IS_NULL):
         return NULL
-    internal = md.get("versionId")
+    internal = md.get(Obj.VERSION_ID)
     if internal:
         return vid.encode(internal)
     return None
@@ -67,7 +73,7 @@ def shown_version_id(md: dict, bucket: dict) -> str | None:
     versioned reports no version at all.
     """
     shown = client_version_id(md)
-    if shown is None and bucket.get("versioning") in ("Enabled", "Suspended"):
+    if shown is None and bucket.get(Bkt.VERSIONING) in ("Enabled", "Suspended"):
         return NULL
     return shown
 

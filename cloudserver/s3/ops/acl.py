@@ -7,10 +7,12 @@ handlers only turn ACLs into documents and documents (or headers) into ACLs.
 """
 from __future__ import annotations
 
-from cloudserver.metadata import errors as md_errors
+from cloudserver.metadata.schema import BucketRecord as Bkt
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.access import acl
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.bucket_config import update_bucket_field
 from cloudserver.s3.ops.common import load_bucket, load_object
 from cloudserver.s3.ops.object_read import load_current
 from cloudserver.s3.model.versions import client_version_id, shown_version_id
@@ -28,7 +30,7 @@ def object_acl_from_request(ctx: RequestContext, bucket_attrs: dict) -> acl.Acl:
     the requester owns it.  BlockPublicAcls refuses a public one."""
     owner, _ = acl.principal(ctx.account)
     new = acl.acl_from_headers(ctx.header, owner, ctx.backend.accounts,
-                               bucket_attrs.get("owner")) or acl.private(owner)
+                               bucket_attrs.get(Bkt.OWNER)) or acl.private(owner)
     acl.check_public_acl_allowed(bucket_attrs, new)
     return new
 
@@ -58,7 +60,7 @@ async def new_acl(ctx: RequestContext, owner: str, bucket_owner: str | None) -> 
 async def get_bucket_acl(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
     return Response.xml(_document(acl.bucket_acl(attrs), ctx.backend.accounts,
-                                  attrs.get("owner-name")))
+                                  attrs.get(Bkt.OWNER_NAME)))
 
 
 async def put_bucket_acl(ctx: RequestContext) -> Response:
@@ -66,14 +68,7 @@ async def put_bucket_acl(ctx: RequestContext) -> Response:
     acl.check_canned_name(ctx.header("x-amz-acl"))
     new = await new_acl(ctx, acl.bucket_acl(attrs).owner, None)
     acl.check_public_acl_allowed(attrs, new)
-    metadata = ctx.backend.metadata
-    try:
-        # Re-read so a concurrent change to another attribute is not undone.
-        latest = dict(await metadata.get_bucket(ctx.bucket))
-        latest["acl"] = new.to_record()
-        await metadata.update_bucket(ctx.bucket, latest)
-    except md_errors.NoSuchBucket:
-        raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
+    await update_bucket_field(ctx, Bkt.ACL, new.to_record())
     return Response()
 
 
@@ -88,7 +83,7 @@ async def get_object_acl(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
     md = await load_current(ctx, ctx.bucket, ctx.key, ctx.query.get("versionId"))
     return Response.xml(_document(acl.object_acl(md), ctx.backend.accounts,
-                                  md.get("owner-name")), headers=version_header(md, attrs))
+                                  md.get(Obj.OWNER_NAME)), headers=version_header(md, attrs))
 
 
 async def update_in_place(ctx: RequestContext, bucket: str, key: str, md: dict) -> None:
@@ -100,13 +95,13 @@ async def update_in_place(ctx: RequestContext, bucket: str, key: str, md: dict) 
     in the master only, or a record of a never-versioned bucket, is the
     master itself.
     """
-    version = md.get("versionId")
+    version = md.get(Obj.VERSION_ID)
     options = None
     if version is not None:
         options = {"versionId": version}
-        if md.get("isNull"):
+        if md.get(Obj.IS_NULL):
             master = await load_object(ctx, bucket, key, access=None)
-            if master.get("versionId") == version:
+            if master.get(Obj.VERSION_ID) == version:
                 options = None
     await ctx.backend.metadata.put_object(bucket, key, md, *([options] if options else []))
 
@@ -116,7 +111,7 @@ async def put_object_acl(ctx: RequestContext) -> Response:
     version_param = ctx.query.get("versionId")
     md = await load_current(ctx, ctx.bucket, ctx.key, version_param)
     acl.check_canned_name(ctx.header("x-amz-acl"))
-    new = await new_acl(ctx, acl.object_acl(md).owner, attrs.get("owner"))
+    new = await new_acl(ctx, acl.object_acl(md).owner, attrs.get(Bkt.OWNER))
     acl.check_public_acl_allowed(attrs, new)
     # The body was read since the check: if a PutObject replaced the object
     # meanwhile, the ACL was meant for another object (409, the client
@@ -125,10 +120,10 @@ async def put_object_acl(ctx: RequestContext) -> Response:
     md = dict(await load_current(ctx, ctx.bucket, ctx.key,
                                  client_version_id(checked) if version_param else None,
                                  access=None))
-    fields = ("owner", "last-modified", "versionId")
+    fields = (Obj.OWNER, Obj.LAST_MODIFIED, Obj.VERSION_ID)
     if any(md.get(f) != checked.get(f) for f in fields):
         raise S3Error("OperationAborted")
-    md["acl"] = new.to_record()
+    md[Obj.ACL] = new.to_record()
     await update_in_place(ctx, ctx.bucket, ctx.key, md)
     return Response(headers=version_header(md, attrs))
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from cloudserver.metadata import errors as md_errors
+from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
+from cloudserver.metadata.schema import BucketRecord as Bkt
+from cloudserver.metadata.schema import PartRecord
 from cloudserver.s3.access import acl
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
@@ -12,7 +15,6 @@ from cloudserver.s3.routing import valid_bucket_name
 from cloudserver.s3.xml import location_constraint_xml, parse_create_bucket_configuration
 
 MAX_CREATE_BODY = 64 * 1024
-BUCKET_FORMAT = 1
 #: Location constraints that are legacy names of a region: AWS keeps ``EU``
 #: as the bucket's LocationConstraint but the bucket is in eu-west-1.
 REGION_OF_LOCATION = {"EU": "eu-west-1"}
@@ -41,23 +43,23 @@ async def create_bucket(ctx: RequestContext) -> Response:
                       "The specified location constraint is not valid.",
                       LocationConstraint=location)
     attrs = {
-        "mdVersion": BUCKET_FORMAT,
-        "name": name,
-        "owner": account.canonical_id,
-        "owner-name": account.display_name,
-        "creation-date": now(),
-        "location": location,
-        "versioning": None,
-        "acl": new_acl.to_record(),
+        VERSION_FIELD: MD_VERSION,
+        Bkt.NAME: name,
+        Bkt.OWNER: account.canonical_id,
+        Bkt.OWNER_NAME: account.display_name,
+        Bkt.CREATION_DATE: now(),
+        Bkt.LOCATION: location,
+        Bkt.VERSIONING: None,
+        Bkt.ACL: new_acl.to_record(),
     }
     try:
         await ctx.backend.metadata.create_bucket(name, attrs)
     except md_errors.BucketAlreadyExists:
         existing = await ctx.backend.metadata.get_bucket(name)
-        if existing.get("owner") == account.canonical_id:
+        if existing.get(Bkt.OWNER) == account.canonical_id:
             # A legacy (us-east-1 style) location answers 200 to its owner, as AWS,
             # unless the request asks for another ACL than the bucket has.
-            if config.locations.get(existing.get("location"), {}).get("legacyAwsBehavior"):
+            if config.locations.get(existing.get(Bkt.LOCATION), {}).get("legacyAwsBehavior"):
                 if not acl.equivalent(acl.bucket_acl(existing), new_acl):
                     raise S3Error("BucketAlreadyExists", BucketName=name) from None
                 return Response(headers=[("Location", "/" + name)])
@@ -68,7 +70,7 @@ async def create_bucket(ctx: RequestContext) -> Response:
 
 async def head_bucket(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
-    return Response(headers=[("x-amz-bucket-region", bucket_region(attrs.get("location")))])
+    return Response(headers=[("x-amz-bucket-region", bucket_region(attrs.get(Bkt.LOCATION)))])
 
 
 async def delete_bucket(ctx: RequestContext) -> Response:
@@ -84,13 +86,13 @@ async def delete_bucket(ctx: RequestContext) -> Response:
     while more:
         parts, more = await ctx.backend.metadata.delete_bucket_uploads(ctx.bucket)
         for part in parts:
-            await delete_data(ctx, part.get("location") or [])
+            await delete_data(ctx, part.get(PartRecord.LOCATION) or [])
     return Response(status=204)
 
 
 async def get_bucket_location(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
-    location = attrs.get("location") or ""
+    location = attrs.get(Bkt.LOCATION) or ""
     if location == "us-east-1":
         location = ""
     return Response.xml(location_constraint_xml(location))

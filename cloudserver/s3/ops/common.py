@@ -12,6 +12,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from cloudserver.metadata import errors as md_errors
+from cloudserver.metadata.schema import BucketRecord as Bkt
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.access import LIST_BUCKET, authorize
 from cloudserver.s3.access.declare import OBJECT, Access
 from cloudserver.s3.context import RequestContext
@@ -26,7 +28,7 @@ USER_META_PREFIX = "x-amz-meta-"
 MAX_USER_METADATA = 2048
 #: The object's website redirect: its request header, and its record field.
 WEBSITE_REDIRECT = "x-amz-website-redirect-location"
-REDIRECT_FIELD = "website-redirect-location"
+REDIRECT_FIELD = Obj.WEBSITE_REDIRECT  # the same name in UploadRecord
 #: AWS: "The length is constrained to a maximum of 2 KB."
 MAX_WEBSITE_REDIRECT = 2048
 
@@ -104,7 +106,7 @@ async def load_bucket_and_object(ctx: RequestContext, version: str | None = None
         raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
     attrs, md = both["bucket"], both["obj"]
     _check_bucket(ctx, attrs)
-    if md is not None and not md.get("isDeleteMarker") and ctx.op.access.level == OBJECT:
+    if md is not None and not md.get(Obj.IS_DELETE_MARKER) and ctx.op.access.level == OBJECT:
         authorize(ctx, attrs, md).require()
     return attrs, md
 
@@ -115,7 +117,7 @@ def check_expected_owner(ctx: RequestContext, attrs: dict) -> None:
     expected = ctx.header("x-amz-expected-bucket-owner")
     if expected is None:
         return
-    owner = attrs.get("owner")
+    owner = attrs.get(Bkt.OWNER)
     account = ctx.backend.accounts.by_canonical_id(owner) if owner else None
     if expected not in (owner, account.shortid if account is not None else None):
         raise S3Error("AccessDenied")
@@ -232,22 +234,22 @@ def object_headers(md: dict, bucket: dict | None = None) -> list[tuple[str, str]
     ``bucket``: whether an id-less record is the null version, see
     ``versions.shown_version_id``)."""
     headers = [
-        ("Last-Modified", http_date(md["last-modified"])),
-        ("ETag", quoted_etag(md["etag"])),
+        ("Last-Modified", http_date(md[Obj.LAST_MODIFIED])),
+        ("ETag", quoted_etag(md[Obj.ETAG])),
         ("Accept-Ranges", "bytes"),
     ]
-    for name, value in md.get("headers", {}).items():
+    for name, value in md.get(Obj.HEADERS, {}).items():
         headers.append((name, value))
-    for name, value in md.get("metadata", {}).items():
+    for name, value in md.get(Obj.METADATA, {}).items():
         headers.append((name, value))
     version = client_version_id(md) if bucket is None else shown_version_id(md, bucket)
     if version is not None:
         headers.append(("x-amz-version-id", version))
-    sc = md.get("storage-class", "STANDARD")
+    sc = md.get(Obj.STORAGE_CLASS, "STANDARD")
     if sc != "STANDARD":
         headers.append(("x-amz-storage-class", sc))
-    if md.get("tags"):
-        headers.append(("x-amz-tagging-count", str(len(md["tags"]))))
+    if md.get(Obj.TAGS):
+        headers.append(("x-amz-tagging-count", str(len(md[Obj.TAGS]))))
     if md.get(REDIRECT_FIELD):
         headers.append((WEBSITE_REDIRECT, md[REDIRECT_FIELD]))
     return headers

@@ -13,6 +13,7 @@ from twisted.internet.interfaces import IConsumer
 from cloudserver.data.producers import ChainedProducer
 from cloudserver.metadata import errors as md_errors
 from cloudserver.data.inline import InlineWriter
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.access import acl
 from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.access import COPY_SOURCE
@@ -31,7 +32,7 @@ from cloudserver.s3.ops.upload_chain import UploadChain
 from cloudserver.s3.xml import copy_object_result_xml, iso8601
 from cloudserver.s3.model.versions import (
     VERSION_FIELDS, client_version_id, refuse_version_param, result_version_id,
-    write_options)
+    versioning_state, write_options)
 
 
 def parse_copy_source(value: str) -> tuple[str, str, str | None]:
@@ -147,8 +148,8 @@ def copied_metadata(ctx: RequestContext, src: dict, directive: str
     if directive == "REPLACE":
         return (user_metadata(ctx), stored_headers(ctx),
                 ctx.header("content-type") or "binary/octet-stream")
-    return (dict(src.get("metadata", {})), dict(src.get("headers", {})),
-            src.get("content-type"))
+    return (dict(src.get(Obj.METADATA, {})), dict(src.get(Obj.HEADERS, {})),
+            src.get(Obj.CONTENT_TYPE))
 
 
 async def load_source(ctx: RequestContext, bucket: str, key: str,
@@ -173,7 +174,7 @@ async def copy_object(ctx: RequestContext) -> Response:
     src = await load_source(ctx, src_bucket, src_key, src_version)
     check_copy_conditions(ctx, src)
     tags = copy_tags(ctx.header, src)
-    if src["size"] > MAX_PUT_SIZE:
+    if src[Obj.SIZE] > MAX_PUT_SIZE:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the "
                       "maximum allowable size for a copy source: 5368709120")
     directive = metadata_directive(ctx)
@@ -182,17 +183,18 @@ async def copy_object(ctx: RequestContext) -> Response:
         check_not_noop(ctx, directive, src_version)
     metadata, headers, content_type = copied_metadata(ctx, src, directive)
     sc_header = ctx.header("x-amz-storage-class")
-    sc = storage_class(ctx) if sc_header is not None else src.get("storage-class", "STANDARD")
+    sc = storage_class(ctx) if sc_header is not None else \
+        src.get(Obj.STORAGE_CLASS, "STANDARD")
     owner, owner_name = acl.principal(ctx.account)
     md = dict(src)
     md.update({
-        "key": ctx.key, "last-modified": now(), "content-type": content_type,
-        "headers": headers, "metadata": metadata, "storage-class": sc,
-        "owner": owner, "owner-name": owner_name, "acl": object_acl.to_record(),
+        Obj.KEY: ctx.key, Obj.LAST_MODIFIED: now(), Obj.CONTENT_TYPE: content_type,
+        Obj.HEADERS: headers, Obj.METADATA: metadata, Obj.STORAGE_CLASS: sc,
+        Obj.OWNER: owner, Obj.OWNER_NAME: owner_name, Obj.ACL: object_acl.to_record(),
     })
     for field in VERSION_FIELDS:
         md.pop(field, None)
-    md.pop("request-headers", None)  # a multipart source's: not the copy's
+    md.pop(Obj.REQUEST_HEADERS, None)  # a multipart source's: not the copy's
     set_tags(md, tags)
     # AWS: the redirect "is unique to each object and is not copied" by
     # either directive; the copy has the request's, or none.
@@ -210,34 +212,35 @@ async def copy_object(ctx: RequestContext) -> Response:
 async def _copy_bytes(ctx: RequestContext, dest: dict, src: dict, md: dict) -> None:
     """Copy the source's data where the new object goes; point ``md`` at it,
     with the ETag and checksum of what was written."""
-    md.pop("parts", None)  # the copy is one piece, whatever the source was
-    md.pop("upload-id", None)
-    checksum = src.get("checksum")
+    md.pop(Obj.PARTS, None)  # the copy is one piece, whatever the source was
+    md.pop(Obj.UPLOAD_ID, None)
+    checksum = src.get(Obj.CHECKSUM)
     algorithm = checksum["algorithm"] if checksum else None
-    target = placement.object_target(ctx, dest, src["size"], metadata=md["metadata"],
-                                     headers=md["headers"], content_type=md["content-type"])
-    writer = placement.create_writer(ctx, target, src["size"])
-    key, digests = await copy_data(ctx, src["location"], 0, src["size"], algorithm,
+    target = placement.object_target(ctx, dest, src[Obj.SIZE], metadata=md[Obj.METADATA],
+                                     headers=md[Obj.HEADERS],
+                                     content_type=md[Obj.CONTENT_TYPE])
+    writer = placement.create_writer(ctx, target, src[Obj.SIZE])
+    key, digests = await copy_data(ctx, src[Obj.LOCATION], 0, src[Obj.SIZE], algorithm,
                                    target, writer)
-    md["location"] = placement.pieces(
-        ctx, target, key, src["size"],
+    md[Obj.LOCATION] = placement.pieces(
+        ctx, target, key, src[Obj.SIZE],
         writer.data if isinstance(writer, InlineWriter) else None)
-    md["etag"] = digests.md5_hex()
+    md[Obj.ETAG] = digests.md5_hex()
     if algorithm:
-        md["checksum"] = {"algorithm": algorithm, "value": digests.checksum[1],
-                          "type": "FULL_OBJECT"}
+        md[Obj.CHECKSUM] = {"algorithm": algorithm, "value": digests.checksum[1],
+                            "type": "FULL_OBJECT"}
 
 
 def _copy_response(dest: dict, src: dict, md: dict, result: dict) -> Response:
     checks = None
-    if md.get("checksum"):
-        checks = {md["checksum"]["algorithm"]: md["checksum"]["value"]}
-    body = copy_object_result_xml(md["etag"], iso8601(md["last-modified"]), checks)
+    if md.get(Obj.CHECKSUM):
+        checks = {md[Obj.CHECKSUM]["algorithm"]: md[Obj.CHECKSUM]["value"]}
+    body = copy_object_result_xml(md[Obj.ETAG], iso8601(md[Obj.LAST_MODIFIED]), checks)
     headers = []
     src_shown = client_version_id(src)
     if src_shown is not None:
         headers.append(("x-amz-copy-source-version-id", src_shown))
-    if dest.get("versioning") == "Enabled":
+    if versioning_state(dest) == "Enabled":
         version = result_version_id(result)
         if version is not None:
             headers.append(("x-amz-version-id", version))

@@ -8,53 +8,20 @@ without credentials, so the bucket's rules alone decide.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping
 
 from cloudserver.metadata import errors as md_errors
 from cloudserver.s3.model import cors
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.bucket_config import ConfigDocument, config_handlers
 from cloudserver.s3.ops.common import load_bucket
 
-
-async def _update_rules(ctx: RequestContext, rules: list | None) -> None:
-    metadata = ctx.backend.metadata
-    try:
-        # Re-read so a concurrent change to another attribute is not undone.
-        latest = dict(await metadata.get_bucket(ctx.bucket))
-        if rules is None:
-            latest.pop(cors.ATTR, None)
-        else:
-            latest[cors.ATTR] = rules
-        await metadata.update_bucket(ctx.bucket, latest)
-    except md_errors.NoSuchBucket:
-        raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
-
-
-async def put_bucket_cors(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
-    body = await ctx.read_small_body(cors.MAX_BODY)
-    md5 = ctx.header("content-md5")
-    if md5 is not None and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
-        raise S3Error("BadDigest")
-    rules = cors.parse_cors_configuration(body)
-    await _update_rules(ctx, cors.to_record(rules))
-    return Response()
-
-
-async def get_bucket_cors(ctx: RequestContext) -> Response:
-    rules = cors.rules_of(await load_bucket(ctx))
-    if not rules:
-        raise S3Error("NoSuchCORSConfiguration", BucketName=ctx.bucket)
-    return Response.xml(cors.cors_xml(rules))
-
-
-async def delete_bucket_cors(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
-    await _update_rules(ctx, None)
-    return Response(status=204)
+#: The CORS configuration document (its model and codec: cloudserver.s3.model.cors).
+CORS = ConfigDocument(
+    field=cors.ATTR, parse=cors.parse_cors_configuration, to_xml=cors.cors_xml,
+    not_found="NoSuchCORSConfiguration", max_body=cors.MAX_BODY,
+    to_record=cors.to_record, from_record=cors.rules_from_record, check_md5=True)
 
 
 async def cors_preflight(ctx: RequestContext) -> Response:
@@ -104,8 +71,7 @@ async def actual_request_headers(metadata, bucket: str, headers: Mapping[str, li
 
 
 HANDLERS = {
-    "PutBucketCors": put_bucket_cors,
-    "GetBucketCors": get_bucket_cors,
-    "DeleteBucketCors": delete_bucket_cors,
+    **config_handlers(CORS, get="GetBucketCors", put="PutBucketCors",
+                      delete="DeleteBucketCors"),
     "CorsPreflight": cors_preflight,
 }

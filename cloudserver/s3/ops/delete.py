@@ -7,12 +7,15 @@ import hashlib
 
 from cloudserver.errors import DomainError
 from cloudserver.metadata import errors as md_errors
+from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
+from cloudserver.metadata.schema import BucketRecord as Bkt
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.model import checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import CATALOG, S3Error
 from cloudserver.s3.routing import MAX_KEY_BYTES
 from cloudserver.s3.ops.common import load_bucket, now, survives_disconnect
-from cloudserver.s3.ops.object_write import OBJECT_FORMAT, delete_data
+from cloudserver.s3.ops.object_write import delete_data
 from cloudserver.s3.model.versions import (
     freed_records, parse_version_param, result_version_id, write_options)
 from cloudserver.s3.xml import delete_result_xml, parse_delete_request
@@ -23,7 +26,7 @@ MAX_DELETE_BODY = 2 * 1024 * 1024
 
 async def _free(ctx: RequestContext, result) -> None:
     for record in freed_records(result):
-        await delete_data(ctx, record.get("location") or [])
+        await delete_data(ctx, record.get(Obj.LOCATION) or [])
 
 
 @survives_disconnect
@@ -37,7 +40,7 @@ async def remove_object(ctx: RequestContext, bucket_attrs: dict, key: str,
     DeleteMarkerVersionId.
     """
     metadata = ctx.backend.metadata
-    bucket = bucket_attrs["name"] if "name" in bucket_attrs else ctx.bucket
+    bucket = bucket_attrs[Bkt.NAME] if Bkt.NAME in bucket_attrs else ctx.bucket
     if version_param is not None:
         version = parse_version_param(version_param)
         try:
@@ -46,7 +49,7 @@ async def remove_object(ctx: RequestContext, bucket_attrs: dict, key: str,
             return {"VersionId": version_param}
         await _free(ctx, result)
         out = {"VersionId": version_param}
-        if result.get("isDeleteMarker"):
+        if result.get(Obj.IS_DELETE_MARKER):
             out.update(DeleteMarker=True, DeleteMarkerVersionId=version_param)
         return out
     options = write_options(bucket_attrs)
@@ -59,10 +62,10 @@ async def remove_object(ctx: RequestContext, bucket_attrs: dict, key: str,
         return {}
     account = ctx.account
     marker = {
-        "mdVersion": OBJECT_FORMAT, "key": key, "isDeleteMarker": True, "size": 0,
-        "etag": "", "last-modified": now(), "location": [],
-        "owner": account.canonical_id if account else None,
-        "owner-name": account.display_name if account else None,
+        VERSION_FIELD: MD_VERSION, Obj.KEY: key, Obj.IS_DELETE_MARKER: True, Obj.SIZE: 0,
+        Obj.ETAG: "", Obj.LAST_MODIFIED: now(), Obj.LOCATION: [],
+        Obj.OWNER: account.canonical_id if account else None,
+        Obj.OWNER_NAME: account.display_name if account else None,
     }
     result = await metadata.put_object(bucket, key, marker, options)
     await _free(ctx, result)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from cloudserver.metadata.schema import BucketRecord as Bkt
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import load_bucket
@@ -70,8 +72,8 @@ def iso8601_cached() -> Callable[[float], str]:
 
 
 #: What a listing renders of each record (the listing returns only these).
-LISTED_FIELDS = ["last-modified", "etag", "size", "storage-class"]
-OWNER_FIELDS = ["owner", "owner-name"]
+LISTED_FIELDS = [Obj.LAST_MODIFIED, Obj.ETAG, Obj.SIZE, Obj.STORAGE_CLASS]
+OWNER_FIELDS = [Obj.OWNER, Obj.OWNER_NAME]
 
 
 def list_entries(contents: list[dict], owner: tuple[str | None, str | None] | None
@@ -81,18 +83,21 @@ def list_entries(contents: list[dict], owner: tuple[str | None, str | None] | No
     iso = iso8601_cached()
     entries = []
     append = entries.append
+    # The field names as locals: these loops run for every entry of a page.
+    modified, etag, size, sc = Obj.LAST_MODIFIED, Obj.ETAG, Obj.SIZE, Obj.STORAGE_CLASS
     if owner is None:
         for item in contents:
             md = item["value"]
-            append(ListEntry(item["key"], iso(md["last-modified"]), md["etag"], md["size"],
-                             md.get("storage-class", "STANDARD")))
+            append(ListEntry(item["key"], iso(md[modified]), md[etag], md[size],
+                             md.get(sc, "STANDARD")))
         return entries
     owner_id, owner_name = owner
+    owner_field, owner_name_field = Obj.OWNER, Obj.OWNER_NAME
     for item in contents:
         md = item["value"]
-        append(ListEntry(item["key"], iso(md["last-modified"]), md["etag"], md["size"],
-                         md.get("storage-class", "STANDARD"), md.get("owner") or owner_id,
-                         md.get("owner-name") or owner_name))
+        append(ListEntry(item["key"], iso(md[modified]), md[etag], md[size],
+                         md.get(sc, "STANDARD"), md.get(owner_field) or owner_id,
+                         md.get(owner_name_field) or owner_name))
     return entries
 
 
@@ -116,7 +121,7 @@ async def _list(ctx: RequestContext, v2: bool) -> Response:
     else:
         params["marker"] = q.get("marker") or None
     result = await ctx.backend.metadata.list_objects(ctx.bucket, params)
-    owner = (bucket.get("owner"), bucket.get("owner-name")) if fetch_owner else None
+    owner = (bucket.get(Bkt.OWNER), bucket.get(Bkt.OWNER_NAME)) if fetch_owner else None
     listing = ListResult(
         v2=v2, bucket=ctx.bucket, prefix=params["prefix"], delimiter=params["delimiter"],
         max_keys=max_keys, encoding_type=encoding, is_truncated=bool(result["IsTruncated"]),

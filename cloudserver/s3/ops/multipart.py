@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 import secrets
 
+from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD, PartRecord
+from cloudserver.metadata.schema import ObjectRecord as Obj
+from cloudserver.metadata.schema import UploadRecord as Upl
 from cloudserver.s3.access import acl
 from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.access import COPY_SOURCE
@@ -21,7 +24,7 @@ from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops import multipart_complete, multipart_read
 from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.common import (
-    REDIRECT_FIELD, load_bucket, load_object, now, quoted_etag, stored_headers,
+    load_bucket, load_object, now, quoted_etag, stored_headers,
     survives_disconnect, user_metadata, website_redirect)
 from cloudserver.s3.ops.copy import (
     _load_source_bucket, check_copy_conditions, copy_data, parse_copy_source)
@@ -35,8 +38,6 @@ from cloudserver.s3.xml import (
     copy_part_result_xml, initiate_multipart_xml, iso8601, list_multipart_uploads_xml,
     list_parts_xml, url_encode)
 
-UPLOAD_FORMAT = 1
-PART_FORMAT = 1
 MAX_PART_NUMBER = 10000
 MAX_PART_SIZE = MAX_PUT_SIZE
 MAX_LIST = 1000
@@ -108,32 +109,32 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
     uid = new_upload_id(ts)
     owner, owner_name = acl.principal(ctx.account)
     record = {
-        "mdVersion": UPLOAD_FORMAT,
-        "uploadId": uid,
-        "bucket": ctx.bucket,
-        "key": ctx.key,
-        "initiated": ts,
-        "owner": owner,
-        "owner-name": owner_name,
-        "initiator": {"id": owner, "name": owner_name},
-        "acl": object_acl.to_record(),
-        "content-type": ctx.header("content-type"),
-        "headers": headers,
-        "metadata": metadata,
-        "storage-class": sc,
-        "checksum": {"algorithm": algorithm, "type": ctype} if algorithm else None,
-        "request-headers": {name: ctx.header(name) for name in ctx.headers
-                            if name.startswith(KEPT_PREFIXES)},
+        VERSION_FIELD: MD_VERSION,
+        Upl.UPLOAD_ID: uid,
+        Upl.BUCKET: ctx.bucket,
+        Upl.KEY: ctx.key,
+        Upl.INITIATED: ts,
+        Upl.OWNER: owner,
+        Upl.OWNER_NAME: owner_name,
+        Upl.INITIATOR: {"id": owner, "name": owner_name},
+        Upl.ACL: object_acl.to_record(),
+        Upl.CONTENT_TYPE: ctx.header("content-type"),
+        Upl.HEADERS: headers,
+        Upl.METADATA: metadata,
+        Upl.STORAGE_CLASS: sc,
+        Upl.CHECKSUM: {"algorithm": algorithm, "type": ctype} if algorithm else None,
+        Upl.REQUEST_HEADERS: {name: ctx.header(name) for name in ctx.headers
+                              if name.startswith(KEPT_PREFIXES)},
     }
     # What the object gets at completion, kept as parsed values.
     set_tags(record, tags)
     if redirect is not None:
-        record[REDIRECT_FIELD] = redirect
+        record[Upl.WEBSITE_REDIRECT] = redirect
     location = placement.object_location(ctx, bucket)
     if ctx.backend.locations.multiple:
         # Parts go where the upload was placed; a remote one gets its own upload.
-        record["data-location"] = location
-        record["data-upload-id"] = await ctx.backend.locations.initiate_mpu(
+        record[Upl.DATA_LOCATION] = location
+        record[Upl.DATA_UPLOAD_ID] = await ctx.backend.locations.initiate_mpu(
             location, placement.upload_context(ctx, record))
     await ctx.backend.metadata.create_upload(ctx.bucket, ctx.key, uid, record)
     out = []
@@ -147,13 +148,13 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
 def part_record(number: int, size: int, etag: str, location: list[dict],
                 algorithm: str | None, value: str | None) -> dict:
     return {
-        "mdVersion": PART_FORMAT,
-        "partNumber": number,
-        "size": size,
-        "etag": etag,
-        "last-modified": now(),
-        "location": location,
-        "checksum": {"algorithm": algorithm, "value": value} if algorithm else None,
+        VERSION_FIELD: MD_VERSION,
+        PartRecord.PART_NUMBER: number,
+        PartRecord.SIZE: size,
+        PartRecord.ETAG: etag,
+        PartRecord.LAST_MODIFIED: now(),
+        PartRecord.LOCATION: location,
+        PartRecord.CHECKSUM: {"algorithm": algorithm, "value": value} if algorithm else None,
     }
 
 
@@ -165,19 +166,19 @@ async def store_part(ctx: RequestContext, number: int, record: dict) -> None:
         previous = await ctx.backend.metadata.put_part(
             ctx.bucket, ctx.key, upload_id(ctx), number, record)
     except BaseException:
-        await delete_data(ctx, record["location"])
+        await delete_data(ctx, record[PartRecord.LOCATION])
         raise
-    if previous and previous.get("location"):
+    if previous and previous.get(PartRecord.LOCATION):
         piece_id = ctx.backend.locations.piece_id
-        kept = {piece_id(loc) for loc in record["location"]}
-        await delete_data(ctx, [loc for loc in previous["location"]
+        kept = {piece_id(loc) for loc in record[PartRecord.LOCATION]}
+        await delete_data(ctx, [loc for loc in previous[PartRecord.LOCATION]
                                 if piece_id(loc) not in kept])
 
 
 def _part_checksum(upload: dict, exp) -> None:
     """A part of an upload with a checksum algorithm carries that algorithm
     (computed here when the client sent none); another one is refused."""
-    wanted = (upload.get("checksum") or {}).get("algorithm")
+    wanted = (upload.get(Upl.CHECKSUM) or {}).get("algorithm")
     if wanted is None:
         return
     if exp.checksum_algorithm is None:
@@ -199,8 +200,8 @@ async def upload_part(ctx: RequestContext) -> Response:
     record = part_record(number, received.size, received.md5_hex, location,
                          received.checksum_algorithm, received.checksum_value)
     await store_part(ctx, number, record)
-    return Response(headers=[("ETag", quoted_etag(record["etag"]))]
-                    + checksum_headers(record["checksum"]))
+    return Response(headers=[("ETag", quoted_etag(record[PartRecord.ETAG]))]
+                    + checksum_headers(record[PartRecord.CHECKSUM]))
 
 
 def copy_range(value: str | None, size: int) -> tuple[int, int]:
@@ -244,16 +245,17 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     src = await load_object(ctx, src_bucket, src_key, access=COPY_SOURCE,
                             options={"versionId": version} if version else None)
     check_copy_conditions(ctx, src)
-    start, length = copy_range(ctx.header("x-amz-copy-source-range"), src["size"])
-    algorithm = (upload.get("checksum") or {}).get("algorithm")
+    start, length = copy_range(ctx.header("x-amz-copy-source-range"), src[Obj.SIZE])
+    algorithm = (upload.get(Upl.CHECKSUM) or {}).get("algorithm")
     target = placement.part_target(ctx, upload, number, length)
-    key, digests = await copy_data(ctx, src["location"], start, length, algorithm, target)
+    key, digests = await copy_data(ctx, src[Obj.LOCATION], start, length, algorithm, target)
     location = placement.pieces(ctx, target, key, length)
     value = digests.checksum[1] if algorithm else None
     record = part_record(number, length, digests.md5_hex(), location, algorithm, value)
     await store_part(ctx, number, record)
     checks = {algorithm: value} if algorithm else None
-    body = copy_part_result_xml(record["etag"], iso8601(record["last-modified"]), checks)
+    body = copy_part_result_xml(record[PartRecord.ETAG],
+                                iso8601(record[PartRecord.LAST_MODIFIED]), checks)
     headers = []
     if src_version is not None and client_version_id(src) is not None:
         headers.append(("x-amz-copy-source-version-id", client_version_id(src)))
@@ -266,12 +268,12 @@ async def abort_multipart_upload(ctx: RequestContext) -> Response:
     upload = await load_upload(ctx)
     parts = await ctx.backend.metadata.abort_upload(ctx.bucket, ctx.key, upload_id(ctx))
     for part in parts:
-        await delete_data(ctx, part.get("location") or [])
-    if ctx.backend.locations.is_remote(upload.get("data-location")):
+        await delete_data(ctx, part.get(PartRecord.LOCATION) or [])
+    if ctx.backend.locations.is_remote(upload.get(Upl.DATA_LOCATION)):
         try:
             await ctx.backend.locations.abort_mpu(
-                upload["data-location"], placement.upload_context(ctx, upload),
-                upload.get("data-upload-id"))
+                upload[Upl.DATA_LOCATION], placement.upload_context(ctx, upload),
+                upload.get(Upl.DATA_UPLOAD_ID))
         except Exception:  # the remote expires it; the upload is gone here
             pass
     return Response(status=204)
@@ -296,11 +298,12 @@ def _person(who: dict | None, fallback: tuple[str, str]) -> Person:
 
 
 def part_entry(record: dict) -> PartEntry:
-    checksum = record.get("checksum")
+    checksum = record.get(PartRecord.CHECKSUM)
     checks = {checksum["algorithm"]: checksum["value"]} if checksum and \
         checksum.get("value") else None
-    return PartEntry(number=record["partNumber"], size=record["size"],
-                     etag=record["etag"], last_modified=iso8601(record["last-modified"]),
+    return PartEntry(number=record[PartRecord.PART_NUMBER], size=record[PartRecord.SIZE],
+                     etag=record[PartRecord.ETAG],
+                     last_modified=iso8601(record[PartRecord.LAST_MODIFIED]),
                      checksums=checks)
 
 
@@ -310,12 +313,12 @@ async def list_parts(ctx: RequestContext) -> Response:
     marker = _int_param(ctx, "part-number-marker", 0)
     records, truncated = await ctx.backend.metadata.list_parts(
         upload_id(ctx), marker, max_parts)
-    owner = (upload["owner"], upload.get("owner-name", ""))
-    checksum = upload.get("checksum") or {}
+    owner = (upload[Upl.OWNER], upload.get(Upl.OWNER_NAME, ""))
+    checksum = upload.get(Upl.CHECKSUM) or {}
     result = ListPartsResult(
         bucket=ctx.bucket, key=ctx.key, upload_id=upload_id(ctx),
-        initiator=_person(upload.get("initiator"), owner), owner=Person(*owner),
-        storage_class=upload.get("storage-class", "STANDARD"),
+        initiator=_person(upload.get(Upl.INITIATOR), owner), owner=Person(*owner),
+        storage_class=upload.get(Upl.STORAGE_CLASS, "STANDARD"),
         part_number_marker=marker, max_parts=max_parts, is_truncated=truncated,
         parts=[part_entry(r) for r in records],
         next_part_number_marker=records[-1]["partNumber"] if records else None,

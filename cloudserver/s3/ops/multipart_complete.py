@@ -13,12 +13,15 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from cloudserver.metadata import errors as md_errors
+from cloudserver.metadata.schema import ObjectRecord as Obj
+from cloudserver.metadata.schema import PartRecord
+from cloudserver.metadata.schema import UploadRecord as Upl
 from cloudserver.metadata.uploads import InvalidPart, NoSuchUpload, part_identity
 from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
-    REDIRECT_FIELD, load_bucket, set_website_redirect, survives_disconnect)
+    load_bucket, set_website_redirect, survives_disconnect)
 from cloudserver.s3.ops.multipart_checksums import (
     COMPOSITE, composite_checksum, final_etag, full_object_crc)
 from cloudserver.s3.ops.object_write import (
@@ -27,7 +30,7 @@ from cloudserver.s3.ops.upload import Received
 from cloudserver.s3.model.tags import parse_tagging_header, set_tags, tags_of
 from cloudserver.s3.model.versions import (
     client_version_id, freed_records, refuse_version_param, result_version_id,
-    write_options)
+    versioning_state, write_options)
 from cloudserver.s3.xml import complete_multipart_xml, parse_complete_multipart
 
 MIN_PART_SIZE = 5 * 1024 * 1024
@@ -73,7 +76,7 @@ def final_checksum(ctx: RequestContext, upload: dict, parts: list[dict],
                    requested: list[tuple[int, str, dict]]) -> dict | None:
     """The object's checksum record ({algorithm, value, type}) or None; checks
     what the request claims about it."""
-    declared = upload.get("checksum") or {}
+    declared = upload.get(Upl.CHECKSUM) or {}
     algorithm, ctype = declared.get("algorithm"), declared.get("type")
     claimed = _request_checksum(ctx)
     type_header = ctx.header("x-amz-checksum-type")
@@ -85,7 +88,7 @@ def final_checksum(ctx: RequestContext, upload: dict, parts: list[dict],
         return None
     values = []
     for record, (number, _, xml_checks) in zip(parts, requested):
-        stored = record.get("checksum") or {}
+        stored = record.get(PartRecord.CHECKSUM) or {}
         if stored.get("algorithm") != algorithm or not stored.get("value"):
             raise S3Error("InvalidRequest", f"The upload was created using a "
                           f"{algorithm.lower()} checksum. Part {number} has none.")
@@ -96,7 +99,8 @@ def final_checksum(ctx: RequestContext, upload: dict, parts: list[dict],
     if ctype == COMPOSITE:
         value = composite_checksum(algorithm, values)
     else:
-        value = full_object_crc(algorithm, [(v, p["size"]) for v, p in zip(values, parts)])
+        value = full_object_crc(algorithm,
+                                [(v, p[PartRecord.SIZE]) for v, p in zip(values, parts)])
     if claimed is not None:
         c_alg, c_value = claimed
         if c_alg != algorithm:
@@ -111,12 +115,12 @@ def final_checksum(ctx: RequestContext, upload: dict, parts: list[dict],
 
 def _result(ctx: RequestContext, md: dict, version: str | None) -> Response:
     checks = None
-    checksum = md.get("checksum")
+    checksum = md.get(Obj.CHECKSUM)
     if checksum:
         checks = {checksum["algorithm"]: checksum["value"],
                   "ChecksumType": checksum.get("type", COMPOSITE)}
     location = f"http://{ctx.host}/{quote(ctx.bucket)}/{quote(ctx.key)}"
-    body = complete_multipart_xml(location, ctx.bucket, ctx.key, md["etag"], checks)
+    body = complete_multipart_xml(location, ctx.bucket, ctx.key, md[Obj.ETAG], checks)
     headers = [("x-amz-version-id", version)] if version is not None else []
     return Response.xml(body, headers=headers)
 
@@ -127,9 +131,9 @@ async def _completed_before(ctx: RequestContext, uid: str, bucket: dict) -> Resp
         current = await ctx.backend.metadata.get_object(ctx.bucket, ctx.key)
     except md_errors.NoSuchKey:
         current = None
-    if current is None or current.get("upload-id") != uid:
+    if current is None or current.get(Obj.UPLOAD_ID) != uid:
         raise S3Error("NoSuchUpload")
-    enabled = bucket.get("versioning") == "Enabled"
+    enabled = versioning_state(bucket) == "Enabled"
     return _result(ctx, current, client_version_id(current) if enabled else None)
 
 
@@ -137,9 +141,9 @@ def object_location(parts: list[dict]) -> list[dict]:
     """The parts' data pieces, one after the other, as one object."""
     location, offset = [], 0
     for part in parts:
-        for loc in part.get("location") or ():
+        for loc in part.get(PartRecord.LOCATION) or ():
             location.append({**loc, "start": offset + loc["start"]})
-        offset += part["size"]
+        offset += part[PartRecord.SIZE]
     return location
 
 
@@ -155,19 +159,20 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         return await _completed_before(ctx, uid, bucket)
     requested = select_parts(parse_complete_multipart(body))
     stored, _ = await meta.list_parts(uid, 0, MAX_PARTS)
-    by_number = {r["partNumber"]: r for r in stored}
+    by_number = {r[PartRecord.PART_NUMBER]: r for r in stored}
     parts = []
     for number, etag, _ in requested:
         record = by_number.get(number)
-        if record is None or record["etag"] != _strip_etag(etag):
+        if record is None or record[PartRecord.ETAG] != _strip_etag(etag):
             raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
         parts.append(record)
     for record in parts[:-1]:
-        if record["size"] < MIN_PART_SIZE:
-            raise S3Error("EntityTooSmall", ProposedSize=str(record["size"]),
+        if record[PartRecord.SIZE] < MIN_PART_SIZE:
+            raise S3Error("EntityTooSmall", ProposedSize=str(record[PartRecord.SIZE]),
                           MinSizeAllowed=str(MIN_PART_SIZE),
-                          PartNumber=str(record["partNumber"]), ETag=record["etag"])
-    total = sum(p["size"] for p in parts)
+                          PartNumber=str(record[PartRecord.PART_NUMBER]),
+                          ETag=record[PartRecord.ETAG])
+    total = sum(p[PartRecord.SIZE] for p in parts)
     size_header = ctx.header("x-amz-mp-object-size")
     if size_header is not None and size_header.strip() != str(total):
         raise S3Error("InvalidRequest", "The provided 'x-amz-mp-object-size' header value "
@@ -175,43 +180,44 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     checksum = final_checksum(ctx, upload, parts, requested)
     await check_write_conditions(ctx, ctx.bucket, ctx.key)
 
-    etag = final_etag([p["etag"] for p in parts])
+    etag = final_etag([p[PartRecord.ETAG] for p in parts])
     received = Received(key=None, size=total, md5_hex=etag, checksum_algorithm=None,
                         checksum_value=None)
-    md = object_record(ctx, received, content_type=upload.get("content-type"),
-                       headers=upload.get("headers") or {},
-                       metadata=upload.get("metadata") or {}, etag=etag)
-    data_location = upload.get("data-location")
+    md = object_record(ctx, received, content_type=upload.get(Upl.CONTENT_TYPE),
+                       headers=upload.get(Upl.HEADERS) or {},
+                       metadata=upload.get(Upl.METADATA) or {}, etag=etag)
+    data_location = upload.get(Upl.DATA_LOCATION)
     if ctx.backend.locations.is_remote(data_location):
         # The remote assembles its own object from the parts it staged.
         key = await ctx.backend.locations.complete_mpu(
             data_location, placement.upload_context(ctx, upload),
-            upload.get("data-upload-id"),
-            [(p["partNumber"], p["location"][0]["key"]) for p in parts if p.get("location")])
+            upload.get(Upl.DATA_UPLOAD_ID),
+            [(p[PartRecord.PART_NUMBER], p[PartRecord.LOCATION][0]["key"])
+             for p in parts if p.get(PartRecord.LOCATION)])
         pieces = [ctx.backend.locations.piece(data_location, key, 0, total)]
     else:
         pieces = object_location(parts)
     md.update({
-        "location": pieces,
-        "storage-class": upload.get("storage-class", "STANDARD"),
-        "owner": upload.get("owner", md["owner"]),
-        "owner-name": upload.get("owner-name", md["owner-name"]),
-        "upload-id": uid,
-        "parts": [_part_summary(p, checksum is not None) for p in parts],
+        Obj.LOCATION: pieces,
+        Obj.STORAGE_CLASS: upload.get(Upl.STORAGE_CLASS, "STANDARD"),
+        Obj.OWNER: upload.get(Upl.OWNER, md[Obj.OWNER]),
+        Obj.OWNER_NAME: upload.get(Upl.OWNER_NAME, md[Obj.OWNER_NAME]),
+        Obj.UPLOAD_ID: uid,
+        Obj.PARTS: [_part_summary(p, checksum is not None) for p in parts],
     })
     if checksum is not None:
-        md["checksum"] = checksum
-    if upload.get("acl") is not None:
-        md["acl"] = upload["acl"]
-    if upload.get("request-headers"):
-        md["request-headers"] = upload["request-headers"]
+        md[Obj.CHECKSUM] = checksum
+    if upload.get(Upl.ACL) is not None:
+        md[Obj.ACL] = upload[Upl.ACL]
+    if upload.get(Upl.REQUEST_HEADERS):
+        md[Obj.REQUEST_HEADERS] = upload[Upl.REQUEST_HEADERS]
     set_tags(md, upload_tags(upload))
-    set_website_redirect(md, upload.get(REDIRECT_FIELD))
+    set_website_redirect(md, upload.get(Upl.WEBSITE_REDIRECT))
     done = await _commit_completion(ctx, uid, md, parts, write_options(bucket),
                                     relocate=not ctx.backend.locations.is_remote(data_location))
     # AWS names the version only in a versioning-enabled bucket (s3-tests
     # test_versioning_bucket_multipart_upload_return_version_id)
-    enabled = bucket.get("versioning") == "Enabled"
+    enabled = versioning_state(bucket) == "Enabled"
     version = result_version_id(done["result"]) if enabled else None
     return _result(ctx, md, version)
 
@@ -231,7 +237,7 @@ async def _commit_completion(ctx: RequestContext, uid: str, md: dict, parts: lis
     are the parts'; a remote one was assembled by the remote already).
     """
     for attempt in range(COMMIT_ATTEMPTS):
-        expected = {p["partNumber"]: part_identity(p) for p in parts}
+        expected = {p[PartRecord.PART_NUMBER]: part_identity(p) for p in parts}
         try:
             done = await ctx.backend.metadata.complete_upload(
                 ctx.bucket, ctx.key, uid, md, expected, options)
@@ -241,13 +247,13 @@ async def _commit_completion(ctx: RequestContext, uid: str, md: dict, parts: lis
                 raise S3Error("InvalidPart") from None
         parts = await _reread_parts(ctx, uid, parts)
         if relocate:
-            md["location"] = object_location(parts)
+            md[Obj.LOCATION] = object_location(parts)
     piece_id = ctx.backend.locations.piece_id
-    kept = {piece_id(loc) for loc in md["location"]}
+    kept = {piece_id(loc) for loc in md[Obj.LOCATION]}
     garbage = [loc for record in freed_records(done["result"])
-               for loc in record.get("location") or () if piece_id(loc) not in kept]
+               for loc in record.get(Obj.LOCATION) or () if piece_id(loc) not in kept]
     for part in done["unused"]:
-        garbage.extend(part.get("location") or [])
+        garbage.extend(part.get(PartRecord.LOCATION) or [])
     await delete_data(ctx, garbage)
     return done
 
@@ -255,10 +261,10 @@ async def _commit_completion(ctx: RequestContext, uid: str, md: dict, parts: lis
 def upload_tags(upload: dict) -> list[tuple[str, str]] | None:
     """The tags CreateMultipartUpload asked for: the upload's ``tags``, or
     for uploads created before it kept them, its x-amz-tagging header."""
-    if "tags" in upload or not upload.get("request-headers"):
+    if Upl.TAGS in upload or not upload.get(Upl.REQUEST_HEADERS):
         return tags_of(upload)
     try:
-        return parse_tagging_header(upload["request-headers"].get("x-amz-tagging"))
+        return parse_tagging_header(upload[Upl.REQUEST_HEADERS].get("x-amz-tagging"))
     except S3Error:  # refused by today's rules: complete without them, not never
         return None
 
@@ -267,13 +273,13 @@ async def _reread_parts(ctx: RequestContext, uid: str, parts: list[dict]) -> lis
     """The current records of ``parts``; InvalidPart unless each has the
     same ETag, size and checksum (what the object's record was made of)."""
     stored, _ = await ctx.backend.metadata.list_parts(uid, 0, MAX_PARTS)
-    by_number = {r["partNumber"]: r for r in stored}
+    by_number = {r[PartRecord.PART_NUMBER]: r for r in stored}
     out = []
     for old in parts:
-        new = by_number.get(old["partNumber"])
+        new = by_number.get(old[PartRecord.PART_NUMBER])
         if new is None or any(new.get(f) != old.get(f) for f in ("etag", "size", "checksum")):
-            raise S3Error("InvalidPart", PartNumber=str(old["partNumber"]),
-                          ETag=old["etag"])
+            raise S3Error("InvalidPart", PartNumber=str(old[PartRecord.PART_NUMBER]),
+                          ETag=old[PartRecord.ETAG])
         out.append(new)
     return out
 
@@ -281,8 +287,8 @@ async def _reread_parts(ctx: RequestContext, uid: str, parts: list[dict]) -> lis
 def _part_summary(part: dict, with_checksum: bool) -> dict:
     """What the object keeps of each part: GET ?partNumber and
     GetObjectAttributes answer from it."""
-    out = {"size": part["size"]}
-    checksum = part.get("checksum")
+    out = {"size": part[PartRecord.SIZE]}
+    checksum = part.get(PartRecord.CHECKSUM)
     if with_checksum and checksum and checksum.get("value"):
         out["checksum"] = checksum["value"]
     return out

@@ -2,7 +2,7 @@
 """Reading a multipart object part by part: GET/HEAD ``?partNumber=N``
 (used by object_read) and GetObjectAttributes.
 
-A completed object keeps ``md["parts"]``: one ``{"size", "checksum"?}``
+A completed object keeps ``md["parts"]`` (``ObjectRecord.PARTS``): one ``{"size", "checksum"?}``
 per part, in order, so a part's byte range is the sum of the sizes before
 it.  An object without it (a PutObject) has one part, the whole object.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import attrs
 
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.model import checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
@@ -41,7 +42,7 @@ def part_read(ctx: RequestContext, md: dict) -> PartRead:
     if ctx.header("range") is not None:
         raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber "
                       "query parameter")
-    parts = md.get("parts")
+    parts = md.get(Obj.PARTS)
     if not parts:
         if number != 1:
             raise S3Error("InvalidPartNumber", PartNumberRequested=str(number),
@@ -53,7 +54,7 @@ def part_read(ctx: RequestContext, md: dict) -> PartRead:
     start = sum(p["size"] for p in parts[:number - 1])
     part = parts[number - 1]
     headers = [("x-amz-mp-parts-count", str(len(parts)))]
-    checksum = md.get("checksum")
+    checksum = md.get(Obj.CHECKSUM)
     if checksum and part.get("checksum") and \
             (ctx.header("x-amz-checksum-mode") or "").upper() == "ENABLED":
         headers.append((checksums.header_name(checksum["algorithm"]), part["checksum"]))
@@ -94,16 +95,16 @@ async def get_object_attributes(ctx: RequestContext) -> Response:
                            options={"versionId": version} if version else None)
     out = ObjectAttributes()
     if "ETag" in wanted:
-        out.etag = md["etag"]
-    checksum = md.get("checksum")
+        out.etag = md[Obj.ETAG]
+    checksum = md.get(Obj.CHECKSUM)
     if "Checksum" in wanted and checksum and checksum.get("value"):
         out.checksums = {checksum["algorithm"]: checksum["value"],
                          "ChecksumType": checksum.get("type", "FULL_OBJECT")}
     if "StorageClass" in wanted:
-        out.storage_class = md.get("storage-class", "STANDARD")
+        out.storage_class = md.get(Obj.STORAGE_CLASS, "STANDARD")
     if "ObjectSize" in wanted:
-        out.object_size = md["size"]
-    parts = md.get("parts")
+        out.object_size = md[Obj.SIZE]
+    parts = md.get(Obj.PARTS)
     if "ObjectParts" in wanted and parts:
         max_parts = min(_header_int(ctx, "x-amz-max-parts", 1000), 1000)
         marker = _header_int(ctx, "x-amz-part-number-marker", 0)
@@ -119,7 +120,7 @@ async def get_object_attributes(ctx: RequestContext) -> Response:
                                checksums={algorithm: p["checksum"]}
                                if algorithm and p.get("checksum") else None)
                      for n, p in chosen]
-    headers = [("Last-Modified", http_date(md["last-modified"]))]
+    headers = [("Last-Modified", http_date(md[Obj.LAST_MODIFIED]))]
     if client_version_id(md) is not None:
         headers.append(("x-amz-version-id", client_version_id(md)))
     return Response.xml(object_attributes_xml(out), headers=headers)

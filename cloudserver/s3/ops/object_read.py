@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from cloudserver.data.producers import BytesProducer, ChainedProducer, transformed
 from cloudserver.metadata import errors as md_errors
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.model.conditions import (
@@ -72,7 +73,7 @@ def check_read_conditions(ctx: RequestContext, md: dict) -> None:
         raise S3Error("PreconditionFailed", Condition=failed)
     if failed is not None:
         raise S3Error("NotModified", headers={
-            "ETag": f'"{md["etag"]}"', "Last-Modified": http_date(md["last-modified"])})
+            "ETag": f'"{md[Obj.ETAG]}"', "Last-Modified": http_date(md[Obj.LAST_MODIFIED])})
 
 
 def piece_producers(registry, locations: list[dict], offset: int, length: int,
@@ -121,7 +122,7 @@ async def load_current(ctx: RequestContext, bucket: str, key: str,
         raise
     except md_errors.NoSuchVersion:
         raise S3Error("NoSuchVersion", Key=key, VersionId=version_param) from None
-    if md.get("isDeleteMarker"):
+    if md.get(Obj.IS_DELETE_MARKER):
         raise _marker_error(ctx, md, key, by_id=version is not None)
     return md
 
@@ -137,8 +138,8 @@ def _marker_error(ctx: RequestContext, md: dict, key: str, by_id: bool) -> S3Err
     if not by_id:
         return S3Error("NoSuchKey", headers=headers, Key=key)
     headers["Allow"] = "DELETE"
-    if md.get("last-modified") is not None:
-        headers["Last-Modified"] = http_date(md["last-modified"])
+    if md.get(Obj.LAST_MODIFIED) is not None:
+        headers["Last-Modified"] = http_date(md[Obj.LAST_MODIFIED])
     return S3Error("MethodNotAllowed", "The specified method is not allowed against "
                    "this resource.", headers=headers, Method=ctx.method,
                    ResourceType="DeleteMarker")
@@ -159,7 +160,7 @@ async def load_for_read(ctx: RequestContext, with_data: bool = True) -> tuple[di
         await load_bucket(ctx)
         raise
     attrs, md = await load_bucket_and_object(ctx, version, with_data)
-    if md is None or md.get("isDeleteMarker"):
+    if md is None or md.get(Obj.IS_DELETE_MARKER):
         return attrs, await load_current(ctx, ctx.bucket, ctx.key, version_param,
                                          bucket_attrs=attrs)
     return attrs, md
@@ -168,7 +169,7 @@ async def load_for_read(ctx: RequestContext, with_data: bool = True) -> tuple[di
 async def _read(ctx: RequestContext, with_body: bool) -> Response:
     attrs, md = await load_for_read(ctx, with_body)
     check_read_conditions(ctx, md)
-    size = md["size"]
+    size = md[Obj.SIZE]
     headers = object_headers(md, attrs)
     part = part_read(ctx, md) if "partNumber" in ctx.query else None
     if part is not None:
@@ -183,12 +184,12 @@ async def _read(ctx: RequestContext, with_body: bool) -> Response:
         headers.append(("Content-Range", f"bytes {start}-{start + length - 1}/{size}"))
     else:
         start, length = 0, size
-        checksum = md.get("checksum")
+        checksum = md.get(Obj.CHECKSUM)
         if checksum and part is None and \
                 (ctx.header("x-amz-checksum-mode") or "").upper() == "ENABLED":
             headers.append((checksums.header_name(checksum["algorithm"]), checksum["value"]))
             headers.append(("x-amz-checksum-type", checksum.get("type", "FULL_OBJECT")))
-    content_type = md.get("content-type")
+    content_type = md.get(Obj.CONTENT_TYPE)
     for param, header in RESPONSE_OVERRIDES.items():
         if param in ctx.query:
             if header == "Content-Type":
@@ -199,7 +200,7 @@ async def _read(ctx: RequestContext, with_body: bool) -> Response:
     resp = Response(status=status, headers=headers, length=length,
                     content_type=content_type)
     if with_body and length > 0:
-        producers = piece_producers(ctx.backend.locations, md["location"], start, length)
+        producers = piece_producers(ctx.backend.locations, md[Obj.LOCATION], start, length)
         await placement.prepare(producers)
         if len(producers) == 1 and type(producers[0]) is BytesProducer:
             resp.body = producers[0].data  # in memory already (an inline object)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from cloudserver.metadata import errors as md_errors
+from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.access import acl
 from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.context import RequestContext, Response
@@ -14,10 +16,7 @@ from cloudserver.s3.ops.acl import object_acl_from_request
 from cloudserver.s3.ops.upload import Received, expected_from_headers, receive_body
 from cloudserver.s3.model.tags import request_tags, set_tags
 from cloudserver.s3.model.versions import (
-    freed_records, refuse_version_param, result_version_id, write_options)
-
-OBJECT_FORMAT = 1
-
+    freed_records, refuse_version_param, result_version_id, versioning_state, write_options)
 
 async def check_write_conditions(ctx: RequestContext, bucket: str, key: str) -> None:
     """If-None-Match: * and If-Match on PutObject (conditional writes)."""
@@ -29,42 +28,42 @@ async def check_write_conditions(ctx: RequestContext, bucket: str, key: str) -> 
         current = await ctx.backend.metadata.get_object(bucket, key)
     except md_errors.NoSuchKey:
         current = None
-    if current is not None and current.get("isDeleteMarker"):
+    if current is not None and current.get(Obj.IS_DELETE_MARKER):
         current = None  # a deleted object does not exist for conditions
     if if_none is not None and current is not None:
         tags = [t.strip().strip('"') for t in if_none.split(",")]
-        if "*" in tags or current["etag"] in tags:
+        if "*" in tags or current[Obj.ETAG] in tags:
             raise S3Error("PreconditionFailed", Condition="If-None-Match")
     if if_match is not None:
         if current is None:
             raise S3Error("NoSuchKey", Key=key)
         tags = [t.strip().strip('"') for t in if_match.split(",")]
-        if "*" not in tags and current["etag"] not in tags:
+        if "*" not in tags and current[Obj.ETAG] not in tags:
             raise S3Error("PreconditionFailed", Condition="If-Match")
 
 
 def object_record(ctx: RequestContext, received: Received, *, content_type: str | None,
                   headers: dict, metadata: dict, etag: str | None = None) -> dict:
-    """The metadata record of a new object (format version OBJECT_FORMAT)."""
+    """The metadata record of a new object (``schema.ObjectRecord``)."""
     owner, owner_name = acl.principal(ctx.account)
     md = {
-        "mdVersion": OBJECT_FORMAT,
-        "key": ctx.key,
-        "size": received.size,
-        "etag": etag or received.md5_hex,
-        "last-modified": now(),
-        "content-type": content_type or "binary/octet-stream",
-        "headers": headers,
-        "metadata": metadata,
-        "owner": owner,
-        "owner-name": owner_name,
-        "location": placement.pieces(ctx, received.target, received.key, received.size,
-                                     received.inline_data),
-        "storage-class": "STANDARD",
+        VERSION_FIELD: MD_VERSION,
+        Obj.KEY: ctx.key,
+        Obj.SIZE: received.size,
+        Obj.ETAG: etag or received.md5_hex,
+        Obj.LAST_MODIFIED: now(),
+        Obj.CONTENT_TYPE: content_type or "binary/octet-stream",
+        Obj.HEADERS: headers,
+        Obj.METADATA: metadata,
+        Obj.OWNER: owner,
+        Obj.OWNER_NAME: owner_name,
+        Obj.LOCATION: placement.pieces(ctx, received.target, received.key, received.size,
+                                       received.inline_data),
+        Obj.STORAGE_CLASS: "STANDARD",
     }
     if received.checksum_algorithm is not None:
-        md["checksum"] = {"algorithm": received.checksum_algorithm,
-                          "value": received.checksum_value, "type": "FULL_OBJECT"}
+        md[Obj.CHECKSUM] = {"algorithm": received.checksum_algorithm,
+                            "value": received.checksum_value, "type": "FULL_OBJECT"}
     return md
 
 
@@ -91,12 +90,12 @@ async def commit_object(ctx: RequestContext, md: dict, options: dict | None = No
         else:
             result = await ctx.backend.metadata.put_object(bucket, key, md)
     except BaseException:
-        await delete_data(ctx, md["location"])
+        await delete_data(ctx, md[Obj.LOCATION])
         raise
     piece_id = ctx.backend.locations.piece_id
-    kept = {piece_id(loc) for loc in md["location"]}
+    kept = {piece_id(loc) for loc in md[Obj.LOCATION]}
     for record in freed_records(result):
-        await delete_data(ctx, [loc for loc in record.get("location") or ()
+        await delete_data(ctx, [loc for loc in record.get(Obj.LOCATION) or ()
                                 if piece_id(loc) not in kept])
     return result if isinstance(result, dict) else {}
 
@@ -127,13 +126,13 @@ async def put_object(ctx: RequestContext) -> Response:
     received = await receive_body(ctx, exp, target=target, inline=True)
     md = object_record(ctx, received, content_type=ctx.header("content-type"),
                        headers=headers, metadata=metadata)
-    md["storage-class"] = sc
-    md["acl"] = object_acl.to_record()
+    md[Obj.STORAGE_CLASS] = sc
+    md[Obj.ACL] = object_acl.to_record()
     set_tags(md, tags)
     set_website_redirect(md, redirect)
     result = await commit_object(ctx, md, write_options(bucket))
-    out = [("ETag", quoted_etag(md["etag"]))]
-    if bucket.get("versioning") == "Enabled":
+    out = [("ETag", quoted_etag(md[Obj.ETAG]))]
+    if versioning_state(bucket) == "Enabled":
         version = result_version_id(result)
         if version is not None:
             out.append(("x-amz-version-id", version))

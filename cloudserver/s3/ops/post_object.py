@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import attrs
 
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.access import acl
 from cloudserver.s3.model import checksums
 from cloudserver.s3.access import authorize
@@ -33,6 +34,7 @@ from cloudserver.s3.errors import S3Error
 from cloudserver.s3.http.formdata import (
     Field, FileData, FileStart, FormDataParser, boundary_of)
 from cloudserver.s3.ops.acl import object_acl_from_request
+from cloudserver.s3.ops.upload_chain import UploadChain
 from cloudserver.s3.ops.common import (
     load_bucket, quoted_etag, stored_headers, user_metadata)
 from cloudserver.s3.ops.object_write import (
@@ -40,9 +42,8 @@ from cloudserver.s3.ops.object_write import (
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, Received
 from cloudserver.s3.auth.post_policy import check_policy, missing_field, parse_policy, signed_by
 from cloudserver.s3.routing import MAX_KEY_BYTES
-from cloudserver.s3.ops.upload_chain import UploadChain
 from cloudserver.s3.model.tags import set_tags
-from cloudserver.s3.model.versions import result_version_id, write_options
+from cloudserver.s3.model.versions import result_version_id, versioning_state, write_options
 from cloudserver.s3.xml.build import plain_root, serialize, sub
 from cloudserver.s3.xml.parse import MAX_OBJECT_TAGS, parse_tagging
 
@@ -269,15 +270,15 @@ async def post_object(ctx: RequestContext) -> Response:
     obj_ctx = target.ctx
     md = object_record(obj_ctx, received, content_type=target.content_type,
                        headers=target.headers, metadata=target.metadata)
-    md["storage-class"] = target.storage_class
-    md["acl"] = target.acl.to_record()
+    md[Obj.STORAGE_CLASS] = target.storage_class
+    md[Obj.ACL] = target.acl.to_record()
     set_tags(md, target.tags)
     result = await commit_object(obj_ctx, md, write_options(bucket))  # frees data on failure
-    etag = quoted_etag(md["etag"])
+    etag = quoted_etag(md[Obj.ETAG])
     key = obj_ctx.key
     location = _location(ctx, key)
     headers = [("ETag", etag), ("Location", location)]
-    if bucket.get("versioning") == "Enabled":
+    if versioning_state(bucket) == "Enabled":
         version = result_version_id(result)
         if version is not None:
             headers.append(("x-amz-version-id", version))

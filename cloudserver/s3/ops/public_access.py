@@ -10,11 +10,9 @@ declare ``owner(...)``).
 """
 from __future__ import annotations
 
-from cloudserver.metadata import errors as md_errors
 from cloudserver.s3.access import acl
-from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.ops.common import load_bucket
+from cloudserver.s3.ops.bucket_config import ConfigDocument, config_handlers
 from cloudserver.s3.xml.build import s3_root, serialize, sub, xml_bool
 from cloudserver.s3.xml.parse import child, parse_xml
 
@@ -42,42 +40,11 @@ def public_access_block_xml(config: dict[str, bool]) -> bytes:
     return serialize(root)
 
 
-async def _set(ctx: RequestContext, config: dict[str, bool] | None) -> None:
-    metadata = ctx.backend.metadata
-    try:
-        attrs = dict(await metadata.get_bucket(ctx.bucket))
-        if config is None:
-            attrs.pop(acl.PUBLIC_ACCESS_BLOCK_ATTR, None)
-        else:
-            attrs[acl.PUBLIC_ACCESS_BLOCK_ATTR] = config
-        await metadata.update_bucket(ctx.bucket, attrs)
-    except md_errors.NoSuchBucket:
-        raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
+#: The PublicAccessBlock configuration document.
+PUBLIC_ACCESS_BLOCK = ConfigDocument(
+    field=acl.PUBLIC_ACCESS_BLOCK_ATTR, parse=parse_public_access_block,
+    to_xml=public_access_block_xml, not_found="NoSuchPublicAccessBlockConfiguration",
+    max_body=MAX_BODY)
 
-
-async def get_public_access_block(ctx: RequestContext) -> Response:
-    attrs = await load_bucket(ctx)
-    config = acl.public_access_block(attrs)
-    if config is None:
-        raise S3Error("NoSuchPublicAccessBlockConfiguration", BucketName=ctx.bucket)
-    return Response.xml(public_access_block_xml(config))
-
-
-async def put_public_access_block(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
-    body = await ctx.read_small_body(MAX_BODY)
-    await _set(ctx, parse_public_access_block(body))
-    return Response()
-
-
-async def delete_public_access_block(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
-    await _set(ctx, None)
-    return Response(status=204)
-
-
-HANDLERS = {
-    "GetPublicAccessBlock": get_public_access_block,
-    "PutPublicAccessBlock": put_public_access_block,
-    "DeletePublicAccessBlock": delete_public_access_block,
-}
+HANDLERS = config_handlers(PUBLIC_ACCESS_BLOCK, get="GetPublicAccessBlock",
+                           put="PutPublicAccessBlock", delete="DeletePublicAccessBlock")

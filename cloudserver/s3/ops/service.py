@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from cloudserver.metadata.schema import BucketRecord as Bkt
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.xml import iso8601, list_buckets_xml
@@ -40,8 +41,8 @@ async def list_buckets(ctx: RequestContext) -> Response:
     prefix = q.get("prefix") or ""
     after = _after(q["continuation-token"]) if q.get("continuation-token") else None
     buckets = await ctx.backend.metadata.list_buckets()
-    mine = [(name, iso8601(attrs["creation-date"])) for name, attrs in buckets
-            if attrs.get("owner") == account.canonical_id and name.startswith(prefix)
+    mine = [(name, iso8601(attrs[Bkt.CREATION_DATE])) for name, attrs in buckets
+            if attrs.get(Bkt.OWNER) == account.canonical_id and name.startswith(prefix)
             and (after is None or name > after)]
     token = None
     if limit is not None and len(mine) > limit:

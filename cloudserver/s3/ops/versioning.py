@@ -6,8 +6,11 @@ The helpers object handlers share live in cloudserver.s3.model.versions.
 from __future__ import annotations
 
 from cloudserver.metadata import version_id as vid
+from cloudserver.metadata.schema import BucketRecord as Bkt
+from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.bucket_config import update_bucket_field
 from cloudserver.s3.ops.common import load_bucket
 from cloudserver.s3.ops.listing import (
     LISTED_FIELDS,
@@ -18,7 +21,7 @@ from cloudserver.s3.ops.listing import (
     parse_max_keys,
 )
 from cloudserver.s3.xml import parse_versioning, versioning_xml
-from cloudserver.s3.model.versions import NULL, parse_version_param
+from cloudserver.s3.model.versions import NULL, parse_version_param, versioning_state
 from cloudserver.s3.xml.versions import VersionEntry, VersionsListing, list_versions_xml
 
 MAX_VERSIONING_BODY = 64 * 1024
@@ -43,22 +46,20 @@ async def put_bucket_versioning(ctx: RequestContext) -> Response:
     body = await ctx.read_small_body(MAX_VERSIONING_BODY)
     status, mfa = parse_versioning(body)
     check_mfa(mfa, ctx.header("x-amz-mfa"))
-    if bucket.get("objectLock") and status == "Suspended":
+    if bucket.get(Bkt.OBJECT_LOCK) and status == "Suspended":
         raise S3Error("InvalidBucketState", "An Object Lock configuration is present on "
                       "this bucket, so the versioning state cannot be changed.")
-    updated = dict(bucket)
-    updated["versioning"] = status
-    await ctx.backend.metadata.update_bucket(ctx.bucket, updated)
+    await update_bucket_field(ctx, Bkt.VERSIONING, status)
     return Response()
 
 
 async def get_bucket_versioning(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
-    return Response.xml(versioning_xml(bucket.get("versioning")))
+    return Response.xml(versioning_xml(versioning_state(bucket)))
 
 
 #: What a versions listing renders of each record (the listing returns only these).
-VERSION_FIELDS = LISTED_FIELDS + OWNER_FIELDS + ["isNull"]
+VERSION_FIELDS = LISTED_FIELDS + OWNER_FIELDS + [Obj.IS_NULL]
 
 
 def version_entries(versions: list[dict], owner_id: str | None, owner_name: str | None
@@ -69,15 +70,19 @@ def version_entries(versions: list[dict], owner_id: str | None, owner_name: str 
     encode = vid.encode
     entries = []
     append = entries.append
+    # The field names as locals: the loop runs for every entry of a page.
+    is_null, modified, owner, owner_name_field = (
+        Obj.IS_NULL, Obj.LAST_MODIFIED, Obj.OWNER, Obj.OWNER_NAME)
+    etag, size, sc = Obj.ETAG, Obj.SIZE, Obj.STORAGE_CLASS
     for item in versions:
         md = item["value"]
         internal = item["versionId"]
-        shown = NULL if internal in (None, NULL) or md.get("isNull") else encode(internal)
+        shown = NULL if internal in (None, NULL) or md.get(is_null) else encode(internal)
         append(VersionEntry(
-            item["key"], shown, bool(item["isLatest"]), iso(md["last-modified"]),
-            md.get("owner") or owner_id, md.get("owner-name") or owner_name,
-            bool(item["isDeleteMarker"]), md.get("etag", ""), md.get("size", 0),
-            md.get("storage-class", "STANDARD")))
+            item["key"], shown, bool(item["isLatest"]), iso(md[modified]),
+            md.get(owner) or owner_id, md.get(owner_name_field) or owner_name,
+            bool(item["isDeleteMarker"]), md.get(etag, ""), md.get(size, 0),
+            md.get(sc, "STANDARD")))
     return entries
 
 
@@ -102,7 +107,7 @@ async def list_object_versions(ctx: RequestContext) -> Response:
         "valueFields": VERSION_FIELDS,
     }
     result = await ctx.backend.metadata.list_objects(ctx.bucket, params)
-    entries = version_entries(result["Versions"], bucket.get("owner"), bucket.get("owner-name"))
+    entries = version_entries(result["Versions"], bucket.get(Bkt.OWNER), bucket.get(Bkt.OWNER_NAME))
     next_vid = result.get("NextVersionIdMarker")
     if next_vid not in (None, NULL):
         next_vid = vid.encode(next_vid)

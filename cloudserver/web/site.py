@@ -10,6 +10,7 @@ authentication gets its error without the body being sent at all.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from twisted.python import failure
@@ -160,6 +161,12 @@ class StreamingChannel(ConnectionPolicyMixin, http.HTTPChannel):
 
     def send_continue(self):
         self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    @functools.cached_property
+    def secure(self) -> bool:
+        """Whether the connection is TLS, found once per connection
+        (``isSecure`` adapts the transport to ISSLTransport every call)."""
+        return self.isSecure()
 
     def discard_rest(self):
         """Ignore everything the peer sends from now on (connection closing).

@@ -120,14 +120,17 @@ class S3Resource(Resource):
                                  body=request.body, backend=self.backend,
                                  request_id=request_id, host=host,
                                  client_ip=getattr(request.getClientAddress(), "host", ""),
-                                 secure=request.isSecure())
+                                 secure=request.channel.secure)
             access.gate(ctx).require()
             response = await self._run(ctx)
         except CancelledError:
             return None
         except Exception:
             response = self._failed(Failure(), op, raw_path, request_id, method)
-        return await self._respond(request, headers, method, response, request_id)
+        # respond: CORS headers for requests with an Origin, then the response.
+        if "origin" in headers:
+            response.headers.extend(await self._cors_headers(request, headers, method))
+        return await self._send(request, response, request_id)
 
     def _route(self, request, method: str, host: str, raw_path: str, raw_query: str,
                headers: dict[str, list[str]], request_id: str):
@@ -155,11 +158,12 @@ class S3Resource(Resource):
                             bucket_from_host=op.bucket if op.virtual_host else None)
 
     @staticmethod
-    async def _run(ctx: RequestContext) -> Response:
+    def _run(ctx: RequestContext):
+        """The operation's handler coroutine (awaited by ``_handle``)."""
         handler = HANDLERS.get(ctx.op.name)
         if handler is None:
             raise S3Error("NotImplemented", f"{ctx.op.name} is not implemented by this server")
-        return await handler(ctx)
+        return handler(ctx)
 
     def _failed(self, failure: Failure, op, raw_path: str, request_id: str,
                 method: str) -> Response:
@@ -170,12 +174,6 @@ class S3Resource(Resource):
         resource = raw_path if op is None else (
             "/" + (op.bucket or "") + ("/" + op.key if op.key is not None else ""))
         return self.error_response(err, resource, request_id, method)
-
-    async def _respond(self, request, headers: dict[str, list[str]], method: str,
-                       response: Response, request_id: str):
-        if "origin" in headers:
-            response.headers.extend(await self._cors_headers(request, headers, method))
-        return await self._send(request, response, request_id)
 
     async def _cors_headers(self, request, headers: dict[str, list[str]],
                             method: str) -> list[tuple[str, str]]:

@@ -162,6 +162,12 @@ class AuthorizeTests(SynchronousTestCase):
         self.assertFalse(authorize(ctx("PUT", "/b", None), {}).allowed)
         self.assertTrue(authorize(ctx("OPTIONS", "/b", None), {}).allowed)
 
+    def test_object_access_needs_the_record(self):
+        """An object permission is never decided on the bucket's ACL (a bucket
+        READ_ACP grant must not open GetObjectAcl)."""
+        self.assertRaises(ValueError, authorize, ctx("GET", "/b/k", LISA, "acl"),
+                          bucket("public-read"))
+
     def test_a_denial_is_access_denied(self):
         from cloudserver.s3.errors import S3Error
         decision = authorize(ctx("GET", "/b", LISA), bucket())

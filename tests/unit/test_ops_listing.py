@@ -86,7 +86,7 @@ class ParseMaxKeysTests(SynchronousTestCase):
 
     def test_not_an_integer_or_out_of_range(self):
         for value in ("", "abc", "1.5", "1_000", " 5", "5 ", "0x10", "\u0665",
-                      "2147483648", "99999999999999999999"):
+                      "2147483648", "99999999999999999999", "9" * 5000):
             err = self.assertRaises(S3Error, parse_max_keys, value)
             self.assertEqual((err.code, err.extra["ArgumentName"]),
                              ("InvalidArgument", "max-keys"), value)

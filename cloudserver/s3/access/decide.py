@@ -12,7 +12,9 @@ client address, TLS, signature version), which is where bucket policy
 object-lock guards plug in.
 
 Decisions are values (``Decision``), so the reasons can be logged and
-table-tested; ``require`` turns a denial into S3's AccessDenied.
+table-tested; ``require`` turns a denial into S3's AccessDenied.  Today the
+ACL grants decide; the declared IAM action (``Access.action_for``) is not
+read yet: it is what the bucket policy evaluator will match.
 """
 from __future__ import annotations
 
@@ -76,9 +78,13 @@ def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None
         return ALLOW_OPEN
     if access.level == ACCOUNT:
         return ALLOW_SIGNED if who is not None else DENY_ANONYMOUS
-    if access.level == BUCKET or obj is None:
+    if access.level == BUCKET:
         return _by_bucket_acl(bucket, who, access.permission)
     if access.level == OBJECT:
+        if obj is None:
+            # Never fall back to the bucket's ACL with an object permission:
+            # a missing object is decided as LIST_BUCKET by the caller.
+            raise ValueError("object-level access is decided on the object's record")
         return _by_object_acl(bucket, obj, who, access.permission)
     raise ValueError(f"unknown access level {access.level!r}")
 

@@ -2,7 +2,7 @@
 """GetBucketAcl, PutBucketAcl, GetObjectAcl and PutObjectAcl.
 
 The access checks (READ_ACP to read an ACL, WRITE_ACP to replace it) are
-made by ``load_bucket`` / ``load_object`` from the operation's name; these
+decided where ``load_bucket`` / ``load_object`` load them, from the route's access; these
 handlers only turn ACLs into documents and documents (or headers) into ACLs.
 """
 from __future__ import annotations
@@ -81,7 +81,8 @@ def version_header(md: dict, bucket: dict) -> list[tuple[str, str]]:
 
 async def get_object_acl(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
-    md = await load_current(ctx, ctx.bucket, ctx.key, ctx.query.get("versionId"))
+    md = await load_current(ctx, ctx.bucket, ctx.key, ctx.query.get("versionId"),
+                            bucket_attrs=attrs)
     return Response.xml(_document(acl.object_acl(md), ctx.backend.accounts,
                                   md.get(Obj.OWNER_NAME)), headers=version_header(md, attrs))
 
@@ -109,7 +110,7 @@ async def update_in_place(ctx: RequestContext, bucket: str, key: str, md: dict) 
 async def put_object_acl(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
     version_param = ctx.query.get("versionId")
-    md = await load_current(ctx, ctx.bucket, ctx.key, version_param)
+    md = await load_current(ctx, ctx.bucket, ctx.key, version_param, bucket_attrs=attrs)
     acl.check_canned_name(ctx.header("x-amz-acl"))
     new = await new_acl(ctx, acl.object_acl(md).owner, attrs.get(Bkt.OWNER))
     acl.check_public_acl_allowed(attrs, new)

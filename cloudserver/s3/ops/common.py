@@ -123,10 +123,6 @@ def check_expected_owner(ctx: RequestContext, attrs: dict) -> None:
         raise S3Error("AccessDenied")
 
 
-def requester_id(ctx: RequestContext) -> str | None:
-    return ctx.account.canonical_id if ctx.account is not None else None
-
-
 _FROM_OP = object()
 
 

@@ -100,6 +100,8 @@ async def copy_data(ctx: RequestContext, locations: list[dict], start: int, leng
     ``writer`` when the caller made it."""
     digests = checksums.BodyDigests(sha256=False, checksum=checksum)
     if length == 0 and not (target is not None and target.remote):
+        if writer is not None:
+            await writer.abort()  # an empty local copy needs no blob
         return None, digests
     producers = piece_producers(ctx.backend.locations, locations, start, length)
     producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
@@ -155,9 +157,10 @@ def copied_metadata(ctx: RequestContext, src: dict, directive: str
 async def load_source(ctx: RequestContext, bucket: str, key: str,
                       version: str | None) -> dict:
     """The record the copy reads (READ on it), delete markers refused."""
-    await _load_source_bucket(ctx, bucket)
+    attrs = await _load_source_bucket(ctx, bucket)
     try:
-        return await load_current(ctx, bucket, key, version, access=COPY_SOURCE)
+        return await load_current(ctx, bucket, key, version, access=COPY_SOURCE,
+                                  bucket_attrs=attrs)
     except S3Error as e:
         if e.code == "MethodNotAllowed":  # a delete marker named by its version id
             raise S3Error("InvalidRequest", "The source of a copy request may not "

@@ -2,8 +2,8 @@
 """PutBucketCors, GetBucketCors, DeleteBucketCors, the OPTIONS preflight,
 and the Access-Control-* headers of ordinary requests.
 
-The configuration is owner-only (``load_bucket`` checks it from the
-operation's name).  A preflight is never authenticated: browsers send it
+The configuration is owner-only (``load_bucket`` decides it from the
+route's access declaration).  A preflight is never authenticated: browsers send it
 without credentials, so the bucket's rules alone decide.
 """
 from __future__ import annotations

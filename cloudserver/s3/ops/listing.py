@@ -28,7 +28,8 @@ def parse_max_keys(value: str | None) -> int:
     """
     if value is None:
         return MAX_KEYS
-    if _INTEGER.fullmatch(value) is None or int(value) > MAX_KEYS_ARG:
+    # The length first: int() refuses (ValueError) strings of over 4,300 digits.
+    if len(value) > 12 or _INTEGER.fullmatch(value) is None or int(value) > MAX_KEYS_ARG:
         raise S3Error("InvalidArgument", "Provided max-keys not an integer or within "
                       "integer range", ArgumentName="max-keys", ArgumentValue=value)
     n = int(value)

@@ -240,9 +240,9 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     number = part_number(ctx)
     upload = await load_upload(ctx)
     src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
-    await _load_source_bucket(ctx, src_bucket)
+    src_attrs = await _load_source_bucket(ctx, src_bucket)
     version = parse_version_param(src_version)
-    src = await load_object(ctx, src_bucket, src_key, access=COPY_SOURCE,
+    src = await load_object(ctx, src_bucket, src_key, access=COPY_SOURCE, bucket_attrs=src_attrs,
                             options={"versionId": version} if version else None)
     check_copy_conditions(ctx, src)
     start, length = copy_range(ctx.header("x-amz-copy-source-range"), src[Obj.SIZE])

@@ -88,10 +88,10 @@ def _wanted(ctx: RequestContext) -> set[str]:
 
 
 async def get_object_attributes(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    attrs = await load_bucket(ctx)
     wanted = _wanted(ctx)
     version = parse_version_param(ctx.query.get("versionId"))
-    md = await load_object(ctx, ctx.bucket, ctx.key,
+    md = await load_object(ctx, ctx.bucket, ctx.key, bucket_attrs=attrs,
                            options={"versionId": version} if version else None)
     out = ObjectAttributes()
     if "ETag" in wanted:

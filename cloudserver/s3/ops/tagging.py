@@ -5,7 +5,7 @@ Object tags live in the object's record (``tags.TAGS``, see
 cloudserver.s3.model.tags) and are rewritten in place: a tag change is not a new
 version and keeps Last-Modified.  Bucket tags live in the bucket
 attributes, a configuration document (``bucket_config``).  Both are the
-owner's business (``load_bucket`` checks it from the operation's name), as
+owner's business (``load_bucket`` decides it from the route's access), as
 tags are not governed by ACLs.
 """
 from __future__ import annotations

@@ -14,9 +14,9 @@ import base64
 import secrets
 
 from twisted.internet import defer
-from twisted.python.failure import Failure
 
 from cloudserver.data.producers import BytesProducer
+from cloudserver.data.commit import run_before_commit
 
 #: Default inline limit (config.json ``inlineDataMaxSize``; 0 turns it off).
 DEFAULT_MAX_SIZE = 64 * 1024
@@ -49,13 +49,9 @@ class InlineWriter:
         """Keep the bytes in ``data``; ``before_commit`` runs first."""
         if self._state == "aborted":
             return defer.fail(defer.CancelledError())
-        if before_commit is not None:
-            try:
-                before_commit()
-            except Exception:  # noqa: BLE001 - the Deferred's failure
-                failure = Failure()
-                self.abort()
-                return defer.fail(failure)
+        failed = run_before_commit(before_commit, self.abort)
+        if failed is not None:
+            return failed
         self._state = "finished"
         self.data = b"".join(self._chunks)
         self._chunks = []

@@ -11,11 +11,11 @@ import secrets
 
 from twisted.internet import defer
 from twisted.internet.task import Cooperator
-from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from cloudserver.data.interfaces import IDataStore, IDataWriter
 from cloudserver.data.producers import BlockProducer, check_range
+from cloudserver.data.commit import run_before_commit
 
 #: Memory blobs are already in memory; smaller blocks just mean fairer turns.
 MEMORY_BLOCK_SIZE = 64 * 1024
@@ -65,13 +65,9 @@ class MemoryDataWriter:
         """Publish the blob; ``before_commit`` runs first (IDataWriter.finish)."""
         if self._state != "open":
             return defer.fail(RuntimeError(f"cannot finish a writer that is {self._state}"))
-        if before_commit is not None:
-            try:
-                before_commit()
-            except Exception:  # noqa: BLE001 - the Deferred's failure
-                failure = Failure()
-                self.abort()
-                return defer.fail(failure)
+        failed = run_before_commit(before_commit, self.abort)
+        if failed is not None:
+            return failed
         self._state = "finished"
         self._store._blobs[self.key] = b"".join(self._chunks)
         self._chunks = []

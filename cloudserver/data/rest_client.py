@@ -33,6 +33,7 @@ from cloudserver.data.interfaces import IDataStore, IDataWriter
 from cloudserver.data.producers import ShortRead
 from cloudserver.data.rest import PREFIX
 from cloudserver.errors import DaemonUnavailable
+from cloudserver.data.commit import run_before_commit
 
 #: Bytes a writer holds (while the connection is not ready or is paused)
 #: before ``write`` asks its caller to wait.
@@ -173,13 +174,9 @@ class RestDataWriter:
         the PUT: the daemon drops the partial blob); fires with the key."""
         if self._state != "open":
             return defer.fail(RuntimeError(f"cannot finish a writer that is {self._state}"))
-        if before_commit is not None:
-            try:
-                before_commit()
-            except Exception:  # noqa: BLE001 - the Deferred's failure
-                failure = Failure()
-                self.abort()
-                return defer.fail(failure)
+        failed = run_before_commit(before_commit, self.abort)
+        if failed is not None:
+            return failed
         self._state = "finishing"
         self._pipe.end()
         return defer.Deferred.fromCoroutine(self._finish())

@@ -48,6 +48,7 @@ class AccountStore:
         self._by_key: dict[str, Account] = {}
         self._by_id: dict[str, Account] = {}
         self._by_email: dict[str, Account] = {}
+        self._by_shortid: dict[str, Account] = {}
         for account in accounts:
             if account.access_key in self._by_key:
                 raise ValueError(f"duplicate access key {account.access_key!r} "
@@ -58,6 +59,7 @@ class AccountStore:
                 raise ValueError(f"duplicate canonicalID {account.canonical_id!r} "
                                  f"(accounts {first.name!r} and {account.name!r})")
             self._by_email.setdefault(account.email.lower(), account)
+            self._by_shortid.setdefault(account.shortid, account)
 
     @classmethod
     def from_authdata(cls, data: dict[str, Any]) -> AccountStore:
@@ -114,6 +116,10 @@ class AccountStore:
 
     def by_canonical_id(self, canonical_id: str) -> Account | None:
         return self._by_id.get(canonical_id)
+
+    def by_account_id(self, shortid: str) -> Account | None:
+        """By the 12-digit account id (``shortid``), as bucket policies name accounts."""
+        return self._by_shortid.get(shortid)
 
     def by_email(self, email: str) -> Account | None:
         """Case-insensitive, as e-mail grantees are in S3 ACLs."""

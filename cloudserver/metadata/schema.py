@@ -169,6 +169,8 @@ class BucketRecord(RecordSchema):
     PUBLIC_ACCESS_BLOCK = field("publicAccessBlock", dict,
                                 "the four PublicAccessBlock switches; absent: none")
     TAGS = field("tags", (dict, list), "bucket tags, as ObjectRecord.TAGS")
+    POLICY = field("policy", str, "the bucket policy: the JSON text as put (compiled and "
+                   "cached by cloudserver.s3.access.bucket_policy)")
     OBJECT_LOCK = field("objectLock", dict, "object lock configuration (read by "
                         "PutBucketVersioning; no operation writes it yet)")
 

@@ -12,9 +12,10 @@ client address, TLS, signature version), which is where bucket policy
 object-lock guards plug in.
 
 Decisions are values (``Decision``), so the reasons can be logged and
-table-tested; ``require`` turns a denial into S3's AccessDenied.  Today the
-ACL grants decide; the declared IAM action (``Access.action_for``) is not
-read yet: it is what the bucket policy evaluator will match.
+table-tested; ``require`` turns a denial into S3's AccessDenied.  The ACL
+grants decide first; a bucket with a policy then asks it
+(``bucket_policy.verdict``: the declared IAM action, the resource ARN and
+the request's condition keys) and applies AWS's order.
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from typing import Any, Mapping
 
 import attrs
 
-from cloudserver.metadata.schema import ObjectRecord
-from cloudserver.s3.access import acl
+from cloudserver.metadata.schema import BucketRecord, ObjectRecord
+from cloudserver.s3.access import acl, bucket_policy
 from cloudserver.s3.access.declare import ACCOUNT, BUCKET, OBJECT, OPEN, Access
 from cloudserver.s3.errors import S3Error
 
@@ -49,6 +50,12 @@ ALLOW_PUBLIC_ACL = Decision(True, "public acl")
 DENY_ANONYMOUS = Decision(False, "anonymous")
 DENY_NO_GRANT = Decision(False, "no grant")
 DENY_PUBLIC_IGNORED = Decision(False, "public acl ignored")
+ALLOW_POLICY = Decision(True, "policy")
+DENY_POLICY = Decision(False, "policy denies")
+
+#: What the bucket owner may always do, whatever its policy says.
+POLICY_MANAGEMENT = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy",
+                               "s3:DeleteBucketPolicy"})
 
 
 def requester(account: Any) -> str | None:
@@ -79,14 +86,37 @@ def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None
     if access.level == ACCOUNT:
         return ALLOW_SIGNED if who is not None else DENY_ANONYMOUS
     if access.level == BUCKET:
-        return _by_bucket_acl(bucket, who, access.permission)
-    if access.level == OBJECT:
+        by_acl = _by_bucket_acl(bucket, who, access.permission)
+    elif access.level == OBJECT:
         if obj is None:
             # Never fall back to the bucket's ACL with an object permission:
             # a missing object is decided as LIST_BUCKET by the caller.
             raise ValueError("object-level access is decided on the object's record")
-        return _by_object_acl(bucket, obj, who, access.permission)
-    raise ValueError(f"unknown access level {access.level!r}")
+        by_acl = _by_object_acl(bucket, obj, who, access.permission)
+    else:
+        raise ValueError(f"unknown access level {access.level!r}")
+    if BucketRecord.POLICY not in bucket:
+        return by_acl  # no policy: the ACL alone decides (no cost to the request)
+    return _with_policy(ctx, bucket, obj, access, who, by_acl)
+
+
+def _with_policy(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None,
+                 access: Access, who: str | None, by_acl: Decision) -> Decision:
+    """AWS's order: an explicit Deny wins, then an Allow of the policy or of
+    the ACL.  The bucket owner keeps the management of the policy itself
+    (a policy cannot lock its owner out of changing it)."""
+    answer = bucket_policy.verdict(ctx, bucket, obj, access)
+    owner = bucket.get(BucketRecord.OWNER)
+    if answer == "Deny":
+        if who is not None and who == owner and access.action in POLICY_MANAGEMENT:
+            return by_acl
+        return DENY_POLICY
+    if answer == "Allow" and not by_acl.allowed:
+        if who != owner and (acl.public_access_block(bucket) or {}).get(
+                "RestrictPublicBuckets") and bucket_policy.bucket_policy(bucket).is_public():
+            return DENY_PUBLIC_IGNORED  # a public policy grants only the owner's account
+        return ALLOW_POLICY
+    return by_acl
 
 
 def _by_bucket_acl(bucket: Mapping[str, Any], who: str | None, permission: str) -> Decision:

@@ -1,0 +1,131 @@
+# -*- test-case-name: tests.unit.test_access_policy -*-
+"""What the decision asks of a bucket's policy: the verdict for one request.
+
+The policy document is stored as its text in the bucket's attributes
+(``BucketRecord.POLICY``) and compiled once per distinct text
+(``compiled``: an LRU keyed by bucket and text, so a PutBucketPolicy makes
+the next request compile the new one and nothing is parsed per request).
+``verdict`` turns the request context into the engine's ``PolicyRequest``:
+the caller's principal ids, the IAM action the route declares (its
+version variant with ``versionId``), the resource ARN, and the condition
+keys (aws:SourceIp, aws:SecureTransport, aws:CurrentTime, s3:prefix, ...).
+"""
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from cloudserver.metadata.schema import BucketRecord, ObjectRecord
+from cloudserver.s3.access.declare import Access
+from cloudserver.s3.access.policy import Policy, PolicyRequest, compile_policy
+
+#: request headers whose value is a policy condition key (s3:<name>)
+_HEADER_KEYS = ("x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
+                "x-amz-grant-write-acp", "x-amz-grant-full-control", "x-amz-content-sha256",
+                "x-amz-server-side-encryption",
+                "x-amz-server-side-encryption-aws-kms-key-id",
+                "x-amz-server-side-encryption-customer-algorithm",
+                "x-amz-metadata-directive", "x-amz-copy-source", "x-amz-storage-class",
+                "x-amz-website-redirect-location", "x-amz-object-ownership")
+#: query parameters of listings that are condition keys (s3:<name>)
+_QUERY_KEYS = ("prefix", "delimiter", "max-keys")
+
+
+@functools.lru_cache(maxsize=4096)
+def compiled(bucket: str, text: str) -> Policy:
+    """The bucket's policy, compiled once (stored policies were validated
+    when they were put)."""
+    return compile_policy(text, bucket)
+
+
+def bucket_policy(bucket_attrs: Mapping[str, Any]) -> Policy | None:
+    text = bucket_attrs.get(BucketRecord.POLICY)
+    if not text:
+        return None
+    return compiled(bucket_attrs.get(BucketRecord.NAME, ""), text)
+
+
+def principal_ids(account: Any) -> frozenset[str]:
+    """Every name a policy may give the caller: canonical id, account id and
+    its root ARN, the account's own ARN."""
+    if account is None:
+        return frozenset()
+    ids = {account.canonical_id, account.shortid, f"arn:aws:iam::{account.shortid}:root"}
+    if account.arn:
+        ids.add(account.arn)
+    return frozenset(ids)
+
+
+def resource_arn(ctx: Any, bucket_attrs: Mapping[str, Any], obj: Mapping[str, Any] | None,
+                 access: Access) -> str:
+    name = bucket_attrs.get(BucketRecord.NAME) or ctx.op.bucket or ""
+    if obj is not None:
+        return f"arn:aws:s3:::{name}/{obj.get(ObjectRecord.KEY, ctx.op.key)}"
+    if ctx.op.key is not None and access is ctx.op.access:
+        return f"arn:aws:s3:::{name}/{ctx.op.key}"
+    return f"arn:aws:s3:::{name}"
+
+
+def _auth_type(ctx: Any) -> str:
+    if ctx.op.name == "PostObject":
+        return "POST"
+    query = ctx.op.query
+    if "X-Amz-Signature" in query or "Signature" in query:
+        return "REST-QUERY-STRING"
+    return "REST-HEADER"
+
+
+def condition_context(ctx: Any, now: float | None = None) -> dict[str, tuple[str, ...]]:
+    """The condition keys of the request (lower-case names; absent keys
+    are left out)."""
+    now = time.time() if now is None else now
+    out: dict[str, tuple[str, ...]] = {
+        "aws:currenttime": (datetime.fromtimestamp(now, timezone.utc)
+                            .strftime("%Y-%m-%dT%H:%M:%SZ"),),
+        "aws:epochtime": (str(int(now)),),
+        "aws:securetransport": ("true" if ctx.secure else "false",),
+        "s3:authtype": (_auth_type(ctx),),
+    }
+    if ctx.client_ip:
+        out["aws:sourceip"] = (ctx.client_ip,)
+    account = ctx.account
+    if account is not None:
+        out["aws:principalaccount"] = (account.shortid,)
+        out["aws:principalarn"] = (account.arn or f"arn:aws:iam::{account.shortid}:root",)
+        out["aws:userid"] = (account.canonical_id,)
+        out["aws:username"] = (account.name,)
+        version = ctx.auth.version
+        out["s3:signatureversion"] = ("AWS4-HMAC-SHA256" if version == 4 else "AWS",)
+    headers = ctx.headers
+    for name in ("referer", "user-agent"):
+        values = headers.get(name)
+        if values:
+            out["aws:" + name.replace("-", "")] = tuple(values)
+    for name in _HEADER_KEYS:
+        values = headers.get(name)
+        if values:
+            out["s3:" + name] = tuple(values)
+    query = ctx.op.query
+    for name in _QUERY_KEYS:
+        if name in query:
+            out["s3:" + name] = (query[name],)
+    if "versionId" in query:
+        out["s3:versionid"] = (query["versionId"],)
+    return out
+
+
+def verdict(ctx: Any, bucket_attrs: Mapping[str, Any], obj: Mapping[str, Any] | None,
+            access: Access) -> str | None:
+    """"Deny", "Allow" or None (the policy says nothing, or there is none)."""
+    policy = bucket_policy(bucket_attrs)
+    if policy is None or access.action is None:
+        return None
+    request = PolicyRequest(principal_ids=principal_ids(ctx.account),
+                            anonymous=ctx.account is None,
+                            action=access.action_for(ctx.op.query),
+                            resource=resource_arn(ctx, bucket_attrs, obj, access),
+                            context=condition_context(ctx))
+    return policy.evaluate(request)

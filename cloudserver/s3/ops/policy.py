@@ -1,0 +1,80 @@
+# -*- test-case-name: tests.unit.test_access_policy -*-
+"""Put, Get and DeleteBucketPolicy, and GetBucketPolicyStatus.
+
+The policy is validated and compiled when it is put (MalformedPolicy with
+AWS's messages, before anything is stored), kept as its text in the
+bucket's attributes, and answered back as it was put.  BlockPublicPolicy
+(PublicAccessBlock) refuses a public policy.  The owner keeps these
+operations whatever the policy says (access.decide.POLICY_MANAGEMENT).
+"""
+from __future__ import annotations
+
+from cloudserver.metadata.schema import BucketRecord
+from cloudserver.s3.access import acl
+from cloudserver.s3.access.bucket_policy import compiled
+from cloudserver.s3.access.policy import MalformedPolicy, compile_policy
+from cloudserver.s3.context import RequestContext, Response
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.bucket_config import update_bucket_field
+from cloudserver.s3.ops.common import load_bucket
+from cloudserver.s3.xml.build import s3_root, serialize, sub, xml_bool
+
+#: AWS's limit on a bucket policy's size.
+MAX_POLICY_BYTES = 20 * 1024
+
+
+def _known_account(accounts):
+    """Whether a policy's principal names an account of authdata.json (by
+    canonical id or account id)."""
+    def known(ident: str) -> bool:
+        return (accounts.by_canonical_id(ident) is not None
+                or accounts.by_account_id(ident) is not None)
+    return known
+
+
+async def put_bucket_policy(ctx: RequestContext) -> Response:
+    attrs = await load_bucket(ctx)
+    body = await ctx.read_small_body(MAX_POLICY_BYTES + 1)
+    if len(body) > MAX_POLICY_BYTES:
+        raise S3Error("MalformedPolicy", "Policy exceeds the maximum allowed document size.")
+    try:
+        policy = compile_policy(body, ctx.bucket,
+                                known_accounts=_known_account(ctx.backend.accounts))
+    except MalformedPolicy as e:
+        raise S3Error("MalformedPolicy", e.message) from None
+    if policy.is_public() and (acl.public_access_block(attrs) or {}).get("BlockPublicPolicy"):
+        raise S3Error("AccessDenied")
+    await update_bucket_field(ctx, BucketRecord.POLICY, body.decode("utf-8"))
+    return Response(status=204)
+
+
+async def get_bucket_policy(ctx: RequestContext) -> Response:
+    text = (await load_bucket(ctx)).get(BucketRecord.POLICY)
+    if not text:
+        raise S3Error("NoSuchBucketPolicy", BucketName=ctx.bucket)
+    body = text.encode("utf-8")
+    return Response(body=body, content_type="application/json", length=len(body))
+
+
+async def delete_bucket_policy(ctx: RequestContext) -> Response:
+    await load_bucket(ctx)
+    await update_bucket_field(ctx, BucketRecord.POLICY, None)
+    return Response(status=204)
+
+
+async def get_bucket_policy_status(ctx: RequestContext) -> Response:
+    attrs = await load_bucket(ctx)
+    text = attrs.get(BucketRecord.POLICY)
+    if not text:
+        raise S3Error("NoSuchBucketPolicy", BucketName=ctx.bucket)
+    root = s3_root("PolicyStatus")
+    sub(root, "IsPublic", xml_bool(compiled(ctx.bucket, text).is_public()))
+    return Response.xml(serialize(root))
+
+
+HANDLERS = {
+    "PutBucketPolicy": put_bucket_policy,
+    "GetBucketPolicy": get_bucket_policy,
+    "DeleteBucketPolicy": delete_bucket_policy,
+    "GetBucketPolicyStatus": get_bucket_policy_status,
+}

@@ -1,0 +1,159 @@
+# -*- test-case-name: tests.unit.test_access_policy -*-
+"""The bucket policy in the one decision: AWS's order (explicit deny > allow
+> ACL), principals and condition keys from the request, and the policy
+operations themselves."""
+from __future__ import annotations
+
+import json
+
+import attrs
+from twisted.trial.unittest import SynchronousTestCase
+
+from cloudserver.accounts import Account
+from cloudserver.s3.access import acl, authorize
+from cloudserver.s3.routing import route
+from tests.unit.test_http import BucketCase, status
+
+BART = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+LISA = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2bf"
+ACCOUNTS = {
+    BART: Account("Bart", "b@x", "arn:aws:iam::123456789012:root", BART, "123456789012",
+                  "ak1", "sk1"),
+    LISA: Account("Lisa", "l@x", "arn:aws:iam::123456789013:root", LISA, "123456789013",
+                  "ak2", "sk2"),
+}
+
+
+@attrs.frozen
+class _Auth:
+    version: int | None
+
+
+@attrs.frozen
+class _Ctx:
+    op: object
+    account: object
+    headers: dict
+    auth: _Auth
+    client_ip: str = "127.0.0.1"
+    secure: bool = False
+
+
+def ctx(method, path, who, query="", headers=None, ip="127.0.0.1", secure=False):
+    headers = {k: [v] for k, v in (headers or {}).items()}
+    op = route(method, "localhost", path, query, headers, {"localhost": "us-east-1"})
+    account = ACCOUNTS.get(who) if who else None
+    return _Ctx(op, account, headers, _Auth(4 if account else None), ip, secure)
+
+
+def bucket(policy: dict | None, canned="private", **pab) -> dict:
+    attrs_ = {"name": "b", "owner": BART, "acl": acl.canned(canned, BART).to_record()}
+    if policy is not None:
+        attrs_["policy"] = json.dumps(policy)
+    if pab:
+        attrs_["publicAccessBlock"] = pab
+    return attrs_
+
+
+def obj(owner=BART) -> dict:
+    return {"key": "k", "owner": owner, "acl": acl.private(owner).to_record()}
+
+
+def statement(effect, principal, action, resource, condition=None) -> dict:
+    s = {"Effect": effect, "Principal": principal, "Action": action, "Resource": resource}
+    if condition:
+        s["Condition"] = condition
+    return s
+
+
+def doc(*statements) -> dict:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+READ_ALL = statement("Allow", "*", "s3:GetObject", "arn:aws:s3:::b/*")
+LIST_FOR_LISA = statement("Allow", {"AWS": "123456789013"}, "s3:ListBucket", "arn:aws:s3:::b")
+DENY_PLAIN_HTTP = statement("Deny", "*", "s3:*", ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                            {"Bool": {"aws:SecureTransport": "false"}})
+
+
+class DecisionTests(SynchronousTestCase):
+    def allowed(self, context, attrs_, record=None) -> bool:
+        return authorize(context, attrs_, record).allowed
+
+    def test_allow_opens_what_the_acl_does_not(self):
+        self.assertFalse(self.allowed(ctx("GET", "/b/k", None), bucket(None), obj()))
+        self.assertTrue(self.allowed(ctx("GET", "/b/k", None), bucket(doc(READ_ALL)), obj()))
+        self.assertFalse(self.allowed(ctx("GET", "/b/k", None, "acl"), bucket(doc(READ_ALL)),
+                                      obj()))
+        self.assertTrue(self.allowed(ctx("GET", "/b", LISA), bucket(doc(LIST_FOR_LISA))))
+        self.assertFalse(self.allowed(ctx("GET", "/b", None), bucket(doc(LIST_FOR_LISA))))
+
+    def test_explicit_deny_wins_over_the_acl_and_the_owner(self):
+        policy = bucket(doc(DENY_PLAIN_HTTP), canned="public-read")
+        self.assertFalse(self.allowed(ctx("GET", "/b", BART), policy))
+        self.assertFalse(self.allowed(ctx("GET", "/b", None), policy))
+        self.assertTrue(self.allowed(ctx("GET", "/b", BART, secure=True), policy))
+        self.assertTrue(self.allowed(ctx("GET", "/b", None, secure=True), policy))
+
+    def test_the_owner_keeps_the_policy_itself(self):
+        deny_all = bucket(doc(statement("Deny", "*", "s3:*", ["arn:aws:s3:::b",
+                                                               "arn:aws:s3:::b/*"])))
+        for method in ("GET", "PUT", "DELETE"):
+            self.assertTrue(self.allowed(ctx(method, "/b", BART, "policy"), deny_all), method)
+        self.assertFalse(self.allowed(ctx("GET", "/b", BART, "versioning"), deny_all))
+        self.assertFalse(self.allowed(ctx("GET", "/b", LISA, "policy"), deny_all))
+
+    def test_conditions_see_the_request(self):
+        from_net = bucket(doc(statement("Allow", "*", "s3:GetObject", "arn:aws:s3:::b/*",
+                                        {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})))
+        self.assertTrue(self.allowed(ctx("GET", "/b/k", None, ip="10.1.2.3"), from_net, obj()))
+        self.assertFalse(self.allowed(ctx("GET", "/b/k", None, ip="192.0.2.1"), from_net,
+                                      obj()))
+        prefix = bucket(doc(statement("Allow", {"AWS": "123456789013"}, "s3:ListBucket",
+                                      "arn:aws:s3:::b",
+                                      {"StringLike": {"s3:prefix": "home/lisa/*"}})))
+        self.assertTrue(self.allowed(ctx("GET", "/b", LISA, "prefix=home/lisa/x"), prefix))
+        self.assertFalse(self.allowed(ctx("GET", "/b", LISA, "prefix=home/bart/"), prefix))
+
+    def test_version_actions(self):
+        latest_only = bucket(doc(statement("Allow", "*", "s3:GetObject", "arn:aws:s3:::b/*")))
+        self.assertFalse(self.allowed(ctx("GET", "/b/k", None, "versionId=abc"), latest_only,
+                                      obj()))
+
+    def test_restrict_public_buckets(self):
+        restricted = bucket(doc(READ_ALL), RestrictPublicBuckets=True)
+        self.assertFalse(self.allowed(ctx("GET", "/b/k", None), restricted, obj()))
+        self.assertFalse(self.allowed(ctx("GET", "/b/k", LISA), restricted, obj()))
+
+
+class PolicyOperationTests(BucketCase, SynchronousTestCase):
+    POLICY = json.dumps(doc(statement("Allow", "*", "s3:GetObject", "arn:aws:s3:::bucket/*")))
+
+    def test_put_get_status_delete(self):
+        body = self.POLICY.encode()
+        self.assertEqual(status(self.send("GET", "/bucket?policy")), 404)
+        self.assertEqual(status(self.send("PUT", "/bucket?policy", body)), 204)
+        out = self.send("GET", "/bucket?policy")
+        self.assertEqual(status(out), 200)
+        self.assertEqual(json.loads(out.split(b"\r\n\r\n", 1)[1]), json.loads(self.POLICY))
+        out = self.send("GET", "/bucket?policyStatus")
+        self.assertIn(b"<IsPublic>true</IsPublic>", out)
+        self.assertEqual(status(self.send("DELETE", "/bucket?policy")), 204)
+        self.assertEqual(status(self.send("GET", "/bucket?policy")), 404)
+
+    def test_malformed_policies_store_nothing(self):
+        for body in (b"not json", b"{}", json.dumps(doc(statement(
+                "Allow", "*", "s3:GetObject", "arn:aws:s3:::other/*"))).encode(),
+                     b"{" + b" " * (21 * 1024) + b"}"):
+            out = self.send("PUT", "/bucket?policy", body)
+            self.assertEqual(status(out), 400, out)
+            self.assertIn(b"<Code>MalformedPolicy</Code>", out)
+        self.assertEqual(status(self.send("GET", "/bucket?policy")), 404)
+
+    def test_block_public_policy(self):
+        pab = (b"<PublicAccessBlockConfiguration><BlockPublicPolicy>true</BlockPublicPolicy>"
+               b"</PublicAccessBlockConfiguration>")
+        self.assertEqual(status(self.send("PUT", "/bucket?publicAccessBlock", pab)), 200)
+        out = self.send("PUT", "/bucket?policy", self.POLICY.encode())
+        self.assertEqual(status(out), 403, out)
+        self.assertEqual(status(self.send("GET", "/bucket?policy")), 404)

@@ -50,17 +50,37 @@ class Statement:
     resources: tuple[Template, ...]
     not_resource: bool
     conditions: tuple[Check, ...]
+    #: the resources without variables as one regex; those with, apart
+    _static: re.Pattern[str] | None = attrs.field(init=False, eq=False, repr=False)
+    _dynamic: tuple[Template, ...] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self):
+        static = [t.regex.pattern for t in self.resources if t.regex is not None]
+        regex = re.compile("|".join(f"(?:{s})" for s in static), re.DOTALL) if static else None
+        object.__setattr__(self, "_static", regex)
+        object.__setattr__(self, "_dynamic",
+                           tuple(t for t in self.resources if t.regex is None))
 
     def matches(self, request: PolicyRequest) -> bool:
         if (self.actions.fullmatch(request.action) is None) != self.not_action:
             return False
         if self.principals.match(request) == self.not_principal:
             return False
-        context = request.context
-        hit = any(t.like(request.resource, context) for t in self.resources)
-        if hit == self.not_resource:
+        if self._resource_hit(request) == self.not_resource:
             return False
-        return all(check.holds(context) for check in self.conditions)
+        context = request.context
+        for check in self.conditions:
+            if not check.holds(context):
+                return False
+        return True
+
+    def _resource_hit(self, request: PolicyRequest) -> bool:
+        if self._static is not None and self._static.fullmatch(request.resource):
+            return True
+        for template in self._dynamic:
+            if template.like(request.resource, request.context):
+                return True
+        return False
 
 
 @attrs.frozen

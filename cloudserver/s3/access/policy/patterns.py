@@ -48,7 +48,7 @@ class Template:
     lower-cased context key).
     """
 
-    __slots__ = ("parts", "has_vars", "text", "regex", "_flags")
+    __slots__ = ("parts", "has_vars", "text", "regex", "_flags", "_sources")
 
     def __init__(self, value: str, *, variables: bool, ignore_case: bool = False):
         self._flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
@@ -58,6 +58,11 @@ class Template:
         self.text = None if self.has_vars else value
         self.regex = None if self.has_vars else re.compile(
             wildcard_regex(value), self._flags)
+        #: the parts as regex source, literal runs translated once
+        self._sources = tuple(
+            (kind, wildcard_regex(text) if kind == "lit" else
+             re.escape(text) if kind == "char" else text)
+            for kind, text in self.parts)
 
     def render(self, context) -> str | None:
         """The value with variables filled in (None: a variable is absent)."""
@@ -79,16 +84,14 @@ class Template:
         if self.regex is not None:
             return self.regex
         out = []
-        for kind, text in self.parts:
-            if kind == "lit":
-                out.append(wildcard_regex(text))
-            elif kind == "char":
-                out.append(re.escape(text))
-            else:
+        for kind, text in self._sources:
+            if kind == "var":
                 values = context.get(text)
                 if not values:
                     return None
                 out.append(re.escape(values[0]))
+            else:
+                out.append(text)
         return _compiled("".join(out), self._flags)
 
     def like(self, value: str, context) -> bool:

@@ -57,6 +57,10 @@ CONDITIONS = [
      {"s3:max-keys": "9"}, False),
     ("Numeric unreadable", {"NumericLessThan": {"s3:max-keys": "10"}},
      {"s3:max-keys": "ten"}, False),
+    ("Numeric request nan", {"NumericLessThan": {"s3:max-keys": "10"}},
+     {"s3:max-keys": "-nan"}, False),
+    ("Numeric decimals", {"NumericGreaterThan": {"s3:max-keys": "1.5"}},
+     {"s3:max-keys": "2e0"}, True),
     ("NumericNotEquals unreadable", {"NumericNotEquals": {"s3:max-keys": "10"}},
      {"s3:max-keys": "ten"}, False),
     # Date

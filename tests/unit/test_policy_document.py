@@ -94,6 +94,12 @@ MALFORMED = [
      "Policy has an invalid condition key"),
     ("bad number", doc(statement(Condition={"NumericLessThan": {"s3:max-keys": "ten"}})),
      "Policy has an invalid condition key"),
+    ("nan", doc(statement(Condition={"NumericLessThan": {"s3:max-keys": "nan"}})),
+     "Policy has an invalid condition key"),
+    ("underscored number", doc(statement(
+        Condition={"NumericLessThan": {"s3:max-keys": "1_000"}})),
+     "Policy has an invalid condition key"),
+    ("sid not a string", doc(statement(Sid=1)), "This policy contains invalid Json"),
     ("bad date", doc(statement(Condition={"DateLessThan": {"aws:CurrentTime": "soon"}})),
      "Policy has an invalid condition key"),
     ("bad bool", doc(statement(Condition={"Bool": {"aws:SecureTransport": "yes"}})),

@@ -28,6 +28,7 @@ import binascii
 import datetime
 import ipaddress
 import operator
+import re
 
 from cloudserver.s3.access.policy.model import INVALID_CONDITION, MalformedPolicy
 from cloudserver.s3.access.policy.patterns import Template
@@ -42,7 +43,7 @@ aws:sourceowner aws:sourcevpc aws:sourcevpce aws:tagkeys aws:tokenissuetime
 aws:useragent aws:userid aws:username aws:viaawsservice aws:vpcsourceip
 aws:calledvia aws:calledviafirst aws:calledvialast aws:sourceorgid aws:sourceorgpaths
 aws:resourceaccount aws:resourceorgid aws:resourceorgpaths
-s3:accesspointnetworkorigin s3:authtype s3:datasaccesspointaccount
+s3:accesspointnetworkorigin s3:authtype
 s3:dataaccesspointaccount s3:dataaccesspointarn s3:delimiter s3:locationconstraint
 s3:max-keys s3:object-lock-legal-hold s3:object-lock-mode
 s3:object-lock-remaining-retention-days s3:object-lock-retain-until-date s3:prefix
@@ -70,11 +71,14 @@ def _bad() -> MalformedPolicy:
 
 # --- value readers: policy values are checked at compile time ---------------
 
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
+    """A decimal number; not Python's wider float() (``nan``, ``1_0``)."""
+    if not _NUMBER.fullmatch(text):
         return None
+    return float(text)
 
 
 _DATE_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M%z",

@@ -101,7 +101,9 @@ def _statement(item, bucket, variables, known_accounts, sids) -> Statement:
             raise MalformedPolicy(model.UNKNOWN_FIELD.format(field))
     sid = item.get("Sid")
     if sid is not None:
-        if not isinstance(sid, str) or sid in sids:
+        if not isinstance(sid, str):
+            raise MalformedPolicy(model.INVALID_JSON)
+        if sid in sids:
             raise MalformedPolicy(model.DUPLICATE_SID)
         sids.add(sid)
     effect = item.get("Effect")

@@ -67,6 +67,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "KeyTooLongError": (400, "Your key is too long."),
     "MalformedACLError": (400, "The XML you provided was not well-formed or did not "
                           "validate against our published schema."),
+    "MalformedPolicy": (400, "Policies must be valid JSON and the first byte must be '{'"),
     "MalformedPOSTRequest": (400, "The body of your POST request is not well-formed "
                              "multipart/form-data."),
     "MalformedXML": (400, "The XML you provided was not well-formed or did not validate "

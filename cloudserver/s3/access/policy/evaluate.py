@@ -1,0 +1,108 @@
+# -*- test-case-name: tests.unit.test_policy_evaluate -*-
+"""Evaluate a compiled bucket policy against one request.
+
+AWS's order within one policy: an explicit Deny of any matching statement
+wins; otherwise an Allow of any matching statement; otherwise the policy
+says nothing (None) and the caller falls back on the ACLs.  A statement
+matches when its principal, action, resource and every condition match;
+the ``Not...`` forms match what the listed values do not.
+
+Statements are checked cheapest part first (action regex, principal set,
+resource, then conditions), and evaluation stops at the first Deny.
+"""
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from cloudserver.s3.access.policy.conditions import Check
+from cloudserver.s3.access.policy.model import PolicyRequest
+from cloudserver.s3.access.policy.patterns import Template
+from cloudserver.s3.access.policy.public import statement_is_public
+
+ALLOW = "Allow"
+DENY = "Deny"
+
+
+@attrs.frozen
+class Principals:
+    """Who a Principal element names: anyone (``*``) and/or these ids."""
+
+    anyone: bool
+    ids: frozenset[str]
+
+    def match(self, request: PolicyRequest) -> bool:
+        """``*`` names everyone, the anonymous caller too; ids name accounts."""
+        return self.anyone or not self.ids.isdisjoint(request.principal_ids)
+
+
+@attrs.frozen
+class Statement:
+    """One compiled statement (no JSON left in it)."""
+
+    sid: str | None
+    effect: str
+    principals: Principals
+    not_principal: bool
+    actions: re.Pattern[str]
+    not_action: bool
+    resources: tuple[Template, ...]
+    not_resource: bool
+    conditions: tuple[Check, ...]
+    #: the resources without variables as one regex; those with, apart
+    _static: re.Pattern[str] | None = attrs.field(init=False, eq=False, repr=False)
+    _dynamic: tuple[Template, ...] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self):
+        static = [t.regex.pattern for t in self.resources if t.regex is not None]
+        regex = re.compile("|".join(f"(?:{s})" for s in static), re.DOTALL) if static else None
+        object.__setattr__(self, "_static", regex)
+        object.__setattr__(self, "_dynamic",
+                           tuple(t for t in self.resources if t.regex is None))
+
+    def matches(self, request: PolicyRequest) -> bool:
+        if (self.actions.fullmatch(request.action) is None) != self.not_action:
+            return False
+        if self.principals.match(request) == self.not_principal:
+            return False
+        if self._resource_hit(request) == self.not_resource:
+            return False
+        context = request.context
+        for check in self.conditions:
+            if not check.holds(context):
+                return False
+        return True
+
+    def _resource_hit(self, request: PolicyRequest) -> bool:
+        if self._static is not None and self._static.fullmatch(request.resource):
+            return True
+        for template in self._dynamic:
+            if template.like(request.resource, request.context):
+                return True
+        return False
+
+
+@attrs.frozen
+class Policy:
+    """A bucket policy, compiled once when stored (see ``document``)."""
+
+    version: str
+    statements: tuple[Statement, ...]
+
+    def evaluate(self, request: PolicyRequest) -> str | None:
+        """"Deny", "Allow" or None (no statement applies)."""
+        allowed = False
+        for statement in self.statements:
+            if statement.effect == ALLOW and allowed:
+                continue
+            if statement.matches(request):
+                if statement.effect == DENY:
+                    return DENY
+                allowed = True
+        return ALLOW if allowed else None
+
+    def is_public(self) -> bool:
+        """Whether the policy grants public access, by AWS's "The meaning of
+        public" (GetBucketPolicyStatus, BlockPublicPolicy)."""
+        return any(statement_is_public(s) for s in self.statements)

@@ -81,7 +81,6 @@ CATALOG: dict[str, tuple[int, str]] = {
     "MissingSecurityHeader": (400, "Your request is missing a required header."),
     "NoSuchBucket": (404, "The specified bucket does not exist."),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
-    "MalformedPolicy": (400, "Policies must be valid JSON and the first byte must be '{'"),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
     "NoSuchKey": (404, "The specified key does not exist."),
     "NoSuchLifecycleConfiguration": (404, "The lifecycle configuration does not exist."),

@@ -169,6 +169,8 @@ class BucketRecord(RecordSchema):
     PUBLIC_ACCESS_BLOCK = field("publicAccessBlock", dict,
                                 "the four PublicAccessBlock switches; absent: none")
     TAGS = field("tags", (dict, list), "bucket tags, as ObjectRecord.TAGS")
+    OBJECT_OWNERSHIP = field("objectOwnership", str, "ObjectOwnership of the bucket's "
+                             "OwnershipControls; absent: none (ObjectWriter)")
     OBJECT_LOCK = field("objectLock", dict, "object lock configuration (read by "
                         "PutBucketVersioning; no operation writes it yet)")
 

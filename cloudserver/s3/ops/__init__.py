@@ -14,18 +14,18 @@ import pkgutil
 
 #: Operations the routing table knows and this server answers with 501.
 NOT_IMPLEMENTED = frozenset({
-    "DeleteBucketEncryption", "DeleteBucketLifecycle", "DeleteBucketOwnershipControls",
+    "DeleteBucketEncryption", "DeleteBucketLifecycle",
     "DeleteBucketPolicy", "DeleteBucketReplication", "DeleteBucketWebsite",
     "GetBucketAccelerateConfiguration", "GetBucketAnalyticsConfiguration",
     "GetBucketEncryption", "GetBucketIntelligentTieringConfiguration",
     "GetBucketInventoryConfiguration", "GetBucketLifecycleConfiguration", "GetBucketLogging",
     "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
-    "GetBucketOwnershipControls", "GetBucketPolicy", "GetBucketPolicyStatus",
+    "GetBucketPolicy", "GetBucketPolicyStatus",
     "GetBucketReplication", "GetBucketRequestPayment", "GetBucketWebsite",
     "GetObjectLegalHold", "GetObjectLockConfiguration", "GetObjectRetention",
     "PutBucketAccelerateConfiguration", "PutBucketEncryption",
     "PutBucketLifecycleConfiguration", "PutBucketLogging",
-    "PutBucketNotificationConfiguration", "PutBucketOwnershipControls", "PutBucketPolicy",
+    "PutBucketNotificationConfiguration", "PutBucketPolicy",
     "PutBucketReplication", "PutBucketRequestPayment", "PutBucketWebsite",
     "PutObjectLegalHold", "PutObjectLockConfiguration", "PutObjectRetention",
     "RestoreObject", "SelectObjectContent",

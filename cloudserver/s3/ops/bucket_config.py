@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.unit.test_bucket_config -*-
 """The Get/Put/Delete of a bucket configuration document, written once.
 
-A configuration (CORS, public access block, tags; next lifecycle, website,
-encryption, object lock, ownership, policy) is a model, an XML codec and a
+A configuration (CORS, public access block, tags, ownership; next lifecycle,
+website, encryption, object lock, policy) is a model, an XML codec and a
 :class:`ConfigDocument` declaring which bucket attribute keeps it;
 :func:`config_handlers` gives its three operations.  They share what each
 family used to repeat: the owner-only access decision (``load_bucket``,

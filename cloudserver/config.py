@@ -89,6 +89,10 @@ class Config:
     #: config.json ``inlineDataMaxSize``: objects up to this many bytes are
     #: stored in their metadata record, not in a data file (0: never).
     inline_max_size: int = 64 * 1024
+    #: config.json ``defaultObjectOwnership``: the Object Ownership of a bucket
+    #: created without x-amz-object-ownership (ObjectWriter, as upstream;
+    #: BucketOwnerEnforced is AWS's default since 2023).
+    default_object_ownership: str = "ObjectWriter"
     #: (what, path) of each configuration file read, logged at start-up.
     files: tuple[tuple[str, str], ...] = ()
 
@@ -191,6 +195,18 @@ def _sizes(raw: Mapping[str, Any], port: int | None) -> tuple[int, int]:
         raise ConfigError(f"config.json: inlineDataMaxSize must be a number of bytes "
                           f"from 0 to {MAX_INLINE_SIZE}")
     return port, inline_max
+
+
+#: The values of ``defaultObjectOwnership`` (s3.model.ownership.SETTINGS).
+OBJECT_OWNERSHIP_SETTINGS = ("BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter")
+
+
+def _object_ownership(raw: Mapping[str, Any]) -> str:
+    value = raw.get("defaultObjectOwnership", "ObjectWriter")
+    if value not in OBJECT_OWNERSHIP_SETTINGS:
+        raise ConfigError("config.json: defaultObjectOwnership must be one of "
+                          + ", ".join(OBJECT_OWNERSHIP_SETTINGS))
+    return value
 
 
 def _daemon(raw: Mapping[str, Any], key: str, host_key: str, default_port: int,
@@ -446,5 +462,6 @@ def load_config(env: Mapping[str, str] | None = None, *,
         cert_file_paths=cert_paths,
         ssl_make_certs_for=ssl_host,
         inline_max_size=inline_max,
+        default_object_ownership=_object_ownership(raw),
         files=files,
     )

@@ -171,6 +171,8 @@ class BucketRecord(RecordSchema):
     TAGS = field("tags", (dict, list), "bucket tags, as ObjectRecord.TAGS")
     POLICY = field("policy", str, "the bucket policy: the JSON text as put (compiled and "
                    "cached by cloudserver.s3.access.bucket_policy)")
+    OBJECT_OWNERSHIP = field("objectOwnership", str, "ObjectOwnership of the bucket's "
+                             "OwnershipControls; absent: none (ObjectWriter)")
     OBJECT_LOCK = field("objectLock", dict, "object lock configuration (read by "
                         "PutBucketVersioning; no operation writes it yet)")
 

@@ -11,6 +11,7 @@ from cloudserver.errors import DomainError
 # code -> (HTTP status, default message)
 CATALOG: dict[str, tuple[int, str]] = {
     "AccessDenied": (403, "Access Denied"),
+    "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
     "AccountProblem": (403, "There is a problem with your AWS account that prevents the "
                        "operation from completing successfully."),
     "AuthorizationHeaderMalformed": (400, "The authorization header is malformed."),
@@ -40,6 +41,8 @@ CATALOG: dict[str, tuple[int, str]] = {
     "InvalidAccessKeyId": (403, "The AWS access key Id you provided does not exist in our "
                            "records."),
     "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidBucketAclWithObjectOwnership": (400, "Bucket cannot have ACLs set with "
+                                            "ObjectOwnership's BucketOwnerEnforced setting"),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidBucketState": (409, "The request is not valid with the current state of the "
                            "bucket."),
@@ -118,6 +121,7 @@ CATALOG: dict[str, tuple[int, str]] = {
                                   "not match what was computed."),
     "InvalidChunkSizeError": (403, "Only the last chunk is allowed to have a size less "
                               "than 8192 bytes"),
+    "OwnershipControlsNotFoundError": (404, "The bucket ownership controls were not found"),
     "NoSuchPublicAccessBlockConfiguration": (404, "The public access block configuration "
                                              "was not found"),
     # CORS preflights and browser-based uploads (POST Object)

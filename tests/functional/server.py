@@ -131,7 +131,8 @@ class ServerProcess:
                  extra_args: tuple[str, ...] = (), *, tls: bool = False,
                  mode: str = "all", dmd: "ServerProcess | None" = None,
                  cwd: str | os.PathLike[str] | None = None,
-                 interpreter: str | None = None) -> None:
+                 interpreter: str | None = None,
+                 extra_config: dict | None = None) -> None:
         if workdir is None:
             workdir = tempfile.mkdtemp(prefix="cloudserver-ft-", dir=os.getcwd())
         self.workdir = Path(workdir).resolve()
@@ -140,6 +141,8 @@ class ServerProcess:
         self.log_path = self.workdir / "server.log"
         self.config_path = self.workdir / "config.json"
         self.extra_env = dict(extra_env or {})
+        #: config.json fields set over the checkout's defaults.
+        self.extra_config = dict(extra_config or {})
         self.extra_args = tuple(extra_args)
         self.port: int | None = None
         self.metadata_port: int | None = None
@@ -214,6 +217,7 @@ class ServerProcess:
         server never collides with another server on the machine.
         """
         config = json.loads((CHECKOUT / "conf" / "config.json").read_text())
+        config.update(self.extra_config)
         config["port"] = self.port
         if self.tls:
             config["certFilePaths"] = self.cert_files.cert_file_paths()
@@ -363,6 +367,8 @@ class ServerTestCase(unittest.SynchronousTestCase):
     serverEnv: ClassVar[dict[str, str]] = {}
     #: True: the server speaks HTTPS with a test CA (``server.ca_file``).
     serverTLS: ClassVar[bool] = False
+    #: config.json fields for the server (e.g. ``{"defaultObjectOwnership": ...}``).
+    serverConfig: ClassVar[dict] = {}
 
     _remaining: ClassVar[set[str]]
     _startError: ClassVar[ServerStartError | None]
@@ -370,7 +376,8 @@ class ServerTestCase(unittest.SynchronousTestCase):
 
     def setUp(self) -> None:
         if not self.sharedServer:
-            self.server = ServerProcess(extra_env=self.serverEnv, tls=self.serverTLS)
+            self.server = ServerProcess(extra_env=self.serverEnv, tls=self.serverTLS,
+                                        extra_config=self.serverConfig)
             self.addCleanup(self.server.destroy)
             self.server.start()
             return
@@ -386,7 +393,8 @@ class ServerTestCase(unittest.SynchronousTestCase):
             if cls.__dict__.get("_startError") is not None:
                 raise cls._startError  # fail fast: it will not come up now
             cls._remaining = set(prefixedMethodNames(cls, "test"))
-            server = ServerProcess(extra_env=self.serverEnv, tls=self.serverTLS)
+            server = ServerProcess(extra_env=self.serverEnv, tls=self.serverTLS,
+                                   extra_config=self.serverConfig)
             try:
                 server.start()
             except ServerStartError as error:

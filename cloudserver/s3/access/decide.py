@@ -25,8 +25,10 @@ import attrs
 
 from cloudserver.metadata.schema import BucketRecord, ObjectRecord
 from cloudserver.s3.access import acl, bucket_policy
+from cloudserver.s3.access.ownership import effective_bucket_acl
 from cloudserver.s3.access.declare import ACCOUNT, BUCKET, OBJECT, OPEN, Access
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.model.ownership import acls_disabled
 
 
 @attrs.frozen
@@ -120,7 +122,7 @@ def _with_policy(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | N
 
 
 def _by_bucket_acl(bucket: Mapping[str, Any], who: str | None, permission: str) -> Decision:
-    if acl.allows(acl.bucket_acl(bucket), who, permission,
+    if acl.allows(effective_bucket_acl(bucket), who, permission,
                   ignore_public=acl.ignores_public_acls(bucket)):
         return ALLOW_ACL
     return DENY_NO_GRANT
@@ -134,6 +136,10 @@ def _acl_owner(record: Mapping[str, Any]) -> str:
 
 def _by_object_acl(bucket: Mapping[str, Any], obj: Mapping[str, Any], who: str | None,
                    permission: str) -> Decision:
+    if acls_disabled(bucket):
+        # BucketOwnerEnforced: the bucket owner owns every object, grants count for nothing.
+        owner = bucket.get(BucketRecord.OWNER)
+        return ALLOW_OWNER if who is not None and who == owner else DENY_NO_GRANT
     if who is not None and who == _acl_owner(obj):
         return ALLOW_OWNER  # the owner may do anything with what it owns
     object_acl = acl.object_acl(obj)

@@ -14,18 +14,17 @@ import pkgutil
 
 #: Operations the routing table knows and this server answers with 501.
 NOT_IMPLEMENTED = frozenset({
-    "DeleteBucketEncryption", "DeleteBucketLifecycle", "DeleteBucketOwnershipControls",
+    "DeleteBucketEncryption", "DeleteBucketLifecycle",
     "DeleteBucketReplication", "DeleteBucketWebsite",
     "GetBucketAccelerateConfiguration", "GetBucketAnalyticsConfiguration",
     "GetBucketEncryption", "GetBucketIntelligentTieringConfiguration",
     "GetBucketInventoryConfiguration", "GetBucketLifecycleConfiguration", "GetBucketLogging",
     "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
-    "GetBucketOwnershipControls",
     "GetBucketReplication", "GetBucketRequestPayment", "GetBucketWebsite",
     "GetObjectLegalHold", "GetObjectLockConfiguration", "GetObjectRetention",
     "PutBucketAccelerateConfiguration", "PutBucketEncryption",
     "PutBucketLifecycleConfiguration", "PutBucketLogging",
-    "PutBucketNotificationConfiguration", "PutBucketOwnershipControls",
+    "PutBucketNotificationConfiguration",
     "PutBucketReplication", "PutBucketRequestPayment", "PutBucketWebsite",
     "PutObjectLegalHold", "PutObjectLockConfiguration", "PutObjectRetention",
     "RestoreObject", "SelectObjectContent",

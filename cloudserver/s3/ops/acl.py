@@ -10,11 +10,13 @@ from __future__ import annotations
 from cloudserver.metadata.schema import BucketRecord as Bkt
 from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.access import acl
+from cloudserver.s3.access import ownership as acl_ownership
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.bucket_config import update_bucket_field
 from cloudserver.s3.ops.common import load_bucket, load_object
 from cloudserver.s3.ops.object_read import load_current
+from cloudserver.s3.model import ownership
 from cloudserver.s3.model.versions import client_version_id, shown_version_id
 from cloudserver.s3.xml import acl_xml
 
@@ -26,13 +28,30 @@ def _document(a: acl.Acl, accounts, fallback_name: str | None) -> bytes:
 
 def object_acl_from_request(ctx: RequestContext, bucket_attrs: dict) -> acl.Acl:
     """The ACL a new object gets (PutObject, CopyObject, CreateMultipartUpload,
-    PostObject): from x-amz-acl / x-amz-grant-* headers, private without them;
-    the requester owns it.  BlockPublicAcls refuses a public one."""
-    owner, _ = acl.principal(ctx.account)
-    new = acl.acl_from_headers(ctx.header, owner, ctx.backend.accounts,
-                               bucket_attrs.get(Bkt.OWNER)) or acl.private(owner)
-    acl.check_public_acl_allowed(bucket_attrs, new)
-    return new
+    PostObject): from x-amz-acl / x-amz-grant-* headers, private without them.
+    Its owner, the object's, is who the bucket's Object Ownership says
+    (``ownership.new_object_owner``).  BlockPublicAcls refuses a public ACL;
+    BucketOwnerEnforced any but the bucket owner's full control."""
+    writer, _ = acl.principal(ctx.account)
+    canned_name = ctx.header("x-amz-acl")
+    owner = ownership.new_object_owner(bucket_attrs, writer, canned_name)
+    requested = acl.acl_from_headers(ctx.header, owner, ctx.backend.accounts,
+                                     bucket_attrs.get(Bkt.OWNER))
+    acl_ownership.check_acl_allowed(bucket_attrs, canned_name, requested)
+    if requested is None or ownership.acls_disabled(bucket_attrs):
+        requested = acl.private(owner)
+    acl.check_public_acl_allowed(bucket_attrs, requested)
+    return requested
+
+
+def object_owner(ctx: RequestContext, bucket_attrs: dict, new: acl.Acl) -> tuple[str, str]:
+    """(canonical id, display name) of the owner of a new object whose ACL
+    is ``new`` (from :func:`object_acl_from_request`)."""
+    writer, writer_name = acl.principal(ctx.account)
+    if new.owner == writer:
+        return writer, writer_name
+    return new.owner, acl.owner_name(new.owner, ctx.backend.accounts,
+                                     bucket_attrs.get(Bkt.OWNER_NAME)) or ""
 
 
 async def new_acl(ctx: RequestContext, owner: str, bucket_owner: str | None) -> acl.Acl:
@@ -59,14 +78,15 @@ async def new_acl(ctx: RequestContext, owner: str, bucket_owner: str | None) -> 
 
 async def get_bucket_acl(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
-    return Response.xml(_document(acl.bucket_acl(attrs), ctx.backend.accounts,
-                                  attrs.get(Bkt.OWNER_NAME)))
+    return Response.xml(_document(acl_ownership.effective_bucket_acl(attrs),
+                                  ctx.backend.accounts, attrs.get(Bkt.OWNER_NAME)))
 
 
 async def put_bucket_acl(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
     acl.check_canned_name(ctx.header("x-amz-acl"))
     new = await new_acl(ctx, acl.bucket_acl(attrs).owner, None)
+    acl_ownership.check_acl_allowed(attrs, ctx.header("x-amz-acl"), new)
     acl.check_public_acl_allowed(attrs, new)
     await update_bucket_field(ctx, Bkt.ACL, new.to_record())
     return Response()
@@ -83,8 +103,11 @@ async def get_object_acl(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
     md = await load_current(ctx, ctx.bucket, ctx.key, ctx.query.get("versionId"),
                             bucket_attrs=attrs)
-    return Response.xml(_document(acl.object_acl(md), ctx.backend.accounts,
-                                  md.get(Obj.OWNER_NAME)), headers=version_header(md, attrs))
+    shown = acl_ownership.effective_object_acl(attrs, md)
+    fallback = md.get(Obj.OWNER_NAME) if shown.owner == md.get(Obj.OWNER) \
+        else attrs.get(Bkt.OWNER_NAME)
+    return Response.xml(_document(shown, ctx.backend.accounts, fallback),
+                        headers=version_header(md, attrs))
 
 
 async def update_in_place(ctx: RequestContext, bucket: str, key: str, md: dict) -> None:
@@ -113,6 +136,7 @@ async def put_object_acl(ctx: RequestContext) -> Response:
     md = await load_current(ctx, ctx.bucket, ctx.key, version_param, bucket_attrs=attrs)
     acl.check_canned_name(ctx.header("x-amz-acl"))
     new = await new_acl(ctx, acl.object_acl(md).owner, attrs.get(Bkt.OWNER))
+    acl_ownership.check_acl_allowed(attrs, ctx.header("x-amz-acl"), new)
     acl.check_public_acl_allowed(attrs, new)
     # The body was read since the check: if a PutObject replaced the object
     # meanwhile, the ACL was meant for another object (409, the client

@@ -7,8 +7,10 @@ from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
 from cloudserver.metadata.schema import BucketRecord as Bkt
 from cloudserver.metadata.schema import PartRecord
 from cloudserver.s3.access import acl
+from cloudserver.s3.access import ownership as acl_ownership
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.model import ownership
 from cloudserver.s3.ops.common import load_bucket, now
 from cloudserver.s3.ops.object_write import delete_data
 from cloudserver.s3.routing import valid_bucket_name
@@ -26,6 +28,23 @@ def bucket_region(location: str | None) -> str:
     return REGION_OF_LOCATION.get(location, location)
 
 
+def new_bucket_ownership(ctx: RequestContext, new_acl: acl.Acl) -> str | None:
+    """The Object Ownership a new bucket is created with: the
+    x-amz-object-ownership header, else config.json's
+    ``defaultObjectOwnership``; None (no OwnershipControls, behaving as
+    ObjectWriter) when neither names one.  BucketOwnerEnforced with an ACL
+    that grants others is InvalidBucketAclWithObjectOwnership."""
+    header = ctx.header(ownership.HEADER)
+    if header is not None:
+        setting = ownership.check_setting(header.strip(), header=True)
+    else:
+        setting = ctx.backend.config.default_object_ownership
+    if setting is None or setting == ownership.DEFAULT and header is None:
+        return None
+    acl_ownership.check_enforced_allowed(setting, new_acl)
+    return setting
+
+
 async def create_bucket(ctx: RequestContext) -> Response:
     name = ctx.bucket
     if not valid_bucket_name(name):
@@ -33,6 +52,7 @@ async def create_bucket(ctx: RequestContext) -> Response:
     account = ctx.account
     new_acl = acl.acl_from_headers(ctx.header, account.canonical_id, ctx.backend.accounts) \
         or acl.private(account.canonical_id)
+    object_ownership = new_bucket_ownership(ctx, new_acl)
     body = await ctx.read_small_body(MAX_CREATE_BODY)
     location = parse_create_bucket_configuration(body) if body.strip() else None
     config = ctx.backend.config
@@ -52,6 +72,8 @@ async def create_bucket(ctx: RequestContext) -> Response:
         Bkt.VERSIONING: None,
         Bkt.ACL: new_acl.to_record(),
     }
+    if object_ownership is not None:
+        attrs[Bkt.OBJECT_OWNERSHIP] = object_ownership
     try:
         await ctx.backend.metadata.create_bucket(name, attrs)
     except md_errors.BucketAlreadyExists:

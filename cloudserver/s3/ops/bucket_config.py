@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.unit.test_bucket_config -*-
 """The Get/Put/Delete of a bucket configuration document, written once.
 
-A configuration (CORS, public access block, tags; next lifecycle, website,
-encryption, object lock, ownership, policy) is a model, an XML codec and a
+A configuration (CORS, public access block, tags, ownership; next lifecycle,
+website, encryption, object lock, policy) is a model, an XML codec and a
 :class:`ConfigDocument` declaring which bucket attribute keeps it;
 :func:`config_handlers` gives its three operations.  They share what each
 family used to repeat: the owner-only access decision (``load_bucket``,
@@ -52,6 +52,9 @@ class ConfigDocument:
     #: Check a Content-MD5 header against the body when one is sent.
     check_md5: bool = False
     put_status: int = 200
+    #: ``check(model, bucket_attrs)``: refuse (an S3Error) a valid model the
+    #: bucket's current state does not allow, before anything is stored.
+    check: Callable[[Any, dict], None] | None = None
 
     def read(self, bucket_attrs: dict) -> Any:
         """The model in ``bucket_attrs``, or None when there is none."""
@@ -90,11 +93,13 @@ async def get_config(ctx: RequestContext, doc: ConfigDocument) -> Response:
 
 
 async def put_config(ctx: RequestContext, doc: ConfigDocument) -> Response:
-    await load_bucket(ctx)
+    attrs = await load_bucket(ctx)
     body = await ctx.read_small_body(doc.max_body)
     if doc.check_md5:
         _check_md5(ctx, body)
     model = doc.parse(body)
+    if doc.check is not None:
+        doc.check(model, attrs)
     await update_bucket_field(ctx, doc.field, doc.to_record(model))
     return Response(status=doc.put_status)
 

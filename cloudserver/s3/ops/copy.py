@@ -14,7 +14,6 @@ from cloudserver.data.producers import ChainedProducer
 from cloudserver.metadata import errors as md_errors
 from cloudserver.data.inline import InlineWriter
 from cloudserver.metadata.schema import ObjectRecord as Obj
-from cloudserver.s3.access import acl
 from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.context import RequestContext, Response
@@ -23,7 +22,7 @@ from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
     WEBSITE_REDIRECT, load_bucket, now, set_website_redirect, stored_headers,
     user_metadata, website_redirect)
-from cloudserver.s3.ops.acl import object_acl_from_request
+from cloudserver.s3.ops.acl import object_acl_from_request, object_owner
 from cloudserver.s3.ops.object_read import load_current, piece_producers
 from cloudserver.s3.ops.object_write import commit_object, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE
@@ -188,7 +187,7 @@ async def copy_object(ctx: RequestContext) -> Response:
     sc_header = ctx.header("x-amz-storage-class")
     sc = storage_class(ctx) if sc_header is not None else \
         src.get(Obj.STORAGE_CLASS, "STANDARD")
-    owner, owner_name = acl.principal(ctx.account)
+    owner, owner_name = object_owner(ctx, dest, object_acl)
     md = dict(src)
     md.update({
         Obj.KEY: ctx.key, Obj.LAST_MODIFIED: now(), Obj.CONTENT_TYPE: content_type,

@@ -22,7 +22,7 @@ from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops import multipart_complete, multipart_read
-from cloudserver.s3.ops.acl import object_acl_from_request
+from cloudserver.s3.ops.acl import object_acl_from_request, object_owner
 from cloudserver.s3.ops.common import (
     load_bucket, load_object, now, quoted_etag, stored_headers,
     survives_disconnect, user_metadata, website_redirect)
@@ -107,7 +107,8 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
     ctype = checksum_type(algorithm, ctx.header("x-amz-checksum-type"))
     ts = now()
     uid = new_upload_id(ts)
-    owner, owner_name = acl.principal(ctx.account)
+    initiator, initiator_name = acl.principal(ctx.account)
+    owner, owner_name = object_owner(ctx, bucket, object_acl)
     record = {
         VERSION_FIELD: MD_VERSION,
         Upl.UPLOAD_ID: uid,
@@ -116,7 +117,7 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
         Upl.INITIATED: ts,
         Upl.OWNER: owner,
         Upl.OWNER_NAME: owner_name,
-        Upl.INITIATOR: {"id": owner, "name": owner_name},
+        Upl.INITIATOR: {"id": initiator, "name": initiator_name},
         Upl.ACL: object_acl.to_record(),
         Upl.CONTENT_TYPE: ctx.header("content-type"),
         Upl.HEADERS: headers,

@@ -12,7 +12,7 @@ from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
     load_bucket, now, quoted_etag, set_website_redirect, stored_headers,
     survives_disconnect, user_metadata, website_redirect)
-from cloudserver.s3.ops.acl import object_acl_from_request
+from cloudserver.s3.ops.acl import object_acl_from_request, object_owner
 from cloudserver.s3.ops.upload import Received, expected_from_headers, receive_body
 from cloudserver.s3.model.tags import request_tags, set_tags
 from cloudserver.s3.model.versions import (
@@ -43,9 +43,12 @@ async def check_write_conditions(ctx: RequestContext, bucket: str, key: str) -> 
 
 
 def object_record(ctx: RequestContext, received: Received, *, content_type: str | None,
-                  headers: dict, metadata: dict, etag: str | None = None) -> dict:
-    """The metadata record of a new object (``schema.ObjectRecord``)."""
-    owner, owner_name = acl.principal(ctx.account)
+                  headers: dict, metadata: dict, etag: str | None = None,
+                  owner: tuple[str, str] | None = None) -> dict:
+    """The metadata record of a new object (``schema.ObjectRecord``), owned
+    by ``owner`` ((id, name), ``ops.acl.object_owner``; default: the
+    requester)."""
+    owner, owner_name = owner or acl.principal(ctx.account)
     md = {
         VERSION_FIELD: MD_VERSION,
         Obj.KEY: ctx.key,
@@ -125,7 +128,8 @@ async def put_object(ctx: RequestContext) -> Response:
                                      headers=headers, content_type=ctx.header("content-type"))
     received = await receive_body(ctx, exp, target=target, inline=True)
     md = object_record(ctx, received, content_type=ctx.header("content-type"),
-                       headers=headers, metadata=metadata)
+                       headers=headers, metadata=metadata,
+                       owner=object_owner(ctx, bucket, object_acl))
     md[Obj.STORAGE_CLASS] = sc
     md[Obj.ACL] = object_acl.to_record()
     set_tags(md, tags)

@@ -33,7 +33,7 @@ from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.http.formdata import (
     Field, FileData, FileStart, FormDataParser, boundary_of)
-from cloudserver.s3.ops.acl import object_acl_from_request
+from cloudserver.s3.ops.acl import object_acl_from_request, object_owner
 from cloudserver.s3.ops.upload_chain import UploadChain
 from cloudserver.s3.ops.common import (
     load_bucket, quoted_etag, stored_headers, user_metadata)
@@ -269,7 +269,8 @@ async def post_object(ctx: RequestContext) -> Response:
     assert target is not None
     obj_ctx = target.ctx
     md = object_record(obj_ctx, received, content_type=target.content_type,
-                       headers=target.headers, metadata=target.metadata)
+                       headers=target.headers, metadata=target.metadata,
+                       owner=object_owner(obj_ctx, bucket, target.acl))
     md[Obj.STORAGE_CLASS] = target.storage_class
     md[Obj.ACL] = target.acl.to_record()
     set_tags(md, target.tags)

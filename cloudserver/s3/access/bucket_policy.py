@@ -3,8 +3,9 @@
 
 The policy document is stored as its text in the bucket's attributes
 (``BucketRecord.POLICY``) and compiled once per distinct text
-(``compiled``: an LRU keyed by bucket and text, so a PutBucketPolicy makes
-the next request compile the new one and nothing is parsed per request).
+(``bucket_policy`` keeps each bucket's last compiled policy with its text,
+so a PutBucketPolicy makes the next request compile the new one and
+nothing is parsed per request).
 ``verdict`` turns the request context into the engine's ``PolicyRequest``:
 the caller's principal ids, the IAM action the route declares (its
 version variant with ``versionId``), the resource ARN, and the condition
@@ -12,7 +13,6 @@ keys (aws:SourceIp, aws:SecureTransport, aws:CurrentTime, s3:prefix, ...).
 """
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -34,18 +34,29 @@ _HEADER_KEYS = ("x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-gra
 _QUERY_KEYS = ("prefix", "delimiter", "max-keys")
 
 
-@functools.lru_cache(maxsize=4096)
-def compiled(bucket: str, text: str) -> Policy:
-    """The bucket's policy, compiled once (stored policies were validated
-    when they were put)."""
-    return compile_policy(text, bucket)
+#: bucket name -> (policy text, its compiled form): the last policy seen of
+#: each bucket.  The text is compared, not hashed: a request's attributes are
+#: freshly decoded, and hashing up to 20 KiB of text per request would cost
+#: more than the comparison (a memcmp).
+_COMPILED: dict[str, tuple[str, Policy]] = {}
+MAX_CACHED = 4096
 
 
 def bucket_policy(bucket_attrs: Mapping[str, Any]) -> Policy | None:
+    """The bucket's policy, compiled once per stored text (stored policies
+    were validated when they were put); None without one."""
     text = bucket_attrs.get(BucketRecord.POLICY)
     if not text:
         return None
-    return compiled(bucket_attrs.get(BucketRecord.NAME, ""), text)
+    name = bucket_attrs.get(BucketRecord.NAME, "")
+    cached = _COMPILED.get(name)
+    if cached is not None and cached[0] == text:
+        return cached[1]
+    policy = compile_policy(text, name)
+    if name not in _COMPILED and len(_COMPILED) >= MAX_CACHED:
+        _COMPILED.pop(next(iter(_COMPILED)))  # the oldest bucket seen
+    _COMPILED[name] = (text, policy)
+    return policy
 
 
 def principal_ids(account: Any) -> frozenset[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cloudserver.metadata.schema import BucketRecord
 from cloudserver.s3.access import acl
-from cloudserver.s3.access.bucket_policy import compiled
+from cloudserver.s3.access.bucket_policy import bucket_policy
 from cloudserver.s3.access.policy import MAX_POLICY_BYTES, MalformedPolicy, compile_policy
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
@@ -60,12 +60,11 @@ async def delete_bucket_policy(ctx: RequestContext) -> Response:
 
 
 async def get_bucket_policy_status(ctx: RequestContext) -> Response:
-    attrs = await load_bucket(ctx)
-    text = attrs.get(BucketRecord.POLICY)
-    if not text:
+    policy = bucket_policy(await load_bucket(ctx))
+    if policy is None:
         raise S3Error("NoSuchBucketPolicy", BucketName=ctx.bucket)
     root = s3_root("PolicyStatus")
-    sub(root, "IsPublic", xml_bool(compiled(ctx.bucket, text).is_public()))
+    sub(root, "IsPublic", xml_bool(policy.is_public()))
     return Response.xml(serialize(root))
 
 

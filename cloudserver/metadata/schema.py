@@ -110,6 +110,9 @@ class PieceRecord(RecordSchema, versioned=False):
                  "metadata service (never stored in the record)")
     REMOTE_PART = field("remotePart", bool, "a part of a remote multipart upload: "
                         "not deleted on its own")
+    CIPHER = field("cipher", dict, "an encrypted piece: {iv (base64), keyId, dataKey "
+                   "(the wrapped data key, base64; absent for SSE-C), context?}; absent: "
+                   "stored in the clear (cloudserver.s3.sse)")
 
 
 class ObjectRecord(RecordSchema):
@@ -136,6 +139,10 @@ class ObjectRecord(RecordSchema):
     CHECKSUM = field("checksum", dict, "{algorithm, value, type: FULL_OBJECT|COMPOSITE}")
     WEBSITE_REDIRECT = field("website-redirect-location", str,
                              "x-amz-website-redirect-location")
+    SSE = field("sse", dict, "server-side encryption (cloudserver.s3.sse.SseRecord): "
+                "{algorithm: AES256|aws:kms, keyId?, context?, bucketKeyEnabled?, "
+                "customerAlgorithm?, customerKeyMD5?, customerKeyHmac?, salt?}; "
+                "absent: not encrypted")
     PARTS = field("parts", list, "multipart objects: [{size, checksum?}] per part")
     UPLOAD_ID = field("upload-id", str, "multipart objects: the completed upload's id")
     REQUEST_HEADERS = field("request-headers", dict, "multipart objects: the upload's "
@@ -173,6 +180,10 @@ class BucketRecord(RecordSchema):
                    "cached by cloudserver.s3.access.bucket_policy)")
     OBJECT_OWNERSHIP = field("objectOwnership", str, "ObjectOwnership of the bucket's "
                              "OwnershipControls; absent: none (ObjectWriter)")
+    ENCRYPTION = field("encryption", dict, "default encryption (PutBucketEncryption): "
+                       "{algorithm: AES256|aws:kms, keyId?, bucketKeyEnabled?}; absent: none")
+    BUCKET_KEY_ID = field("bucketKeyId", str, "the bucket's own master key id in the KMS "
+                          "(bucket-level encryption, x-amz-scal-server-side-encryption)")
     OBJECT_LOCK = field("objectLock", dict, "object lock configuration (read by "
                         "PutBucketVersioning; no operation writes it yet)")
 
@@ -197,6 +208,7 @@ class UploadRecord(RecordSchema):
     TAGS = field("tags", (dict, list), "the object's tags at completion (as "
                  "ObjectRecord.TAGS)")
     WEBSITE_REDIRECT = field("website-redirect-location", str, "the object's redirect")
+    SSE = field("sse", dict, "the encryption every part uses (as ObjectRecord.SSE)")
     DATA_LOCATION = field("data-location", str, "S3DATA=multiple: where the parts go")
     DATA_UPLOAD_ID = field("data-upload-id", (str, NONE), "the remote upload's id")
 

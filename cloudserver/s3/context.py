@@ -25,11 +25,17 @@ class Backend:
     #: location name -> data store (cloudserver.data.locations); by default
     #: every location is ``data``
     locations: Any = None
+    #: the KMS of server-side encryption (cloudserver.kms.interfaces.IKms);
+    #: by default an in-memory one (tests)
+    kms: Any = None
 
     def __attrs_post_init__(self):
         if self.locations is None:
             from cloudserver.data.locations import Locations
             self.locations = Locations.single(self.data)
+        if self.kms is None:
+            from cloudserver.kms.memory import MemoryKms
+            self.kms = MemoryKms()
 
 
 @attrs.define

@@ -67,6 +67,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "InvalidTargetBucketForLogging": (400, "The target bucket for logging does not exist."),
     "InvalidToken": (400, "The provided token is malformed or otherwise invalid."),
     "InvalidURI": (400, "Couldn't parse the specified URI."),
+    "KMS.NotFoundException": (400, "The specified KMS key does not exist."),
     "KeyTooLongError": (400, "Your key is too long."),
     "MalformedACLError": (400, "The XML you provided was not well-formed or did not "
                           "validate against our published schema."),

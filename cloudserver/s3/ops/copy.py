@@ -91,22 +91,25 @@ class WriterConsumer:
 
 
 async def copy_data(ctx: RequestContext, locations: list[dict], start: int, length: int,
-                    checksum: str | None, target=None, writer=None):
+                    checksum: str | None, target=None, writer=None, stages=None,
+                    cipher=None):
     """Copy ``length`` bytes of stored pieces into a new blob; (key, digests).
 
     Pieces are read from the stores their locations name; the copy goes to
     ``target`` (placement.Target; None: the default store), through
-    ``writer`` when the caller made it."""
+    ``writer`` when the caller made it.  ``stages`` decrypt the source
+    (object_read.piece_producers), ``cipher`` (sse.apply.PieceCipher)
+    encrypts the copy."""
     digests = checksums.BodyDigests(sha256=False, checksum=checksum)
     if length == 0 and not (target is not None and target.remote):
         if writer is not None:
             await writer.abort()  # an empty local copy needs no blob
         return None, digests
-    producers = piece_producers(ctx.backend.locations, locations, start, length)
+    producers = piece_producers(ctx.backend.locations, locations, start, length, stages)
     producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
     if writer is None:
         writer = placement.create_writer(ctx, target)
-    chain = UploadChain(digests, writer)
+    chain = UploadChain(digests, writer, () if cipher is None else (cipher.stage(),))
     consumer = WriterConsumer(chain)
     consumer.registerProducer(producer, True)
     try:

@@ -136,7 +136,7 @@ def expected_from_headers(ctx: RequestContext, *, max_size: int = MAX_PUT_SIZE) 
 
 async def receive_body(ctx: RequestContext, exp: Expected, *,
                        max_size: int = MAX_PUT_SIZE, target=None,
-                       inline: bool = False) -> Received:
+                       inline: bool = False, cipher=None) -> Received:
     """Stream the body into the data store and verify it; durable on return.
 
     ``target`` (placement.Target) names the location; None is the default
@@ -145,14 +145,16 @@ async def receive_body(ctx: RequestContext, exp: Expected, *,
     which may stay in its metadata record when its declared size is small
     (the bytes are durable with that record, not on return).  The body goes
     through an UploadChain; its digests are checked in the writer's
-    ``before_commit``, before the data is complete."""
+    ``before_commit``, before the data is complete.  ``cipher``
+    (sse.apply.PieceCipher) encrypts what is stored, after the digests saw
+    the plaintext."""
     digests = checksums.BodyDigests(sha256=exp.sha256 is not None,
                                     checksum=exp.checksum_algorithm)
     decoder = ctx.auth.payload.make_decoder() if ctx.auth.payload.chunked else None
     remote = target is not None and target.remote
     writer = placement.create_writer(ctx, target, exp.length if inline else None) \
         if exp.length != 0 or remote else None
-    chain = UploadChain(digests, writer)
+    chain = UploadChain(digests, writer, () if cipher is None else (cipher.stage(),))
     limit = exp.length if exp.length is not None else max_size
     write = chain.write
 

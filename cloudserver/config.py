@@ -93,6 +93,9 @@ class Config:
     #: created without x-amz-object-ownership (ObjectWriter, as upstream;
     #: BucketOwnerEnforced is AWS's default since 2023).
     default_object_ownership: str = "ObjectWriter"
+    #: config.json ``sseCustomerKeyOverHttp``: accept SSE-C keys over plain
+    #: HTTP (AWS refuses them; loopback set-ups and s3-tests need it)
+    sse_customer_key_over_http: bool = False
     #: (what, path) of each configuration file read, logged at start-up.
     files: tuple[tuple[str, str], ...] = ()
 
@@ -206,6 +209,13 @@ def _object_ownership(raw: Mapping[str, Any]) -> str:
     if value not in OBJECT_OWNERSHIP_SETTINGS:
         raise ConfigError("config.json: defaultObjectOwnership must be one of "
                           + ", ".join(OBJECT_OWNERSHIP_SETTINGS))
+    return value
+
+
+def _flag(raw: Mapping[str, Any], name: str, default: bool = False) -> bool:
+    value = raw.get(name, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"config.json: {name} must be true or false")
     return value
 
 
@@ -463,5 +473,6 @@ def load_config(env: Mapping[str, str] | None = None, *,
         ssl_make_certs_for=ssl_host,
         inline_max_size=inline_max,
         default_object_ownership=_object_ownership(raw),
+        sse_customer_key_over_http=_flag(raw, "sseCustomerKeyOverHttp"),
         files=files,
     )

@@ -118,3 +118,19 @@ def write_request(header) -> SseRequest:
         flag = bucket_key.lower() == "true"
     return SseRequest(algorithm=algorithm, kms_key_id=key_id or None, context=context,
                       bucket_key=flag, customer=customer)
+
+
+def refuse_on_read(header) -> None:
+    """GET and HEAD take only the SSE-C headers: AWS refuses the others."""
+    for name in (SSE, KMS_KEY_ID, CONTEXT):
+        if header(name) is not None:
+            raise _bad("x-amz-server-side-encryption header is not supported for this "
+                       "operation.", name)
+
+
+def require_secure(customer: CustomerKey | None, secure: bool, config) -> None:
+    """SSE-C keys travel only over TLS, unless config.json's
+    ``sseCustomerKeyOverHttp`` allows plain HTTP (loopback set-ups)."""
+    if customer is not None and not secure and not config.sse_customer_key_over_http:
+        raise S3Error("InvalidRequest", "Requests specifying Server Side Encryption with "
+                      "Customer provided keys must be made over a secure connection.")

@@ -163,8 +163,10 @@ def makeService(options, reactor=None, env=None):
         raise SystemExit(f"cloudserver: configuration error: {e}") from None
     locations.inline_max = config.inline_max_size
     StoresService(locations).setServiceParent(top)
+    from cloudserver.kms.memory import MemoryKms  # until the file/aws KMS land
+    kms = MemoryKms(key_ids=(config.raw.get("kms") or {}).get("keyIds") or ())
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
-                      accounts=config.accounts, locations=locations)
+                      accounts=config.accounts, locations=locations, kms=kms)
     site = StreamingSite(S3Resource(backend, reactor))
     install_request_line_parser()
     tls.server_service(reactor, config.port, site, interface=config.listen_addr,

@@ -7,6 +7,7 @@ import treq.client
 from treq.testing import RequestTraversalAgent
 from twisted.internet import defer
 from twisted.internet.error import ConnectionLost
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -30,6 +31,7 @@ def body(response: bytes) -> bytes:
 class Server:
     def __init__(self, store=None, **options):
         self.store = store if store is not None else MemoryDataStore()
+        options.setdefault("reactor", Clock())
         self.site = DataSite(self.store, **options)
 
     def send(self, data: bytes) -> bytes:
@@ -160,7 +162,7 @@ class Collector:
 class ClientTests(SynchronousTestCase):
     def setUp(self):
         self.backing = MemoryDataStore()
-        self.agent = _Agent(DataSite(self.backing))
+        self.agent = _Agent(DataSite(self.backing, reactor=Clock()))
         self.store = RestDataStore("http://127.0.0.1:9991", treq.client.HTTPClient(self.agent))
 
     def ok(self, d):
@@ -251,7 +253,7 @@ class ClientTests(SynchronousTestCase):
         self.assertNotIn(key, self.backing)
 
     def test_server_error_fails_writer(self):
-        site = DataSite(self.backing, max_size=4)
+        site = DataSite(self.backing, max_size=4, reactor=Clock())
         self.agent = _Agent(site)
         self.store = RestDataStore("http://x", treq.client.HTTPClient(self.agent))
         writer = self.store.create_writer()

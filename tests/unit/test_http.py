@@ -81,7 +81,7 @@ class Harness:
         self.data = data if data is not None else MemoryDataStore()
         backend = Backend(config=config, metadata=self.metadata, data=self.data,
                           clock=self.clock, accounts=config.accounts)
-        self.site = StreamingSite(S3Resource(backend, self.clock))
+        self.site = StreamingSite(S3Resource(backend, self.clock), reactor=self.clock)
         self.connect()
 
     def connect(self):

@@ -168,6 +168,9 @@ class DataResource(Resource):
         try:
             await body.start(on_data)
             key = await writer.finish()
+        except GeneratorExit:  # collected while waiting: nobody awaits the clean-up
+            writer.abort()
+            raise
         except BaseException as e:
             await writer.abort()
             if isinstance(e, (_HTTPError, CancelledError)):

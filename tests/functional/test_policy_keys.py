@@ -1,0 +1,87 @@
+# -*- test-case-name: tests.functional.test_policy_keys -*-
+"""Bucket policies end to end, the parts that need the stored object or
+the bucket's listing right: object-tag condition keys, wildcard bucket
+resources, and what a missing key answers to who may or may not list."""
+
+from __future__ import annotations
+
+
+from tests.functional.clients import ACCESS_KEY_2, SECRET_KEY_2
+from tests.functional.s3case import S3TestCase
+from tests.functional.test_policy import LISA_ACCOUNT, policy
+
+LISA = {"AWS": f"arn:aws:iam::{LISA_ACCOUNT}:root"}
+PUBLIC_TAG = {"StringEquals": {"s3:ExistingObjectTag/security": "public"}}
+
+
+class ObjectTagConditionTests(S3TestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.lisa = self.client(access_key=ACCESS_KEY_2, secret_key=SECRET_KEY_2)
+
+    def tagged_bucket(self, action: str, condition: dict) -> str:
+        bucket = self.make_bucket()
+        for key, tags in (("public", [("security", "public"), ("foo", "bar")]),
+                          ("private", [("security", "private")]),
+                          ("other", [("security1", "public")])):
+            self.s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+            self.s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={
+                "TagSet": [{"Key": k, "Value": v} for k, v in tags]})
+        self.s3.put_bucket_policy(Bucket=bucket, Policy=policy(bucket, {
+            "Effect": "Allow", "Principal": LISA, "Action": action,
+            "Resource": f"arn:aws:s3:::{bucket}/*", "Condition": condition}))
+        return bucket
+
+    def test_existing_tag_get_object(self):
+        bucket = self.tagged_bucket("s3:GetObject", PUBLIC_TAG)
+        self.assertEqual(self.lisa.get_object(Bucket=bucket, Key="public")["Body"].read(), b"x")
+        for key in ("private", "other"):
+            self.assertS3Error("AccessDenied", 403, self.lisa.get_object, Bucket=bucket, Key=key)
+
+    def test_existing_tag_object_acl(self):
+        bucket = self.tagged_bucket("s3:GetObjectAcl", PUBLIC_TAG)
+        self.lisa.get_object_acl(Bucket=bucket, Key="public")
+        self.assertS3Error("AccessDenied", 403, self.lisa.get_object_acl, Bucket=bucket,
+                           Key="private")
+
+    def test_existing_tag_object_tagging(self):
+        bucket = self.tagged_bucket(["s3:GetObjectTagging", "s3:PutObjectTagging"],
+                                    PUBLIC_TAG)
+        self.assertEqual(len(self.lisa.get_object_tagging(Bucket=bucket, Key="public")
+                             ["TagSet"]), 2)
+        self.assertS3Error("AccessDenied", 403, self.lisa.get_object, Bucket=bucket, Key="public")
+        self.assertS3Error("AccessDenied", 403, self.lisa.get_object_tagging, Bucket=bucket,
+                           Key="private")
+        # the tags decided on are the stored ones: once changed, the next write is refused
+        self.lisa.put_object_tagging(Bucket=bucket, Key="public", Tagging={
+            "TagSet": [{"Key": "security", "Value": "private"}]})
+        self.assertS3Error("AccessDenied", 403, self.lisa.put_object_tagging, Bucket=bucket,
+                           Key="public", Tagging={"TagSet": [{"Key": "security",
+                                                              "Value": "public"}]})
+        # a missing key is not revealed to who may not list
+        self.assertS3Error("AccessDenied", 403, self.lisa.get_object_tagging, Bucket=bucket,
+                           Key="missing")
+
+    def test_request_object_tag_on_put(self):
+        bucket = self.make_bucket()
+        self.s3.put_bucket_policy(Bucket=bucket, Policy=policy(bucket, {
+            "Effect": "Allow", "Principal": LISA, "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+            "Condition": {"StringEquals": {"s3:RequestObjectTag/security": "public"}}}))
+        self.assertS3Error("AccessDenied", 403, self.lisa.put_object, Bucket=bucket, Key="k",
+                           Body=b"x")
+        self.assertS3Error("AccessDenied", 403, self.lisa.put_object, Bucket=bucket, Key="k",
+                           Body=b"x", Tagging="security=private")
+        self.lisa.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="security=public")
+        self.assertEqual(self.s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"],
+                         [{"Key": "security", "Value": "public"}])
+
+    def test_request_object_tag_on_put_object_tagging(self):
+        bucket = self.tagged_bucket("s3:PutObjectTagging", {
+            "ForAllValues:StringEquals": {"s3:RequestObjectTagKeys": ["security"]}})
+        self.lisa.put_object_tagging(Bucket=bucket, Key="public", Tagging={
+            "TagSet": [{"Key": "security", "Value": "x"}]})
+        self.assertS3Error("AccessDenied", 403, self.lisa.put_object_tagging, Bucket=bucket,
+                           Key="public", Tagging={"TagSet": [{"Key": "other", "Value": "x"}]})
+
+

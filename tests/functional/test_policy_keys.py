@@ -85,3 +85,35 @@ class ObjectTagConditionTests(S3TestCase):
                            Key="public", Tagging={"TagSet": [{"Key": "other", "Value": "x"}]})
 
 
+
+
+class ResourceTests(S3TestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.lisa = self.client(access_key=ACCESS_KEY_2, secret_key=SECRET_KEY_2)
+
+    def test_wildcard_buckets_name_this_one(self):
+        """arn:aws:s3:::* and arn:aws:s3:::*/* are valid in any bucket's policy
+        (s3-tests test_bucket_policy_another_bucket): the same text on two."""
+        text = policy("", {"Effect": "Allow", "Principal": {"AWS": "*"},
+                           "Action": "s3:ListBucket",
+                           "Resource": ["arn:aws:s3:::*", "arn:aws:s3:::*/*"]})
+        for bucket in (self.make_bucket(), self.make_bucket()):
+            self.s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+            self.s3.put_bucket_policy(Bucket=bucket, Policy=text)
+            self.assertEqual(len(self.lisa.list_objects(Bucket=bucket)["Contents"]), 1)
+
+    def test_resources_outside_the_bucket_and_mismatched_actions(self):
+        bucket = self.make_bucket()
+        for resource, action, message in (
+                ("arn:aws:s3:::other*", "s3:GetObject", "Policy has invalid resource"),
+                (f"arn:aws:s3:::{bucket}/*", "s3:ListBucket",
+                 "Action does not apply to any resource(s) in statement"),
+                (f"arn:aws:s3:::{bucket}", "s3:GetObject",
+                 "Action does not apply to any resource(s) in statement")):
+            error = self.assertS3Error("MalformedPolicy", 400, self.s3.put_bucket_policy,
+                                       Bucket=bucket, Policy=policy(bucket, {
+                                           "Effect": "Allow", "Principal": "*",
+                                           "Action": action, "Resource": resource}))
+            self.assertEqual(error.response["Error"]["Message"], message)
+        self.assertS3Error("NoSuchBucketPolicy", 404, self.s3.get_bucket_policy, Bucket=bucket)

@@ -6,6 +6,8 @@ resources, and what a missing key answers to who may or may not list."""
 from __future__ import annotations
 
 
+import botocore.exceptions
+
 from tests.functional.clients import ACCESS_KEY_2, SECRET_KEY_2
 from tests.functional.s3case import S3TestCase
 from tests.functional.test_policy import LISA_ACCOUNT, policy
@@ -117,3 +119,48 @@ class ResourceTests(S3TestCase):
                                            "Action": action, "Resource": resource}))
             self.assertEqual(error.response["Error"]["Message"], message)
         self.assertS3Error("NoSuchBucketPolicy", 404, self.s3.get_bucket_policy, Bucket=bucket)
+
+
+class MissingKeyTests(S3TestCase):
+    """A missing key or version is 404 only to who may list the bucket
+    (s3:ListBucket with s3:prefix the key), else 403."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.lisa = self.client(access_key=ACCESS_KEY_2, secret_key=SECRET_KEY_2)
+
+    def status(self, f, **kwargs) -> int:
+        try:
+            f(**kwargs)
+        except botocore.exceptions.ClientError as error:
+            return error.response["ResponseMetadata"]["HTTPStatusCode"]
+        self.fail("no error")
+
+    def test_listing_a_prefix_reveals_absence_under_it(self):
+        bucket = self.make_bucket()
+        self.s3.put_bucket_policy(Bucket=bucket, Policy=policy(bucket, {
+            "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{bucket}",
+            "Condition": {"StringLike": {"s3:prefix": "public/*"}}}))
+        for f in (self.lisa.head_object, self.lisa.get_object):
+            self.assertEqual(self.status(f, Bucket=bucket, Key="public/object"), 404)
+            self.assertEqual(self.status(f, Bucket=bucket, Key="private/object"), 403)
+
+    def test_missing_version_hidden_from_who_may_not_list(self):
+        bucket = self.make_bucket()
+        self.s3.put_bucket_versioning(Bucket=bucket,
+                                      VersioningConfiguration={"Status": "Enabled"})
+        version = self.s3.put_object(Bucket=bucket, Key="k", Body=b"x")["VersionId"]
+        self.s3.delete_object(Bucket=bucket, Key="k", VersionId=version)
+        self.s3.put_bucket_policy(Bucket=bucket, Policy=policy(bucket, {
+            "Effect": "Allow", "Principal": LISA, "Action": "s3:GetObjectVersion",
+            "Resource": f"arn:aws:s3:::{bucket}/*"}))
+        self.assertS3Error("AccessDenied", 403, self.lisa.get_object, Bucket=bucket, Key="k",
+                           VersionId=version)
+        self.assertS3Error("NoSuchVersion", 404, self.s3.get_object, Bucket=bucket, Key="k",
+                           VersionId=version)
+        self.s3.put_bucket_policy(Bucket=bucket, Policy=policy(bucket, {
+            "Effect": "Allow", "Principal": LISA, "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{bucket}"}))
+        self.assertS3Error("NoSuchVersion", 404, self.lisa.get_object, Bucket=bucket, Key="k",
+                           VersionId=version)

@@ -230,3 +230,15 @@ class ObjectTagKeyTests(SynchronousTestCase):
         self.assertTrue(with_tags.reads_existing_tags)
         self.assertFalse(with_tags.reads_request_tags)
 
+
+
+class MissingKeyDecisionTests(SynchronousTestCase):
+    def test_list_check_reads_the_key_as_prefix(self):
+        from cloudserver.s3.access import LIST_BUCKET
+        prefix = bucket(doc(statement("Allow", {"AWS": "123456789013"}, "s3:ListBucket",
+                                      "arn:aws:s3:::b",
+                                      {"StringLike": {"s3:prefix": "public/*"}})))
+        for key, expected in (("public/x", True), ("private/x", False)):
+            decision = authorize(ctx("HEAD", "/b/" + key, LISA), prefix, access=LIST_BUCKET,
+                                 context_keys={"s3:prefix": (key,)})
+            self.assertEqual(decision.allowed, expected, key)

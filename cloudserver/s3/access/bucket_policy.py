@@ -162,8 +162,8 @@ def add_tag_keys(context: dict[str, tuple[str, ...]], policy: Policy,
 
 
 def verdict(ctx: Any, bucket_attrs: Mapping[str, Any], obj: Mapping[str, Any] | None,
-            access: Access, request_tags: Sequence[tuple[str, str]] | None = None
-            ) -> str | None:
+            access: Access, request_tags: Sequence[tuple[str, str]] | None = None,
+            context_keys: Mapping[str, tuple[str, ...]] | None = None) -> str | None:
     """"Deny", "Allow" or None (the policy says nothing, or there is none)."""
     policy = bucket_policy(bucket_attrs)
     if policy is None or access.action is None:
@@ -171,6 +171,8 @@ def verdict(ctx: Any, bucket_attrs: Mapping[str, Any], obj: Mapping[str, Any] | 
     context = condition_context(ctx)
     if policy.reads_existing_tags or policy.reads_request_tags:
         add_tag_keys(context, policy, obj, ctx, request_tags)
+    if context_keys:
+        context.update(context_keys)
     request = PolicyRequest(principal_ids=principal_ids(ctx.account),
                             anonymous=ctx.account is None,
                             action=access.action_for(ctx.op.query),

@@ -75,7 +75,8 @@ def gate(ctx: Any) -> Decision:
 
 def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None = None, *,
               access: Access | None = None,
-              request_tags: Sequence[tuple[str, str]] | None = None) -> Decision:
+              request_tags: Sequence[tuple[str, str]] | None = None,
+              context_keys: Mapping[str, tuple[str, ...]] | None = None) -> Decision:
     """The decision for ``access`` (default: the operation's) on ``bucket``
     and, for object-level access, ``obj`` (without it, the bucket decides).
 
@@ -83,7 +84,9 @@ def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None
     the caller passes a context whose ``auth`` is that identity.  A
     bucket-level decision may be given the record too: a policy's
     s3:ExistingObjectTag keys read its tags (object tagging), and
-    ``request_tags`` are the tags a body sets (s3:RequestObjectTag).
+    ``request_tags`` are the tags a body sets (s3:RequestObjectTag);
+    ``context_keys`` replace condition keys of the request (the s3:prefix of
+    the ListBucket check on a missing key).
     """
     access = access if access is not None else ctx.op.access
     who = requester(ctx.account)
@@ -103,16 +106,17 @@ def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None
         raise ValueError(f"unknown access level {access.level!r}")
     if BucketRecord.POLICY not in bucket:
         return by_acl  # no policy: the ACL alone decides (no cost to the request)
-    return _with_policy(ctx, bucket, obj, access, who, by_acl, request_tags)
+    return _with_policy(ctx, bucket, obj, access, who, by_acl, request_tags, context_keys)
 
 
 def _with_policy(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None,
                  access: Access, who: str | None, by_acl: Decision,
-                 request_tags: Sequence[tuple[str, str]] | None = None) -> Decision:
+                 request_tags: Sequence[tuple[str, str]] | None = None,
+                 context_keys: Mapping[str, tuple[str, ...]] | None = None) -> Decision:
     """AWS's order: an explicit Deny wins, then an Allow of the policy or of
     the ACL.  The bucket owner keeps the management of the policy itself
     (a policy cannot lock its owner out of changing it)."""
-    answer = bucket_policy.verdict(ctx, bucket, obj, access, request_tags)
+    answer = bucket_policy.verdict(ctx, bucket, obj, access, request_tags, context_keys)
     owner = bucket.get(BucketRecord.OWNER)
     if answer == "Deny":
         if who is not None and who == owner and access.action in POLICY_MANAGEMENT:

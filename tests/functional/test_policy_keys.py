@@ -6,6 +6,7 @@ resources, and what a missing key answers to who may or may not list."""
 from __future__ import annotations
 
 
+import botocore
 import botocore.exceptions
 
 from tests.functional.clients import ACCESS_KEY_2, SECRET_KEY_2
@@ -164,3 +165,23 @@ class MissingKeyTests(S3TestCase):
             "Resource": f"arn:aws:s3:::{bucket}"}))
         self.assertS3Error("NoSuchVersion", 404, self.lisa.get_object, Bucket=bucket, Key="k",
                            VersionId=version)
+
+
+class AnonymousOwnerOperationTests(S3TestCase):
+    def test_policy_grants_owner_operations_to_anonymous(self):
+        anon = self.client(signature_version=botocore.UNSIGNED)
+        bucket = self.make_bucket()
+        self.s3.put_bucket_tagging(Bucket=bucket,
+                                   Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
+        self.s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+        self.assertS3Error("AccessDenied", 403, anon.get_bucket_tagging, Bucket=bucket)
+        self.s3.put_bucket_policy(Bucket=bucket, Policy=policy(bucket, {
+            "Effect": "Allow", "Principal": "*",
+            "Action": ["s3:GetBucketTagging", "s3:GetObjectTagging", "s3:GetBucketPolicy"],
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}))
+        self.assertEqual(anon.get_bucket_tagging(Bucket=bucket)["TagSet"],
+                         [{"Key": "a", "Value": "b"}])
+        self.assertEqual(anon.get_object_tagging(Bucket=bucket, Key="k")["TagSet"], [])
+        self.assertS3Error("AccessDenied", 403, anon.get_bucket_versioning, Bucket=bucket)
+        # the policy itself stays with the owner's account
+        self.assertS3Error("AccessDenied", 403, anon.get_bucket_policy, Bucket=bucket)

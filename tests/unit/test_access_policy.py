@@ -242,3 +242,14 @@ class MissingKeyDecisionTests(SynchronousTestCase):
             decision = authorize(ctx("HEAD", "/b/" + key, LISA), prefix, access=LIST_BUCKET,
                                  context_keys={"s3:prefix": (key,)})
             self.assertEqual(decision.allowed, expected, key)
+
+
+class OwnerOperationTests(SynchronousTestCase):
+    def test_policy_opens_owner_operations_to_anonymous(self):
+        from cloudserver.s3.access import gate
+        tagging = bucket(doc(statement("Allow", "*", "s3:GetBucketTagging", "arn:aws:s3:::b")))
+        request = ctx("GET", "/b", None, "tagging")
+        self.assertTrue(gate(request).allowed)
+        self.assertTrue(authorize(request, tagging).allowed)
+        self.assertFalse(authorize(request, bucket(None)).allowed)
+        self.assertFalse(gate(ctx("GET", "/b", None, "policy")).allowed)

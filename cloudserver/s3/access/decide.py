@@ -26,7 +26,8 @@ import attrs
 from cloudserver.metadata.schema import BucketRecord, ObjectRecord
 from cloudserver.s3.access import acl, bucket_policy
 from cloudserver.s3.access.ownership import effective_bucket_acl
-from cloudserver.s3.access.declare import ACCOUNT, BUCKET, OBJECT, OPEN, Access
+from cloudserver.s3.access.declare import (ACCOUNT, BUCKET, OBJECT, OPEN,
+                                           POLICY_MANAGEMENT, Access)
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.model.ownership import acls_disabled
 
@@ -55,9 +56,6 @@ DENY_PUBLIC_IGNORED = Decision(False, "public acl ignored")
 ALLOW_POLICY = Decision(True, "policy")
 DENY_POLICY = Decision(False, "policy denies")
 
-#: What the bucket owner may always do, whatever its policy says.
-POLICY_MANAGEMENT = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy",
-                               "s3:DeleteBucketPolicy"})
 
 
 def requester(account: Any) -> str | None:
@@ -66,7 +64,9 @@ def requester(account: Any) -> str | None:
 
 
 def gate(ctx: Any) -> Decision:
-    """Before the handler: may this caller reach the operation at all?"""
+    """Before the handler: may this caller reach the operation at all?
+    Anonymous callers reach what an ACL or a bucket policy could open
+    (``Access.anonymous``); the decision is made on the bucket loaded."""
     access: Access = ctx.op.access
     if ctx.account is not None:
         return ALLOW_SIGNED

@@ -5,7 +5,7 @@ The policy is validated and compiled when it is put (MalformedPolicy with
 AWS's messages, before anything is stored), kept as its text in the
 bucket's attributes, and answered back as it was put.  BlockPublicPolicy
 (PublicAccessBlock) refuses a public policy.  The owner keeps these
-operations whatever the policy says (access.decide.POLICY_MANAGEMENT).
+operations whatever the policy says (access.declare.POLICY_MANAGEMENT).
 """
 from __future__ import annotations
 

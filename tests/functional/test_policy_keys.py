@@ -185,3 +185,14 @@ class AnonymousOwnerOperationTests(S3TestCase):
         self.assertS3Error("AccessDenied", 403, anon.get_bucket_versioning, Bucket=bucket)
         # the policy itself stays with the owner's account
         self.assertS3Error("AccessDenied", 403, anon.get_bucket_policy, Bucket=bucket)
+
+
+class ConfirmRemoveSelfTests(S3TestCase):
+    def test_confirm_header(self):
+        bucket = self.make_bucket()
+        text = policy(bucket, {"Effect": "Deny", "Principal": "*", "Action": "s3:*BucketPolicy",
+                               "Resource": f"arn:aws:s3:::{bucket}"})
+        self.s3.put_bucket_policy(Bucket=bucket, Policy=text, ConfirmRemoveSelfBucketAccess=True)
+        # the owner's account keeps the policy's management anyway
+        self.assertEqual(self.s3.get_bucket_policy(Bucket=bucket)["Policy"], text)
+        self.s3.delete_bucket_policy(Bucket=bucket)

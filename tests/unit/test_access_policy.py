@@ -253,3 +253,17 @@ class OwnerOperationTests(SynchronousTestCase):
         self.assertTrue(authorize(request, tagging).allowed)
         self.assertFalse(authorize(request, bucket(None)).allowed)
         self.assertFalse(gate(ctx("GET", "/b", None, "policy")).allowed)
+
+
+class ConfirmRemoveSelfTests(BucketCase, SynchronousTestCase):
+    POLICY = PolicyOperationTests.POLICY.encode()
+
+    def test_header_values(self):
+        for value, expected in (("true", 204), ("FALSE", 204), ("yes", 400), ("", 400)):
+            out = self.send("PUT", "/bucket?policy", self.POLICY,
+                            {"x-amz-confirm-remove-self-bucket-access": value})
+            self.assertEqual(status(out), expected, (value, out))
+            if expected == 400:
+                self.assertIn(b"<Code>InvalidArgument</Code>", out)
+                self.assertIn(b"<ArgumentName>x-amz-confirm-remove-self-bucket-access"
+                              b"</ArgumentName>", out)

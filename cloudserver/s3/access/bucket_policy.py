@@ -13,6 +13,7 @@ keys (aws:SourceIp, aws:SecureTransport, aws:CurrentTime, s3:prefix, ...).
 """
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -86,6 +87,14 @@ def resource_arn(ctx: Any, bucket_attrs: Mapping[str, Any], obj: Mapping[str, An
     return f"arn:aws:s3:::{name}"
 
 
+@functools.lru_cache(maxsize=2)
+def _times(second: int) -> tuple[tuple[str], tuple[str]]:
+    """aws:CurrentTime and aws:EpochTime of a second: formatting a date costs
+    more than the rest of the context, and requests of one second share it."""
+    return ((datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),),
+            (str(second),))
+
+
 def _auth_type(ctx: Any) -> str:
     if ctx.op.name == "PostObject":
         return "POST"
@@ -99,10 +108,10 @@ def condition_context(ctx: Any, now: float | None = None) -> dict[str, tuple[str
     """The condition keys of the request (lower-case names; absent keys
     are left out)."""
     now = time.time() if now is None else now
+    current, epoch = _times(int(now))
     out: dict[str, tuple[str, ...]] = {
-        "aws:currenttime": (datetime.fromtimestamp(now, timezone.utc)
-                            .strftime("%Y-%m-%dT%H:%M:%SZ"),),
-        "aws:epochtime": (str(int(now)),),
+        "aws:currenttime": current,
+        "aws:epochtime": epoch,
         "aws:securetransport": ("true" if ctx.secure else "false",),
         "s3:authtype": (_auth_type(ctx),),
     }

@@ -69,10 +69,12 @@ class DeclarationTests(SynchronousTestCase):
         self.assertEqual(declared("PutObjectAcl").permission, WRITE_ACP)
         self.assertEqual(declared("PutObject").level, BUCKET)
 
-    def test_anonymous_ops_are_acl_governed(self):
+    def test_anonymous_ops_are_acl_or_policy_governed(self):
+        """Owner-only operations are reachable anonymously (a bucket policy
+        may open them), but for the policy's own management."""
         for _, _, _, name, access in ROUTES:
-            if access.anonymous and access.level != OPEN:
-                self.assertNotEqual(access.permission, OWNER, name)
+            if access.level in (BUCKET, OBJECT):
+                self.assertEqual(access.anonymous, not name.endswith("BucketPolicy"), name)
         self.assertFalse(declared("ListBuckets").anonymous)
         self.assertFalse(declared("CreateBucket").anonymous)
         self.assertEqual(declared("CreateBucket").level, ACCOUNT)
@@ -89,9 +91,11 @@ class GateTests(SynchronousTestCase):
     def test_anonymous_reaches_only_what_a_grant_could_allow(self):
         for method, path, query, allowed in [
                 ("GET", "/", "", False), ("PUT", "/b", "", False),
-                ("PUT", "/b", "versioning", False), ("GET", "/b", "", True),
+                ("PUT", "/b", "versioning", True), ("GET", "/b", "", True),
                 ("GET", "/b/k", "", True), ("PUT", "/b/k", "", True),
-                ("OPTIONS", "/b/k", "", True), ("GET", "/b/k", "tagging", False)]:
+                ("OPTIONS", "/b/k", "", True), ("GET", "/b/k", "tagging", True),
+                ("GET", "/b", "policy", False), ("PUT", "/b", "policy", False),
+                ("DELETE", "/b", "policy", False), ("GET", "/b", "policyStatus", True)]:
             self.assertEqual(gate(ctx(method, path, None, query)).allowed, allowed,
                              (method, path, query))
             self.assertTrue(gate(ctx(method, path, BART, query)).allowed)

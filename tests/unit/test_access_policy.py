@@ -157,3 +157,113 @@ class PolicyOperationTests(BucketCase, SynchronousTestCase):
         out = self.send("PUT", "/bucket?policy", self.POLICY.encode())
         self.assertEqual(status(out), 403, out)
         self.assertEqual(status(self.send("GET", "/bucket?policy")), 404)
+
+
+def tagged(tags: dict, owner=BART) -> dict:
+    return {**obj(owner), "tags": tags}
+
+
+EXISTING_PUBLIC = {"StringEquals": {"s3:ExistingObjectTag/security": "public"}}
+REQUEST_PUBLIC = {"StringEquals": {"s3:RequestObjectTag/security": "public"}}
+
+
+class ObjectTagKeyTests(SynchronousTestCase):
+    """s3:ExistingObjectTag/<key> reads the record decided on;
+    s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys the tags a write sets."""
+
+    def allowed(self, context, attrs_, record=None, **kw) -> bool:
+        return authorize(context, attrs_, record, **kw).allowed
+
+    def test_existing_tag_on_object_operations(self):
+        for action, method, query in (("s3:GetObject", "GET", ""),
+                                      ("s3:GetObjectAcl", "GET", "acl"),
+                                      ("s3:PutObjectAcl", "PUT", "acl")):
+            policy = bucket(doc(statement("Allow", {"AWS": "123456789013"}, action,
+                                          "arn:aws:s3:::b/*", EXISTING_PUBLIC)))
+            request = ctx(method, "/b/k", LISA, query)
+            self.assertTrue(self.allowed(request, policy, tagged({"security": "public"})),
+                            action)
+            self.assertFalse(self.allowed(request, policy, tagged({"security": "private"})),
+                             action)
+            self.assertFalse(self.allowed(request, policy, tagged({"security1": "public"})),
+                             action)
+
+    def test_existing_tag_on_tagging_operations(self):
+        """Object tagging is decided at bucket level (the owner's), given the record."""
+        for action, method in (("s3:GetObjectTagging", "GET"), ("s3:PutObjectTagging", "PUT"),
+                               ("s3:DeleteObjectTagging", "DELETE")):
+            policy = bucket(doc(statement("Allow", {"AWS": "123456789013"}, action,
+                                          "arn:aws:s3:::b/*", EXISTING_PUBLIC)))
+            request = ctx(method, "/b/k", LISA, "tagging")
+            self.assertTrue(self.allowed(request, policy, tagged({"security": "public"})))
+            self.assertFalse(self.allowed(request, policy, tagged({})))
+            self.assertFalse(self.allowed(request, policy), action)  # no record: absent
+
+    def test_request_tags_from_the_header(self):
+        policy = bucket(doc(statement("Allow", {"AWS": "123456789013"}, "s3:PutObject",
+                                      "arn:aws:s3:::b/*", REQUEST_PUBLIC)))
+        self.assertFalse(self.allowed(ctx("PUT", "/b/k", LISA), policy))
+        self.assertTrue(self.allowed(ctx("PUT", "/b/k", LISA, headers={
+            "x-amz-tagging": "security=public&a=b"}), policy))
+        self.assertFalse(self.allowed(ctx("PUT", "/b/k", LISA, headers={
+            "x-amz-tagging": "security=private"}), policy))
+        self.assertFalse(self.allowed(ctx("PUT", "/b/k", LISA, headers={
+            "x-amz-tagging": "=bad"}), policy))  # the handler answers the 400
+
+    def test_request_tag_keys_and_body_tags(self):
+        only_these = bucket(doc(statement(
+            "Allow", {"AWS": "123456789013"}, "s3:PutObjectTagging", "arn:aws:s3:::b/*",
+            {"ForAllValues:StringEquals": {"s3:RequestObjectTagKeys": ["a", "b"]},
+             "Null": {"s3:RequestObjectTagKeys": "false"}})))
+        request = ctx("PUT", "/b/k", LISA, "tagging")
+        self.assertTrue(self.allowed(request, only_these, obj(), request_tags=[("a", "1")]))
+        self.assertFalse(self.allowed(request, only_these, obj(),
+                                      request_tags=[("a", "1"), ("c", "2")]))
+        self.assertFalse(self.allowed(request, only_these, obj(), request_tags=[]))
+
+    def test_policies_without_tag_keys_do_not_read_them(self):
+        from cloudserver.s3.access.bucket_policy import bucket_policy
+        self.assertFalse(bucket_policy(bucket(doc(READ_ALL))).reads_existing_tags)
+        self.assertFalse(bucket_policy(bucket(doc(READ_ALL))).reads_request_tags)
+        with_tags = bucket_policy(bucket(doc(statement("Allow", "*", "s3:GetObject",
+                                                       "arn:aws:s3:::b/*", EXISTING_PUBLIC))))
+        self.assertTrue(with_tags.reads_existing_tags)
+        self.assertFalse(with_tags.reads_request_tags)
+
+
+
+class MissingKeyDecisionTests(SynchronousTestCase):
+    def test_list_check_reads_the_key_as_prefix(self):
+        from cloudserver.s3.access import LIST_BUCKET
+        prefix = bucket(doc(statement("Allow", {"AWS": "123456789013"}, "s3:ListBucket",
+                                      "arn:aws:s3:::b",
+                                      {"StringLike": {"s3:prefix": "public/*"}})))
+        for key, expected in (("public/x", True), ("private/x", False)):
+            decision = authorize(ctx("HEAD", "/b/" + key, LISA), prefix, access=LIST_BUCKET,
+                                 context_keys={"s3:prefix": (key,)})
+            self.assertEqual(decision.allowed, expected, key)
+
+
+class OwnerOperationTests(SynchronousTestCase):
+    def test_policy_opens_owner_operations_to_anonymous(self):
+        from cloudserver.s3.access import gate
+        tagging = bucket(doc(statement("Allow", "*", "s3:GetBucketTagging", "arn:aws:s3:::b")))
+        request = ctx("GET", "/b", None, "tagging")
+        self.assertTrue(gate(request).allowed)
+        self.assertTrue(authorize(request, tagging).allowed)
+        self.assertFalse(authorize(request, bucket(None)).allowed)
+        self.assertFalse(gate(ctx("GET", "/b", None, "policy")).allowed)
+
+
+class ConfirmRemoveSelfTests(BucketCase, SynchronousTestCase):
+    POLICY = PolicyOperationTests.POLICY.encode()
+
+    def test_header_values(self):
+        for value, expected in (("true", 204), ("FALSE", 204), ("yes", 400), ("", 400)):
+            out = self.send("PUT", "/bucket?policy", self.POLICY,
+                            {"x-amz-confirm-remove-self-bucket-access": value})
+            self.assertEqual(status(out), expected, (value, out))
+            if expected == 400:
+                self.assertIn(b"<Code>InvalidArgument</Code>", out)
+                self.assertIn(b"<ArgumentName>x-amz-confirm-remove-self-bucket-access"
+                              b"</ArgumentName>", out)

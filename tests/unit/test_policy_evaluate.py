@@ -61,9 +61,15 @@ DECISIONS = [
     ("resource case-sensitive", [statement(Resource=B + "/Photo.jpg")], request(), None),
     ("bucket resource", [statement(Action="s3:ListBucket", Resource=B)],
      request(action="s3:ListBucket", key=None), "Allow"),
-    ("objects resource is not the bucket", [statement(Action="s3:ListBucket")],
+    ("objects resource is not the bucket",
+     [statement(Action=["s3:ListBucket", "s3:GetObject"])],
      request(action="s3:ListBucket", key=None), None),
     ("not resource", [statement(NotResource=B + "/private/*")], request(), "Allow"),
+    ("star bucket names this one", [statement(Resource="arn:aws:s3:::*")], request(),
+     "Allow"),
+    ("star objects", [statement(Action="s3:ListBucket",
+                                Resource=["arn:aws:s3:::*", "arn:aws:s3:::*/*"])],
+     request(action="s3:ListBucket", key=None), "Allow"),
     ("not resource excludes", [statement(NotResource=B + "/private/*")],
      request(key="private/x"), None),
     ("regex characters are literal", [statement(Resource=B + "/a.c")], request(key="abc"),
@@ -138,3 +144,17 @@ class DecisionTests(SynchronousTestCase):
         self.assertEqual(compiled.evaluate(request(key="p3/x")), "Allow")
         self.assertEqual(compiled.evaluate(request(key="p7/secret")), "Deny")
         self.assertIsNone(compiled.evaluate(request(key="q/x")))
+
+
+class GlobCoversTests(SynchronousTestCase):
+    def test_table(self):
+        from cloudserver.s3.access.policy.patterns import glob_covers
+        for glob, text, expected in (
+                ("*", "b", (True, True)), ("*/*", "b/", (True, True)), ("*/*", "b", (False, True)),
+                ("b", "b", (True, False)), ("b/", "b/", (True, False)),
+                ("b/*", "b/", (True, True)), ("b?/*", "bc/", (True, True)),
+                ("other*", "b", (False, False)), ("*x/*", "b/", (False, True)),
+                ("b?x/*", "bcd/", (False, False)),
+                ("b*", "b/", (True, True)), ("*/k", "b/", (False, True)),
+                ("b", "bc", (False, False))):
+            self.assertEqual(glob_covers(glob, text), expected, (glob, text))

@@ -13,14 +13,19 @@ keys (aws:SourceIp, aws:SecureTransport, aws:CurrentTime, s3:prefix, ...).
 """
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from cloudserver.metadata.schema import BucketRecord, ObjectRecord
 from cloudserver.s3.access.declare import Access
 from cloudserver.s3.access.policy import Policy, PolicyRequest, compile_policy
+from cloudserver.s3.access.policy.evaluate import EXISTING_TAG, REQUEST_TAG, REQUEST_TAG_KEYS
+from cloudserver.s3.errors import S3Error
+from cloudserver.s3.model.tags import HEADER as TAGGING_HEADER
+from cloudserver.s3.model.tags import parse_tagging_header, tags_of
 
 #: request headers whose value is a policy condition key (s3:<name>)
 _HEADER_KEYS = ("x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
@@ -32,6 +37,8 @@ _HEADER_KEYS = ("x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-gra
                 "x-amz-website-redirect-location", "x-amz-object-ownership")
 #: query parameters of listings that are condition keys (s3:<name>)
 _QUERY_KEYS = ("prefix", "delimiter", "max-keys")
+#: the writes whose x-amz-tagging header gives s3:RequestObjectTag keys
+_TAGGING_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
 
 
 #: bucket name -> (policy text, its compiled form): the last policy seen of
@@ -80,6 +87,14 @@ def resource_arn(ctx: Any, bucket_attrs: Mapping[str, Any], obj: Mapping[str, An
     return f"arn:aws:s3:::{name}"
 
 
+@functools.lru_cache(maxsize=2)
+def _times(second: int) -> tuple[tuple[str], tuple[str]]:
+    """aws:CurrentTime and aws:EpochTime of a second: formatting a date costs
+    more than the rest of the context, and requests of one second share it."""
+    return ((datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),),
+            (str(second),))
+
+
 def _auth_type(ctx: Any) -> str:
     if ctx.op.name == "PostObject":
         return "POST"
@@ -93,10 +108,10 @@ def condition_context(ctx: Any, now: float | None = None) -> dict[str, tuple[str
     """The condition keys of the request (lower-case names; absent keys
     are left out)."""
     now = time.time() if now is None else now
+    current, epoch = _times(int(now))
     out: dict[str, tuple[str, ...]] = {
-        "aws:currenttime": (datetime.fromtimestamp(now, timezone.utc)
-                            .strftime("%Y-%m-%dT%H:%M:%SZ"),),
-        "aws:epochtime": (str(int(now)),),
+        "aws:currenttime": current,
+        "aws:epochtime": epoch,
         "aws:securetransport": ("true" if ctx.secure else "false",),
         "s3:authtype": (_auth_type(ctx),),
     }
@@ -128,15 +143,48 @@ def condition_context(ctx: Any, now: float | None = None) -> dict[str, tuple[str
     return out
 
 
+def add_tag_keys(context: dict[str, tuple[str, ...]], policy: Policy,
+                 obj: Mapping[str, Any] | None, ctx: Any,
+                 request_tags: Sequence[tuple[str, str]] | None) -> None:
+    """The object-tag condition keys, gathered only for a policy that reads
+    them: s3:ExistingObjectTag/<key> from the record decided on, and
+    s3:RequestObjectTag/<key> with s3:RequestObjectTagKeys from the tags the
+    request sets (``request_tags``: a PutObjectTagging body; otherwise the
+    x-amz-tagging header of a write).  Condition keys are matched lower-cased,
+    so the tag key in the name is too; values keep their case."""
+    if policy.reads_existing_tags and obj is not None:
+        for key, value in tags_of(obj):
+            context[EXISTING_TAG + key.lower()] = (value,)
+    if not policy.reads_request_tags:
+        return
+    if request_tags is None and ctx.op.name in _TAGGING_WRITES:
+        values = ctx.headers.get(TAGGING_HEADER)
+        try:
+            request_tags = parse_tagging_header(values[0] if values else None)
+        except S3Error:
+            request_tags = None  # the handler answers the bad header
+    if request_tags is not None:
+        for key, value in request_tags:
+            context[REQUEST_TAG + key.lower()] = (value,)
+        if request_tags:
+            context[REQUEST_TAG_KEYS] = tuple(key for key, _ in request_tags)
+
+
 def verdict(ctx: Any, bucket_attrs: Mapping[str, Any], obj: Mapping[str, Any] | None,
-            access: Access) -> str | None:
+            access: Access, request_tags: Sequence[tuple[str, str]] | None = None,
+            context_keys: Mapping[str, tuple[str, ...]] | None = None) -> str | None:
     """"Deny", "Allow" or None (the policy says nothing, or there is none)."""
     policy = bucket_policy(bucket_attrs)
     if policy is None or access.action is None:
         return None
+    context = condition_context(ctx)
+    if policy.reads_existing_tags or policy.reads_request_tags:
+        add_tag_keys(context, policy, obj, ctx, request_tags)
+    if context_keys:
+        context.update(context_keys)
     request = PolicyRequest(principal_ids=principal_ids(ctx.account),
                             anonymous=ctx.account is None,
                             action=access.action_for(ctx.op.query),
                             resource=resource_arn(ctx, bucket_attrs, obj, access),
-                            context=condition_context(ctx))
+                            context=context)
     return policy.evaluate(request)

@@ -19,14 +19,15 @@ the request's condition keys) and applies AWS's order.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import attrs
 
 from cloudserver.metadata.schema import BucketRecord, ObjectRecord
 from cloudserver.s3.access import acl, bucket_policy
 from cloudserver.s3.access.ownership import effective_bucket_acl
-from cloudserver.s3.access.declare import ACCOUNT, BUCKET, OBJECT, OPEN, Access
+from cloudserver.s3.access.declare import (ACCOUNT, BUCKET, OBJECT, OPEN,
+                                           POLICY_MANAGEMENT, Access)
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.model.ownership import acls_disabled
 
@@ -55,9 +56,6 @@ DENY_PUBLIC_IGNORED = Decision(False, "public acl ignored")
 ALLOW_POLICY = Decision(True, "policy")
 DENY_POLICY = Decision(False, "policy denies")
 
-#: What the bucket owner may always do, whatever its policy says.
-POLICY_MANAGEMENT = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy",
-                               "s3:DeleteBucketPolicy"})
 
 
 def requester(account: Any) -> str | None:
@@ -66,7 +64,9 @@ def requester(account: Any) -> str | None:
 
 
 def gate(ctx: Any) -> Decision:
-    """Before the handler: may this caller reach the operation at all?"""
+    """Before the handler: may this caller reach the operation at all?
+    Anonymous callers reach what an ACL or a bucket policy could open
+    (``Access.anonymous``); the decision is made on the bucket loaded."""
     access: Access = ctx.op.access
     if ctx.account is not None:
         return ALLOW_SIGNED
@@ -74,12 +74,19 @@ def gate(ctx: Any) -> Decision:
 
 
 def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None = None, *,
-              access: Access | None = None) -> Decision:
+              access: Access | None = None,
+              request_tags: Sequence[tuple[str, str]] | None = None,
+              context_keys: Mapping[str, tuple[str, ...]] | None = None) -> Decision:
     """The decision for ``access`` (default: the operation's) on ``bucket``
     and, for object-level access, ``obj`` (without it, the bucket decides).
 
     Where the identity comes from the body (a browser POST's signed form),
-    the caller passes a context whose ``auth`` is that identity.
+    the caller passes a context whose ``auth`` is that identity.  A
+    bucket-level decision may be given the record too: a policy's
+    s3:ExistingObjectTag keys read its tags (object tagging), and
+    ``request_tags`` are the tags a body sets (s3:RequestObjectTag);
+    ``context_keys`` replace condition keys of the request (the s3:prefix of
+    the ListBucket check on a missing key).
     """
     access = access if access is not None else ctx.op.access
     who = requester(ctx.account)
@@ -99,15 +106,17 @@ def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None
         raise ValueError(f"unknown access level {access.level!r}")
     if BucketRecord.POLICY not in bucket:
         return by_acl  # no policy: the ACL alone decides (no cost to the request)
-    return _with_policy(ctx, bucket, obj, access, who, by_acl)
+    return _with_policy(ctx, bucket, obj, access, who, by_acl, request_tags, context_keys)
 
 
 def _with_policy(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None,
-                 access: Access, who: str | None, by_acl: Decision) -> Decision:
+                 access: Access, who: str | None, by_acl: Decision,
+                 request_tags: Sequence[tuple[str, str]] | None = None,
+                 context_keys: Mapping[str, tuple[str, ...]] | None = None) -> Decision:
     """AWS's order: an explicit Deny wins, then an Allow of the policy or of
     the ACL.  The bucket owner keeps the management of the policy itself
     (a policy cannot lock its owner out of changing it)."""
-    answer = bucket_policy.verdict(ctx, bucket, obj, access)
+    answer = bucket_policy.verdict(ctx, bucket, obj, access, request_tags, context_keys)
     owner = bucket.get(BucketRecord.OWNER)
     if answer == "Deny":
         if who is not None and who == owner and access.action in POLICY_MANAGEMENT:

@@ -20,6 +20,11 @@ import attrs
 
 from cloudserver.s3.access.acl import OWNER, READ
 
+#: What the bucket owner may always do, whatever its policy says, and what
+#: an anonymous caller never reaches.
+POLICY_MANAGEMENT = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy",
+                               "s3:DeleteBucketPolicy"})
+
 #: Levels: whose rules decide.
 ACCOUNT = "account"  # any signed-in account (ListBuckets, CreateBucket): no bucket yet
 BUCKET = "bucket"  # the bucket's ACL, or its owner alone (permission OWNER)
@@ -43,10 +48,14 @@ class Access:
     @property
     def anonymous(self) -> bool:
         """Whether an anonymous request may reach the handler: an ACL grant
-        to AllUsers can allow it (or, OPEN, nothing is checked)."""
+        to AllUsers or a bucket policy naming ``*`` can allow it (or, OPEN,
+        nothing is checked).  Owner-only operations are reachable too (a
+        policy may grant s3:GetBucketTagging to anyone, as on AWS) but for
+        the policy's own management, which AWS keeps to the owner's account
+        and the principals it names."""
         if self.level == OPEN:
             return True
-        return self.level in (BUCKET, OBJECT) and self.permission not in (None, OWNER)
+        return self.level in (BUCKET, OBJECT) and self.action not in POLICY_MANAGEMENT
 
     def action_for(self, query) -> str | None:
         """The action a request performs (its version variant with ``versionId``)."""

@@ -134,8 +134,9 @@ async def load_object(ctx: RequestContext, bucket: str, key: str, *,
     decision here, the bucket's was enough).  ``bucket_attrs``: the
     bucket's attributes when the caller has them already.
 
-    As AWS, a missing key is NoSuchKey only to callers who may list the
-    bucket; others get AccessDenied, so existence does not leak.
+    As AWS, a missing key (or version: the metadata's NoSuchVersion is
+    raised on) is NoSuchKey only to callers who may list the bucket; others
+    get AccessDenied, so existence does not leak (:func:`may_list`).
     """
     if access is _FROM_OP:
         access = ctx.op.access if ctx.op.access.level == OBJECT else None
@@ -144,15 +145,25 @@ async def load_object(ctx: RequestContext, bucket: str, key: str, *,
             md = await ctx.backend.metadata.get_object(bucket, key, options)
         else:
             md = await ctx.backend.metadata.get_object(bucket, key)
-    except md_errors.NoSuchKey:
+    except (md_errors.NoSuchKey, md_errors.NoSuchVersion) as missing:
         if access is not None:
             attrs = bucket_attrs or await _bucket_attrs(ctx, bucket)
-            authorize(ctx, attrs, access=LIST_BUCKET).require()
+            may_list(ctx, attrs, key).require()
+        if isinstance(missing, md_errors.NoSuchVersion):
+            raise
         raise S3Error("NoSuchKey", Key=key) from None
     if access is not None:
         attrs = bucket_attrs or await _bucket_attrs(ctx, bucket)
         authorize(ctx, attrs, md, access=access).require()
     return md
+
+
+def may_list(ctx: RequestContext, attrs: dict, key: str):
+    """Whether the caller may learn that ``key`` is missing: s3:ListBucket
+    with ``s3:prefix`` the key, so a policy granting the listing of a prefix
+    reveals the absence of names under it only (s3-tests
+    test_head_object_404_with_policy_prefix)."""
+    return authorize(ctx, attrs, access=LIST_BUCKET, context_keys={"s3:prefix": (key,)})
 
 
 async def _bucket_attrs(ctx: RequestContext, bucket: str) -> dict:

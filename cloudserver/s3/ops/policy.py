@@ -5,7 +5,7 @@ The policy is validated and compiled when it is put (MalformedPolicy with
 AWS's messages, before anything is stored), kept as its text in the
 bucket's attributes, and answered back as it was put.  BlockPublicPolicy
 (PublicAccessBlock) refuses a public policy.  The owner keeps these
-operations whatever the policy says (access.decide.POLICY_MANAGEMENT).
+operations whatever the policy says (access.declare.POLICY_MANAGEMENT).
 """
 from __future__ import annotations
 
@@ -28,8 +28,29 @@ def _known_account(accounts):
     return known
 
 
+#: PutBucketPolicy's header confirming the caller may lock itself out of
+#: further policy changes.  The owner's account keeps them whatever the
+#: policy says (POLICY_MANAGEMENT) and AWS documents no refusal without it,
+#: so its value is checked and has no other effect.
+CONFIRM_REMOVE_SELF = "x-amz-confirm-remove-self-bucket-access"
+
+
+def confirm_remove_self(ctx: RequestContext) -> bool:
+    """The header's value: true or false (any case); anything else is
+    InvalidArgument, as AWS answers a boolean header it cannot read."""
+    value = ctx.header(CONFIRM_REMOVE_SELF)
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false"):
+        raise S3Error("InvalidArgument", f"Invalid value for {CONFIRM_REMOVE_SELF} header",
+                      ArgumentName=CONFIRM_REMOVE_SELF, ArgumentValue=value)
+    return lowered == "true"
+
+
 async def put_bucket_policy(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
+    confirm_remove_self(ctx)
     # Twice the limit is read, so the engine answers a document somewhat over
     # 20 KiB with AWS's MalformedPolicy; a much larger body is
     # MaxMessageLengthExceeded before it is read whole.

@@ -68,3 +68,32 @@ def names_an_action(pattern: str, regex: re.Pattern[str]) -> bool:
     if "*" not in pattern and "?" not in pattern:
         return pattern.lower() in _LOWER
     return any(regex.fullmatch(name) for name in _LOWER)
+
+
+#: Actions on objects (resource ``arn:aws:s3:::bucket/key``); BUCKET_ACTIONS
+#: act on the bucket itself (``arn:aws:s3:::bucket``).  The other names
+#: (access points, jobs, account settings) belong to neither, and a
+#: statement naming one is never refused for its resources.
+OBJECT_ACTIONS: frozenset[str] = frozenset(
+    name.lower() for name in S3_ACTIONS
+    if re.match(r"s3:(?:(?:Get|Put|Delete)Object|AbortMultipartUpload|ListMultipartUploadParts"
+                r"|RestoreObject|BypassGovernanceRetention|Replicate|InitiateReplication"
+                r"|ObjectOwnerOverrideToBucketOwner)", name))
+BUCKET_ACTIONS: frozenset[str] = frozenset(
+    name.lower() for name in S3_ACTIONS
+    if re.match(r"s3:(?:(?:Get|Put|Delete)(?:Bucket|Accelerate|Analytics|Encryption"
+                r"|IntelligentTiering|Inventory|Lifecycle|Metrics|Replication)"
+                r"|ListBucket|DeleteBucket)", name))
+
+
+def action_scope(regex: re.Pattern[str]) -> frozenset[str]:
+    """What an Action element's actions act on: {"object"}, {"bucket"},
+    both, or empty (it names only other kinds, or none of ours)."""
+    scope = set()
+    if any(regex.fullmatch(name) for name in OBJECT_ACTIONS):
+        scope.add("object")
+    if any(regex.fullmatch(name) for name in BUCKET_ACTIONS):
+        scope.add("bucket")
+    if any(regex.fullmatch(name) for name in _LOWER - OBJECT_ACTIONS - BUCKET_ACTIONS):
+        scope.update(("object", "bucket"))  # never refused for its resources
+    return frozenset(scope)

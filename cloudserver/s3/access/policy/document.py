@@ -8,10 +8,10 @@ stored :class:`~cloudserver.s3.access.policy.evaluate.Policy` keeps no JSON
 to re-read.  What AWS refuses raises :class:`MalformedPolicy` with AWS's
 message; nothing half-valid is kept.
 
-Resources must lie in the policy's own bucket: the part of the ARN before
-the first ``/`` must be the bucket's name (a wildcard in it is accepted
-when it matches that name, but not one made of wildcards alone), as S3
-refuses ``arn:aws:s3:::*`` and other buckets.
+Resources must be able to name the policy's own bucket or an object of
+it (``arn:aws:s3:::*`` and ``arn:aws:s3:::*/*`` can; ``arn:aws:s3:::other/*``
+cannot), and a statement's actions must apply to some of its resources
+(object actions on object ARNs, bucket actions on the bucket's ARN).
 """
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ import re
 from collections.abc import Callable
 
 from cloudserver.s3.access.policy import model
-from cloudserver.s3.access.policy.actions import names_an_action
+from cloudserver.s3.access.policy.actions import action_scope, names_an_action
 from cloudserver.s3.access.policy.conditions import compile_block
 from cloudserver.s3.access.policy.evaluate import Policy, Principals, Statement
 from cloudserver.s3.access.policy.model import MalformedPolicy
-from cloudserver.s3.access.policy.patterns import Template, wildcard_regex
+from cloudserver.s3.access.policy.patterns import Template, glob_covers, wildcard_regex
 
 #: PutBucketPolicy's body limit (AWS: 20 KB)
 MAX_POLICY_BYTES = 20 * 1024
@@ -115,11 +115,15 @@ def _statement(item, bucket, variables, known_accounts, sids) -> Statement:
     action, not_action = _one_of(item, "Action")
     resource, not_resource = _one_of(item, "Resource")
     condition = item.get("Condition", {})
+    actions = _actions(action)
+    resources, scope = _resources(resource, bucket, variables)
+    if not (not_action or not_resource or action_scope(actions) & scope):
+        raise MalformedPolicy(model.ACTION_RESOURCE_MISMATCH)
     return Statement(
         sid=sid, effect=effect,
         principals=_principals(principal, known_accounts), not_principal=not_principal,
-        actions=_actions(action), not_action=not_action,
-        resources=_resources(resource, bucket, variables), not_resource=not_resource,
+        actions=actions, not_action=not_action,
+        resources=resources, not_resource=not_resource,
         conditions=compile_block(condition, variables) if condition != {} else ())
 
 
@@ -180,14 +184,23 @@ def _actions(value) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{s})" for s in sources), re.IGNORECASE | re.DOTALL)
 
 
-def _resources(value, bucket: str, variables: bool) -> tuple[Template, ...]:
-    out = []
+def _resources(value, bucket: str, variables: bool) -> tuple[tuple[Template, ...], set[str]]:
+    """The compiled resources and what they can name in this bucket
+    ("bucket": the bucket's ARN, "object": some object's).  A resource that
+    can name neither is outside the bucket: "Policy has invalid resource".
+    ``arn:aws:s3:::*`` and ``arn:aws:s3:::*/*`` name this bucket as any."""
+    out, scope = [], set()
     for resource in _strings(value, model.INVALID_RESOURCE):
         if not resource.startswith(_ARN_PREFIX):
             raise MalformedPolicy(model.INVALID_RESOURCE)
-        bucket_part = resource[len(_ARN_PREFIX):].split("/", 1)[0]
-        if ("${" in bucket_part or not bucket_part.strip("*?")
-                or not re.fullmatch(wildcard_regex(bucket_part), bucket, re.DOTALL)):
+        rest = resource[len(_ARN_PREFIX):]
+        if "${" in rest.split("/", 1)[0]:
             raise MalformedPolicy(model.INVALID_RESOURCE)
+        names_bucket, _ = glob_covers(rest, bucket)
+        _, names_object = glob_covers(rest, bucket + "/")
+        if not (names_bucket or names_object):
+            raise MalformedPolicy(model.INVALID_RESOURCE)
+        scope.update(("bucket",) if names_bucket else ())
+        scope.update(("object",) if names_object else ())
         out.append(Template(resource, variables=variables))
-    return tuple(out)
+    return tuple(out), scope

@@ -22,6 +22,10 @@ from cloudserver.s3.access.policy.patterns import Template
 from cloudserver.s3.access.policy.public import statement_is_public
 
 ALLOW = "Allow"
+#: the condition keys of object tags (lower case, as the compiled checks)
+EXISTING_TAG = "s3:existingobjecttag/"
+REQUEST_TAG = "s3:requestobjecttag/"
+REQUEST_TAG_KEYS = "s3:requestobjecttagkeys"
 DENY = "Deny"
 
 
@@ -89,6 +93,19 @@ class Policy:
 
     version: str
     statements: tuple[Statement, ...]
+    #: whether a condition reads s3:ExistingObjectTag/<key> (the decision
+    #: then needs the object's record) or s3:RequestObjectTag/<key> and
+    #: s3:RequestObjectTagKeys (the request's tags): without them the caller
+    #: need not gather those keys, so ordinary requests pay nothing for them
+    reads_existing_tags: bool = attrs.field(init=False, eq=False)
+    reads_request_tags: bool = attrs.field(init=False, eq=False)
+
+    def __attrs_post_init__(self):
+        keys = {check.key for s in self.statements for check in s.conditions}
+        object.__setattr__(self, "reads_existing_tags",
+                           any(k.startswith(EXISTING_TAG) for k in keys))
+        object.__setattr__(self, "reads_request_tags", any(
+            k.startswith(REQUEST_TAG) or k == REQUEST_TAG_KEYS for k in keys))
 
     def evaluate(self, request: PolicyRequest) -> str | None:
         """"Deny", "Allow" or None (no statement applies)."""

@@ -114,3 +114,40 @@ def _split(value: str) -> tuple[tuple[str, str], ...]:
     if pos < len(value):
         parts.append(("lit", value[pos:]))
     return tuple(parts)
+
+
+def glob_covers(glob: str, text: str) -> tuple[bool, bool]:
+    """Whether the wildcard pattern ``glob`` can match ``text`` itself, and
+    whether it can match some string that starts with ``text`` and goes on
+    (``text`` a bucket name plus ``/``: some object of the bucket).
+
+    A small NFA over the pattern: positions reachable after reading
+    ``text``; a ``*`` stays put while it reads.  Whatever is left of the
+    pattern after a prefix matches some string, so "some longer string" is
+    any reachable position short of the end, or a ``*`` at the end.
+    """
+    def closure(states: set[int]) -> set[int]:
+        out, todo = set(states), list(states)
+        while todo:
+            pos = todo.pop()
+            if pos < len(glob) and glob[pos] == "*" and pos + 1 not in out:
+                out.add(pos + 1)
+                todo.append(pos + 1)
+        return out
+
+    states = closure({0})
+    for char in text:
+        step = set()
+        for pos in states:
+            if pos < len(glob):
+                if glob[pos] == "*":
+                    step.add(pos)
+                elif glob[pos] == "?" or glob[pos] == char:
+                    step.add(pos + 1)
+        states = closure(step)
+        if not states:
+            return False, False
+    exact = len(glob) in states
+    longer = any(pos < len(glob) for pos in states) or (
+        len(glob) in states and glob.endswith("*"))
+    return exact, longer

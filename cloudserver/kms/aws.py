@@ -100,6 +100,17 @@ async def _read(response, limit: int = RESPONSE_LIMIT) -> bytes:
     return b"".join(parts)
 
 
+def _observe(d: defer.Deferred) -> defer.Deferred:
+    """A Deferred firing (with None) when ``d`` does, leaving ``d``'s result alone."""
+    out: defer.Deferred = defer.Deferred()
+
+    def fire(result):
+        out.callback(None)
+        return result
+    d.addBoth(fire)
+    return out
+
+
 def _b64(answer: Mapping[str, Any], field: str) -> bytes:
     try:
         return base64.b64decode(answer[field], validate=True)
@@ -125,6 +136,7 @@ class AwsKms:
         self.default_key_id = default_key_id
         self.key_ids = tuple(dict.fromkeys((default_key_id, *key_ids)))
         self._create_missing = create_missing_keys
+        self._ready: defer.Deferred | None = None
 
     # -- the protocol -------------------------------------------------------
 
@@ -151,8 +163,9 @@ class AwsKms:
             raise self._unavailable(action, f"answer larger than {RESPONSE_LIMIT} bytes",
                                     error=True) from None
         if response.code == 200:
-            try:
-                answer = json.loads(raw)
+            try:  # CreateAlias answers with no body (moto: "null")
+                answer = json.loads(raw) if raw.strip() else {}
+                answer = {} if answer is None else answer
             except ValueError:
                 answer = None
             if not isinstance(answer, dict):
@@ -208,23 +221,35 @@ class AwsKms:
                 return
 
     def start(self) -> defer.Deferred:
-        """Check (and create, with createMissingKeys) the configured key ids."""
-        return defer.Deferred.fromCoroutine(self._start())
+        """Check (and create, with createMissingKeys) the configured key ids;
+        requests made meanwhile wait for it, so the first PUT naming
+        ``testkey-1`` does not race the creation of its key."""
+        self._ready = defer.Deferred.fromCoroutine(self._start())
+        return _observe(self._ready)
+
+    async def _after_start(self, action: str, payload: Mapping[str, Any]) -> dict:
+        if self._ready is not None and not self._ready.called:
+            await _observe(self._ready)
+        return await self._call(action, payload)
+
+    def _request(self, action: str, payload: Mapping[str, Any]) -> defer.Deferred:
+        """_call, once start() is done."""
+        return defer.Deferred.fromCoroutine(self._after_start(action, payload))
 
     # -- IKms ------------------------------------------------------------------
 
     def create_bucket_key(self, bucket: str) -> defer.Deferred:
-        d = self._call("CreateKey", {"Description": f"cloudserver bucket {bucket}"})
+        d = self._request("CreateKey", {"Description": f"cloudserver bucket {bucket}"})
         return d.addCallback(lambda answer: answer["KeyMetadata"]["KeyId"])
 
     def destroy_bucket_key(self, key_id: str) -> defer.Deferred:
-        d = self._call("ScheduleKeyDeletion", {"KeyId": aws_key_id(key_id),
+        d = self._request("ScheduleKeyDeletion", {"KeyId": aws_key_id(key_id),
                                                "PendingWindowInDays": PENDING_DAYS})
         d.addErrback(lambda f: f.trap(NoSuchKmsKey) and None)
         return d.addCallback(lambda _: None)
 
     def has_key(self, key_id: str) -> defer.Deferred:
-        d = self._call("DescribeKey", {"KeyId": aws_key_id(key_id)})
+        d = self._request("DescribeKey", {"KeyId": aws_key_id(key_id)})
         d.addCallback(lambda answer: (answer.get("KeyMetadata") or {}).get("KeyState",
                                                                          "Enabled") == "Enabled")
         return d.addErrback(lambda f: f.trap(NoSuchKmsKey) and False)
@@ -236,7 +261,7 @@ class AwsKms:
 
     def generate_data_key(self, key_id: str, context: Mapping[str, str] | None = None):
         async def run():
-            answer = await self._call("GenerateDataKey", self._with_context(
+            answer = await self._request("GenerateDataKey", self._with_context(
                 {"KeyId": aws_key_id(key_id), "KeySpec": "AES_256"}, context))
             try:
                 return _b64(answer, "Plaintext"), _b64(answer, "CiphertextBlob")
@@ -247,7 +272,7 @@ class AwsKms:
     def decrypt_data_key(self, key_id: str, wrapped: bytes,
                          context: Mapping[str, str] | None = None):
         async def run():
-            answer = await self._call("Decrypt", self._with_context(
+            answer = await self._request("Decrypt", self._with_context(
                 {"KeyId": aws_key_id(key_id),
                  "CiphertextBlob": base64.b64encode(wrapped).decode("ascii")}, context))
             try:
@@ -257,7 +282,7 @@ class AwsKms:
         return defer.Deferred.fromCoroutine(run())
 
     def health(self) -> defer.Deferred:
-        return self._call("ListKeys", {"Limit": 1}).addCallback(lambda _: None)
+        return self._request("ListKeys", {"Limit": 1}).addCallback(lambda _: None)
 
     def close(self):
         if self._pool is not None:

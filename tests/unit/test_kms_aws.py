@@ -174,3 +174,25 @@ class AwsKmsTests(unittest.SynchronousTestCase):
     def test_start_with_kms_down_does_not_fail(self):
         self.fake.answers["DescribeKey"] = (503, b"")
         self.successResultOf(self.kms.start())
+
+    def test_requests_wait_for_start(self):
+        pending = []
+
+        class Held:
+            def request(self, method, url, headers, data):
+                pending.append(json.loads(data))
+                return defer.Deferred()
+        kms = self.make(Held())
+        started = kms.start()
+        d = kms.has_key("testkey-1")
+        self.assertEqual(len(pending), 1)  # start's first DescribeKey only
+        self.clock.advance(11)  # it times out: start gives up (logged)
+        self.successResultOf(started)
+        self.assertEqual(len(pending), 2)
+        self.clock.advance(11)
+        self.failureResultOf(d, KmsUnavailable)
+
+    def test_empty_answers(self):
+        for body in (b"", b"null"):
+            self.fake.answers["ListKeys"] = (200, body)
+            self.assertIsNone(self.successResultOf(self.kms.health()))

@@ -138,3 +138,7 @@ class FileKms(MemoryKms):
                       path=self.path, key_id=key_id, error=failure.getErrorMessage())
             return failure
         return self._save().addErrback(report)
+
+    def close(self) -> defer.Deferred:
+        """Fires once the key file write under way (if any) is done."""
+        return self._lock.acquire().addCallback(lambda lock: lock.release())

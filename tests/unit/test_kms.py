@@ -100,6 +100,22 @@ class FileKmsTests(unittest.SynchronousTestCase):
         self.assertFalse(self.successResultOf(self.reopen().has_key(key_id)))
         self.assertEqual(stat.S_IMODE(os.stat(self.path).st_mode), 0o600)
 
+    def test_close_waits_for_the_write(self):
+        held = []
+
+        def later(f, *args, **kwargs):
+            held.append(defer.Deferred().addCallback(lambda _: f(*args, **kwargs)))
+            return held[-1]
+        kms = FileKms(self.dir, later, ["testkey-1"])
+        created = kms.create_bucket_key("b")
+        closed = kms.close()
+        self.assertNoResult(closed)
+        held[0].callback(None)
+        self.successResultOf(closed)
+        key_id = self.successResultOf(created)
+        with open(self.path) as f:
+            self.assertIn(key_id, json.load(f)["keys"])
+
     def test_new_configured_id_added_on_restart(self):
         again = FileKms(self.dir, inline_thread, ["testkey-1", "testkey-3"])
         self.assertTrue(self.successResultOf(again.has_key("testkey-3")))

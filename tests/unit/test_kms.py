@@ -207,3 +207,23 @@ class BuildKmsTests(unittest.SynchronousTestCase):
         self.assertEqual(self.successResultOf(defer.Deferred.fromCoroutine(
             kms_health(Down()))), {"awsKms": {"code": 503,
                                               "error": "KMS aws at http://k: ListKeys failed"}})
+
+    def test_deep_healthcheck_has_the_kms(self):
+        from cloudserver.s3.http import healthcheck
+
+        class Locations:
+            def healthcheck(self):
+                return defer.succeed({"us-east-1": {"code": 200, "message": "OK"}})
+
+        class Down(MemoryKms):
+            def health(self):
+                return defer.fail(KmsUnavailable("KMS down"))
+
+        for kms, status in ((MemoryKms(), 200), (Down(), 503)):
+            backend = SimpleNamespace(config=SimpleNamespace(health_allow_from=["127.0.0.1"]),
+                                      locations=Locations(), kms=kms)
+            response = self.successResultOf(defer.Deferred.fromCoroutine(healthcheck.handle(
+                backend, "GET", "/_/healthcheck/deep", "127.0.0.1")))
+            self.assertEqual(response.status, status)
+            self.assertEqual(set(json.loads(response.body)), {"us-east-1", "memoryKms"})
+

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import attrs
 
 from cloudserver.accounts import AccountStore
+from cloudserver.kms import config as kms_conf
 
 #: The default configuration files, shipped inside the package: in a checkout
 #: a link to the repository's conf/, in a wheel a copy of it.
@@ -96,6 +97,8 @@ class Config:
     #: config.json ``sseCustomerKeyOverHttp``: accept SSE-C keys over plain
     #: HTTP (AWS refuses them; loopback set-ups and s3-tests need it)
     sse_customer_key_over_http: bool = False
+    #: the KMS of server-side encryption (S3KMS, config.json kms / kmsAWS)
+    kms: kms_conf.KmsConfig = kms_conf.KmsConfig()
     #: (what, path) of each configuration file read, logged at start-up.
     files: tuple[tuple[str, str], ...] = ()
 
@@ -217,6 +220,13 @@ def _flag(raw: Mapping[str, Any], name: str, default: bool = False) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"config.json: {name} must be true or false")
     return value
+
+
+def _kms(raw: Mapping[str, Any], env: Mapping[str, str], backend: str) -> kms_conf.KmsConfig:
+    try:
+        return kms_conf.parse(raw, env, backend)
+    except kms_conf.KmsConfigError as e:
+        raise ConfigError(str(e)) from None
 
 
 def _daemon(raw: Mapping[str, Any], key: str, host_key: str, default_port: int,
@@ -474,5 +484,6 @@ def load_config(env: Mapping[str, str] | None = None, *,
         inline_max_size=inline_max,
         default_object_ownership=_object_ownership(raw),
         sse_customer_key_over_http=_flag(raw, "sseCustomerKeyOverHttp"),
+        kms=_kms(raw, env, backend),
         files=files,
     )

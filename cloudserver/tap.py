@@ -88,6 +88,37 @@ def build_backend(config, reactor, defer_to_thread):
     return MetadataService(kv, config.replication_group_id, reactor.seconds), data, kv
 
 
+class KmsService(StoresService):
+    """Starts the KMS (the aws KMS checks, and may create, the configured key
+    ids) and closes it when the process stops."""
+
+    def __init__(self, kms):
+        super().__init__(kms)
+        self.kms = kms
+
+    def startService(self):
+        super().startService()
+        start = getattr(self.kms, "start", None)
+        if start is not None:
+            start()
+
+
+def build_server_kms(config, reactor, defer_to_thread, parent):
+    """The S3 front's KMS (also in ``--mode s3``: the front holds the keys,
+    the dmd only ever sees ciphertext)."""
+    from cloudserver.kms.build import build_kms
+
+    try:
+        kms = build_kms(config, reactor, defer_to_thread)
+    except ConfigError as e:
+        raise SystemExit(f"cloudserver: configuration error: {e}") from None
+    KmsService(kms).setServiceParent(parent)
+    where = getattr(kms, "path", None) or getattr(kms, "endpoint", None) or "memory"
+    log.info("KMS: {name} ({where}), default key {default}", name=kms.name, where=where,
+             default=kms.default_key_id)
+    return kms
+
+
 def s3_tls_options(config):
     """TLS options for the S3 port (None: plain HTTP); a bad file stops start-up."""
     from cloudserver import certs
@@ -163,8 +194,7 @@ def makeService(options, reactor=None, env=None):
         raise SystemExit(f"cloudserver: configuration error: {e}") from None
     locations.inline_max = config.inline_max_size
     StoresService(locations).setServiceParent(top)
-    from cloudserver.kms.memory import MemoryKms  # until the file/aws KMS land
-    kms = MemoryKms(key_ids=(config.raw.get("kms") or {}).get("keyIds") or ())
+    kms = build_server_kms(config, reactor, defer_to_thread, top)
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
                       accounts=config.accounts, locations=locations, kms=kms)
     site = StreamingSite(S3Resource(backend, reactor))

@@ -180,3 +180,72 @@ class LocationTests(SynchronousTestCase):
                               {"us-east-1": {"type": "tape", "legacyAwsBehavior": True,
                                              "details": {}}})
         self.assertIn("tape", str(e))
+
+
+class KmsConfigTests(SynchronousTestCase):
+    """config.json ``kms`` / ``kmsAWS`` and S3KMS (upstream's names)."""
+
+    def load(self, env=None, **sections):
+        with open(os.path.join(CHECKOUT_CONF, "config.json")) as f:
+            raw = json.load(f)
+        for name, value in sections.items():
+            if value is None:
+                raw.pop(name, None)
+            else:
+                raw[name] = value
+        path = self.mktemp()
+        with open(path, "w") as f:
+            json.dump(raw, f)
+        return load_config({"S3_CONFIG_FILE": path, **(env or {})})
+
+    def test_shipped_default(self):
+        kms = load_config({}).kms
+        self.assertEqual((kms.backend, kms.key_ids, kms.default_key_id, kms.path),
+                         ("file", ("testkey-1", "testkey-2"), "cloudserver-default", None))
+        self.assertIsNone(kms.aws)
+
+    def test_no_section(self):
+        kms = self.load(kms=None).kms
+        self.assertEqual((kms.backend, kms.key_ids), ("file", ()))
+
+    def test_mem_backend_means_mem_kms(self):
+        self.assertEqual(load_config({"S3BACKEND": "mem"}).kms.backend, "mem")
+        self.assertEqual(load_config({"S3BACKEND": "mem", "S3KMS": "file"}).kms.backend,
+                         "file")
+
+    def test_env_wins_over_config(self):
+        c = self.load({"S3KMS": "mem"}, kms={"backend": "file"})
+        self.assertEqual(c.kms.backend, "mem")
+
+    def test_aws(self):
+        aws = {"providerName": "moto", "region": "eu-west-1", "endpoint": "http://k:5000",
+               "ak": "AK", "sk": "SECRET"}
+        c = self.load({"S3KMS": "aws"}, kmsAWS=aws,
+                      kms={"keyIds": ["testkey-1"], "defaultKeyId": "alias/d",
+                           "createMissingKeys": False})
+        self.assertEqual((c.kms.backend, c.kms.default_key_id, c.kms.create_missing_keys),
+                         ("aws", "alias/d", False))
+        self.assertEqual((c.kms.aws.endpoint, c.kms.aws.region, c.kms.aws.ak,
+                          c.kms.aws.sk, c.kms.aws.provider_name),
+                         ("http://k:5000", "eu-west-1", "AK", "SECRET", "moto"))
+        self.assertNotIn("SECRET", repr(c.kms))
+
+    def test_bad_values_name_the_field(self):
+        aws = {"endpoint": "http://k", "ak": "a", "sk": "s"}
+        for env, sections, words in (
+                ({"S3KMS": "kmip"}, {}, "S3KMS"),
+                ({}, {"kms": {"backend": "vault"}}, "kms.backend"),
+                ({}, {"kms": {"keyIds": "testkey-1"}}, "kms.keyIds"),
+                ({}, {"kms": {"keyIds": [""]}}, "kms.keyIds"),
+                ({}, {"kms": {"defaultKeyId": 3}}, "kms.defaultKeyId"),
+                ({}, {"kms": {"createMissingKeys": "yes"}}, "kms.createMissingKeys"),
+                ({}, {"kms": {"providerName": "scality", "userName": "u"}}, "not supported"),
+                ({}, {"kms": []}, "kms must be an object"),
+                ({"S3KMS": "aws"}, {}, "kmsAWS"),
+                ({"S3KMS": "aws"}, {"kmsAWS": {"endpoint": "http://k", "ak": "a"}},
+                 "kmsAWS.sk"),
+                ({}, {"kmsAWS": {**aws, "tls": {}}}, "kmsAWS.tls"),
+                ({}, {"kmsAWS": {**aws, "providerName": "My KMS"}}, "kmsAWS.providerName"),
+                ({}, {"kmsAWS": {**aws, "region": ""}}, "kmsAWS.region")):
+            e = self.assertRaises(ConfigError, self.load, env, **sections)
+            self.assertIn(words, str(e))

@@ -13,6 +13,8 @@ from cloudserver import tap
 from cloudserver.daemons import ClientsService
 from cloudserver.data.rest import DataSite
 from cloudserver.data.rest_client import RestDataStore
+from cloudserver.kms.file import FileKms
+from cloudserver.kms.memory import MemoryKms
 from cloudserver.metadata.rpc_client import MetadataRPCClient
 from cloudserver.metadata.rpc_server import MetadataRPCFactory
 from cloudserver.web.site import StreamingSite
@@ -66,3 +68,45 @@ class ModeTests(SynchronousTestCase):
 
     def test_bad_mode(self):
         self.assertRaises(usage.UsageError, tap.Options().parseOptions, ["--mode", "both"])
+
+
+class KmsWiringTests(SynchronousTestCase):
+    """tap builds the configured KMS for the S3 front (also ``--mode s3``)
+    and closes it on stop; a dmd holds none."""
+
+    def build(self, mode: str, **env):
+        meta = os.path.abspath(self.mktemp())
+        env = {"S3KMS": "file", "S3METADATAPATH": meta, **env}
+        top, _ = ModeTests.build(self, mode, env)
+        services = [s for s in top if isinstance(s, tap.KmsService)]
+        return services, meta
+
+    def test_front_holds_the_kms(self):
+        for mode in ("all", "s3"):
+            services, meta = self.build(mode)
+            self.assertEqual(len(services), 1)
+            kms = services[0].kms
+            self.assertIsInstance(kms, FileKms)
+            self.assertEqual(kms.path, os.path.join(meta, "kms", "keys.json"))
+            self.assertTrue(self.successResultOf(kms.has_key("testkey-1")))
+
+    def test_dmd_has_none(self):
+        services, meta = self.build("dmd")
+        self.assertEqual(services, [])
+        self.assertFalse(os.path.exists(os.path.join(meta, "kms")))
+
+    def test_mem_backend_gets_mem_kms(self):
+        services, _ = self.build("all", S3KMS="")
+        self.assertIsInstance(services[0].kms, MemoryKms)
+        self.assertNotIsInstance(services[0].kms, FileKms)
+
+    def test_bad_key_file_stops_start(self):
+        meta = os.path.abspath(self.mktemp())
+        os.makedirs(os.path.join(meta, "kms"))
+        path = os.path.join(meta, "kms", "keys.json")
+        with open(path, "w") as f:
+            f.write("{}")
+        os.chmod(path, 0o600)
+        e = self.assertRaises(SystemExit, ModeTests.build, self, "all",
+                              {"S3KMS": "file", "S3METADATAPATH": meta})
+        self.assertIn(path, str(e))

@@ -7,7 +7,9 @@ without S3 authentication.
 The deep check asks each remote location once (aws_s3: HEAD of the remote
 bucket, azure: the container's properties) and the answers are reused for
 a few seconds (``Locations.healthcheck``), so a load balancer polling it
-does not become remote traffic.
+does not become remote traffic.  The KMS is asked too (its health, under
+upstream's name: ``fileKms``, ``memoryKms``, ``awsKms``): objects cannot be
+written or read encrypted while it is down.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import ipaddress
 import json
 from typing import Iterable
 
+from cloudserver.kms.build import kms_health
 from cloudserver.s3.context import Response
 
 PREFIX = "/_/"
@@ -57,6 +60,7 @@ async def handle(backend, method: str, raw_path: str, client: str) -> Response |
         return _json(403, {"code": "AccessDenied", "message": "Access Denied"})
     if path == "/_/healthcheck":
         return _json(200, {"status": "OK"})
-    results = await backend.locations.healthcheck()
+    results = dict(await backend.locations.healthcheck())
+    results.update(await kms_health(backend.kms))
     healthy = all(r.get("code") == 200 for r in results.values())
     return _json(200 if healthy else 503, results)

@@ -345,6 +345,13 @@ class TransformingProducer:
         prepare = getattr(self.source, "prepare", None)
         return prepare() if prepare is not None else defer.succeed(None)
 
+    def apply(self, data: bytes) -> bytes:
+        """``data`` through the transforms at once (a source already in
+        memory: an inline object)."""
+        for transform in self._transforms:
+            data = transform(data)
+        return data
+
     def startProducing(self, consumer) -> defer.Deferred:
         return self.source.startProducing(_TransformingConsumer(consumer, self._transforms))
 

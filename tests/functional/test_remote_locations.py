@@ -135,6 +135,29 @@ class _LocationTests:
         self.s3.delete_object(Bucket=bucket, Key=key)
         self.assertIsNone(self.remote_body(True, key))
 
+    def test_encrypted_put_sends_only_ciphertext(self):
+        """SSE: the remote gets ciphertext of the same length, without the
+        plaintext's Content-MD5 (it would not match what is sent)."""
+        import base64
+        import hashlib
+        bucket = self.make_bucket_at(self.match_location)
+        key = f"enc-{uuid.uuid4().hex[:6]}"
+        body = b"remote plaintext pattern " * 12_000
+        md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentMD5=md5,
+                           ServerSideEncryption="AES256")
+        remote = self.remote_body(True, key)
+        self.assertEqual(len(remote), len(body))
+        self.assertNotIn(b"remote plaintext pattern", remote)
+        got = self.s3.get_object(Bucket=bucket, Key=key, Range="bytes=17-100016")
+        self.assertEqual(got["Body"].read(), body[17:100017])
+        self.assertEqual(got["ServerSideEncryption"], "AES256")
+        self.s3.copy_object(Bucket=bucket, Key=key + "-copy", ServerSideEncryption="aws:kms",
+                            CopySource={"Bucket": bucket, "Key": key})
+        self.assertNotIn(b"remote plaintext pattern", self.remote_body(True, key + "-copy"))
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key=key + "-copy")["Body"].read(),
+                         body)
+
     def test_put_bucket_mismatch_prefixes_bucket(self):
         bucket = self.make_bucket_at(self.mismatch_location)
         key = f"obj-{uuid.uuid4().hex[:6]}"

@@ -19,6 +19,7 @@ from cloudserver.s3.access.declare import OBJECT, Access
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.model.versions import client_version_id, shown_version_id
+from cloudserver.s3.sse.apply import response_headers as sse_headers
 
 #: Headers stored with an object and returned on GET/HEAD as they were sent.
 STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding",
@@ -259,6 +260,7 @@ def object_headers(md: dict, bucket: dict | None = None) -> list[tuple[str, str]
         headers.append(("x-amz-tagging-count", str(len(md[Obj.TAGS]))))
     if md.get(REDIRECT_FIELD):
         headers.append((WEBSITE_REDIRECT, md[REDIRECT_FIELD]))
+    headers.extend(sse_headers(md.get(Obj.SSE)))
     return headers
 
 

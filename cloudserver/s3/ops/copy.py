@@ -24,10 +24,15 @@ from cloudserver.s3.ops.common import (
     user_metadata, website_redirect)
 from cloudserver.s3.ops.acl import object_acl_from_request, object_owner
 from cloudserver.s3.ops.object_read import load_current, piece_producers
-from cloudserver.s3.ops.object_write import commit_object, storage_class
+from cloudserver.s3.ops.object_write import (
+    commit_object, encrypted_target, set_encryption, storage_class, write_encryption)
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE
 from cloudserver.s3.model.tags import copy_tags, set_tags
 from cloudserver.s3.ops.upload_chain import UploadChain
+from cloudserver.s3.sse import apply as sse
+from cloudserver.s3.sse.request import (
+    COPY_SOURCE_CUSTOMER, CUSTOMER, KMS_KEY_ID, SSE, customer_key, require_secure,
+    write_request)
 from cloudserver.s3.xml import copy_object_result_xml, iso8601
 from cloudserver.s3.model.versions import (
     VERSION_FIELDS, client_version_id, refuse_version_param, result_version_id,
@@ -137,7 +142,8 @@ def check_not_noop(ctx: RequestContext, directive: str, src_version: str | None)
     (restoring an old version is a copy onto the same key)."""
     if src_version is None and directive == "COPY" and all(
             ctx.header(name) is None for name in (
-                "x-amz-storage-class", "x-amz-server-side-encryption", WEBSITE_REDIRECT)):
+                "x-amz-storage-class", SSE, CUSTOMER + "algorithm", KMS_KEY_ID,
+                WEBSITE_REDIRECT)):
         raise S3Error("InvalidRequest", "This copy request is illegal because it is trying "
                       "to copy an object to itself without changing the object's metadata, "
                       "storage class, website redirect location or encryption attributes.")
@@ -176,7 +182,12 @@ async def copy_object(ctx: RequestContext) -> Response:
     object_acl = object_acl_from_request(ctx, dest)  # the source's ACL is not copied
     redirect = website_redirect(ctx)
     src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
+    src_customer = customer_key(ctx.header, COPY_SOURCE_CUSTOMER)
+    require_secure(src_customer, ctx.secure, ctx.backend.config)
+    asked = write_request(ctx.header)
+    spec = write_encryption(ctx, ctx.header, dest, ctx.bucket, ctx.key)
     src = await load_source(ctx, src_bucket, src_key, src_version)
+    sse.check_customer(src.get(Obj.SSE), src_customer)
     check_copy_conditions(ctx, src)
     tags = copy_tags(ctx.header, src)
     if src[Obj.SIZE] > MAX_PUT_SIZE:
@@ -208,15 +219,20 @@ async def copy_object(ctx: RequestContext) -> Response:
     # Without versioning a copy onto itself only rewrites metadata (the data is
     # shared with the record it replaces); with versioning the old version stays,
     # so the new one gets its own copy of the bytes.
-    if not same or options is not None:
-        await _copy_bytes(ctx, dest, src, md)
+    # A copy that asks for no encryption change keeps the pieces, and with
+    # them their data keys and IVs; any SSE header re-encrypts.
+    if not same or options is not None or not asked.empty:
+        await _copy_bytes(ctx, dest, src, md, src_customer, spec)
     result = await commit_object(ctx, md, options)
     return _copy_response(dest, src, md, result)
 
 
-async def _copy_bytes(ctx: RequestContext, dest: dict, src: dict, md: dict) -> None:
+async def _copy_bytes(ctx: RequestContext, dest: dict, src: dict, md: dict,
+                      src_customer, spec: sse.SseSpec | None) -> None:
     """Copy the source's data where the new object goes; point ``md`` at it,
-    with the ETag and checksum of what was written."""
+    with the ETag and checksum of what was written.  The source is
+    decrypted (``src_customer``: its SSE-C key) and the copy encrypted as
+    ``spec`` says, with a data key and IV of its own."""
     md.pop(Obj.PARTS, None)  # the copy is one piece, whatever the source was
     md.pop(Obj.UPLOAD_ID, None)
     checksum = src.get(Obj.CHECKSUM)
@@ -224,13 +240,18 @@ async def _copy_bytes(ctx: RequestContext, dest: dict, src: dict, md: dict) -> N
     target = placement.object_target(ctx, dest, src[Obj.SIZE], metadata=md[Obj.METADATA],
                                      headers=md[Obj.HEADERS],
                                      content_type=md[Obj.CONTENT_TYPE])
+    target = encrypted_target(target, spec)
+    kms = ctx.backend.kms
+    piece = await sse.new_piece(kms, spec) if spec is not None else None
+    stages = await sse.read_stages(kms, src, src_customer, 0, src[Obj.SIZE])
     writer = placement.create_writer(ctx, target, src[Obj.SIZE])
     key, digests = await copy_data(ctx, src[Obj.LOCATION], 0, src[Obj.SIZE], algorithm,
-                                   target, writer)
+                                   target, writer, stages=stages, cipher=piece)
     md[Obj.LOCATION] = placement.pieces(
         ctx, target, key, src[Obj.SIZE],
         writer.data if isinstance(writer, InlineWriter) else None)
     md[Obj.ETAG] = digests.md5_hex()
+    set_encryption(md, spec, piece, md[Obj.ETAG])
     if algorithm:
         md[Obj.CHECKSUM] = {"algorithm": algorithm, "value": digests.checksum[1],
                             "type": "FULL_OBJECT"}
@@ -241,7 +262,7 @@ def _copy_response(dest: dict, src: dict, md: dict, result: dict) -> Response:
     if md.get(Obj.CHECKSUM):
         checks = {md[Obj.CHECKSUM]["algorithm"]: md[Obj.CHECKSUM]["value"]}
     body = copy_object_result_xml(md[Obj.ETAG], iso8601(md[Obj.LAST_MODIFIED]), checks)
-    headers = []
+    headers = sse.response_headers(md.get(Obj.SSE))
     src_shown = client_version_id(src)
     if src_shown is not None:
         headers.append(("x-amz-copy-source-version-id", src_shown))

@@ -16,6 +16,8 @@ from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import http_date, load_bucket, load_object
 from cloudserver.s3.model.versions import client_version_id, parse_version_param
+from cloudserver.s3.sse.apply import check_customer
+from cloudserver.s3.sse.request import customer_key, require_secure
 from cloudserver.s3.xml import ObjectAttributes, PartEntry, object_attributes_xml
 
 MAX_PART_NUMBER = 10000
@@ -91,8 +93,11 @@ async def get_object_attributes(ctx: RequestContext) -> Response:
     attrs = await load_bucket(ctx)
     wanted = _wanted(ctx)
     version = parse_version_param(ctx.query.get("versionId"))
+    customer = customer_key(ctx.header)
+    require_secure(customer, ctx.secure, ctx.backend.config)
     md = await load_object(ctx, ctx.bucket, ctx.key, bucket_attrs=attrs,
                            options={"versionId": version} if version else None)
+    check_customer(md.get(Obj.SSE), customer)  # AWS: an SSE-C object's key is required
     out = ObjectAttributes()
     if "ETag" in wanted:
         out.etag = md[Obj.ETAG]

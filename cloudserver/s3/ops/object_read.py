@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from cloudserver.data.producers import BytesProducer, ChainedProducer, transformed
+from cloudserver.data.producers import (
+    BytesProducer, ChainedProducer, TransformingProducer, transformed)
 from cloudserver.metadata import errors as md_errors
 from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.model import checksums, placement
@@ -18,6 +19,8 @@ from cloudserver.s3.model.versions import client_version_id, parse_version_param
 from cloudserver.s3.ops.common import (
     http_date, load_bucket, load_bucket_and_object, load_object, object_headers)
 from cloudserver.s3.ops.multipart_read import part_read
+from cloudserver.s3.sse import apply as sse
+from cloudserver.s3.sse.request import customer_key, refuse_on_read, require_secure
 
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -166,8 +169,30 @@ async def load_for_read(ctx: RequestContext, with_data: bool = True) -> tuple[di
     return attrs, md
 
 
+def read_customer(ctx: RequestContext):
+    """The SSE-C key a read brings (None: none), the other SSE headers
+    refused as AWS does on GET and HEAD."""
+    refuse_on_read(ctx.header)
+    customer = customer_key(ctx.header)
+    require_secure(customer, ctx.secure, ctx.backend.config)
+    return customer
+
+
+def _in_memory(producer) -> bytes | None:
+    """The bytes of an inline object's producer (decrypted when it is
+    encrypted), None for a producer that streams from a store."""
+    if type(producer) is BytesProducer:
+        return producer.data
+    if type(producer) is TransformingProducer and type(producer.source) is BytesProducer:
+        return producer.apply(producer.source.data)
+    return None
+
+
 async def _read(ctx: RequestContext, with_body: bool) -> Response:
+    customer = read_customer(ctx)
     attrs, md = await load_for_read(ctx, with_body)
+    # AWS: without the object's key 400, with a wrong one 403, HEAD too.
+    sse.check_customer(md.get(Obj.SSE), customer)
     check_read_conditions(ctx, md)
     size = md[Obj.SIZE]
     headers = object_headers(md, attrs)
@@ -200,10 +225,13 @@ async def _read(ctx: RequestContext, with_body: bool) -> Response:
     resp = Response(status=status, headers=headers, length=length,
                     content_type=content_type)
     if with_body and length > 0:
-        producers = piece_producers(ctx.backend.locations, md[Obj.LOCATION], start, length)
+        stages = await sse.read_stages(ctx.backend.kms, md, customer, start, length)
+        producers = piece_producers(ctx.backend.locations, md[Obj.LOCATION], start, length,
+                                    stages)
         await placement.prepare(producers)
-        if len(producers) == 1 and type(producers[0]) is BytesProducer:
-            resp.body = producers[0].data  # in memory already (an inline object)
+        data = _in_memory(producers[0]) if len(producers) == 1 else None
+        if data is not None:
+            resp.body = data  # in memory already (an inline object)
         else:
             resp.producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
     return resp

@@ -2,6 +2,8 @@
 """PutObject: conditional checks, streaming upload, then the metadata write."""
 from __future__ import annotations
 
+import attrs
+
 from cloudserver.metadata import errors as md_errors
 from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
 from cloudserver.metadata.schema import ObjectRecord as Obj
@@ -15,6 +17,8 @@ from cloudserver.s3.ops.common import (
 from cloudserver.s3.ops.acl import object_acl_from_request, object_owner
 from cloudserver.s3.ops.upload import Received, expected_from_headers, receive_body
 from cloudserver.s3.model.tags import request_tags, set_tags
+from cloudserver.s3.sse import apply as sse
+from cloudserver.s3.sse.request import require_secure, write_request
 from cloudserver.s3.model.versions import (
     freed_records, refuse_version_param, result_version_id, versioning_state, write_options)
 
@@ -103,6 +107,37 @@ async def commit_object(ctx: RequestContext, md: dict, options: dict | None = No
     return result if isinstance(result, dict) else {}
 
 
+def write_encryption(ctx: RequestContext, header, bucket: dict, bucket_name: str,
+                     key: str) -> sse.SseSpec | None:
+    """How a new object is encrypted (sse.apply.resolve), from ``header``
+    (the request's headers, or a form's fields); refuses before any byte
+    is read."""
+    request = write_request(header)
+    require_secure(request.customer, ctx.secure, ctx.backend.config)
+    return sse.resolve(ctx.backend.kms, request, bucket, bucket_name, key)
+
+
+def encrypted_target(target, spec: sse.SseSpec | None):
+    """A remote store receives ciphertext: the plaintext's Content-MD5 must
+    not go with it (the remote would refuse it, and it tells the MD5 of
+    the plaintext of an SSE-KMS/SSE-C object)."""
+    if spec is None or target is None or target.context is None:
+        return target
+    return attrs.evolve(target, context=attrs.evolve(target.context, content_md5=None))
+
+
+def set_encryption(md: dict, spec: sse.SseSpec | None, piece: sse.PieceCipher | None,
+                   md5_hex: str) -> None:
+    """Record how the new object ``md`` was encrypted: its pieces' cipher,
+    ObjectRecord.SSE, and the ETag AWS gives it (``sse.stored_etag``)."""
+    if spec is None:
+        md.pop(Obj.SSE, None)
+        return
+    md[Obj.LOCATION] = sse.with_cipher(md[Obj.LOCATION], piece)
+    md[Obj.SSE] = sse.object_record(spec)
+    md[Obj.ETAG] = sse.stored_etag(spec, piece, md5_hex)
+
+
 def storage_class(ctx: RequestContext) -> str:
     sc = ctx.header("x-amz-storage-class")
     if sc is None:
@@ -123,13 +158,18 @@ async def put_object(ctx: RequestContext) -> Response:
     headers = stored_headers(ctx)
     sc = storage_class(ctx)
     redirect = website_redirect(ctx)
+    spec = write_encryption(ctx, ctx.header, bucket, ctx.bucket, ctx.key)
     await check_write_conditions(ctx, ctx.bucket, ctx.key)
     target = placement.object_target(ctx, bucket, exp.length, metadata=metadata,
                                      headers=headers, content_type=ctx.header("content-type"))
-    received = await receive_body(ctx, exp, target=target, inline=True)
+    target = encrypted_target(target, spec)
+    # The data key before the body: a bad KMS key id fails before any byte is stored.
+    piece = await sse.new_piece(ctx.backend.kms, spec) if spec is not None else None
+    received = await receive_body(ctx, exp, target=target, inline=True, cipher=piece)
     md = object_record(ctx, received, content_type=ctx.header("content-type"),
                        headers=headers, metadata=metadata,
                        owner=object_owner(ctx, bucket, object_acl))
+    set_encryption(md, spec, piece, received.md5_hex)
     md[Obj.STORAGE_CLASS] = sc
     md[Obj.ACL] = object_acl.to_record()
     set_tags(md, tags)
@@ -144,6 +184,7 @@ async def put_object(ctx: RequestContext) -> Response:
         out.append((checksums.header_name(received.checksum_algorithm),
                     received.checksum_value))
         out.append(("x-amz-checksum-type", "FULL_OBJECT"))
+    out.extend(sse.response_headers(md.get(Obj.SSE)))
     return Response(headers=out)
 
 

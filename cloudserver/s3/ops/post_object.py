@@ -23,6 +23,7 @@ import re
 from urllib.parse import quote, urlsplit
 
 import attrs
+from twisted.internet.defer import Deferred
 
 from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.access import acl
@@ -38,7 +39,8 @@ from cloudserver.s3.ops.upload_chain import UploadChain
 from cloudserver.s3.ops.common import (
     load_bucket, quoted_etag, stored_headers, user_metadata)
 from cloudserver.s3.ops.object_write import (
-    commit_object, object_record, storage_class)
+    commit_object, object_record, set_encryption, storage_class, write_encryption)
+from cloudserver.s3.sse import apply as sse
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, Received
 from cloudserver.s3.auth.post_policy import check_policy, missing_field, parse_policy, signed_by
 from cloudserver.s3.routing import MAX_KEY_BYTES
@@ -67,6 +69,7 @@ class _Target:
     checksum: tuple[str, str] | None  # (algorithm, expected base64 value)
     status: int
     redirect: str | None
+    sse: sse.SseSpec | None = None  # from the x-amz-server-side-encryption* fields
 
 
 def _decode(name: str, raw: bytes) -> str:
@@ -140,13 +143,17 @@ class _FormUpload:
         self.digests: checksums.BodyDigests | None = None
         #: the file's way into the store, from its first byte on
         self.chain: UploadChain | None = None
+        #: the file's cipher (an encrypted upload), once the KMS gave its data key
+        self.cipher: sse.PieceCipher | None = None
+        #: file bytes that arrived while the data key was on its way
+        self._pending: list[bytes] | None = None
 
     # -- the body, as it arrives ---------------------------------------------------
     def on_data(self, piece: bytes):
         waiting = None
         for event in self.parser.feed(piece):
             if isinstance(event, FileData):
-                waiting = self._write(event.data)
+                waiting = self._write(event.data) or waiting
             elif isinstance(event, Field):
                 name = event.name.lower()
                 if name in self.raw:
@@ -157,16 +164,39 @@ class _FormUpload:
                 self.target = self._check_form(event)
                 self.digests = checksums.BodyDigests(
                     checksum=self.target.checksum[0] if self.target.checksum else None)
+                if self.target.sse is not None:
+                    waiting = self._await_cipher(self.target.sse)
         return waiting
+
+    def _await_cipher(self, spec: sse.SseSpec) -> Deferred:
+        """Ask the KMS for the file's data key before any byte is stored;
+        the body waits (the Deferred is its backpressure) and the bytes of
+        the piece being parsed wait in ``_pending``."""
+        self._pending = []
+
+        def ready(cipher: sse.PieceCipher):
+            self.cipher = cipher
+            pending, self._pending = self._pending or [], None
+            waiting = None
+            for data in pending:
+                waiting = self._write(data) or waiting
+            return waiting
+        return Deferred.fromCoroutine(sse.new_piece(self.ctx.backend.kms, spec)
+                                      ).addCallback(ready)
 
     def _write(self, data: bytes):
         assert self.target is not None and self.digests is not None
+        if self._pending is not None:
+            self._pending.append(bytes(data))
+            return None
         size = self.digests.size + len(data)
         if size > self.target.max_size:
             raise S3Error("EntityTooLarge", ProposedSize=str(size),
                           MaxSizeAllowed=str(self.target.max_size))
         if self.chain is None:
-            self.chain = UploadChain(self.digests, self.ctx.backend.data.create_writer())
+            stages = () if self.cipher is None else (self.cipher.stage(),)
+            self.chain = UploadChain(self.digests, self.ctx.backend.data.create_writer(),
+                                     stages)
         return self.chain.write(data)
 
     # -- the form, when the file begins ------------------------------------------------
@@ -200,6 +230,8 @@ class _FormUpload:
         tags = []
         if "tagging" in self.raw:
             tags = parse_tagging(self.raw["tagging"], max_tags=MAX_OBJECT_TAGS)
+        # The SSE fields are read as PutObject's headers are (names case-insensitive).
+        spec = write_encryption(obj_ctx, obj_ctx.header, self.bucket, ctx.bucket, key)
         return _Target(
             ctx=obj_ctx, content_type=obj_ctx.header("content-type"),
             headers=stored_headers(obj_ctx), metadata=user_metadata(obj_ctx),
@@ -208,7 +240,7 @@ class _FormUpload:
             min_size=low, max_size=high, checksum=_checksum_field(fields),
             status=_success_status(fields.get("success_action_status")),
             redirect=_redirect(fields.get("success_action_redirect")
-                               or fields.get("redirect")))
+                               or fields.get("redirect")), sse=spec)
 
     # -- the end ---------------------------------------------------------------------
     async def finish(self) -> Received:
@@ -274,11 +306,12 @@ async def post_object(ctx: RequestContext) -> Response:
     md[Obj.STORAGE_CLASS] = target.storage_class
     md[Obj.ACL] = target.acl.to_record()
     set_tags(md, target.tags)
+    set_encryption(md, target.sse, upload.cipher, received.md5_hex)
     result = await commit_object(obj_ctx, md, write_options(bucket))  # frees data on failure
     etag = quoted_etag(md[Obj.ETAG])
     key = obj_ctx.key
     location = _location(ctx, key)
-    headers = [("ETag", etag), ("Location", location)]
+    headers = [("ETag", etag), ("Location", location)] + sse.response_headers(md.get(Obj.SSE))
     if versioning_state(bucket) == "Enabled":
         version = result_version_id(result)
         if version is not None:

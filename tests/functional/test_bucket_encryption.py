@@ -1,0 +1,109 @@
+# -*- test-case-name: tests.functional.test_bucket_encryption -*-
+"""Bucket default encryption end to end with boto3: Put/Get/Delete
+BucketEncryption and their refusals, and CloudServer's bucket-level
+encryption made by ``bin/create_encrypted_bucket`` (the server's KMS knows
+conf/config.json's testkey-1 and testkey-2)."""
+
+from __future__ import annotations
+
+import sys
+
+from tests.functional.clients import (
+    ACCESS_KEY_2, SECRET_KEY_2, client_environment, run_command, unique_bucket)
+from tests.functional.s3case import S3TestCase
+from tests.functional.server import CHECKOUT
+
+NOT_FOUND = "ServerSideEncryptionConfigurationNotFoundError"
+
+
+def rules(algorithm: str, key_id: str | None = None, bucket_key: bool | None = None) -> dict:
+    default = {"SSEAlgorithm": algorithm}
+    if key_id is not None:
+        default["KMSMasterKeyID"] = key_id
+    rule: dict = {"ApplyServerSideEncryptionByDefault": default}
+    if bucket_key is not None:
+        rule["BucketKeyEnabled"] = bucket_key
+    return {"Rules": [rule]}
+
+
+class BucketEncryptionTests(S3TestCase):
+    def default(self, bucket: str) -> dict:
+        got = self.s3.get_bucket_encryption(Bucket=bucket)
+        return got["ServerSideEncryptionConfiguration"]["Rules"][0]
+
+    def test_put_get_delete(self):
+        bucket = self.make_bucket("enc-crud")
+        self.assertS3Error(NOT_FOUND, 404, self.s3.get_bucket_encryption, Bucket=bucket)
+        self.s3.put_bucket_encryption(Bucket=bucket,
+                                      ServerSideEncryptionConfiguration=rules("AES256"))
+        self.assertEqual(self.default(bucket),
+                         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                          "BucketKeyEnabled": False})
+        self.s3.put_bucket_encryption(
+            Bucket=bucket, ServerSideEncryptionConfiguration=rules("aws:kms", "testkey-1", True))
+        self.assertEqual(self.default(bucket),
+                         {"ApplyServerSideEncryptionByDefault": {
+                             "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "testkey-1"},
+                          "BucketKeyEnabled": True})
+        deleted = self.s3.delete_bucket_encryption(Bucket=bucket)
+        self.assertEqual(deleted["ResponseMetadata"]["HTTPStatusCode"], 204)
+        self.assertS3Error(NOT_FOUND, 404, self.s3.get_bucket_encryption, Bucket=bucket)
+
+    def test_refusals_change_nothing(self):
+        bucket = self.make_bucket("enc-bad")
+        self.s3.put_bucket_encryption(Bucket=bucket,
+                                      ServerSideEncryptionConfiguration=rules("AES256"))
+        self.assertS3Error("InvalidArgument", 400, self.s3.put_bucket_encryption,
+                           Bucket=bucket,
+                           ServerSideEncryptionConfiguration=rules("AES256", "testkey-1"))
+        self.assertS3Error("KMS.NotFoundException", 400, self.s3.put_bucket_encryption,
+                           Bucket=bucket,
+                           ServerSideEncryptionConfiguration=rules("aws:kms", "no-such-key"))
+        self.assertS3Error("MalformedXML", 400, self.s3.put_bucket_encryption, Bucket=bucket,
+                           ServerSideEncryptionConfiguration={"Rules": [
+                               rules("AES256")["Rules"][0], rules("aws:kms")["Rules"][0]]})
+        self.assertEqual(self.default(bucket)["ApplyServerSideEncryptionByDefault"],
+                         {"SSEAlgorithm": "AES256"})
+
+    def test_other_account_refused(self):
+        bucket = self.make_bucket("enc-owner")
+        lisa = self.client(access_key=ACCESS_KEY_2, secret_key=SECRET_KEY_2)
+        self.assertS3Error("AccessDenied", 403, lisa.put_bucket_encryption, Bucket=bucket,
+                           ServerSideEncryptionConfiguration=rules("AES256"))
+        self.assertS3Error("AccessDenied", 403, lisa.get_bucket_encryption, Bucket=bucket)
+
+
+class CreateEncryptedBucketTests(S3TestCase):
+    def run_tool(self, *args: str, check: bool = True):
+        argv = [sys.executable, str(CHECKOUT / "bin" / "create_encrypted_bucket"),
+                "-a", "accessKey1", "-k", "verySecretKey1", "-h", "127.0.0.1",
+                "-p", str(self.server.port), *args]
+        return run_command(argv, client_environment(self.workdir), self.server, check=check)
+
+    def test_tool_creates_an_encrypted_bucket(self):
+        bucket = unique_bucket("enc-tool")
+        result = self.run_tool("-b", bucket, "-v")
+        self.addCleanup(self.s3.delete_bucket, Bucket=bucket)
+        self.assertIn("x-amz-scal-server-side-encryption: AES256", result.stderr)
+        self.assertNotIn("verySecretKey1", result.stdout + result.stderr)
+        rule = self.s3.get_bucket_encryption(Bucket=bucket)[
+            "ServerSideEncryptionConfiguration"]["Rules"][0]
+        self.assertEqual(rule["ApplyServerSideEncryptionByDefault"], {"SSEAlgorithm": "AES256"})
+        self.s3.put_object(Bucket=bucket, Key="k", Body=b"secret")
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="k")["Body"].read(), b"secret")
+        self.s3.delete_object(Bucket=bucket, Key="k")
+
+    def test_tool_reports_the_error(self):
+        bucket = self.make_bucket("enc-taken")
+        failed = self.run_tool("-b", bucket, "-a", "accessKey2", "-k", "verySecretKey2",
+                               check=False)
+        self.assertEqual(failed.returncode, 1)
+        self.assertIn("BucketAlreadyExists", failed.stderr)
+
+    def test_unknown_algorithm_refused(self):
+        bucket = unique_bucket("enc-raw")
+        response = self.signed_request("PUT", f"/{bucket}", headers={
+            "x-amz-scal-server-side-encryption": "AES128"})
+        self.assertEqual(response.status, 400)
+        self.assertIn(b"<Code>InvalidArgument</Code>", response.read())
+        self.assertS3Error("404", 404, self.s3.head_bucket, Bucket=bucket)

@@ -6,6 +6,7 @@ conf/config.json's testkey-1 and testkey-2)."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 from tests.functional.clients import (
@@ -107,3 +108,53 @@ class CreateEncryptedBucketTests(S3TestCase):
         self.assertEqual(response.status, 400)
         self.assertIn(b"<Code>InvalidArgument</Code>", response.read())
         self.assertS3Error("404", 404, self.s3.head_bucket, Bucket=bucket)
+
+
+def deny_put(bucket: str, *conditions: dict) -> str:
+    """A policy denying s3:PutObject on the bucket's objects under each
+    condition (one statement each), as s3-tests' bucket_policy_put_obj_* do."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{bucket}/*", "Condition": condition}
+        for condition in conditions]})
+
+
+NO_SSE = {"Null": {"s3:x-amz-server-side-encryption": "true"}}
+
+
+def not_algorithm(value: str) -> dict:
+    return {"StringNotEquals": {"s3:x-amz-server-side-encryption": value}}
+
+
+class SsePolicyConditionTests(S3TestCase):
+    """The condition key s3:x-amz-server-side-encryption (s3-tests
+    test_bucket_policy_put_obj_s3_noenc, _s3_incorrect_algo_sse_s3,
+    _kms_noenc): the policy is decided before the SSE headers are
+    validated, so a denied unknown algorithm is 403, not 400."""
+
+    def with_policy(self, *conditions: dict) -> str:
+        bucket = self.make_bucket("enc-policy")
+        self.s3.put_bucket_policy(Bucket=bucket, Policy=deny_put(bucket, *conditions))
+        self.addCleanup(self.s3.delete_bucket_policy, Bucket=bucket)
+        return bucket
+
+    def test_unencrypted_put_denied(self):
+        bucket = self.with_policy(NO_SSE)
+        self.assertS3Error("AccessDenied", 403, self.s3.put_object, Bucket=bucket, Key="k",
+                           Body=b"k")
+        self.s3.put_object(Bucket=bucket, Key="k", Body=b"k", ServerSideEncryption="AES256")
+
+    def test_other_algorithm_denied_before_validation(self):
+        bucket = self.with_policy(not_algorithm("AES256"))
+        self.assertS3Error("AccessDenied", 403, self.s3.put_object, Bucket=bucket, Key="k",
+                           Body=b"k", ServerSideEncryption="AES192")
+        self.s3.put_object(Bucket=bucket, Key="k", Body=b"k", ServerSideEncryption="AES256")
+
+    def test_kms_required(self):
+        bucket = self.with_policy(not_algorithm("aws:kms"), NO_SSE)
+        self.s3.put_object(Bucket=bucket, Key="k", Body=b"k", ServerSideEncryption="aws:kms",
+                           SSEKMSKeyId="testkey-1")
+        self.assertS3Error("AccessDenied", 403, self.s3.put_object, Bucket=bucket, Key="u",
+                           Body=b"u")
+        self.assertS3Error("AccessDenied", 403, self.s3.put_object, Bucket=bucket, Key="u",
+                           Body=b"u", ServerSideEncryption="AES256")

@@ -78,7 +78,7 @@ class CreateEncryptedBucketTests(S3TestCase):
     def run_tool(self, *args: str, check: bool = True):
         argv = [sys.executable, str(CHECKOUT / "bin" / "create_encrypted_bucket"),
                 "-a", "accessKey1", "-k", "verySecretKey1", "-h", "127.0.0.1",
-                "-p", str(self.server.port), *args]
+                "-p", str(self.server.port), *self.tls_args(), *args]
         return run_command(argv, client_environment(self.workdir), self.server, check=check)
 
     def test_tool_creates_an_encrypted_bucket(self):
@@ -94,6 +94,9 @@ class CreateEncryptedBucketTests(S3TestCase):
         self.assertEqual(self.s3.get_object(Bucket=bucket, Key="k")["Body"].read(), b"secret")
         self.s3.delete_object(Bucket=bucket, Key="k")
 
+    def tls_args(self) -> list[str]:
+        return ["-s", "--ca-bundle", str(self.server.ca_file)] if self.server.tls else []
+
     def test_tool_reports_the_error(self):
         bucket = self.make_bucket("enc-taken")
         failed = self.run_tool("-b", bucket, "-a", "accessKey2", "-k", "verySecretKey2",
@@ -108,6 +111,12 @@ class CreateEncryptedBucketTests(S3TestCase):
         self.assertEqual(response.status, 400)
         self.assertIn(b"<Code>InvalidArgument</Code>", response.read())
         self.assertS3Error("404", 404, self.s3.head_bucket, Bucket=bucket)
+
+
+class CreateEncryptedBucketHTTPSTests(CreateEncryptedBucketTests):
+    """The tool with -s against the server's HTTPS."""
+
+    serverTLS = True
 
 
 def deny_put(bucket: str, *conditions: dict) -> str:

@@ -7,9 +7,11 @@ import base64
 import hashlib
 import json
 import logging
+import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from cloudserver.config import ConfigError, load_config
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.sse import request as sse
 from cloudserver.s3.sse.request import (
@@ -232,3 +234,30 @@ class SecureTransportTests(SynchronousTestCase):
         require_secure(None, False, _Config(False))
         refuse_insecure_customer_key(_Ctx(True, False), CUSTOMER)
         refuse_insecure_customer_key(_Ctx(False, True), CUSTOMER)
+
+
+class ConfigSwitchTests(SynchronousTestCase):
+    """config.json ``sseCustomerKeyOverHttp``: false unless set, a boolean."""
+
+    def load(self, extra: dict):
+        path = self.mktemp()
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "conf",
+                               "config.json")) as f:
+            raw = json.load(f)
+        raw.update(extra)
+        with open(path, "w") as f:
+            json.dump(raw, f)
+        return load_config({"S3BACKEND": "mem", "S3_CONFIG_FILE": path})
+
+    def test_repository_default_is_false(self):
+        self.assertFalse(self.load({}).sse_customer_key_over_http)
+
+    def test_true(self):
+        config = self.load({"sseCustomerKeyOverHttp": True})
+        self.assertTrue(config.sse_customer_key_over_http)
+        require_secure(CUSTOMER, False, config)
+
+    def test_not_a_boolean(self):
+        for value in ("true", 1, None):
+            error = self.assertRaises(ConfigError, self.load, {"sseCustomerKeyOverHttp": value})
+            self.assertIn("sseCustomerKeyOverHttp", str(error))

@@ -123,6 +123,8 @@ CATALOG: dict[str, tuple[int, str]] = {
     "InvalidChunkSizeError": (403, "Only the last chunk is allowed to have a size less "
                               "than 8192 bytes"),
     "OwnershipControlsNotFoundError": (404, "The bucket ownership controls were not found"),
+    "ServerSideEncryptionConfigurationNotFoundError": (404, "The server side encryption "
+                                                       "configuration was not found"),
     "NoSuchPublicAccessBlockConfiguration": (404, "The public access block configuration "
                                              "was not found"),
     # CORS preflights and browser-based uploads (POST Object)

@@ -106,6 +106,22 @@ class AwsCliTests(S3TestCase):
                                        "--bucket", bucket).stdout)
         self.assertEqual(location["LocationConstraint"], "us-west-2")
 
+    def test_s3api_bucket_encryption(self) -> None:
+        """put/get/delete-bucket-encryption as the aws-cli docs show them."""
+        bucket = self.mb()
+        config = {"Rules": [{"ApplyServerSideEncryptionByDefault": {
+            "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "testkey-2"}}]}
+        self.aws("s3api", "put-bucket-encryption", "--bucket", bucket,
+                 "--server-side-encryption-configuration", json.dumps(config))
+        got = json.loads(self.aws("s3api", "get-bucket-encryption", "--bucket", bucket).stdout)
+        rule = got["ServerSideEncryptionConfiguration"]["Rules"][0]
+        self.assertEqual(rule["ApplyServerSideEncryptionByDefault"],
+                         config["Rules"][0]["ApplyServerSideEncryptionByDefault"])
+        self.aws("s3api", "delete-bucket-encryption", "--bucket", bucket)
+        missing = self.aws("s3api", "get-bucket-encryption", "--bucket", bucket, check=False)
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("ServerSideEncryptionConfigurationNotFoundError", missing.stderr)
+
 
 class AwsCliHTTPSTests(AwsCliTests):
     """The same over HTTPS."""

@@ -14,15 +14,15 @@ import pkgutil
 
 #: Operations the routing table knows and this server answers with 501.
 NOT_IMPLEMENTED = frozenset({
-    "DeleteBucketEncryption", "DeleteBucketLifecycle",
+    "DeleteBucketLifecycle",
     "DeleteBucketReplication", "DeleteBucketWebsite",
     "GetBucketAccelerateConfiguration", "GetBucketAnalyticsConfiguration",
-    "GetBucketEncryption", "GetBucketIntelligentTieringConfiguration",
+    "GetBucketIntelligentTieringConfiguration",
     "GetBucketInventoryConfiguration", "GetBucketLifecycleConfiguration", "GetBucketLogging",
     "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
     "GetBucketReplication", "GetBucketRequestPayment", "GetBucketWebsite",
     "GetObjectLegalHold", "GetObjectLockConfiguration", "GetObjectRetention",
-    "PutBucketAccelerateConfiguration", "PutBucketEncryption",
+    "PutBucketAccelerateConfiguration",
     "PutBucketLifecycleConfiguration", "PutBucketLogging",
     "PutBucketNotificationConfiguration",
     "PutBucketReplication", "PutBucketRequestPayment", "PutBucketWebsite",

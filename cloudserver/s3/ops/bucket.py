@@ -14,6 +14,7 @@ from cloudserver.s3.model import ownership
 from cloudserver.s3.ops.common import load_bucket, now
 from cloudserver.s3.ops.object_write import delete_data
 from cloudserver.s3.routing import valid_bucket_name
+from cloudserver.s3.sse.config import bucket_encryption_attrs, retire_bucket_key
 from cloudserver.s3.xml import location_constraint_xml, parse_create_bucket_configuration
 
 MAX_CREATE_BODY = 64 * 1024
@@ -74,6 +75,22 @@ async def create_bucket(ctx: RequestContext) -> Response:
     }
     if object_ownership is not None:
         attrs[Bkt.OBJECT_OWNERSHIP] = object_ownership
+    encryption = await bucket_encryption_attrs(ctx)
+    attrs.update(encryption)
+    created = False
+    try:
+        created = await _create_record(ctx, attrs, new_acl)
+    finally:
+        if not created:  # a master key made for a bucket that was not created
+            await retire_bucket_key(ctx, encryption)
+    return Response(headers=[("Location", "/" + name)])
+
+
+async def _create_record(ctx: RequestContext, attrs: dict, new_acl: acl.Acl) -> bool:
+    """Store the new bucket's record (True); an existing bucket of that name
+    gives AWS's answer: BucketAlreadyOwnedByYou, or (False) 200 to its owner
+    on a legacy location."""
+    name, account, config = ctx.bucket, ctx.account, ctx.backend.config
     try:
         await ctx.backend.metadata.create_bucket(name, attrs)
     except md_errors.BucketAlreadyExists:
@@ -84,10 +101,10 @@ async def create_bucket(ctx: RequestContext) -> Response:
             if config.locations.get(existing.get(Bkt.LOCATION), {}).get("legacyAwsBehavior"):
                 if not acl.equivalent(acl.bucket_acl(existing), new_acl):
                     raise S3Error("BucketAlreadyExists", BucketName=name) from None
-                return Response(headers=[("Location", "/" + name)])
+                return False
             raise S3Error("BucketAlreadyOwnedByYou", BucketName=name) from None
         raise S3Error("BucketAlreadyExists", BucketName=name) from None
-    return Response(headers=[("Location", "/" + name)])
+    return True
 
 
 async def head_bucket(ctx: RequestContext) -> Response:
@@ -96,7 +113,7 @@ async def head_bucket(ctx: RequestContext) -> Response:
 
 
 async def delete_bucket(ctx: RequestContext) -> Response:
-    await load_bucket(ctx)
+    attrs = await load_bucket(ctx)
     try:
         await ctx.backend.metadata.delete_bucket(ctx.bucket)
     except md_errors.BucketNotEmpty:
@@ -109,6 +126,8 @@ async def delete_bucket(ctx: RequestContext) -> Response:
         parts, more = await ctx.backend.metadata.delete_bucket_uploads(ctx.bucket)
         for part in parts:
             await delete_data(ctx, part.get(PartRecord.LOCATION) or [])
+    # Its own master key goes once nothing it protects is left.
+    await retire_bucket_key(ctx, attrs)
     return Response(status=204)
 
 

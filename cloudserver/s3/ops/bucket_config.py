@@ -79,7 +79,7 @@ async def update_bucket_field(ctx: RequestContext, field: str, value: Any) -> di
     return latest
 
 
-def _check_md5(ctx: RequestContext, body: bytes) -> None:
+def check_content_md5(ctx: RequestContext, body: bytes) -> None:
     md5 = ctx.header("content-md5")
     if md5 is not None and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
         raise S3Error("BadDigest")
@@ -96,7 +96,7 @@ async def put_config(ctx: RequestContext, doc: ConfigDocument) -> Response:
     attrs = await load_bucket(ctx)
     body = await ctx.read_small_body(doc.max_body)
     if doc.check_md5:
-        _check_md5(ctx, body)
+        check_content_md5(ctx, body)
     model = doc.parse(body)
     if doc.check is not None:
         doc.check(model, attrs)

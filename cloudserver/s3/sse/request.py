@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 
 import attrs
 
@@ -71,9 +72,10 @@ def customer_key(header, prefix: str = CUSTOMER) -> CustomerKey | None:
         raise _bad("Requests specifying Server Side Encryption with Customer provided keys "
                    "must provide a valid encryption algorithm.", prefix + "algorithm")
     if algorithm != AES256:
-        raise S3Error("InvalidEncryptionAlgorithmError", "The encryption algorithm specified "
-                      "is not valid.", ArgumentName=prefix + "algorithm",
-                      ArgumentValue=algorithm)
+        # AWS answers with its own wording here, not the catalog's.
+        raise S3Error("InvalidEncryptionAlgorithmError", "The Encryption request you "
+                      "specified is not valid. Supported value: AES256.",
+                      ArgumentName=prefix + "algorithm", ArgumentValue=algorithm)
     if key is None:
         raise _bad("Requests specifying Server Side Encryption with Customer provided keys "
                    "must provide an appropriate secret key.", prefix + "key")
@@ -105,19 +107,41 @@ def write_request(header) -> SseRequest:
         raise _bad("Server Side Encryption with Customer provided key is incompatible with "
                    "the encryption method specified", SSE, algorithm)
     if algorithm is not None and algorithm not in (AES256, KMS):
-        raise _bad("Server Side Encryption with unknown algorithm", SSE, algorithm)
+        # aws:kms:dsse too: this server does not do dual-layer encryption.
+        raise _bad("The encryption method specified is not supported", SSE, algorithm)
     if algorithm != KMS and (key_id is not None or context is not None):
         name = KMS_KEY_ID if key_id is not None else CONTEXT
         raise _bad("Server Side Encryption with AWS KMS managed key requires HTTP header "
                    "x-amz-server-side-encryption : aws:kms", name)
-    flag = None
-    if bucket_key is not None:
-        if bucket_key.lower() not in ("true", "false"):
-            raise _bad("Invalid value for x-amz-server-side-encryption-bucket-key-enabled",
-                       BUCKET_KEY, bucket_key)
-        flag = bucket_key.lower() == "true"
+    if context is not None:
+        check_context(context)
     return SseRequest(algorithm=algorithm, kms_key_id=key_id or None, context=context,
-                      bucket_key=flag, customer=customer)
+                      bucket_key=_bucket_key_flag(bucket_key), customer=customer)
+
+
+def _bucket_key_flag(value: str | None) -> bool | None:
+    """x-amz-server-side-encryption-bucket-key-enabled: a boolean or nothing."""
+    if value is None:
+        return None
+    if value.lower() not in ("true", "false"):
+        raise _bad("Invalid value for x-amz-server-side-encryption-bucket-key-enabled",
+                   BUCKET_KEY, value)
+    return value.lower() == "true"
+
+
+def check_context(value: str) -> dict[str, str]:
+    """The KMS encryption context a request sent: base64 of a JSON object
+    whose values are strings (AWS refuses anything else with InvalidArgument)."""
+    try:
+        decoded = json.loads(base64.b64decode(value, validate=True).decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        decoded = None
+    if not isinstance(decoded, dict) or not all(
+            isinstance(v, str) for v in decoded.values()):
+        raise _bad("The header 'x-amz-server-side-encryption-context' shall be "
+                   "Base64-encoded UTF-8 string holding JSON which represents a "
+                   "string-string map", CONTEXT, value)
+    return decoded
 
 
 def refuse_on_read(header) -> None:
@@ -134,3 +158,8 @@ def require_secure(customer: CustomerKey | None, secure: bool, config) -> None:
     if customer is not None and not secure and not config.sse_customer_key_over_http:
         raise S3Error("InvalidRequest", "Requests specifying Server Side Encryption with "
                       "Customer provided keys must be made over a secure connection.")
+
+
+def refuse_insecure_customer_key(ctx, customer: CustomerKey | None) -> None:
+    """:func:`require_secure` for a request context (``ctx.secure``: TLS)."""
+    require_secure(customer, ctx.secure, ctx.backend.config)

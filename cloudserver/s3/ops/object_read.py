@@ -191,8 +191,9 @@ def _in_memory(producer) -> bytes | None:
 async def _read(ctx: RequestContext, with_body: bool) -> Response:
     customer = read_customer(ctx)
     attrs, md = await load_for_read(ctx, with_body)
-    # AWS: without the object's key 400, with a wrong one 403, HEAD too.
-    sse.check_customer(md.get(Obj.SSE), customer)
+    # Without the object's key 400; with a wrong one GET 400, HEAD 403.
+    sse.check_customer(md.get(Obj.SSE), customer,
+                       wrong_key_status=400 if with_body else 403)
     check_read_conditions(ctx, md)
     size = md[Obj.SIZE]
     headers = object_headers(md, attrs)

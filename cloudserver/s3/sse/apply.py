@@ -137,8 +137,13 @@ def _key_hmac(salt: bytes, key: bytes) -> str:
     return hmac.new(salt, key, hashlib.sha256).hexdigest()
 
 
-def check_customer(record: Mapping | None, customer: CustomerKey | None) -> None:
-    """A request on an SSE-C object must bring its key; others must not bring one."""
+def check_customer(record: Mapping | None, customer: CustomerKey | None, *,
+                   wrong_key_status: int = 403) -> None:
+    """A request on an SSE-C object must bring its key; others must not bring one.
+
+    A wrong key is 403 AccessDenied (HEAD, copy sources, parts), or with
+    ``wrong_key_status=400`` InvalidRequest: what GetObject answers (s3-tests
+    test_encryption_sse_c_other_key; AWS documents no code for it)."""
     stored = record is not None and "customerKeyHmac" in record
     if not stored:
         if customer is not None:
@@ -152,6 +157,9 @@ def check_customer(record: Mapping | None, customer: CustomerKey | None) -> None
     expected = record["customerKeyHmac"]
     if not hmac.compare_digest(_key_hmac(base64.b64decode(record["salt"]), customer.key),
                                expected):
+        if wrong_key_status == 400:
+            raise S3Error("InvalidRequest", "The provided encryption parameters did not "
+                          "match the ones used originally.")
         raise S3Error("AccessDenied", "The calculated MD5 hash of the key did not match the "
                       "hash that was provided.")
 

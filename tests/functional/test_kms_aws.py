@@ -145,6 +145,34 @@ class AwsKmsServerTests(S3TestCase):
         with open(self.server.log_path, errors="replace") as log:
             self.assertIn("KMS: aws (http://127.0.0.1:", log.read())
 
+    def test_sse_kms_objects_through_moto(self):
+        """SSE-KMS and SSE-S3 objects, single and multipart, whose data keys
+        moto's KMS made and opens again on every read."""
+        bucket = self.make_bucket()
+        body = bytes(range(256)) * 4096  # 1 MiB
+        put = self.s3.put_object(Bucket=bucket, Key="k", Body=body,
+                                 ServerSideEncryption="aws:kms", SSEKMSKeyId="testkey-1")
+        self.assertEqual(put["ServerSideEncryption"], "aws:kms")
+        self.assertEqual(put["SSEKMSKeyId"], "testkey-1")
+        got = self.s3.get_object(Bucket=bucket, Key="k", Range="bytes=1000-70000")
+        self.assertEqual(got["Body"].read(), body[1000:70001])
+        self.assertEqual(got["SSEKMSKeyId"], "testkey-1")
+        self.s3.put_object(Bucket=bucket, Key="s3", Body=body, ServerSideEncryption="AES256")
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="s3")["Body"].read(), body)
+        up = self.s3.create_multipart_upload(Bucket=bucket, Key="m",
+                                             ServerSideEncryption="aws:kms",
+                                             SSEKMSKeyId="testkey-2")
+        part = self.s3.upload_part(Bucket=bucket, Key="m", UploadId=up["UploadId"],
+                                   PartNumber=1, Body=body)
+        self.s3.complete_multipart_upload(
+            Bucket=bucket, Key="m", UploadId=up["UploadId"],
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="m")["Body"].read(), body)
+        self.assertS3Error("KMS.NotFoundException", 400, self.s3.put_object, Bucket=bucket,
+                           Key="bad", Body=b"x", ServerSideEncryption="aws:kms",
+                           SSEKMSKeyId="no-such-key-anywhere")
+        self.assertS3Error("404", 404, self.s3.head_object, Bucket=bucket, Key="bad")
+
 
 class AwsKmsDownServerTests(S3TestCase):
     """A server whose aws KMS cannot be reached: it starts, says so, and its
@@ -165,3 +193,11 @@ class AwsKmsDownServerTests(S3TestCase):
         self.assertIn(self.dead, results["awsKms"]["error"])
         with open(self.server.log_path, errors="replace") as log:
             self.assertIn(f"KMS aws at {self.dead}: ListKeys failed", log.read())
+
+    def test_encrypted_put_is_503_and_stores_nothing(self):
+        """A KMS that is down: 503, nothing stored, never the plaintext."""
+        bucket = self.make_bucket()
+        self.assertS3Error("ServiceUnavailable", 503, self.s3.put_object, Bucket=bucket,
+                           Key="k", Body=b"secret", ServerSideEncryption="AES256")
+        self.assertS3Error("404", 404, self.s3.head_object, Bucket=bucket, Key="k")
+        self.s3.put_object(Bucket=bucket, Key="clear", Body=b"clear")  # the rest works

@@ -215,7 +215,7 @@ class EncryptedMultipartTests(Base):
             self.assertNotEqual(header_of(out, "ETag"), f'"{hashlib.md5(body).hexdigest()}"')
             etags.append(header_of(out, "ETag"))
         self.assertEqual(status(self.complete(uid, etags, customer(OTHER))), 400)
-        out = self.complete(uid, etags)  # AWS needs no key to complete
+        out = self.complete(uid, etags)  # parts without checksums: no key needed (AWS)
         self.assertEqual(status(out), 200, out)
         self.assertNoPlaintext(parts)
         self.assertEqual(status(self.get()), 400)
@@ -224,6 +224,19 @@ class EncryptedMultipartTests(Base):
         self.assertEqual(body_of(self.get(customer())), b"".join(parts))
         out = self.get(customer(), "?partNumber=2")
         self.assertEqual(body_of(out), parts[1])
+
+    def test_sse_c_completion_needs_the_key_with_checksums(self):
+        uid, _ = self.create(customer())
+        out = self.part(uid, 1, b"data", {**customer(), "x-amz-sdk-checksum-algorithm": "CRC32"})
+        self.assertEqual(status(out), 200, out)
+        etags = [header_of(out, "ETag")]
+        out = self.complete(uid, etags)
+        self.assertEqual(status(out), 400, out)
+        self.assertIn(b"must include the appropriate encryption parameters", out)
+        self.assertEqual(status(self.complete(uid, etags, customer(OTHER))), 400)
+        out = self.complete(uid, etags, customer())
+        self.assertEqual(status(out), 200, out)
+        self.assertEqual(body_of(self.get(customer())), b"data")
 
     def test_upload_part_copy_from_encrypted_and_clear_sources(self):
         secret = os.urandom(6 * MIB)

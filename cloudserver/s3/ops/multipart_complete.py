@@ -159,7 +159,6 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         upload = await meta.get_upload(ctx.bucket, ctx.key, uid)
     except NoSuchUpload:
         return await _completed_before(ctx, uid, bucket)
-    check_completion(ctx, upload)
     requested = select_parts(parse_complete_multipart(body))
     stored, _ = await meta.list_parts(uid, 0, MAX_PARTS)
     by_number = {r[PartRecord.PART_NUMBER]: r for r in stored}
@@ -169,6 +168,7 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         if record is None or record[PartRecord.ETAG] != _strip_etag(etag):
             raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
         parts.append(record)
+    check_completion(ctx, upload, parts)
     for record in parts[:-1]:
         if record[PartRecord.SIZE] < MIN_PART_SIZE:
             raise S3Error("EntityTooSmall", ProposedSize=str(record[PartRecord.SIZE]),

@@ -4,16 +4,18 @@
 CreateMultipartUpload decides once how the upload is encrypted and keeps
 it in ``UploadRecord.SSE`` (SSE-C: the salted HMAC of the key, never the
 key); every part, streamed or copied, is then stored with its own data key
-and IV from that record, so CompleteMultipartUpload needs no key and moves
-no byte: the object's pieces keep their parts' cipher records.  SSE-C
-parts must bring the upload's key again; the SSE-S3/KMS headers a part
-carries are ignored, as AWS does (the upload's settings apply).
+and IV from that record.  CompleteMultipartUpload moves no byte: the
+object's pieces keep their parts' cipher records (it only checks an SSE-C
+key, and needs one only where AWS does).  SSE-C parts must bring the
+upload's key again; the SSE-S3/KMS headers a part carries are ignored, as
+AWS does (the upload's settings apply).
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from cloudserver.kms.errors import NoSuchKmsKey
+from cloudserver.metadata.schema import PartRecord
 from cloudserver.metadata.schema import UploadRecord as Upl
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
@@ -80,17 +82,25 @@ def part_customer(ctx: RequestContext, upload: Mapping) -> CustomerKey | None:
     return customer
 
 
-def check_completion(ctx: RequestContext, upload: Mapping) -> None:
-    """CompleteMultipartUpload needs no key (no byte is read or written);
-    an SSE-C key it brings must still be well formed and the upload's."""
+def check_completion(ctx: RequestContext, upload: Mapping, parts: list[Mapping]) -> None:
+    """CompleteMultipartUpload of an SSE-C upload: AWS requires the key
+    "only when the object was created using a checksum algorithm" (the
+    upload's, or its parts': today's SDKs send one with every part); a key
+    that is sent must be well formed and the upload's."""
     customer = customer_key(ctx.header)
     require_secure(customer, ctx.secure, ctx.backend.config)
     record = upload.get(Upl.SSE)
-    if customer is not None and record is not None and "customerKeyHmac" in record:
-        try:
-            apply.check_customer(record, customer)
-        except S3Error:
-            raise S3Error("InvalidRequest", WRONG_PART_KEY) from None
+    if record is None or "customerKeyHmac" not in record:
+        return
+    if customer is None:
+        if upload.get(Upl.CHECKSUM) or any(
+                (p.get(PartRecord.CHECKSUM) or {}).get("value") for p in parts):
+            raise S3Error("InvalidRequest", MISSING_PART_KEY)
+        return
+    try:
+        apply.check_customer(record, customer)
+    except S3Error:
+        raise S3Error("InvalidRequest", WRONG_PART_KEY) from None
 
 
 async def part_cipher(ctx: RequestContext, upload: Mapping

@@ -10,10 +10,13 @@ import hashlib
 import os
 import re
 
+from types import SimpleNamespace
+
 import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.kms.memory import MemoryKms
+from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops import multipart_sse
 from cloudserver.s3.ops.multipart import KEPT_PREFIXES
 from tests.unit.test_http import Harness, signed, status
@@ -55,6 +58,23 @@ class KeptHeadersTests(SynchronousTestCase):
         self.assertEqual(kept, {"x-amz-acl": "private",
                                 "x-amz-server-side-encryption-customer-algorithm": "AES256",
                                 "x-amz-server-side-encryption-context": "e30="})
+
+
+class RemoteLocationTests(SynchronousTestCase):
+    """A remote location assembles one blob of parts keyed apart: refused."""
+
+    def ctx(self, remote: bool):
+        locations = SimpleNamespace(is_remote=lambda name: remote)
+        return SimpleNamespace(backend=SimpleNamespace(locations=locations))
+
+    def test_encrypted_upload_to_a_remote_location_refused(self):
+        e = self.assertRaises(S3Error, multipart_sse.check_location, self.ctx(True),
+                              {"algorithm": "AES256"}, "aws-remote")
+        self.assertEqual((e.code, e.status), ("NotImplemented", 501))
+
+    def test_clear_or_local_accepted(self):
+        multipart_sse.check_location(self.ctx(True), None, "aws-remote")
+        multipart_sse.check_location(self.ctx(False), {"algorithm": "AES256"}, "local")
 
 
 class Base(SynchronousTestCase):

@@ -21,7 +21,7 @@ from cloudserver.s3.model import checksums, placement
 from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.ops import multipart_complete, multipart_read
+from cloudserver.s3.ops import multipart_complete, multipart_read, multipart_sse
 from cloudserver.s3.ops.acl import object_acl_from_request, object_owner
 from cloudserver.s3.ops.common import (
     load_bucket, load_object, now, quoted_etag, stored_headers,
@@ -32,6 +32,7 @@ from cloudserver.s3.ops.multipart_checksums import checksum_type
 from cloudserver.s3.ops.object_write import delete_data, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, expected_from_headers, receive_body
 from cloudserver.s3.model.tags import request_tags, set_tags
+from cloudserver.s3.sse import apply as sse
 from cloudserver.s3.model.versions import client_version_id, parse_version_param
 from cloudserver.s3.xml import (
     ListPartsResult, ListUploadsResult, PartEntry, Person, UploadEntry,
@@ -105,6 +106,7 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
     sc = storage_class(ctx)
     algorithm = _checksum_algorithm(ctx)
     ctype = checksum_type(algorithm, ctx.header("x-amz-checksum-type"))
+    encryption = await multipart_sse.upload_sse(ctx, bucket)
     ts = now()
     uid = new_upload_id(ts)
     initiator, initiator_name = acl.principal(ctx.account)
@@ -124,21 +126,23 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
         Upl.METADATA: metadata,
         Upl.STORAGE_CLASS: sc,
         Upl.CHECKSUM: {"algorithm": algorithm, "type": ctype} if algorithm else None,
-        Upl.REQUEST_HEADERS: {name: ctx.header(name) for name in ctx.headers
-                              if name.startswith(KEPT_PREFIXES)},
+        Upl.REQUEST_HEADERS: multipart_sse.kept_headers(ctx, KEPT_PREFIXES),
     }
+    if encryption is not None:
+        record[Upl.SSE] = encryption
     # What the object gets at completion, kept as parsed values.
     set_tags(record, tags)
     if redirect is not None:
         record[Upl.WEBSITE_REDIRECT] = redirect
     location = placement.object_location(ctx, bucket)
+    multipart_sse.check_location(ctx, encryption, location)
     if ctx.backend.locations.multiple:
         # Parts go where the upload was placed; a remote one gets its own upload.
         record[Upl.DATA_LOCATION] = location
         record[Upl.DATA_UPLOAD_ID] = await ctx.backend.locations.initiate_mpu(
             location, placement.upload_context(ctx, record))
     await ctx.backend.metadata.create_upload(ctx.bucket, ctx.key, uid, record)
-    out = []
+    out = sse.response_headers(encryption)
     if algorithm:
         out += [("x-amz-checksum-algorithm", algorithm), ("x-amz-checksum-type", ctype)]
     return Response.xml(initiate_multipart_xml(ctx.bucket, ctx.key, uid), headers=out)
@@ -195,14 +199,22 @@ async def upload_part(ctx: RequestContext) -> Response:
     upload = await load_upload(ctx)
     exp = expected_from_headers(ctx, max_size=MAX_PART_SIZE)
     _part_checksum(upload, exp)
-    target = placement.part_target(ctx, upload, number, exp.length, exp.md5_b64)
-    received = await receive_body(ctx, exp, max_size=MAX_PART_SIZE, target=target)
-    location = placement.pieces(ctx, target, received.key, received.size)
-    record = part_record(number, received.size, received.md5_hex, location,
+    spec, cipher = await multipart_sse.part_cipher(ctx, upload)
+    # With a cipher the Content-MD5 is checked here, not by a remote store
+    # that only sees the ciphertext.
+    target = placement.part_target(ctx, upload, number, exp.length,
+                                   exp.md5_b64 if cipher is None else None)
+    received = await receive_body(ctx, exp, max_size=MAX_PART_SIZE, target=target,
+                                  cipher=cipher)
+    location = sse.with_cipher(placement.pieces(ctx, target, received.key, received.size),
+                               cipher)
+    record = part_record(number, received.size,
+                         sse.stored_etag(spec, cipher, received.md5_hex), location,
                          received.checksum_algorithm, received.checksum_value)
     await store_part(ctx, number, record)
     return Response(headers=[("ETag", quoted_etag(record[PartRecord.ETAG]))]
-                    + checksum_headers(record[PartRecord.CHECKSUM]))
+                    + checksum_headers(record[PartRecord.CHECKSUM])
+                    + sse.response_headers(upload.get(Upl.SSE)))
 
 
 def copy_range(value: str | None, size: int) -> tuple[int, int]:
@@ -248,16 +260,20 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     check_copy_conditions(ctx, src)
     start, length = copy_range(ctx.header("x-amz-copy-source-range"), src[Obj.SIZE])
     algorithm = (upload.get(Upl.CHECKSUM) or {}).get("algorithm")
+    stages = await multipart_sse.source_stages(ctx, src, start, length)
+    spec, cipher = await multipart_sse.part_cipher(ctx, upload)
     target = placement.part_target(ctx, upload, number, length)
-    key, digests = await copy_data(ctx, src[Obj.LOCATION], start, length, algorithm, target)
-    location = placement.pieces(ctx, target, key, length)
+    key, digests = await copy_data(ctx, src[Obj.LOCATION], start, length, algorithm, target,
+                                   stages=stages, cipher=cipher)
+    location = sse.with_cipher(placement.pieces(ctx, target, key, length), cipher)
     value = digests.checksum[1] if algorithm else None
-    record = part_record(number, length, digests.md5_hex(), location, algorithm, value)
+    record = part_record(number, length, sse.stored_etag(spec, cipher, digests.md5_hex()),
+                         location, algorithm, value)
     await store_part(ctx, number, record)
     checks = {algorithm: value} if algorithm else None
     body = copy_part_result_xml(record[PartRecord.ETAG],
                                 iso8601(record[PartRecord.LAST_MODIFIED]), checks)
-    headers = []
+    headers = sse.response_headers(upload.get(Upl.SSE))
     if src_version is not None and client_version_id(src) is not None:
         headers.append(("x-amz-copy-source-version-id", client_version_id(src)))
     return Response.xml(body, headers=headers)

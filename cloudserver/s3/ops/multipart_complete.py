@@ -22,12 +22,14 @@ from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
     load_bucket, set_website_redirect, survives_disconnect)
+from cloudserver.s3.ops.multipart_sse import check_completion
 from cloudserver.s3.ops.multipart_checksums import (
     COMPOSITE, composite_checksum, final_etag, full_object_crc)
 from cloudserver.s3.ops.object_write import (
     check_write_conditions, delete_data, object_record)
 from cloudserver.s3.ops.upload import Received
 from cloudserver.s3.model.tags import parse_tagging_header, set_tags, tags_of
+from cloudserver.s3.sse.apply import response_headers
 from cloudserver.s3.model.versions import (
     client_version_id, freed_records, refuse_version_param, result_version_id,
     versioning_state, write_options)
@@ -122,7 +124,7 @@ def _result(ctx: RequestContext, md: dict, version: str | None) -> Response:
     location = f"http://{ctx.host}/{quote(ctx.bucket)}/{quote(ctx.key)}"
     body = complete_multipart_xml(location, ctx.bucket, ctx.key, md[Obj.ETAG], checks)
     headers = [("x-amz-version-id", version)] if version is not None else []
-    return Response.xml(body, headers=headers)
+    return Response.xml(body, headers=headers + response_headers(md.get(Obj.SSE)))
 
 
 async def _completed_before(ctx: RequestContext, uid: str, bucket: dict) -> Response:
@@ -166,6 +168,7 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         if record is None or record[PartRecord.ETAG] != _strip_etag(etag):
             raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
         parts.append(record)
+    check_completion(ctx, upload, parts)
     for record in parts[:-1]:
         if record[PartRecord.SIZE] < MIN_PART_SIZE:
             raise S3Error("EntityTooSmall", ProposedSize=str(record[PartRecord.SIZE]),
@@ -209,6 +212,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         md[Obj.CHECKSUM] = checksum
     if upload.get(Upl.ACL) is not None:
         md[Obj.ACL] = upload[Upl.ACL]
+    if upload.get(Upl.SSE) is not None:
+        md[Obj.SSE] = upload[Upl.SSE]  # each piece keeps its part's cipher
     if upload.get(Upl.REQUEST_HEADERS):
         md[Obj.REQUEST_HEADERS] = upload[Upl.REQUEST_HEADERS]
     set_tags(md, upload_tags(upload))

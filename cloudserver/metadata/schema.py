@@ -139,6 +139,10 @@ class ObjectRecord(RecordSchema):
     CHECKSUM = field("checksum", dict, "{algorithm, value, type: FULL_OBJECT|COMPOSITE}")
     WEBSITE_REDIRECT = field("website-redirect-location", str,
                              "x-amz-website-redirect-location")
+    LOCK_MODE = field("retentionMode", str, "object lock retention: GOVERNANCE or "
+                      "COMPLIANCE (metadata.object_lock); absent: none")
+    RETAIN_UNTIL = field("retentionDate", str, "object lock: retain until (ISO 8601, UTC)")
+    LEGAL_HOLD = field("legalHold", bool, "object lock legal hold ON; absent: OFF")
     SSE = field("sse", dict, "server-side encryption (cloudserver.s3.sse.SseRecord): "
                 "{algorithm: AES256|aws:kms, keyId?, context?, bucketKeyEnabled?, "
                 "customerAlgorithm?, customerKeyMD5?, customerKeyHmac?, salt?}; "
@@ -180,6 +184,10 @@ class BucketRecord(RecordSchema):
                    "cached by cloudserver.s3.access.bucket_policy)")
     OBJECT_OWNERSHIP = field("objectOwnership", str, "ObjectOwnership of the bucket's "
                              "OwnershipControls; absent: none (ObjectWriter)")
+    OBJECT_LOCK_ENABLED = field("objectLockEnabled", bool, "object lock enabled (at "
+                                "creation or by PutObjectLockConfiguration); absent: no")
+    OBJECT_LOCK_RULE = field("objectLockConfiguration", dict, "default retention: {mode, "
+                             "days | years}; absent: none")
     ENCRYPTION = field("encryption", dict, "default encryption (PutBucketEncryption): "
                        "{algorithm: AES256|aws:kms, keyId?, bucketKeyEnabled?}; absent: none")
     BUCKET_KEY_ID = field("bucketKeyId", str, "the bucket's own master key id in the KMS "
@@ -209,6 +217,8 @@ class UploadRecord(RecordSchema):
                  "ObjectRecord.TAGS)")
     WEBSITE_REDIRECT = field("website-redirect-location", str, "the object's redirect")
     SSE = field("sse", dict, "the encryption every part uses (as ObjectRecord.SSE)")
+    OBJECT_LOCK = field("objectLock", dict, "the object's lock at completion: {retentionMode?, "
+                        "retentionDate?, legalHold?} (as ObjectRecord)")
     DATA_LOCATION = field("data-location", str, "S3DATA=multiple: where the parts go")
     DATA_UPLOAD_ID = field("data-upload-id", (str, NONE), "the remote upload's id")
 

@@ -40,7 +40,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cloudserver.metadata import inline, keys, versioning
+from cloudserver.metadata import inline, keys, object_lock, versioning
 from cloudserver.metadata.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,
@@ -86,6 +86,7 @@ class MetadataService:
         """``replication_group_id``: config ``replicationGroupId``, part of every
         version id; ``clock``: wall time in seconds, for version ids."""
         self.kv = kv
+        self._clock = clock
         self._version_ids = VersionIdGenerator(replication_group_id, clock)
         self._inf_version_id = inf_version_id(replication_group_id)
         # Staged version keys of each object (master key -> keys), for repairs.
@@ -295,6 +296,9 @@ class MetadataService:
             if not self._bucket_exists(bucket):
                 raise NoSuchBucket(bucket) from None
             raise
+        now = self._clock()
+        for record in versioning.freed_records(plan.result):
+            object_lock.check_removable(record, now, opts.bypass_governance)
         return self._commit(bucket, okey, self._changes(okey, plan), plan.result,
                             data=([], inline.freed_keys(versioning.freed_records(plan.result))))
 

@@ -121,6 +121,8 @@ class Options:
 
     versioning: bool = False
     version_id: str | None = None
+    #: delete: the front authorized s3:BypassGovernanceRetention (object_lock)
+    bypass_governance: bool = False
 
     @property
     def plain(self) -> bool:
@@ -139,7 +141,11 @@ def parse_options(options: Mapping[str, Any] | None) -> Options:
     vid = options.get("versionId")
     if vid is not None and (not isinstance(vid, str) or "\x00" in vid):
         raise InvalidArgument("versionId must be a string", message="Invalid version id specified")
-    return Options(versioning=bool(options.get("versioning")), version_id=vid)
+    bypass = options.get("bypassGovernanceRetention", False)
+    if not isinstance(bypass, bool):
+        raise InvalidArgument("bypassGovernanceRetention must be a boolean")
+    return Options(versioning=bool(options.get("versioning")), version_id=vid,
+                   bypass_governance=bypass)
 
 
 # -- record predicates --------------------------------------------------------

@@ -91,6 +91,7 @@ class Locations:
     def producer(self, piece: dict, offset: int, length: int):
         if piece.get("inline"):
             return inline.producer(piece, offset, length)
+        offset += piece.get("blobStart", 0)
         return self.store(piece.get("loc")).producer(piece["key"], offset, length)
 
     def delete(self, piece: dict) -> defer.Deferred:

@@ -110,6 +110,9 @@ class PieceRecord(RecordSchema, versioned=False):
                  "metadata service (never stored in the record)")
     REMOTE_PART = field("remotePart", bool, "a part of a remote multipart upload: "
                         "not deleted on its own")
+    BLOB_START = field("blobStart", int, "offset of the piece in its blob: the parts of an "
+                       "encrypted remote multipart object share the remote's one blob, a "
+                       "piece per part (its own cipher); absent: 0")
     CIPHER = field("cipher", dict, "an encrypted piece: {iv (base64), keyId, dataKey "
                    "(the wrapped data key, base64; absent for SSE-C), context?}; absent: "
                    "stored in the clear (cloudserver.s3.sse)")

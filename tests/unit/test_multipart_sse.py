@@ -16,8 +16,7 @@ import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.kms.memory import MemoryKms
-from cloudserver.s3.errors import S3Error
-from cloudserver.s3.ops import multipart_sse
+from cloudserver.s3.ops import multipart_complete, multipart_sse
 from cloudserver.s3.ops.multipart import KEPT_PREFIXES
 from tests.unit.test_http import Harness, signed, status
 
@@ -61,20 +60,31 @@ class KeptHeadersTests(SynchronousTestCase):
 
 
 class RemoteLocationTests(SynchronousTestCase):
-    """A remote location assembles one blob of parts keyed apart: refused."""
+    """A remote assembles one blob of the parts: encrypted, the object is a
+    piece per part over that blob (each its own key and IV)."""
 
-    def ctx(self, remote: bool):
-        locations = SimpleNamespace(is_remote=lambda name: remote)
+    def ctx(self):
+        from cloudserver.data.locations import Locations
+        locations = Locations.single(None)
         return SimpleNamespace(backend=SimpleNamespace(locations=locations))
 
-    def test_encrypted_upload_to_a_remote_location_refused(self):
-        e = self.assertRaises(S3Error, multipart_sse.check_location, self.ctx(True),
-                              {"algorithm": "AES256"}, "aws-remote")
-        self.assertEqual((e.code, e.status), ("NotImplemented", 501))
+    def parts(self):
+        return [{"partNumber": n, "size": size,
+                 "location": [{"key": f"p{n}", "start": 0, "size": size,
+                               "cipher": {"iv": f"iv{n}"}}]}
+                for n, size in ((1, 10), (2, 7))]
 
-    def test_clear_or_local_accepted(self):
-        multipart_sse.check_location(self.ctx(True), None, "aws-remote")
-        multipart_sse.check_location(self.ctx(False), {"algorithm": "AES256"}, "local")
+    def test_encrypted_pieces_share_the_blob(self):
+        pieces = multipart_complete.remote_pieces(self.ctx(), "aws", "blob", self.parts(), 17,
+                                                  encrypted=True)
+        self.assertEqual([(p["key"], p["start"], p["size"], p["blobStart"], p["cipher"]["iv"])
+                          for p in pieces],
+                         [("blob", 0, 10, 0, "iv1"), ("blob", 10, 7, 10, "iv2")])
+
+    def test_clear_object_is_one_piece(self):
+        pieces = multipart_complete.remote_pieces(self.ctx(), "aws", "blob", self.parts(), 17,
+                                                  encrypted=False)
+        self.assertEqual(pieces, [{"key": "blob", "start": 0, "size": 17}])
 
 
 class Base(SynchronousTestCase):

@@ -135,7 +135,6 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
     if redirect is not None:
         record[Upl.WEBSITE_REDIRECT] = redirect
     location = placement.object_location(ctx, bucket)
-    multipart_sse.check_location(ctx, encryption, location)
     if ctx.backend.locations.multiple:
         # Parts go where the upload was placed; a remote one gets its own upload.
         record[Upl.DATA_LOCATION] = location

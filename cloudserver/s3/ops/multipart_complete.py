@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from cloudserver.metadata import errors as md_errors
 from cloudserver.metadata.schema import ObjectRecord as Obj
-from cloudserver.metadata.schema import PartRecord
+from cloudserver.metadata.schema import PartRecord, PieceRecord
 from cloudserver.metadata.schema import UploadRecord as Upl
 from cloudserver.metadata.uploads import InvalidPart, NoSuchUpload, part_identity
 from cloudserver.s3.model import checksums, placement
@@ -139,6 +139,25 @@ async def _completed_before(ctx: RequestContext, uid: str, bucket: dict) -> Resp
     return _result(ctx, current, client_version_id(current) if enabled else None)
 
 
+def remote_pieces(ctx: RequestContext, location: str, key: str, parts: list[dict],
+                  total: int, encrypted: bool) -> list[dict]:
+    """The pieces of an object a remote assembled from its parts: one piece;
+    encrypted, a piece per part (each with its own key and IV) over the
+    same blob, ``blobStart`` telling where the part begins in it."""
+    locations = ctx.backend.locations
+    if not encrypted:
+        return [locations.piece(location, key, 0, total)]
+    pieces, offset = [], 0
+    for part in parts:
+        for loc in part.get(PartRecord.LOCATION) or ():
+            extra = {PieceRecord.BLOB_START: offset}
+            if loc.get(PieceRecord.CIPHER) is not None:
+                extra[PieceRecord.CIPHER] = loc[PieceRecord.CIPHER]
+            pieces.append(locations.piece(location, key, offset, loc["size"], **extra))
+            offset += loc["size"]
+    return pieces
+
+
 def object_location(parts: list[dict]) -> list[dict]:
     """The parts' data pieces, one after the other, as one object."""
     location, offset = [], 0
@@ -197,7 +216,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
             upload.get(Upl.DATA_UPLOAD_ID),
             [(p[PartRecord.PART_NUMBER], p[PartRecord.LOCATION][0]["key"])
              for p in parts if p.get(PartRecord.LOCATION)])
-        pieces = [ctx.backend.locations.piece(data_location, key, 0, total)]
+        pieces = remote_pieces(ctx, data_location, key, parts, total,
+                               encrypted=upload.get(Upl.SSE) is not None)
     else:
         pieces = object_location(parts)
     md.update({

@@ -55,15 +55,6 @@ async def upload_sse(ctx: RequestContext, bucket_attrs: Mapping) -> dict | None:
     return apply.object_record(spec)
 
 
-def check_location(ctx: RequestContext, record: Mapping | None, location: str | None) -> None:
-    """A remote location assembles its own object from the parts, one blob
-    where each part has its own key and IV: refused (not implemented) rather
-    than stored undecryptable."""
-    if record is not None and ctx.backend.locations.is_remote(location):
-        raise S3Error("NotImplemented", "Server-side encryption of a multipart upload to "
-                      "a remote location is not implemented")
-
-
 def part_customer(ctx: RequestContext, upload: Mapping) -> CustomerKey | None:
     """The SSE-C key a part (or a completion) brings, checked against the
     upload's: missing or another key is AWS's 400 InvalidRequest."""

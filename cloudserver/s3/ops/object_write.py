@@ -75,8 +75,14 @@ def object_record(ctx: RequestContext, received: Received, *, content_type: str 
 
 
 async def delete_data(ctx: RequestContext, locations: list[dict]) -> None:
-    """Remove the data of an overwritten or deleted object (best effort)."""
+    """Remove the data of an overwritten or deleted object (best effort);
+    a blob several pieces share (an encrypted remote multipart object) once."""
+    seen = set()
     for loc in locations or ():
+        blob = ctx.backend.locations.piece_id(loc)
+        if blob in seen:
+            continue
+        seen.add(blob)
         try:
             await ctx.backend.locations.delete(loc)
         except Exception:  # an orphan is not worth failing the request for

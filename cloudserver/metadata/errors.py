@@ -72,10 +72,17 @@ class NotImplementedOption(MetadataError):
     code = "NotImplemented"
 
 
+class ObjectLocked(MetadataError):
+    """A delete of a version that object lock protects (AWS: 403 AccessDenied);
+    raised by metadata.object_lock, here so that the RPC client rebuilds it."""
+
+    code = "AccessDenied"
+
+
 _BY_NAME = {cls.__name__: cls for cls in (
     NoSuchBucket, BucketAlreadyExists, BucketNotEmpty, NoSuchKey, NoSuchVersion, InvalidKey,
     InvalidBucketName, InvalidArgument, OperationAborted, NotImplementedOption,
-    DaemonUnavailable)}
+    ObjectLocked, DaemonUnavailable)}
 
 
 def from_name(name: str, message: str | None = None) -> DomainError:

@@ -16,18 +16,13 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from cloudserver.metadata.errors import MetadataError
+# Defined with the other metadata errors, so that the RPC client rebuilds it.
+from cloudserver.metadata.errors import ObjectLocked
 from cloudserver.metadata.schema import ObjectRecord as Obj
 
 GOVERNANCE = "GOVERNANCE"
 COMPLIANCE = "COMPLIANCE"
 MODES = (GOVERNANCE, COMPLIANCE)
-
-
-class ObjectLocked(MetadataError):
-    """A delete of a version that object lock protects (AWS: 403 AccessDenied)."""
-
-    code = "AccessDenied"
 
 
 def parse_date(value: str) -> float:

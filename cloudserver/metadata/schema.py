@@ -195,8 +195,6 @@ class BucketRecord(RecordSchema):
                        "{algorithm: AES256|aws:kms, keyId?, bucketKeyEnabled?}; absent: none")
     BUCKET_KEY_ID = field("bucketKeyId", str, "the bucket's own master key id in the KMS "
                           "(bucket-level encryption, x-amz-scal-server-side-encryption)")
-    OBJECT_LOCK = field("objectLock", dict, "object lock configuration (read by "
-                        "PutBucketVersioning; no operation writes it yet)")
 
 
 class UploadRecord(RecordSchema):

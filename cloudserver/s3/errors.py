@@ -62,6 +62,8 @@ CATALOG: dict[str, tuple[int, str]] = {
     "InvalidRedirectLocation": (400, "The website redirect location must have a prefix of "
                                 "'http://' or 'https://' or '/'."),
     "InvalidRequest": (400, "Invalid Request"),
+    "InvalidRetentionPeriod": (400, "Default retention period must be a positive integer "
+                               "value."),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
     "InvalidTag": (400, "The tag provided was not a valid tag."),
     "InvalidTargetBucketForLogging": (400, "The target bucket for logging does not exist."),
@@ -97,6 +99,8 @@ CATALOG: dict[str, tuple[int, str]] = {
     "NotImplemented": (501, "A header you provided implies functionality that is not "
                        "implemented."),
     "NotModified": (304, "Not Modified."),
+    "ObjectLockConfigurationNotFoundError": (404, "Object Lock configuration does not "
+                                             "exist for this bucket"),
     "OperationAborted": (409, "A conflicting conditional operation is currently in progress "
                          "against this resource. Try again."),
     "PermanentRedirect": (301, "The bucket you are attempting to access must be addressed "

@@ -14,6 +14,7 @@ import hashlib
 import os
 import shlex
 import subprocess
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,15 +91,69 @@ def boto3_client(server: ServerProcess, workdir: str | os.PathLike[str], *,
     )
 
 
+#: How long the clean-up waits out a retention the test left (COMPLIANCE, or
+#: GOVERNANCE for a client without s3:BypassGovernanceRetention): tests on
+#: locked buckets use retentions of a few seconds.
+LOCK_WAIT_SECONDS = 30.0
+
+
+def _delete_versions(client, bucket: str) -> list[dict]:
+    """Delete every version and delete marker of ``bucket`` (the null version
+    of a never-versioned bucket too), lifting GOVERNANCE retention as the
+    owner may; returns the entries refused (object lock)."""
+    refused = []
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                   for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        for start in range(0, len(objects), 1000):
+            out = client.delete_objects(Bucket=bucket, BypassGovernanceRetention=True,
+                                        Delete={"Objects": objects[start:start + 1000],
+                                                "Quiet": True})
+            refused += out.get("Errors", [])
+    return refused
+
+
+def _release(client, bucket: str, refused: list[dict]) -> float:
+    """Lift what the clean-up may lift on the refused versions: a legal hold
+    the test set goes OFF (what any caller with s3:PutObjectLegalHold may
+    do); returns the epoch second the longest retention left ends."""
+    until = 0.0
+    for entry in refused:
+        try:
+            head = client.head_object(Bucket=bucket, Key=entry["Key"],
+                                      VersionId=entry["VersionId"])
+        except ClientError:
+            continue
+        if head.get("ObjectLockLegalHoldStatus") == "ON":
+            client.put_object_legal_hold(Bucket=bucket, Key=entry["Key"],
+                                         VersionId=entry["VersionId"],
+                                         LegalHold={"Status": "OFF"})
+        retain = head.get("ObjectLockRetainUntilDate")
+        if retain is not None:
+            until = max(until, retain.timestamp())
+    return until
+
+
 def empty_and_delete_bucket(client, bucket: str) -> None:
-    """Best-effort cleanup so a shared server does not accumulate data."""
+    """Best-effort cleanup so a shared server does not accumulate data.
+
+    Every version goes, on a locked bucket too, but only as object lock
+    allows (nothing here bypasses a lock): GOVERNANCE retention is lifted
+    with x-amz-bypass-governance-retention, legal holds are turned OFF, and
+    a COMPLIANCE retention is waited out up to LOCK_WAIT_SECONDS (so tests
+    must give such versions a few seconds only).
+    """
     try:
-        paginator = client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys:
-                client.delete_objects(Bucket=bucket,
-                                      Delete={"Objects": keys, "Quiet": True})
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            refused = _delete_versions(client, bucket)
+            if not refused:
+                break
+            wait = _release(client, bucket, refused) - time.time()
+            if time.monotonic() + max(wait, 0) > deadline:
+                print(f"cleanup of bucket {bucket}: locked versions left: {refused}")
+                return
+            time.sleep(min(max(wait, 0) + 0.2, LOCK_WAIT_SECONDS))
         client.delete_bucket(Bucket=bucket)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "NoSuchBucket":

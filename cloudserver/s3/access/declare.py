@@ -88,3 +88,7 @@ OPEN_ACCESS = Access(None, OPEN)
 LIST_BUCKET = on_bucket(READ, "s3:ListBucket")
 #: What CopyObject and UploadPartCopy need on their source object.
 COPY_SOURCE = on_object(READ, "s3:GetObject", "s3:GetObjectVersion")
+#: What lifts GOVERNANCE retention for a request carrying
+#: ``x-amz-bypass-governance-retention: true``: the bucket owner has it, others
+#: through a bucket policy (access.governance).
+BYPASS_GOVERNANCE = owner("s3:BypassGovernanceRetention")

@@ -21,12 +21,12 @@ NOT_IMPLEMENTED = frozenset({
     "GetBucketInventoryConfiguration", "GetBucketLifecycleConfiguration", "GetBucketLogging",
     "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
     "GetBucketReplication", "GetBucketRequestPayment", "GetBucketWebsite",
-    "GetObjectLegalHold", "GetObjectLockConfiguration", "GetObjectRetention",
+    "GetObjectLegalHold", "GetObjectRetention",
     "PutBucketAccelerateConfiguration",
     "PutBucketLifecycleConfiguration", "PutBucketLogging",
     "PutBucketNotificationConfiguration",
     "PutBucketReplication", "PutBucketRequestPayment", "PutBucketWebsite",
-    "PutObjectLegalHold", "PutObjectLockConfiguration", "PutObjectRetention",
+    "PutObjectLegalHold", "PutObjectRetention",
     "RestoreObject", "SelectObjectContent",
 })
 

@@ -46,6 +46,25 @@ def new_bucket_ownership(ctx: RequestContext, new_acl: acl.Acl) -> str | None:
     return setting
 
 
+#: CreateBucket's request for a write-once (object lock) bucket.
+OBJECT_LOCK_HEADER = "x-amz-bucket-object-lock-enabled"
+
+
+def object_lock_requested(ctx: RequestContext) -> bool:
+    """Whether CreateBucket asks for object lock: ``true`` or ``false``
+    (any case, as AWS); another value is InvalidArgument, refused before
+    anything is created."""
+    value = ctx.header(OBJECT_LOCK_HEADER)
+    if value is None:
+        return False
+    value = value.strip().lower()
+    if value not in ("true", "false"):
+        raise S3Error("InvalidArgument", f"Invalid value for header {OBJECT_LOCK_HEADER}",
+                      ArgumentName=OBJECT_LOCK_HEADER, ArgumentValue=ctx.header(
+                          OBJECT_LOCK_HEADER))
+    return value == "true"
+
+
 async def create_bucket(ctx: RequestContext) -> Response:
     name = ctx.bucket
     if not valid_bucket_name(name):
@@ -54,6 +73,7 @@ async def create_bucket(ctx: RequestContext) -> Response:
     new_acl = acl.acl_from_headers(ctx.header, account.canonical_id, ctx.backend.accounts) \
         or acl.private(account.canonical_id)
     object_ownership = new_bucket_ownership(ctx, new_acl)
+    locked = object_lock_requested(ctx)
     body = await ctx.read_small_body(MAX_CREATE_BODY)
     location = parse_create_bucket_configuration(body) if body.strip() else None
     config = ctx.backend.config
@@ -75,6 +95,9 @@ async def create_bucket(ctx: RequestContext) -> Response:
     }
     if object_ownership is not None:
         attrs[Bkt.OBJECT_OWNERSHIP] = object_ownership
+    if locked:  # a lock protects versions: the bucket is versioned from the start
+        attrs[Bkt.VERSIONING] = "Enabled"
+        attrs[Bkt.OBJECT_LOCK_ENABLED] = True
     encryption = await bucket_encryption_attrs(ctx)
     attrs.update(encryption)
     created = False

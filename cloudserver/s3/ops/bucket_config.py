@@ -22,6 +22,7 @@ import attrs
 from cloudserver.metadata import errors as md_errors
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.model import checksums
 from cloudserver.s3.ops.common import load_bucket
 
 Handler = Callable[[RequestContext], Awaitable[Response]]
@@ -83,6 +84,32 @@ def check_content_md5(ctx: RequestContext, body: bytes) -> None:
     md5 = ctx.header("content-md5")
     if md5 is not None and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
         raise S3Error("BadDigest")
+
+
+def check_integrity(ctx: RequestContext, body: bytes) -> None:
+    """For the operations AWS requires an integrity header on (DeleteObjects,
+    PutObjectLockConfiguration): a Content-MD5 or an x-amz-checksum-* that
+    matches the body; neither is InvalidRequest."""
+    md5 = ctx.header("content-md5")
+    algorithm = None
+    for name in ctx.headers:
+        if name.startswith("x-amz-checksum-") and name not in (
+                "x-amz-checksum-mode", "x-amz-checksum-type", "x-amz-checksum-algorithm"):
+            algorithm = (checksums.algorithm_from_header(name), ctx.header(name))
+    if md5 is None and algorithm is None:
+        raise S3Error("InvalidRequest", "Missing required header for this request: "
+                      "Content-MD5")
+    if md5 is not None and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
+        raise S3Error("BadDigest")
+    if algorithm is not None:
+        name, value = algorithm
+        if name is None:
+            raise S3Error("InvalidRequest", "Invalid checksum header")
+        c = checksums.new_checksum(name)
+        c.update(body)
+        if c.b64digest() != value:
+            raise S3Error("BadDigest", f"The {name} you specified did not match the "
+                          "calculated checksum.")
 
 
 async def get_config(ctx: RequestContext, doc: ConfigDocument) -> Response:

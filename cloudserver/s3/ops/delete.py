@@ -2,20 +2,18 @@
 """DeleteObject and DeleteObjects (multi-object delete)."""
 from __future__ import annotations
 
-import base64
-import hashlib
-
 from cloudserver.errors import DomainError
 from cloudserver.metadata import errors as md_errors
 from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
 from cloudserver.metadata.schema import BucketRecord as Bkt
 from cloudserver.metadata.schema import ObjectRecord as Obj
-from cloudserver.s3.model import checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import CATALOG, S3Error
 from cloudserver.s3.routing import MAX_KEY_BYTES
+from cloudserver.s3.ops.bucket_config import check_integrity
 from cloudserver.s3.ops.common import load_bucket, now, survives_disconnect
 from cloudserver.s3.ops.object_write import delete_data
+from cloudserver.s3.access.governance import may_bypass_governance
 from cloudserver.s3.model.versions import (
     freed_records, parse_version_param, result_version_id, write_options)
 from cloudserver.s3.xml import delete_result_xml, parse_delete_request
@@ -31,11 +29,15 @@ async def _free(ctx: RequestContext, result) -> None:
 
 @survives_disconnect
 async def remove_object(ctx: RequestContext, bucket_attrs: dict, key: str,
-                        version_param: str | None = None) -> dict:
+                        version_param: str | None = None, bypass_governance: bool = False
+                        ) -> dict:
     """Delete one object (or one version) and free its data.
 
     Without a version id a versioned bucket gets a delete marker instead.  A
     missing key or version is not an error (S3 answers 204 all the same).
+    A version object lock protects is refused by the metadata service
+    (ObjectLocked: AccessDenied); ``bypass_governance`` (authorized by
+    access.governance) lifts GOVERNANCE retention only.
     Returns what the response reports: VersionId, DeleteMarker,
     DeleteMarkerVersionId.
     """
@@ -44,7 +46,10 @@ async def remove_object(ctx: RequestContext, bucket_attrs: dict, key: str,
     if version_param is not None:
         version = parse_version_param(version_param)
         try:
-            result = await metadata.delete_object(bucket, key, {"versionId": version})
+            options = {"versionId": version}
+            if bypass_governance:
+                options["bypassGovernanceRetention"] = True
+            result = await metadata.delete_object(bucket, key, options)
         except (md_errors.NoSuchKey, md_errors.NoSuchVersion):
             return {"VersionId": version_param}
         await _free(ctx, result)
@@ -74,7 +79,8 @@ async def remove_object(ctx: RequestContext, bucket_attrs: dict, key: str,
 
 async def delete_object(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
-    out = await remove_object(ctx, bucket, ctx.key, ctx.query.get("versionId"))
+    out = await remove_object(ctx, bucket, ctx.key, ctx.query.get("versionId"),
+                              may_bypass_governance(ctx, bucket, ctx.key))
     headers = []
     if out.get("DeleteMarker"):
         headers.append(("x-amz-delete-marker", "true"))
@@ -82,29 +88,6 @@ async def delete_object(ctx: RequestContext) -> Response:
     if version:
         headers.append(("x-amz-version-id", version))
     return Response(status=204, headers=headers)
-
-
-def _check_integrity(ctx: RequestContext, body: bytes) -> None:
-    md5 = ctx.header("content-md5")
-    algorithm = None
-    for name in ctx.headers:
-        if name.startswith("x-amz-checksum-") and name not in (
-                "x-amz-checksum-mode", "x-amz-checksum-type", "x-amz-checksum-algorithm"):
-            algorithm = (checksums.algorithm_from_header(name), ctx.header(name))
-    if md5 is None and algorithm is None:
-        raise S3Error("InvalidRequest", "Missing required header for this request: "
-                      "Content-MD5")
-    if md5 is not None and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
-        raise S3Error("BadDigest")
-    if algorithm is not None:
-        name, value = algorithm
-        if name is None:
-            raise S3Error("InvalidRequest", "Invalid checksum header")
-        c = checksums.new_checksum(name)
-        c.update(body)
-        if c.b64digest() != value:
-            raise S3Error("BadDigest", f"The {name} you specified did not match the "
-                          "calculated checksum.")
 
 
 def _check_listed_version(key: str, version_id: str | None) -> None:
@@ -123,7 +106,7 @@ def _check_listed_version(key: str, version_id: str | None) -> None:
 async def delete_objects(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
     body = await ctx.read_small_body(MAX_DELETE_BODY)
-    _check_integrity(ctx, body)
+    check_integrity(ctx, body)
     quiet, objects = parse_delete_request(body)
     deleted, errors = [], []
     for key, version_id in objects:
@@ -131,7 +114,8 @@ async def delete_objects(ctx: RequestContext) -> Response:
             if len(key.encode("utf-8")) > MAX_KEY_BYTES:
                 raise S3Error("KeyTooLongError")
             _check_listed_version(key, version_id)
-            out = await remove_object(ctx, bucket, key, version_id)
+            out = await remove_object(ctx, bucket, key, version_id,
+                                      may_bypass_governance(ctx, bucket, key))
         except (S3Error, DomainError) as e:
             message = e.message if isinstance(e, S3Error) else None
             errors.append({"Key": key, "VersionId": version_id, "Code": e.code,

@@ -46,7 +46,7 @@ async def put_bucket_versioning(ctx: RequestContext) -> Response:
     body = await ctx.read_small_body(MAX_VERSIONING_BODY)
     status, mfa = parse_versioning(body)
     check_mfa(mfa, ctx.header("x-amz-mfa"))
-    if bucket.get(Bkt.OBJECT_LOCK) and status == "Suspended":
+    if bucket.get(Bkt.OBJECT_LOCK_ENABLED) and status == "Suspended":
         raise S3Error("InvalidBucketState", "An Object Lock configuration is present on "
                       "this bucket, so the versioning state cannot be changed.")
     await update_bucket_field(ctx, Bkt.VERSIONING, status)

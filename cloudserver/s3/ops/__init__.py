@@ -21,12 +21,12 @@ NOT_IMPLEMENTED = frozenset({
     "GetBucketInventoryConfiguration", "GetBucketLifecycleConfiguration", "GetBucketLogging",
     "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
     "GetBucketReplication", "GetBucketRequestPayment", "GetBucketWebsite",
-    "GetObjectLegalHold", "GetObjectLockConfiguration", "GetObjectRetention",
+    "GetObjectLockConfiguration",
     "PutBucketAccelerateConfiguration",
     "PutBucketLifecycleConfiguration", "PutBucketLogging",
     "PutBucketNotificationConfiguration",
     "PutBucketReplication", "PutBucketRequestPayment", "PutBucketWebsite",
-    "PutObjectLegalHold", "PutObjectLockConfiguration", "PutObjectRetention",
+    "PutObjectLockConfiguration",
     "RestoreObject", "SelectObjectContent",
 })
 

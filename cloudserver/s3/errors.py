@@ -131,6 +131,9 @@ CATALOG: dict[str, tuple[int, str]] = {
                                                        "configuration was not found"),
     "NoSuchPublicAccessBlockConfiguration": (404, "The public access block configuration "
                                              "was not found"),
+    # object lock: a version without retention or legal hold (Get*Retention/LegalHold)
+    "NoSuchObjectLockConfiguration": (404, "The specified object does not have a "
+                                      "ObjectLock configuration"),
     # CORS preflights and browser-based uploads (POST Object)
     "AccessForbidden": (403, "CORSResponse: This CORS request is not allowed. This is usually "
                         "because the evalution of Origin, request method / "

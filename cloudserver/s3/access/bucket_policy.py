@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from cloudserver.metadata.object_lock import parse_date
 from cloudserver.metadata.schema import BucketRecord, ObjectRecord
 from cloudserver.s3.access.declare import Access
 from cloudserver.s3.access.policy import Policy, PolicyRequest, compile_policy
@@ -35,6 +36,10 @@ _HEADER_KEYS = ("x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-gra
                 "x-amz-server-side-encryption-customer-algorithm",
                 "x-amz-metadata-directive", "x-amz-copy-source", "x-amz-storage-class",
                 "x-amz-website-redirect-location", "x-amz-object-ownership")
+#: object lock headers of a write -> their condition keys (the request's values)
+_LOCK_HEADER_KEYS = (("x-amz-object-lock-mode", "s3:object-lock-mode"),
+                     ("x-amz-object-lock-retain-until-date", "s3:object-lock-retain-until-date"),
+                     ("x-amz-object-lock-legal-hold", "s3:object-lock-legal-hold"))
 #: query parameters of listings that are condition keys (s3:<name>)
 _QUERY_KEYS = ("prefix", "delimiter", "max-keys")
 #: the writes whose x-amz-tagging header gives s3:RequestObjectTag keys
@@ -134,6 +139,7 @@ def condition_context(ctx: Any, now: float | None = None) -> dict[str, tuple[str
         values = headers.get(name)
         if values:
             out["s3:" + name] = tuple(values)
+    _add_lock_keys(out, headers, now)
     query = ctx.op.query
     for name in _QUERY_KEYS:
         if name in query:
@@ -141,6 +147,26 @@ def condition_context(ctx: Any, now: float | None = None) -> dict[str, tuple[str
     if "versionId" in query:
         out["s3:versionid"] = (query["versionId"],)
     return out
+
+
+def _add_lock_keys(out: dict[str, tuple[str, ...]], headers: Mapping[str, Any],
+                   now: float) -> None:
+    """s3:object-lock-* of a write's x-amz-object-lock-* headers, with
+    s3:object-lock-remaining-retention-days from its retain-until date.
+    Put/ObjectRetention and LegalHold give theirs from the body
+    (``model.lock.condition_keys``)."""
+    for header, key in _LOCK_HEADER_KEYS:
+        values = headers.get(header)
+        if values:
+            out[key] = tuple(values)
+    dates = out.get("s3:object-lock-retain-until-date")
+    if dates:
+        try:
+            until = parse_date(dates[0])
+        except ValueError:
+            return  # the handler answers the bad header
+        out["s3:object-lock-remaining-retention-days"] = (
+            str(max(0, int((until - now) // 86400))),)
 
 
 def add_tag_keys(context: dict[str, tuple[str, ...]], policy: Policy,

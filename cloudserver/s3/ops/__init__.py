@@ -21,12 +21,10 @@ NOT_IMPLEMENTED = frozenset({
     "GetBucketInventoryConfiguration", "GetBucketLifecycleConfiguration", "GetBucketLogging",
     "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
     "GetBucketReplication", "GetBucketRequestPayment", "GetBucketWebsite",
-    "GetObjectLegalHold", "GetObjectRetention",
     "PutBucketAccelerateConfiguration",
     "PutBucketLifecycleConfiguration", "PutBucketLogging",
     "PutBucketNotificationConfiguration",
     "PutBucketReplication", "PutBucketRequestPayment", "PutBucketWebsite",
-    "PutObjectLegalHold", "PutObjectRetention",
     "RestoreObject", "SelectObjectContent",
 })
 

@@ -19,6 +19,7 @@ from cloudserver.s3.access.declare import OBJECT, Access
 from cloudserver.s3.context import RequestContext
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.model.versions import client_version_id, shown_version_id
+from cloudserver.s3.model.lock import response_headers as lock_headers
 from cloudserver.s3.sse.apply import response_headers as sse_headers
 
 #: Headers stored with an object and returned on GET/HEAD as they were sent.
@@ -261,6 +262,7 @@ def object_headers(md: dict, bucket: dict | None = None) -> list[tuple[str, str]
     if md.get(REDIRECT_FIELD):
         headers.append((WEBSITE_REDIRECT, md[REDIRECT_FIELD]))
     headers.extend(sse_headers(md.get(Obj.SSE)))
+    headers.extend(lock_headers(md))
     return headers
 
 

@@ -14,7 +14,7 @@ from cloudserver.data.producers import ChainedProducer
 from cloudserver.metadata import errors as md_errors
 from cloudserver.data.inline import InlineWriter
 from cloudserver.metadata.schema import ObjectRecord as Obj
-from cloudserver.s3.model import checksums, placement
+from cloudserver.s3.model import checksums, lock, placement
 from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.model.conditions import failed_condition
@@ -181,6 +181,8 @@ async def copy_object(ctx: RequestContext) -> Response:
     refuse_version_param(ctx.query)
     object_acl = object_acl_from_request(ctx, dest)  # the source's ACL is not copied
     redirect = website_redirect(ctx)
+    # The copy's lock is the request's or the bucket default, never the source's.
+    object_lock = lock.requested_lock(ctx.header, dest, ctx.backend.clock.seconds())
     src_bucket, src_key, src_version = parse_copy_source(ctx.header("x-amz-copy-source"))
     src_customer = customer_key(ctx.header, COPY_SOURCE_CUSTOMER)
     require_secure(src_customer, ctx.secure, ctx.backend.config)
@@ -215,6 +217,7 @@ async def copy_object(ctx: RequestContext) -> Response:
     # AWS: the redirect "is unique to each object and is not copied" by
     # either directive; the copy has the request's, or none.
     set_website_redirect(md, redirect)
+    lock.set_lock(md, object_lock)
     options = write_options(dest)
     # Without versioning a copy onto itself only rewrites metadata (the data is
     # shared with the record it replaces); with versioning the old version stays,

@@ -17,7 +17,7 @@ from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD, PartRecord
 from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.metadata.schema import UploadRecord as Upl
 from cloudserver.s3.access import acl
-from cloudserver.s3.model import checksums, placement
+from cloudserver.s3.model import checksums, lock, placement
 from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
@@ -100,6 +100,8 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
     bucket = await load_bucket(ctx)
     object_acl = object_acl_from_request(ctx, bucket)
     tags = request_tags(ctx.header)  # refused now, not at completion
+    object_lock = lock.requested_lock(ctx.header, bucket, ctx.backend.clock.seconds(),
+                                      with_default=False)
     redirect = website_redirect(ctx)
     metadata = user_metadata(ctx)
     headers = stored_headers(ctx)
@@ -134,6 +136,8 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
     set_tags(record, tags)
     if redirect is not None:
         record[Upl.WEBSITE_REDIRECT] = redirect
+    if object_lock:
+        record[Upl.OBJECT_LOCK] = object_lock
     location = placement.object_location(ctx, bucket)
     if ctx.backend.locations.multiple:
         # Parts go where the upload was placed; a remote one gets its own upload.

@@ -17,7 +17,7 @@ from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.metadata.schema import PartRecord, PieceRecord
 from cloudserver.metadata.schema import UploadRecord as Upl
 from cloudserver.metadata.uploads import InvalidPart, NoSuchUpload, part_identity
-from cloudserver.s3.model import checksums, placement
+from cloudserver.s3.model import checksums, lock, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
@@ -238,6 +238,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         md[Obj.REQUEST_HEADERS] = upload[Upl.REQUEST_HEADERS]
     set_tags(md, upload_tags(upload))
     set_website_redirect(md, upload.get(Upl.WEBSITE_REDIRECT))
+    lock.set_lock(md, lock.completed_lock(upload.get(Upl.OBJECT_LOCK), bucket,
+                                          ctx.backend.clock.seconds()))
     done = await _commit_completion(ctx, uid, md, parts, write_options(bucket),
                                     relocate=not ctx.backend.locations.is_remote(data_location))
     # AWS names the version only in a versioning-enabled bucket (s3-tests

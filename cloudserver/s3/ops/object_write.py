@@ -8,7 +8,7 @@ from cloudserver.metadata import errors as md_errors
 from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
 from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.access import acl
-from cloudserver.s3.model import checksums, placement
+from cloudserver.s3.model import checksums, lock, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import (
@@ -159,6 +159,8 @@ async def put_object(ctx: RequestContext) -> Response:
     refuse_version_param(ctx.query)
     object_acl = object_acl_from_request(ctx, bucket)
     tags = request_tags(ctx.header)
+    object_lock = lock.requested_lock(ctx.header, bucket, ctx.backend.clock.seconds())
+    lock.require_integrity(ctx.headers, ctx.header)
     exp = expected_from_headers(ctx)
     metadata = user_metadata(ctx)
     headers = stored_headers(ctx)
@@ -180,6 +182,7 @@ async def put_object(ctx: RequestContext) -> Response:
     md[Obj.ACL] = object_acl.to_record()
     set_tags(md, tags)
     set_website_redirect(md, redirect)
+    lock.set_lock(md, object_lock)
     result = await commit_object(ctx, md, write_options(bucket))
     out = [("ETag", quoted_etag(md[Obj.ETAG]))]
     if versioning_state(bucket) == "Enabled":

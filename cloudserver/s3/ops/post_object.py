@@ -27,7 +27,7 @@ from twisted.internet.defer import Deferred
 
 from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.access import acl
-from cloudserver.s3.model import checksums
+from cloudserver.s3.model import checksums, lock
 from cloudserver.s3.access import authorize
 from cloudserver.s3.auth.authenticate import AuthResult
 from cloudserver.s3.context import RequestContext, Response
@@ -70,6 +70,8 @@ class _Target:
     status: int
     redirect: str | None
     sse: sse.SseSpec | None = None  # from the x-amz-server-side-encryption* fields
+    #: the record's lock fields: the x-amz-object-lock-* fields or the bucket default
+    lock: dict = attrs.field(factory=dict)
 
 
 def _decode(name: str, raw: bytes) -> str:
@@ -232,6 +234,8 @@ class _FormUpload:
             tags = parse_tagging(self.raw["tagging"], max_tags=MAX_OBJECT_TAGS)
         # The SSE fields are read as PutObject's headers are (names case-insensitive).
         spec = write_encryption(obj_ctx, obj_ctx.header, self.bucket, ctx.bucket, key)
+        object_lock = lock.requested_lock(obj_ctx.header, self.bucket,
+                                          ctx.backend.clock.seconds())
         return _Target(
             ctx=obj_ctx, content_type=obj_ctx.header("content-type"),
             headers=stored_headers(obj_ctx), metadata=user_metadata(obj_ctx),
@@ -240,7 +244,7 @@ class _FormUpload:
             min_size=low, max_size=high, checksum=_checksum_field(fields),
             status=_success_status(fields.get("success_action_status")),
             redirect=_redirect(fields.get("success_action_redirect")
-                               or fields.get("redirect")), sse=spec)
+                               or fields.get("redirect")), sse=spec, lock=object_lock)
 
     # -- the end ---------------------------------------------------------------------
     async def finish(self) -> Received:
@@ -307,6 +311,7 @@ async def post_object(ctx: RequestContext) -> Response:
     md[Obj.ACL] = target.acl.to_record()
     set_tags(md, target.tags)
     set_encryption(md, target.sse, upload.cipher, received.md5_hex)
+    lock.set_lock(md, target.lock)
     result = await commit_object(obj_ctx, md, write_options(bucket))  # frees data on failure
     etag = quoted_etag(md[Obj.ETAG])
     key = obj_ctx.key

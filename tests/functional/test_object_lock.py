@@ -3,10 +3,8 @@
 Put/GetObjectRetention, Put/GetObjectLegalHold, the lock headers of
 PutObject, CopyObject and multipart uploads, GET/HEAD echoing them.
 
-Until CreateBucket's x-amz-bucket-object-lock-enabled is in this branch,
-``lock_bucket`` turns lock on through the metadata daemon's RPC (what
-CreateBucket records: ``objectLockEnabled`` on a versioned bucket).  Its
-clean-up lifts legal holds, removes GOVERNANCE retentions with
+``lock_bucket`` creates a bucket with object lock; its clean-up lifts
+legal holds, removes GOVERNANCE retentions with
 x-amz-bypass-governance-retention, then deletes every version; the tests use GOVERNANCE (or
 COMPLIANCE for a few seconds, waited out) so that it can.
 """
@@ -14,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import socket
 import time
 
 from tests.functional.clients import AwsCli, unique_bucket
@@ -23,36 +20,20 @@ from tests.functional.s3case import S3TestCase
 FUTURE = datetime.datetime(2140, 1, 1, tzinfo=datetime.timezone.utc)
 
 
-def _rpc(port: int, method: str, params: dict):
-    """One metadata RPC call (docs/PROTOCOL.md: a JSON line each way)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(json.dumps({"id": 1, "method": method, "params": params}).encode()
-                     + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    reply = json.loads(data)
-    if "error" in reply:
-        raise RuntimeError(reply["error"])
-    return reply["result"]
-
-
 class ObjectLockCase(S3TestCase):
 
     def lock_bucket(self, rule: dict | None = None) -> str:
+        """A bucket created with object lock; ``rule``: its default
+        retention, as BucketRecord keeps it ({mode, days | years})."""
         name = unique_bucket(self._testMethodName.removeprefix("test_"))
-        self.s3.create_bucket(Bucket=name)
-        self.s3.put_bucket_versioning(Bucket=name,
-                                      VersioningConfiguration={"Status": "Enabled"})
-        attrs = _rpc(self.server.metadata_port, "get_bucket", {"name": name})
-        attrs["objectLockEnabled"] = True
-        if rule is not None:
-            attrs["objectLockConfiguration"] = rule
-        _rpc(self.server.metadata_port, "update_bucket", {"name": name, "attrs": attrs})
+        self.s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
         self.addCleanup(self.clean_lock_bucket, name)
+        if rule is not None:
+            retention = {"Mode": rule["mode"]}
+            retention.update({"Days": rule["days"]} if "days" in rule
+                             else {"Years": rule["years"]})
+            self.s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": retention}})
         return name
 
     def clean_lock_bucket(self, name: str) -> None:

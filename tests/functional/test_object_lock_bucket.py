@@ -2,14 +2,12 @@
 """Object lock on buckets against the real server, with boto3 and aws-cli
 s3api: CreateBucket with lock, Put/GetObjectLockConfiguration and AWS's
 errors, versioning that cannot be suspended, and deletes refused while a
-version is locked (those need PutObjectRetention / PutObjectLegalHold and
-skip on a server that does not have them)."""
+version is locked (under retention or legal hold)."""
 from __future__ import annotations
 
 import datetime
 import json
 
-from botocore.exceptions import ClientError
 
 from tests.functional.clients import AwsCli, empty_and_delete_bucket, unique_bucket
 from tests.functional.s3case import S3TestCase
@@ -92,13 +90,8 @@ class ObjectLockBucketTests(S3TestCase):
         version = self.s3.put_object(Bucket=bucket, Key=key, Body=b"x")["VersionId"]
         until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
             seconds=seconds)
-        try:
-            self.s3.put_object_retention(Bucket=bucket, Key=key, VersionId=version,
-                                         Retention={"Mode": mode, "RetainUntilDate": until})
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "NotImplemented":
-                self.skipTest("PutObjectRetention is not on this server")
-            raise
+        self.s3.put_object_retention(Bucket=bucket, Key=key, VersionId=version,
+                                     Retention={"Mode": mode, "RetainUntilDate": until})
         return version
 
     def test_delete_refused_while_retained(self) -> None:
@@ -128,13 +121,8 @@ class ObjectLockBucketTests(S3TestCase):
     def test_legal_hold_blocks_bypass(self) -> None:
         bucket = self.locked_bucket()
         version = self.s3.put_object(Bucket=bucket, Key="h", Body=b"x")["VersionId"]
-        try:
-            self.s3.put_object_legal_hold(Bucket=bucket, Key="h", VersionId=version,
-                                          LegalHold={"Status": "ON"})
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "NotImplemented":
-                self.skipTest("PutObjectLegalHold is not on this server")
-            raise
+        self.s3.put_object_legal_hold(Bucket=bucket, Key="h", VersionId=version,
+                                      LegalHold={"Status": "ON"})
         self.assertS3Error("AccessDenied", 403, self.s3.delete_object, Bucket=bucket,
                            Key="h", VersionId=version, BypassGovernanceRetention=True)
         # The clean-up helper turns the hold OFF before deleting.

@@ -88,27 +88,27 @@ def check_content_md5(ctx: RequestContext, body: bytes) -> None:
 
 def check_integrity(ctx: RequestContext, body: bytes) -> None:
     """For the operations AWS requires an integrity header on (DeleteObjects,
-    PutObjectLockConfiguration): a Content-MD5 or an x-amz-checksum-* that
-    matches the body; neither is InvalidRequest."""
+    PutObjectLockConfiguration, PutObjectRetention, PutObjectLegalHold): a
+    Content-MD5 or x-amz-checksum-* headers, each matching the body; none
+    is InvalidRequest."""
     md5 = ctx.header("content-md5")
-    algorithm = None
-    for name in ctx.headers:
-        if name.startswith("x-amz-checksum-") and name not in (
-                "x-amz-checksum-mode", "x-amz-checksum-type", "x-amz-checksum-algorithm"):
-            algorithm = (checksums.algorithm_from_header(name), ctx.header(name))
-    if md5 is None and algorithm is None:
+    given = [(name, ctx.header(name)) for name in ctx.headers
+             if name.startswith("x-amz-checksum-") and name not in (
+                 "x-amz-checksum-mode", "x-amz-checksum-type", "x-amz-checksum-algorithm")]
+    if md5 is None and not given:
         raise S3Error("InvalidRequest", "Missing required header for this request: "
                       "Content-MD5")
     if md5 is not None and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
         raise S3Error("BadDigest")
-    if algorithm is not None:
-        name, value = algorithm
-        if name is None:
-            raise S3Error("InvalidRequest", "Invalid checksum header")
-        c = checksums.new_checksum(name)
+    for name, value in given:
+        algorithm = checksums.algorithm_from_header(name)
+        if algorithm is None:
+            raise S3Error("InvalidRequest", f"The algorithm type you specified in {name} "
+                          "header is invalid.")
+        c = checksums.new_checksum(algorithm)
         c.update(body)
         if c.b64digest() != value:
-            raise S3Error("BadDigest", f"The {name} you specified did not match the "
+            raise S3Error("BadDigest", f"The {algorithm} you specified did not match the "
                           "calculated checksum.")
 
 

@@ -13,8 +13,6 @@ s3:object-lock-* conditions see the values the request sets.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 
 from cloudserver.metadata import object_lock as rules
 from cloudserver.metadata.schema import ObjectRecord as Obj
@@ -22,10 +20,10 @@ from cloudserver.s3.access import authorize
 from cloudserver.s3.access.declare import owner
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.model import checksums
 from cloudserver.s3.model import lock
 from cloudserver.s3.model.versions import client_version_id
 from cloudserver.s3.ops.acl import update_in_place, version_header
+from cloudserver.s3.ops.bucket_config import check_integrity
 from cloudserver.s3.ops.common import load_bucket
 from cloudserver.s3.ops.object_read import load_current
 from cloudserver.s3.xml.object_retention import (
@@ -53,36 +51,12 @@ async def _load(ctx: RequestContext, *, decide: bool) -> tuple[dict, dict]:
     return attrs, md
 
 
-def _check_integrity(ctx: RequestContext, body: bytes) -> None:
-    """AWS requires Content-MD5 (or an x-amz-checksum-*) on these PUTs and
-    checks what is given against the body."""
-    md5 = ctx.header("content-md5")
-    given = [(name, ctx.header(name)) for name in ctx.headers
-             if name.startswith("x-amz-checksum-")
-             and name not in ("x-amz-checksum-mode", "x-amz-checksum-type")]
-    if md5 is None and not given:
-        raise S3Error("InvalidRequest", "Missing required header for this request: "
-                      "Content-MD5")
-    if md5 is not None and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
-        raise S3Error("BadDigest")
-    for name, value in given:
-        algorithm = checksums.algorithm_from_header(name)
-        if algorithm is None:
-            raise S3Error("InvalidRequest", f"The algorithm type you specified in {name} "
-                          "header is invalid.")
-        c = checksums.new_checksum(algorithm)
-        c.update(body)
-        if c.b64digest() != value:
-            raise S3Error("BadDigest", f"The {algorithm} you specified did not match the "
-                          "calculated checksum.")
-
-
 async def _read_body(ctx: RequestContext, attrs: dict, md: dict, parse):
     """The parsed body; a body that does not parse is answered after the
     operation's decision (without the body's condition keys)."""
     body = await ctx.read_small_body(MAX_BODY)
     try:
-        _check_integrity(ctx, body)
+        check_integrity(ctx, body)
         return parse(body)
     except S3Error:
         authorize(ctx, attrs, md).require()

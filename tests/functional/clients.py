@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
+import shutil
 import subprocess
 import time
 import uuid
@@ -301,3 +302,27 @@ class Rclone:
         argv = [venv_bin("rclone"), "--config", self.config,
                 "--retries", "1", "--low-level-retries", "1", *tls, *args]
         return run_command(argv, self.env, self.server, check=check, cwd=cwd)
+
+
+class Restic:
+    """``restic`` (the Debian package, installed by the README's test command)
+    on a repository ``s3:<endpoint>/<bucket>/<prefix>``."""
+
+    PASSWORD = "restic test password"
+
+    def __init__(self, server: ServerProcess, home: Path, bucket: str, prefix: str) -> None:
+        self.server = server
+        home.mkdir(parents=True, exist_ok=True)
+        binary = shutil.which("restic")
+        if binary is None:
+            raise AssertionError("restic is not installed: run the README's test command")
+        self.binary = binary
+        extra = {"RESTIC_CACERT": str(server.ca_file)} if server.tls else {}
+        self.env = client_environment(
+            home, AWS_ACCESS_KEY_ID=ACCESS_KEY_1, AWS_SECRET_ACCESS_KEY=SECRET_KEY_1,
+            RESTIC_PASSWORD=self.PASSWORD, XDG_CACHE_HOME=str(home / "cache"),
+            RESTIC_REPOSITORY=f"s3:{server.endpoint}/{bucket}/{prefix}", **extra)
+
+    def __call__(self, *args: object, check: bool = True, cwd=None):
+        return run_command([self.binary, "--quiet", *args],
+                           self.env, self.server, check=check, cwd=cwd)

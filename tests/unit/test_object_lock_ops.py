@@ -95,6 +95,20 @@ class RequestedLockTests(unittest.TestCase):
             x_amz_object_lock_legal_hold="ON"))
         lock.require_integrity({}, headers())
 
+    def test_event_holds_refused(self):
+        """Not implemented: refused, never ignored."""
+        for name in lock.EVENT_HOLD_HEADERS:
+            with self.assertRaises(S3Error) as raised:
+                lock.requested_lock(headers(**{name.replace("-", "_"): "ON"}), {}, T0)
+            self.assertEqual(raised.exception.code, "NotImplemented")
+
+    def test_integrity_required_by_a_default_retention(self):
+        """AWS: a PUT the bucket's default retention applies to needs one too."""
+        with self.assertRaises(S3Error) as raised:
+            lock.require_integrity({}, headers(), retained=True)
+        self.assertEqual(raised.exception.message, lock.INTEGRITY_REQUIRED)
+        lock.require_integrity({"content-md5": "x"}, headers(content_md5="x"), retained=True)
+
 
 class RetentionChangeTests(unittest.TestCase):
 

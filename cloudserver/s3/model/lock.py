@@ -27,6 +27,10 @@ BYPASS_HEADER = "x-amz-bypass-governance-retention"
 LOCK_HEADERS = (MODE_HEADER, DATE_HEADER, HOLD_HEADER)
 #: the record fields of an object's lock (also UploadRecord.OBJECT_LOCK's keys)
 LOCK_FIELDS = (Obj.LOCK_MODE, Obj.RETAIN_UNTIL, Obj.LEGAL_HOLD)
+#: event holds (AWS's newer lock kind) are not implemented: refused, not ignored
+EVENT_HOLD_HEADERS = ("x-amz-object-lock-event-hold",
+                      "x-amz-object-lock-event-hold-duration-days",
+                      "x-amz-object-lock-event-hold-duration-years")
 MISSING_CONFIGURATION = "Bucket is missing Object Lock Configuration"
 INTEGRITY_REQUIRED = ("Content-MD5 OR x-amz-checksum- HTTP header is required for Put "
                       "Object requests with Object Lock parameters")
@@ -76,6 +80,10 @@ def requested_lock(header: Callable[[str], str | None], bucket: Mapping[str, Any
     object is created: ``completed_lock``).  AWS's errors, in its
     order: lock headers on a bucket without lock, mode without date (or
     the reverse), an unknown mode or hold status, a date not in the future."""
+    for name in EVENT_HOLD_HEADERS:
+        if header(name) is not None:
+            raise S3Error("NotImplemented", "A header you provided implies functionality "
+                          "that is not implemented", Header=name)
     mode, date, hold = (header(name) for name in LOCK_HEADERS)
     if mode is None and date is None and hold is None:
         return default_retention(bucket, now) if with_default else {}
@@ -118,10 +126,13 @@ def has_lock_headers(header: Callable[[str], str | None]) -> bool:
     return any(header(name) is not None for name in LOCK_HEADERS)
 
 
-def require_integrity(headers: Mapping[str, Any], header: Callable[[str], str | None]) -> None:
-    """A PUT with lock headers must carry Content-MD5 or an x-amz-checksum
-    (a header, a trailer or the SDK's algorithm), as AWS requires."""
-    if not has_lock_headers(header):
+def require_integrity(headers: Mapping[str, Any], header: Callable[[str], str | None],
+                      retained: bool = False) -> None:
+    """A PUT that sets a retention or legal hold must carry Content-MD5 or
+    an x-amz-checksum (a header, a trailer or the SDK's algorithm), as AWS
+    requires: lock headers, or ``retained``, the bucket's default retention
+    applying to the new version."""
+    if not retained and not has_lock_headers(header):
         return
     if header("content-md5") is not None or header("x-amz-sdk-checksum-algorithm") \
             is not None or header("x-amz-trailer") is not None:

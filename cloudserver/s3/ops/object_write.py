@@ -160,7 +160,8 @@ async def put_object(ctx: RequestContext) -> Response:
     object_acl = object_acl_from_request(ctx, bucket)
     tags = request_tags(ctx.header)
     object_lock = lock.requested_lock(ctx.header, bucket, ctx.backend.clock.seconds())
-    lock.require_integrity(ctx.headers, ctx.header)
+    lock.require_integrity(ctx.headers, ctx.header,
+                           retained=Obj.RETAIN_UNTIL in object_lock)
     exp = expected_from_headers(ctx)
     metadata = user_metadata(ctx)
     headers = stored_headers(ctx)

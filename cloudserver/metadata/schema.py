@@ -191,6 +191,14 @@ class BucketRecord(RecordSchema):
                                 "creation or by PutObjectLockConfiguration); absent: no")
     OBJECT_LOCK_RULE = field("objectLockConfiguration", dict, "default retention: {mode, "
                              "days | years}; absent: none")
+    LIFECYCLE = field("lifecycle", list, "lifecycle rules (cloudserver.lifecycle.rules: "
+                      "Rule.to_record); absent: none")
+    WEBSITE = field("website", dict, "the website configuration (PutBucketWebsite); "
+                    "absent: not a website")
+    REQUEST_PAYMENT = field("requestPayment", str, "Payer: BucketOwner or Requester; "
+                            "absent: BucketOwner")
+    LOGGING = field("logging", dict, "BucketLoggingStatus.LoggingEnabled as put "
+                    "(target bucket, prefix, grants); absent: logging off")
     ENCRYPTION = field("encryption", dict, "default encryption (PutBucketEncryption): "
                        "{algorithm: AES256|aws:kms, keyId?, bucketKeyEnabled?}; absent: none")
     BUCKET_KEY_ID = field("bucketKeyId", str, "the bucket's own master key id in the KMS "

@@ -101,6 +101,9 @@ class Config:
     kms: kms_conf.KmsConfig = kms_conf.KmsConfig()
     #: (what, path) of each configuration file read, logged at start-up.
     files: tuple[tuple[str, str], ...] = ()
+    #: config.json ``websiteEndpoints``: ``<bucket>.<host>`` is served as a
+    #: static website (s3/ops/website_serve.py).
+    website_endpoints: tuple[str, ...] = ()
 
     def location_for_host(self, host: str) -> str:
         """The default location of a rest endpoint (upstream: us-east-1 otherwise)."""
@@ -168,6 +171,14 @@ def _rest_endpoints(raw: Mapping[str, Any], env: Mapping[str, str],
             raise ConfigError(
                 f"config.json: restEndpoints '{host}' names unknown location '{loc}'")
     return rest
+
+
+def _website_endpoints(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """config.json ``websiteEndpoints``: a list of host names."""
+    hosts = raw.get("websiteEndpoints") or []
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+        raise ConfigError("config.json: websiteEndpoints must be a list of host names")
+    return tuple(h.lower() for h in hosts)
 
 
 def _modes(raw: Mapping[str, Any], env: Mapping[str, str],
@@ -460,6 +471,7 @@ def load_config(env: Mapping[str, str] | None = None, *,
         data_path=os.path.abspath(env.get("S3DATAPATH") or "./localData"),
         metadata_path=os.path.abspath(env.get("S3METADATAPATH") or "./localMetadata"),
         rest_endpoints=rest,
+        website_endpoints=_website_endpoints(raw),
         locations=locations,
         accounts=accounts,
         replication_group_id=str(raw.get("replicationGroupId", "RG001")),

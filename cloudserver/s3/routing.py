@@ -14,7 +14,7 @@ the path before unquoting, which would lose a ``%2F`` inside a key.
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from typing import Collection, Mapping
 from urllib.parse import unquote, unquote_to_bytes
 
 import attrs
@@ -23,9 +23,17 @@ from cloudserver.s3.access.declare import (
     OPEN_ACCESS, Access, account, on_bucket, on_object, owner)
 from cloudserver.s3.access.acl import READ, READ_ACP, WRITE, WRITE_ACP
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.model.website import website_bucket
 
 SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
 MAX_KEY_BYTES = 1024
+#: A website endpoint's operations: GET and HEAD of a page, anything else
+#: 405 (as AWS's website endpoints); each reads an object anonymously.
+WEBSITE_OPERATIONS = {"GET": "WebsiteGet", "HEAD": "WebsiteHead"}
+WEBSITE_REFUSED = "WebsiteMethodNotAllowed"
+WEBSITE_ACCESS = on_object(READ, "s3:GetObject")
+#: every operation name a website host routes to
+WEBSITE_ROUTES = (*WEBSITE_OPERATIONS.values(), WEBSITE_REFUSED)
 
 
 @attrs.frozen
@@ -40,6 +48,9 @@ class Operation:
     access: Access = OPEN_ACCESS
     #: True when the bucket came from the Host header (virtual-hosted style).
     virtual_host: bool = False
+    #: True on a ``websiteEndpoints`` host: served as a website (anonymous,
+    #: HTML errors; ops/website_serve.py).
+    website: bool = False
 
 
 @attrs.frozen
@@ -321,8 +332,31 @@ def _compile(routes: tuple[tuple[str, str, When, str, Access], ...]
 _INDEX = _compile(ROUTES)
 
 
+def _check_key(key: str) -> None:
+    if key.isascii():  # no C1 controls, one byte a character
+        size = len(key)
+    else:
+        if _C1_CONTROLS.search(key):
+            # AWS refuses keys holding C1 control characters (U+0080-U+009F).
+            raise S3Error("InvalidURI")
+        size = len(key.encode("utf-8"))
+    if size > MAX_KEY_BYTES:
+        raise S3Error("KeyTooLongError", Size=str(size),
+                      MaxSizeAllowed=str(MAX_KEY_BYTES))
+
+
+def _website(method: str, bucket: str, raw_path: str) -> Operation:
+    """A request to ``<bucket>.<website endpoint>``: the page at the path
+    (the empty key is the site's root); the query is not S3's here."""
+    key = _decode_path(raw_path[1:])
+    _check_key(key)
+    name = WEBSITE_OPERATIONS.get(method.upper(), WEBSITE_REFUSED)
+    return Operation(name, bucket, key, {}, WEBSITE_ACCESS, True, True)
+
+
 def route(method: str, host: str, raw_path: str, raw_query: str,
-          headers: Mapping[str, list[str]], endpoints: Mapping[str, str]) -> Operation:
+          headers: Mapping[str, list[str]], endpoints: Mapping[str, str],
+          website_endpoints: Collection[str] = ()) -> Operation:
     """Map a request to its Operation, or raise the S3Error AWS would answer."""
     if not raw_path.startswith("/"):
         # absolute-form request-target: http://host/path
@@ -330,6 +364,10 @@ def route(method: str, host: str, raw_path: str, raw_query: str,
         if not m:
             raise S3Error("InvalidURI")
         raw_path = m.group(1) or "/"
+    if website_endpoints:
+        site = website_bucket(host, website_endpoints)
+        if site is not None:
+            return _website(method, site, raw_path)
     try:
         query = parse_query(raw_query)
     except UnicodeDecodeError:
@@ -344,16 +382,7 @@ def route(method: str, host: str, raw_path: str, raw_query: str,
         bucket = _decode_path(bucket_raw) or None
         key = _decode_path(rest) if rest else None
     if key is not None:
-        if key.isascii():  # no C1 controls, one byte a character
-            size = len(key)
-        else:
-            if _C1_CONTROLS.search(key):
-                # AWS refuses keys holding C1 control characters (U+0080-U+009F).
-                raise S3Error("InvalidURI")
-            size = len(key.encode("utf-8"))
-        if size > MAX_KEY_BYTES:
-            raise S3Error("KeyTooLongError", Size=str(size),
-                          MaxSizeAllowed=str(MAX_KEY_BYTES))
+        _check_key(key)
     level = OBJECT if key is not None else BUCKET if bucket else SERVICE
     method = method.upper()
     candidates = _INDEX.get((method, level))

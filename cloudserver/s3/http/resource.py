@@ -30,6 +30,7 @@ from cloudserver.s3.errors import REASONS, S3Error, translate
 from cloudserver.web.site import add_header_exact, canonical_header_name, sanitize_header_value
 from cloudserver.s3.ops import HANDLERS
 from cloudserver.s3.ops.cors import actual_request_headers as cors_headers
+from cloudserver.s3.ops import website_serve
 from cloudserver.s3.routing import route
 from cloudserver.s3.xml import error_xml
 
@@ -135,7 +136,8 @@ class S3Resource(Resource):
     def _route(self, request, method: str, host: str, raw_path: str, raw_query: str,
                headers: dict[str, list[str]], request_id: str):
         op = route(method, host, raw_path, raw_query, headers,
-                   self.backend.config.rest_endpoints)
+                   self.backend.config.rest_endpoints,
+                   getattr(self.backend.config, "website_endpoints", ()))
         request.s3_op = op
         if self.backend.config.log_level != "info":
             log.debug("{request_id} {method} {uri} headers={headers}",
@@ -146,9 +148,10 @@ class S3Resource(Resource):
 
     def _authenticate(self, op, method: str, host: str, raw_path: str, raw_query: str,
                       headers: dict[str, list[str]]) -> AuthResult:
-        if op.name == "CorsPreflight":
+        if op.name == "CorsPreflight" or op.website:
             # Browsers send preflights without credentials, even to a
-            # presigned URL: the bucket's CORS rules alone decide.
+            # presigned URL: the bucket's CORS rules alone decide.  A
+            # website serves what anonymous callers may read.
             return AuthResult(None, None)
         # op.query is what info.query_dict() would decode (routing refuses
         # a query that is not UTF-8): handing it over saves a second parse.
@@ -171,6 +174,8 @@ class S3Resource(Resource):
         if err is None:
             log.failure("request {request_id} failed", failure, request_id=request_id)
             err = S3Error("InternalError")
+        if op is not None and op.website:
+            return website_serve.error_response(err, request_id, method)
         resource = raw_path if op is None else (
             "/" + (op.bucket or "") + ("/" + op.key if op.key is not None else ""))
         return self.error_response(err, resource, request_id, method)

@@ -15,16 +15,16 @@ import pkgutil
 #: Operations the routing table knows and this server answers with 501.
 NOT_IMPLEMENTED = frozenset({
     "DeleteBucketLifecycle",
-    "DeleteBucketReplication", "DeleteBucketWebsite",
+    "DeleteBucketReplication",
     "GetBucketAccelerateConfiguration", "GetBucketAnalyticsConfiguration",
     "GetBucketIntelligentTieringConfiguration",
     "GetBucketInventoryConfiguration", "GetBucketLifecycleConfiguration", "GetBucketLogging",
     "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
-    "GetBucketReplication", "GetBucketRequestPayment", "GetBucketWebsite",
+    "GetBucketReplication", "GetBucketRequestPayment",
     "PutBucketAccelerateConfiguration",
     "PutBucketLifecycleConfiguration", "PutBucketLogging",
     "PutBucketNotificationConfiguration",
-    "PutBucketReplication", "PutBucketRequestPayment", "PutBucketWebsite",
+    "PutBucketReplication", "PutBucketRequestPayment",
     "RestoreObject", "SelectObjectContent",
 })
 

@@ -191,10 +191,19 @@ def _in_memory(producer) -> bytes | None:
 async def _read(ctx: RequestContext, with_body: bool) -> Response:
     customer = read_customer(ctx)
     attrs, md = await load_for_read(ctx, with_body)
+    return await respond_read(ctx, attrs, md, customer, with_body)
+
+
+async def respond_read(ctx: RequestContext, attrs: dict, md: dict, customer,
+                       with_body: bool, conditions: bool = True) -> Response:
+    """The GET / HEAD answer for record ``md`` (loaded and decided by
+    :func:`load_for_read`): the website endpoint serves objects through it
+    too (``conditions=False`` for its error document)."""
     # Without the object's key 400; with a wrong one GET 400, HEAD 403.
     sse.check_customer(md.get(Obj.SSE), customer,
                        wrong_key_status=400 if with_body else 403)
-    check_read_conditions(ctx, md)
+    if conditions:
+        check_read_conditions(ctx, md)
     size = md[Obj.SIZE]
     headers = object_headers(md, attrs)
     part = part_read(ctx, md) if "partNumber" in ctx.query else None

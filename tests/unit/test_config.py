@@ -164,6 +164,19 @@ class DefaultLocationsTests(SynchronousTestCase):
         c = load_config({})
         self.assertEqual(set(c.rest_endpoints.values()), {"us-east-1"})
 
+    def test_website_endpoints(self):
+        self.assertIn("s3-website-us-east-1.amazonaws.com", load_config({}).website_endpoints)
+        for bad in ({"a": 1}, ["ok", 3], [""]):
+            with self.subTest(bad=bad):
+                with open(os.path.join(CHECKOUT_CONF, "config.json")) as f:
+                    raw = json.load(f)
+                raw["websiteEndpoints"] = bad
+                path = self.mktemp()
+                with open(path, "w") as f:
+                    json.dump(raw, f)
+                e = self.assertRaises(ConfigError, load_config, {"S3_CONFIG_FILE": path})
+                self.assertIn("websiteEndpoints", str(e))
+
 
 class LocationTests(SynchronousTestCase):
     def test_us_east_1_required(self):

@@ -158,3 +158,20 @@ class GlobCoversTests(SynchronousTestCase):
                 ("b*", "b/", (True, True)), ("*/k", "b/", (False, True)),
                 ("b", "bc", (False, False))):
             self.assertEqual(glob_covers(glob, text), expected, (glob, text))
+
+
+class LiteralPrefixTests(SynchronousTestCase):
+    """The resources' literal beginnings: the cheap test before the regex."""
+
+    def test_table(self):
+        from cloudserver.s3.access.policy.patterns import Template, literal_prefix
+        rows = [("arn:aws:s3:::b/team1/*", True, "arn:aws:s3:::b/team1/"),
+                ("arn:aws:s3:::b", True, "arn:aws:s3:::b"),
+                ("arn:aws:s3:::b/a?c", True, "arn:aws:s3:::b/a"),
+                ("arn:aws:s3:::*", True, "arn:aws:s3:::"),
+                ("arn:aws:s3:::b/home/${aws:username}/*", True, "arn:aws:s3:::b/home/"),
+                ("arn:aws:s3:::b/${*}x*", True, "arn:aws:s3:::b/*x"),
+                ("arn:aws:s3:::b/${aws:username}", False, "arn:aws:s3:::b/${aws:username}")]
+        for value, variables, expected in rows:
+            self.assertEqual(literal_prefix(Template(value, variables=variables)), expected,
+                             value)

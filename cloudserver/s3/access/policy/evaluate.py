@@ -7,8 +7,9 @@ says nothing (None) and the caller falls back on the ACLs.  A statement
 matches when its principal, action, resource and every condition match;
 the ``Not...`` forms match what the listed values do not.
 
-Statements are checked cheapest part first (action regex, principal set,
-resource, then conditions), and evaluation stops at the first Deny.
+Statements are checked cheapest part first (the resources' literal
+beginnings, the action regex, principal set, resource, then conditions),
+and evaluation stops at the first Deny.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import attrs
 
 from cloudserver.s3.access.policy.conditions import Check
 from cloudserver.s3.access.policy.model import PolicyRequest
-from cloudserver.s3.access.policy.patterns import Template
+from cloudserver.s3.access.policy.patterns import Template, literal_prefix
 from cloudserver.s3.access.policy.public import statement_is_public
 
 ALLOW = "Allow"
@@ -57,8 +58,13 @@ class Statement:
     #: the resources without variables as one regex; those with, apart
     _static: re.Pattern[str] | None = attrs.field(init=False, eq=False, repr=False)
     _dynamic: tuple[Template, ...] = attrs.field(init=False, eq=False, repr=False)
+    #: the resources' literal beginnings: a request's resource that starts
+    #: with none of them cannot match (None: NotResource, no shortcut)
+    _prefixes: tuple[str, ...] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self):
+        object.__setattr__(self, "_prefixes", None if self.not_resource else tuple(
+            literal_prefix(t) for t in self.resources))
         static = [t.regex.pattern for t in self.resources if t.regex is not None]
         regex = re.compile("|".join(f"(?:{s})" for s in static), re.DOTALL) if static else None
         object.__setattr__(self, "_static", regex)
@@ -66,6 +72,8 @@ class Statement:
                            tuple(t for t in self.resources if t.regex is None))
 
     def matches(self, request: PolicyRequest) -> bool:
+        if self._prefixes is not None and not request.resource.startswith(self._prefixes):
+            return False
         if (self.actions.fullmatch(request.action) is None) != self.not_action:
             return False
         if self.principals.match(request) == self.not_principal:

@@ -151,3 +151,21 @@ def glob_covers(glob: str, text: str) -> tuple[bool, bool]:
     longer = any(pos < len(glob) for pos in states) or (
         len(glob) in states and glob.endswith("*"))
     return exact, longer
+
+
+def literal_prefix(template: Template) -> str:
+    """The text every value ``template`` matches starts with: its parts up to
+    the first wildcard or variable (a cheap test before the regex)."""
+    out = []
+    for kind, text in template.parts:
+        if kind == "var":
+            break
+        if kind == "char":
+            out.append(text)
+            continue
+        cuts = [i for i in (text.find("*"), text.find("?")) if i >= 0]
+        if cuts:
+            out.append(text[:min(cuts)])
+            break
+        out.append(text)
+    return "".join(out)

@@ -179,6 +179,18 @@ class BucketSettingsTests(S3TestCase):
         self.assertEqual(self.s3.get_bucket_request_payment(Bucket=bucket)["Payer"],
                          "Requester")
 
+    def test_requester_must_acknowledge(self):
+        """AWS: on a Requester Pays bucket, others must send x-amz-request-payer."""
+        bucket = self.make_bucket("payer-ack")
+        self.s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+        other = self.client(access_key=ACCESS_KEY_2, secret_key=SECRET_KEY_2)
+        other.list_objects_v2(Bucket=bucket)
+        self.s3.put_bucket_request_payment(
+            Bucket=bucket, RequestPaymentConfiguration={"Payer": "Requester"})
+        self.assertS3Error("AccessDenied", 403, other.list_objects_v2, Bucket=bucket)
+        other.list_objects_v2(Bucket=bucket, RequestPayer="requester")
+        self.s3.list_objects_v2(Bucket=bucket)
+
     def test_logging(self):
         bucket = self.make_bucket("logged")
         target = self.make_bucket("logs")

@@ -96,3 +96,32 @@ class SettingsTests(Harness):
         body = self.call(self.op("GET", "accelerate")).body
         self.assertIn(b"<AccelerateConfiguration", body)
         self.assertNotIn(b"Status", body)
+
+
+class RequesterPaysTests(Harness):
+    """AWS: on a Requester Pays bucket everyone but the owner must send
+    ``x-amz-request-payer: requester``; anonymous requests are refused."""
+
+    def setUp(self):
+        super().setUp()
+        attrs = self.successResultOf(self.backend.metadata.get_bucket("b"))
+        attrs["acl"] = acl.canned("public-read", BART).to_record()
+        self.successResultOf(self.backend.metadata.update_bucket("b", attrs))
+
+    def listing(self, who, **headers):
+        return self.ctx("GET", "/b", who=who, headers=headers)
+
+    def test_owner_pays_by_default(self):
+        self.assertEqual(self.call(self.listing(LISA)).status, 200)
+        self.assertEqual(self.call(self.listing(None)).status, 200)
+
+    def test_requester_must_acknowledge(self):
+        self.call(self.ctx("PUT", "/b", query={"requestPayment": ""},
+                           body=payment("Requester")))
+        self.assertEqual(self.call(self.listing(BART)).status, 200)
+        self.assertEqual(self.call_fails(self.listing(LISA)).code, "AccessDenied")
+        self.assertEqual(self.call_fails(self.listing(None)).code, "AccessDenied")
+        self.assertEqual(self.call(self.listing(
+            LISA, **{"x-amz-request-payer": "requester"})).status, 200)
+        self.assertEqual(self.call_fails(self.listing(
+            None, **{"x-amz-request-payer": "requester"})).code, "AccessDenied")

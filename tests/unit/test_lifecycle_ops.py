@@ -114,3 +114,6 @@ class ExpirationHeaderTests(Harness):
         self.successResultOf(self.backend.metadata.update_bucket("b", attrs))
         resp = self.call(self.ctx("HEAD", "/b/k"))
         self.assertIn("x-amz-expiration", dict(resp.headers))
+        # A version asked for by id may be noncurrent: no current-version rule.
+        resp = self.call(self.ctx("HEAD", "/b/k", query={"versionId": "null"}))
+        self.assertNotIn("x-amz-expiration", dict(resp.headers))

@@ -198,7 +198,8 @@ async def _read(ctx: RequestContext, with_body: bool) -> Response:
     check_read_conditions(ctx, md)
     size = md[Obj.SIZE]
     headers = object_headers(md, attrs)
-    headers.extend(expiration_headers(ctx, attrs, md))
+    if "versionId" not in ctx.query:  # Expiration rules speak of current versions
+        headers.extend(expiration_headers(ctx, attrs, md))
     part = part_read(ctx, md) if "partNumber" in ctx.query else None
     if part is not None:
         rng = part.range

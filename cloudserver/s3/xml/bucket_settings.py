@@ -15,7 +15,7 @@ from lxml import etree
 
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.xml.build import XSI_NS, s3_root, serialize, sub
-from cloudserver.s3.xml.parse import local_name, parse_xml
+from cloudserver.s3.xml.parse import fields, parse_xml
 
 MAX_BODY = 64 * 1024
 PAYERS = ("BucketOwner", "Requester")
@@ -25,26 +25,11 @@ GRANTEE_ELEMENTS = {"CanonicalUser": "ID", "Group": "URI",
                     "AmazonCustomerByEmail": "EmailAddress"}
 
 
-def _fields(el, allowed: tuple[str, ...], repeated: tuple[str, ...] = ()) -> dict:
-    found: dict = {}
-    for c in el:
-        name = local_name(c)
-        if not name:
-            continue
-        if name not in allowed or (name in found and name not in repeated):
-            raise S3Error("MalformedXML")
-        if name in repeated:
-            found.setdefault(name, []).append(c)
-        else:
-            found[name] = c
-    return found
-
-
 # -- RequestPayment ------------------------------------------------------------
 
 def parse_request_payment(body: bytes) -> str:
     """The Payer a PutBucketRequestPayment body sets."""
-    f = _fields(parse_xml(body, max_size=MAX_BODY, root="RequestPaymentConfiguration"),
+    f = fields(parse_xml(body, max_size=MAX_BODY, root="RequestPaymentConfiguration"),
                 ("Payer",))
     payer = (f["Payer"].text or "").strip() if "Payer" in f else ""
     if payer not in PAYERS:
@@ -61,7 +46,7 @@ def request_payment_xml(payer: str | None) -> bytes:
 # -- Logging -------------------------------------------------------------------
 
 def _grant(el) -> dict:
-    f = _fields(el, ("Grantee", "Permission"))
+    f = fields(el, ("Grantee", "Permission"))
     if "Grantee" not in f or "Permission" not in f:
         raise S3Error("MalformedXML")
     permission = (f["Permission"].text or "").strip()
@@ -71,7 +56,7 @@ def _grant(el) -> dict:
     kind = grantee.get(f"{{{XSI_NS}}}type")
     if kind not in GRANTEE_ELEMENTS:
         raise S3Error("MalformedXML")
-    g = _fields(grantee, ("ID", "URI", "EmailAddress", "DisplayName"))
+    g = fields(grantee, ("ID", "URI", "EmailAddress", "DisplayName"))
     name = GRANTEE_ELEMENTS[kind]
     value = (g[name].text or "").strip() if name in g else ""
     if not value:
@@ -81,11 +66,11 @@ def _grant(el) -> dict:
 
 def parse_logging(body: bytes) -> dict | None:
     """A PutBucketLogging body -> the stored LoggingEnabled (None: off)."""
-    f = _fields(parse_xml(body, max_size=MAX_BODY, root="BucketLoggingStatus"),
+    f = fields(parse_xml(body, max_size=MAX_BODY, root="BucketLoggingStatus"),
                 ("LoggingEnabled",))
     if "LoggingEnabled" not in f:
         return None
-    e = _fields(f["LoggingEnabled"], ("TargetBucket", "TargetPrefix", "TargetGrants",
+    e = fields(f["LoggingEnabled"], ("TargetBucket", "TargetPrefix", "TargetGrants",
                                       "TargetObjectKeyFormat"))
     if "TargetBucket" not in e or "TargetPrefix" not in e:
         raise S3Error("MalformedXML")
@@ -97,7 +82,7 @@ def parse_logging(body: bytes) -> dict | None:
         raise S3Error("MalformedXML")
     out: dict = {"targetBucket": target, "targetPrefix": e["TargetPrefix"].text or ""}
     if "TargetGrants" in e:
-        grants = _fields(e["TargetGrants"], ("Grant",), repeated=("Grant",))
+        grants = fields(e["TargetGrants"], ("Grant",), repeated=("Grant",))
         out["targetGrants"] = [_grant(g) for g in grants.get("Grant", [])]
     return out
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection
 from cloudserver.lifecycle.rules import ENABLED
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.xml.build import s3_root, serialize, sub, xml_bool
-from cloudserver.s3.xml.parse import local_name, parse_xml
+from cloudserver.s3.xml.parse import fields, parse_xml
 
 ROOT = "LifecycleConfiguration"
 MAX_BODY = 1 << 20
@@ -49,25 +49,6 @@ FILTER_FIELDS = ("Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan",
 
 def _invalid(message: str) -> S3Error:
     return S3Error("InvalidArgument", message)
-
-
-def _fields(el, allowed: tuple[str, ...], repeated: tuple[str, ...] = ()) -> dict:
-    """Children by name, each among ``allowed`` and once (a list for the
-    ``repeated`` names), else MalformedXML."""
-    found: dict = {}
-    for c in el:
-        name = local_name(c)
-        if not name:
-            continue
-        if name not in allowed:
-            raise S3Error("MalformedXML")
-        if name in repeated:
-            found.setdefault(name, []).append(c)
-        elif name in found:
-            raise S3Error("MalformedXML")
-        else:
-            found[name] = c
-    return found
 
 
 def _text(el) -> str:
@@ -104,7 +85,7 @@ def parse_date(value: str) -> int:
 
 
 def _tag(el) -> tuple[str, str]:
-    f = _fields(el, ("Key", "Value"))
+    f = fields(el, ("Key", "Value"))
     if "Key" not in f or "Value" not in f:
         raise S3Error("MalformedXML")
     key, value = f["Key"].text or "", f["Value"].text or ""
@@ -148,12 +129,12 @@ def parse_filter(el) -> dict:
     """A Filter: empty (every object), or exactly one of Prefix, Tag,
     ObjectSizeGreaterThan, ObjectSizeLessThan, And; And combines two or more
     conditions (any number of Tags)."""
-    f = _fields(el, FILTER_FIELDS)
+    f = fields(el, FILTER_FIELDS)
     if len(f) > 1:
         raise S3Error("MalformedXML")
     if "And" not in f:
         return _conditions(f, [f["Tag"]] if "Tag" in f else [])
-    a = _fields(f["And"], ("Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan"),
+    a = fields(f["And"], ("Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan"),
                 repeated=("Tag",))
     tags = a.pop("Tag", [])
     if len(a) + len(tags) < 2:
@@ -162,7 +143,7 @@ def parse_filter(el) -> dict:
 
 
 def _expiration(el) -> dict:
-    f = _fields(el, ("Days", "Date", "ExpiredObjectDeleteMarker"))
+    f = fields(el, ("Days", "Date", "ExpiredObjectDeleteMarker"))
     if len(f) != 1:
         if "ExpiredObjectDeleteMarker" in f:
             raise _invalid("ExpiredObjectDeleteMarker cannot be specified with Days or "
@@ -190,7 +171,7 @@ def _newer(f: dict, action: str) -> dict:
 
 
 def _noncurrent_expiration(el) -> dict:
-    f = _fields(el, ("NoncurrentDays", "NewerNoncurrentVersions"))
+    f = fields(el, ("NoncurrentDays", "NewerNoncurrentVersions"))
     if "NoncurrentDays" not in f:
         raise S3Error("MalformedXML")
     days = _positive(f["NoncurrentDays"], "'NoncurrentDays' for NoncurrentVersionExpiration "
@@ -212,7 +193,7 @@ def _transition(el, valid, noncurrent: bool) -> dict:
     days_name = "NoncurrentDays" if noncurrent else "Days"
     allowed = (("NoncurrentDays", "NewerNoncurrentVersions", "StorageClass") if noncurrent
                else ("Days", "Date", "StorageClass"))
-    f = _fields(el, allowed)
+    f = fields(el, allowed)
     sc = _storage_class(f, valid)
     if noncurrent or "Date" not in f:
         if days_name not in f or "Date" in f:
@@ -251,7 +232,7 @@ def _rule_id(f: dict) -> str:
 
 def parse_rule(el, valid: Callable[[str], bool]) -> dict:
     """One Rule -> its stored shape."""
-    f = _fields(el, RULE_FIELDS, repeated=REPEATED)
+    f = fields(el, RULE_FIELDS, repeated=REPEATED)
     if ("Filter" in f) == ("Prefix" in f) or "Status" not in f:
         raise S3Error("MalformedXML")
     status = _text(f["Status"])
@@ -269,7 +250,7 @@ def parse_rule(el, valid: Callable[[str], bool]) -> dict:
     if "NoncurrentVersionExpiration" in f:
         rule["noncurrentExpiration"] = _noncurrent_expiration(f["NoncurrentVersionExpiration"])
     if "AbortIncompleteMultipartUpload" in f:
-        a = _fields(f["AbortIncompleteMultipartUpload"], ("DaysAfterInitiation",))
+        a = fields(f["AbortIncompleteMultipartUpload"], ("DaysAfterInitiation",))
         if "DaysAfterInitiation" not in a:
             raise S3Error("MalformedXML")
         rule["abortIncomplete"] = {"days": _positive(
@@ -309,7 +290,7 @@ def storage_classes(locations: Collection[str]) -> Callable[[str], bool]:
 def parse_lifecycle_configuration(body: bytes, valid: Callable[[str], bool]) -> list[dict]:
     """A PutBucketLifecycle(Configuration) body -> the stored rules."""
     root = parse_xml(body, max_size=MAX_BODY, root=ROOT)
-    found = _fields(root, ("Rule",), repeated=("Rule",))
+    found = fields(root, ("Rule",), repeated=("Rule",))
     rules = found.get("Rule", [])
     if not rules or len(rules) > MAX_RULES:
         raise S3Error("MalformedXML")

@@ -14,7 +14,12 @@ the executor decides with the same rules.  Stored shape of one rule
      "noncurrentExpiration"?: {"days": int, "newer"?: int},
      "abortIncomplete"?: {"days": int},
      "transitions"?: [{"days" | "date": ..., "storageClass": str}],
-     "noncurrentTransitions"?: [{"days": int, "storageClass": str, "newer"?: int}]}
+     "noncurrentTransitions"?: [{"days": int, "storageClass": str, "newer"?: int}],
+     "legacyPrefix"?: True}
+
+``legacyPrefix`` marks a rule put with the legacy top-level ``Prefix``
+(PutBucketLifecycle, s3cmd) instead of a ``Filter``: the filter is the
+same, only GET answers in the shape that was put.
 
 Days count as AWS does: an object created at t expires at the first
 midnight UTC after t + days * day (``due``).  ``day`` is 86400 s, or the

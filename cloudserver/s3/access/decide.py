@@ -55,6 +55,7 @@ DENY_NO_GRANT = Decision(False, "no grant")
 DENY_PUBLIC_IGNORED = Decision(False, "public acl ignored")
 ALLOW_POLICY = Decision(True, "policy")
 DENY_POLICY = Decision(False, "policy denies")
+DENY_REQUESTER_PAYS = Decision(False, "requester pays not acknowledged")
 
 
 
@@ -104,6 +105,8 @@ def authorize(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | None
         by_acl = _by_object_acl(bucket, obj, who, access.permission)
     else:
         raise ValueError(f"unknown access level {access.level!r}")
+    if BucketRecord.REQUEST_PAYMENT in bucket and not _pays(ctx, bucket, who):
+        return DENY_REQUESTER_PAYS
     if BucketRecord.POLICY not in bucket:
         return by_acl  # no policy: the ACL alone decides (no cost to the request)
     return _with_policy(ctx, bucket, obj, access, who, by_acl, request_tags, context_keys)
@@ -128,6 +131,17 @@ def _with_policy(ctx: Any, bucket: Mapping[str, Any], obj: Mapping[str, Any] | N
             return DENY_PUBLIC_IGNORED  # a public policy grants only the owner's account
         return ALLOW_POLICY
     return by_acl
+
+
+def _pays(ctx: Any, bucket: Mapping[str, Any], who: str | None) -> bool:
+    """AWS's Requester Pays: anyone but the owner must say they pay
+    (``x-amz-request-payer: requester``); anonymous requests never can."""
+    if bucket.get(BucketRecord.REQUEST_PAYMENT) != "Requester" or \
+            who == bucket.get(BucketRecord.OWNER):
+        return True
+    header = getattr(ctx, "header", None)
+    payer = header("x-amz-request-payer") if header is not None else None
+    return who is not None and (payer or "").lower() == "requester"
 
 
 def _by_bucket_acl(bucket: Mapping[str, Any], who: str | None, permission: str) -> Decision:

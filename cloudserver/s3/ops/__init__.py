@@ -14,17 +14,15 @@ import pkgutil
 
 #: Operations the routing table knows and this server answers with 501.
 NOT_IMPLEMENTED = frozenset({
-    "DeleteBucketLifecycle",
     "DeleteBucketReplication",
-    "GetBucketAccelerateConfiguration", "GetBucketAnalyticsConfiguration",
+    "GetBucketAnalyticsConfiguration",
     "GetBucketIntelligentTieringConfiguration",
-    "GetBucketInventoryConfiguration", "GetBucketLifecycleConfiguration", "GetBucketLogging",
+    "GetBucketInventoryConfiguration",
     "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
-    "GetBucketReplication", "GetBucketRequestPayment",
+    "GetBucketReplication",
     "PutBucketAccelerateConfiguration",
-    "PutBucketLifecycleConfiguration", "PutBucketLogging",
     "PutBucketNotificationConfiguration",
-    "PutBucketReplication", "PutBucketRequestPayment",
+    "PutBucketReplication",
     "RestoreObject", "SelectObjectContent",
 })
 

@@ -19,6 +19,7 @@ from cloudserver.s3.access import COPY_SOURCE
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.model.conditions import failed_condition
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.lifecycle import expiration_headers
 from cloudserver.s3.ops.common import (
     WEBSITE_REDIRECT, load_bucket, now, set_website_redirect, stored_headers,
     user_metadata, website_redirect)
@@ -227,7 +228,9 @@ async def copy_object(ctx: RequestContext) -> Response:
     if not same or options is not None or not asked.empty:
         await _copy_bytes(ctx, dest, src, md, src_customer, spec)
     result = await commit_object(ctx, md, options)
-    return _copy_response(dest, src, md, result)
+    resp = _copy_response(dest, src, md, result)
+    resp.headers.extend(expiration_headers(ctx, dest, md))
+    return resp
 
 
 async def _copy_bytes(ctx: RequestContext, dest: dict, src: dict, md: dict,

@@ -20,6 +20,7 @@ from cloudserver.metadata.uploads import InvalidPart, NoSuchUpload, part_identit
 from cloudserver.s3.model import checksums, lock, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.lifecycle import expiration_headers
 from cloudserver.s3.ops.common import (
     load_bucket, set_website_redirect, survives_disconnect)
 from cloudserver.s3.ops.multipart_sse import check_completion
@@ -115,7 +116,7 @@ def final_checksum(ctx: RequestContext, upload: dict, parts: list[dict],
     return {"algorithm": algorithm, "value": value, "type": ctype}
 
 
-def _result(ctx: RequestContext, md: dict, version: str | None) -> Response:
+def _result(ctx: RequestContext, md: dict, version: str | None, bucket: dict) -> Response:
     checks = None
     checksum = md.get(Obj.CHECKSUM)
     if checksum:
@@ -124,7 +125,8 @@ def _result(ctx: RequestContext, md: dict, version: str | None) -> Response:
     location = f"http://{ctx.host}/{quote(ctx.bucket)}/{quote(ctx.key)}"
     body = complete_multipart_xml(location, ctx.bucket, ctx.key, md[Obj.ETAG], checks)
     headers = [("x-amz-version-id", version)] if version is not None else []
-    return Response.xml(body, headers=headers + response_headers(md.get(Obj.SSE)))
+    headers += response_headers(md.get(Obj.SSE)) + expiration_headers(ctx, bucket, md)
+    return Response.xml(body, headers=headers)
 
 
 async def _completed_before(ctx: RequestContext, uid: str, bucket: dict) -> Response:
@@ -136,7 +138,7 @@ async def _completed_before(ctx: RequestContext, uid: str, bucket: dict) -> Resp
     if current is None or current.get(Obj.UPLOAD_ID) != uid:
         raise S3Error("NoSuchUpload")
     enabled = versioning_state(bucket) == "Enabled"
-    return _result(ctx, current, client_version_id(current) if enabled else None)
+    return _result(ctx, current, client_version_id(current) if enabled else None, bucket)
 
 
 def remote_pieces(ctx: RequestContext, location: str, key: str, parts: list[dict],
@@ -246,7 +248,7 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     # test_versioning_bucket_multipart_upload_return_version_id)
     enabled = versioning_state(bucket) == "Enabled"
     version = result_version_id(done["result"]) if enabled else None
-    return _result(ctx, md, version)
+    return _result(ctx, md, version, bucket)
 
 
 @survives_disconnect

@@ -11,6 +11,7 @@ from cloudserver.s3.access import acl
 from cloudserver.s3.model import checksums, lock, placement
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.ops.lifecycle import expiration_headers
 from cloudserver.s3.ops.common import (
     load_bucket, now, quoted_etag, set_website_redirect, stored_headers,
     survives_disconnect, user_metadata, website_redirect)
@@ -195,6 +196,7 @@ async def put_object(ctx: RequestContext) -> Response:
                     received.checksum_value))
         out.append(("x-amz-checksum-type", "FULL_OBJECT"))
     out.extend(sse.response_headers(md.get(Obj.SSE)))
+    out.extend(expiration_headers(ctx, bucket, md))
     return Response(headers=out)
 
 

@@ -93,6 +93,25 @@ def child(el: etree._Element, name: str) -> etree._Element | None:
     return next(children(el, name), None)
 
 
+def fields(el: etree._Element, allowed: tuple[str, ...],
+           repeated: tuple[str, ...] = ()) -> dict:
+    """The child elements of ``el`` by local name, for a schema with no
+    order: each among ``allowed`` and at most once, except the ``repeated``
+    names, which map to lists; anything else is MalformedXML."""
+    found: dict = {}
+    for c in el:
+        name = local_name(c)
+        if not name:
+            continue  # a comment
+        if name not in allowed or (name in found and name not in repeated):
+            raise S3Error("MalformedXML")
+        if name in repeated:
+            found.setdefault(name, []).append(c)
+        else:
+            found[name] = c
+    return found
+
+
 def text(el: etree._Element, name: str, default: str | None = None) -> str | None:
     """The text of child ``name``: ``""`` if present but empty, else default."""
     c = child(el, name)

@@ -105,7 +105,7 @@ class LifecycleExecutor:
         if cursor is None:
             cursor = {"started": self.clock.seconds(), "bucket": None, "phase": VERSIONS,
                       "marker": None}
-            log.info("lifecycle: walk started")
+            log.debug("lifecycle: walk started")
         else:
             log.info("lifecycle: walk resumed at bucket {bucket!r} ({phase}, after {marker!r})",
                      bucket=cursor["bucket"], phase=cursor["phase"], marker=cursor["marker"])
@@ -116,7 +116,9 @@ class LifecycleExecutor:
             if not await self._walk_bucket(name, attrs, cursor):
                 return False
         await self._save_cursor(None)
-        log.info("lifecycle: walk done ({stats})", stats=dict(self.stats))
+        # cumulative counts; at info only when the walk had buckets to visit
+        emit = log.info if buckets else log.debug
+        emit("lifecycle: walk done ({stats})", stats=dict(self.stats))
         return True
 
     async def _buckets_from(self, first: str | None) -> list:

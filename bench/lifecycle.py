@@ -33,6 +33,7 @@ import http.client  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
@@ -103,7 +104,7 @@ def now_stamp() -> str:
 
 def run(n: int, seconds: float) -> list[tuple[str, float, float | None]]:
     config = {"lifecycle": {"interval": 0.1, "batchSize": 1000, "rate": 2000}}
-    server = ServerProcess(extra_config=config)
+    server = ServerProcess(tempfile.mkdtemp(prefix="lcbench-"), extra_config=config)
     rows = []
     try:
         server.start()

@@ -18,6 +18,7 @@ import attrs
 
 from cloudserver.accounts import AccountStore
 from cloudserver.kms import config as kms_conf
+from cloudserver.lifecycle.settings import LifecycleSettings, parse_settings
 
 #: The default configuration files, shipped inside the package: in a checkout
 #: a link to the repository's conf/, in a wheel a copy of it.
@@ -104,6 +105,13 @@ class Config:
     #: config.json ``websiteEndpoints``: ``<bucket>.<host>`` is served as a
     #: static website (s3/ops/website_serve.py).
     website_endpoints: tuple[str, ...] = ()
+    #: config.json ``lifecycle``: the executor's pace (cloudserver.lifecycle.settings)
+    lifecycle: LifecycleSettings = LifecycleSettings()
+
+    @property
+    def lifecycle_day(self) -> float:
+        """Seconds in a "day" of lifecycle rules (lifecycle.debugDayLength)."""
+        return self.lifecycle.day
 
     def location_for_host(self, host: str) -> str:
         """The default location of a rest endpoint (upstream: us-east-1 otherwise)."""
@@ -231,6 +239,13 @@ def _flag(raw: Mapping[str, Any], name: str, default: bool = False) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"config.json: {name} must be true or false")
     return value
+
+
+def _lifecycle(raw: Mapping[str, Any]) -> LifecycleSettings:
+    try:
+        return parse_settings(raw.get("lifecycle"))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 def _kms(raw: Mapping[str, Any], env: Mapping[str, str], backend: str) -> kms_conf.KmsConfig:
@@ -498,4 +513,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         sse_customer_key_over_http=_flag(raw, "sseCustomerKeyOverHttp"),
         kms=_kms(raw, env, backend),
         files=files,
+        lifecycle=_lifecycle(raw),
     )

@@ -146,6 +146,31 @@ def log_config_files(config):
         log.info("config: accounts from SCALITY_ACCESS_KEY_ID / SCALITY_SECRET_ACCESS_KEY")
 
 
+def _locations(config, reactor, data, defer_to_thread, parent):
+    """The data locations (S3DATA=multiple: a store per location of
+    locationConfig.json): the S3 front's, and the lifecycle executor's."""
+    from cloudserver.data.locations import build_locations
+
+    try:
+        locations = build_locations(config, reactor, data, defer_to_thread)
+    except ConfigError as e:
+        raise SystemExit(f"cloudserver: configuration error: {e}") from None
+    locations.inline_max = config.inline_max_size
+    StoresService(locations).setServiceParent(parent)
+    return locations
+
+
+def add_lifecycle(config, metadata, kv, locations, reactor, parent):
+    """The lifecycle executor, only where the metadata lives (all, dmd): a
+    ``--mode s3`` front never runs it, so N fronts do not expire N times.
+    Added after the stores so that it stops (finishing its step) first."""
+    from cloudserver.lifecycle.service import lifecycle_service
+
+    lifecycle = lifecycle_service(config, metadata, kv, locations, reactor)
+    if lifecycle is not None:
+        lifecycle.setServiceParent(parent)
+
+
 def makeService(options, reactor=None, env=None):
     if reactor is None:
         from twisted.internet import reactor  # the process's reactor, chosen by twistd
@@ -183,17 +208,13 @@ def makeService(options, reactor=None, env=None):
                  mport=config.metadata_daemon.port,
                  daddr=config.listen_addr or config.data_daemon.host,
                  dport=config.data_daemon.port)
+    locations = _locations(config, reactor, data, defer_to_thread, top)
+    if mode != "s3":
+        add_lifecycle(config, metadata, kv, locations, reactor, top)
         if mode == "dmd":
             log.info("cloudserver dmd mode (data {data}, metadata {md})",
                      data=config.data_path, md=config.metadata_path)
             return top
-    from cloudserver.data.locations import build_locations
-    try:  # S3DATA=multiple: a store per location of locationConfig.json
-        locations = build_locations(config, reactor, data, defer_to_thread)
-    except ConfigError as e:
-        raise SystemExit(f"cloudserver: configuration error: {e}") from None
-    locations.inline_max = config.inline_max_size
-    StoresService(locations).setServiceParent(top)
     kms = build_server_kms(config, reactor, defer_to_thread, top)
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
                       accounts=config.accounts, locations=locations, kms=kms)

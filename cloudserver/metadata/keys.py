@@ -10,6 +10,7 @@ records atomically::
     b"O\\x00" + bucket + b"\\x00" + name                 -> master version (JSON)
     b"O\\x00" + bucket + b"\\x00" + name + b"\\x00" + vid -> one version (JSON)
     b"D\\x00" + data id                               -> an inline object's bytes
+    b"L\\x00cursor"                                   -> the lifecycle walk's position
 
 ``bucket`` and ``name`` are UTF-8.  Byte order of UTF-8 equals code point
 order, which is the order S3 lists keys in.
@@ -125,6 +126,10 @@ def successor(prefix: bytes) -> bytes | None:
 #: Small objects' bytes (see cloudserver.metadata.inline), outside every
 #: bucket's range so that listings never read them.
 DATA_PREFIX = b"D\x00"
+
+#: Where the lifecycle executor keeps the position of its walk (one JSON
+#: value; cloudserver.lifecycle.executor), so a restart continues it.
+LIFECYCLE_CURSOR = b"L\x00cursor"
 
 
 def data_key(data_id: str) -> bytes:

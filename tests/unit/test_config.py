@@ -72,6 +72,25 @@ class LoadConfigTests(SynchronousTestCase):
             json.dump(raw, f)
         self.assertEqual(load_config({"S3_CONFIG_FILE": path}).port, 8999)
 
+    def test_lifecycle_section(self):
+        path = self.mktemp()
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "conf",
+                               "config.json")) as f:
+            raw = json.load(f)
+        self.assertEqual(load_config({}).lifecycle_day,
+                         86400)
+        raw["lifecycle"] = {"debugDayLength": 10, "interval": 2, "batchSize": 100}
+        with open(path, "w") as f:
+            json.dump(raw, f)
+        config = load_config({"S3_CONFIG_FILE": path})
+        self.assertEqual((config.lifecycle_day, config.lifecycle.interval,
+                          config.lifecycle.batch_size), (10, 2, 100))
+        raw["lifecycle"] = {"rate": "fast"}
+        with open(path, "w") as f:
+            json.dump(raw, f)
+        e = self.assertRaises(ConfigError, load_config, {"S3_CONFIG_FILE": path})
+        self.assertIn("lifecycle.rate", str(e))
+
 
 class ConfFileLookupTests(SynchronousTestCase):
     """Each file: its S3_* variable, else ./conf in the working directory (as

@@ -66,6 +66,14 @@ class ModeTests(SynchronousTestCase):
         self.assertEqual(clients[0].data.base, "http://dmd.example:9104")
         self.assertEqual(clients[0].metadata.endpoint._hostText, "md.example")
 
+    def test_lifecycle_only_where_the_metadata_is(self):
+        from cloudserver.lifecycle.service import LifecycleService
+
+        for mode, expected in (("all", 1), ("dmd", 1), ("s3", 0)):
+            top, _ = self.build(mode)
+            found = [s for s in top if isinstance(s, LifecycleService)]
+            self.assertEqual(len(found), expected, mode)
+
     def test_bad_mode(self):
         self.assertRaises(usage.UsageError, tap.Options().parseOptions, ["--mode", "both"])
 

@@ -1,11 +1,8 @@
 """
 The lifecycle executor in a real server, with a debug day of 2 seconds.
 
-Rules are written into the bucket record through the metadata daemon's
-RPC (:9990, the stored shape of cloudserver.lifecycle.rules), so these
-tests exercise the executor whatever the state of the S3 lifecycle API.
-One test fills a bucket with thousands of keys, noncurrent versions,
-delete markers and incomplete uploads, restarts the server while the walk
+Rules are put with PutBucketLifecycleConfiguration.  One test fills a
+bucket with thousands of keys, noncurrent versions, delete markers and incomplete uploads, restarts the server while the walk
 is in the middle of it, and checks everything expired and its data was
 freed; another moves an object to a moto_server-backed aws_s3 location and
 reads it back through GET.
@@ -15,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import tempfile
 import time
 import uuid
@@ -32,30 +28,14 @@ CONFIG = {"lifecycle": {"interval": 1, "batchSize": 100, "rate": 400,
           "inlineDataMaxSize": 0}
 
 
-def rpc(server, method: str, **params):
-    """One call on the server's metadata RPC port."""
-    with socket.create_connection(("127.0.0.1", server.metadata_port), timeout=10) as s:
-        s.sendall(json.dumps({"id": 1, "method": method, "params": params}).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    reply = json.loads(buf)
-    if "error" in reply:
-        raise RuntimeError(reply["error"])
-    return reply["result"]
+def set_rules(s3, bucket: str, rules: list[dict]) -> None:
+    """PutBucketLifecycleConfiguration with boto3's shape of the rules."""
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket,
+                                          LifecycleConfiguration={"Rules": rules})
 
 
-def set_rules(server, bucket: str, rules: list) -> None:
-    attrs = rpc(server, "get_bucket", name=bucket)
-    attrs["lifecycle"] = rules
-    rpc(server, "update_bucket", name=bucket, attrs=attrs)
-
-
-def rule(rule_id: str, **parts) -> dict:
-    return {"id": rule_id, "status": "Enabled", "filter": parts.pop("filter", {}), **parts}
+def rule(rule_id: str, prefix: str = "", **actions) -> dict:
+    return {"ID": rule_id, "Status": "Enabled", "Filter": {"Prefix": prefix}, **actions}
 
 
 def data_files(server) -> int:
@@ -113,12 +93,11 @@ class ExpiryAcrossRestartTests(S3TestCase):
             self.s3.upload_part(Bucket=versioned, Key=f"mpu/{i}", UploadId=upload,
                                 PartNumber=1, Body=b"p" * 1000)
         files_before = data_files(self.server)
-        set_rules(self.server, plain, [rule("exp", filter={"prefix": "exp/"},
-                                            expiration={"days": 1})])
-        set_rules(self.server, versioned, [
-            rule("nc", noncurrentExpiration={"days": 1}),
-            rule("dm", expiration={"expiredObjectDeleteMarker": True}),
-            rule("mpu", abortIncomplete={"days": 1})])
+        set_rules(self.s3, plain, [rule("exp", "exp/", Expiration={"Days": 1})])
+        set_rules(self.s3, versioned, [
+            rule("nc", NoncurrentVersionExpiration={"NoncurrentDays": 1}),
+            rule("dm", Expiration={"ExpiredObjectDeleteMarker": True}),
+            rule("mpu", AbortIncompleteMultipartUpload={"DaysAfterInitiation": 1})])
         # the walk is under way: some expired, not all
         wait_for("the walk to be half-way", lambda: 0 < 3005 - self.count(plain) < 2500,
                  server=self.server)
@@ -180,9 +159,8 @@ class TransitionToAwsLocationTests(S3TestCase):
         key = f"cold/{uuid.uuid4().hex[:8]}"
         self.s3.put_object(Bucket=bucket, Key=key, Body=body)
         self.s3.put_object(Bucket=bucket, Key="hot/stays", Body=b"hot")
-        set_rules(self.server, bucket, [rule(
-            "tier", filter={"prefix": "cold/"},
-            transitions=[{"days": 1, "storageClass": "coldaws"}])])
+        set_rules(self.s3, bucket, [rule(
+            "tier", "cold/", Transitions=[{"Days": 1, "StorageClass": "coldaws"}])])
 
         def moved():
             return self.s3.head_object(Bucket=bucket, Key=key).get("StorageClass") == "coldaws"

@@ -3,9 +3,10 @@ The lifecycle executor in a real server, with a debug day of 2 seconds.
 
 Rules are put with PutBucketLifecycleConfiguration.  One test fills a
 bucket with thousands of keys, noncurrent versions, delete markers and
-incomplete uploads, restarts the server while the walk is in the middle of it, and checks everything expired and its data was
-freed; another moves an object to a moto_server-backed aws_s3 location and
-reads it back through GET.
+incomplete uploads, restarts the server while the walk is in the middle
+of it, and checks everything expired and its data was freed; another
+moves an object to a moto_server-backed aws_s3 location and reads it back
+through GET.
 """
 
 from __future__ import annotations

@@ -112,9 +112,9 @@ def run(n: int, seconds: float) -> list[tuple[str, float, float | None]]:
         s3 = boto3_client(server, workdir)
         fill(s3, n)
         rows.append(("without", get_load(server, s3, n, seconds), None))
-        never = [{"id": "never", "status": "Enabled", "filter": {},
-                  "expiration": {"days": 100000}}]
-        set_rules(server, BUCKET, never)
+        never = [{"ID": "never", "Status": "Enabled", "Filter": {"Prefix": ""},
+                  "Expiration": {"Days": 100000}}]
+        set_rules(s3, BUCKET, never)
         time.sleep(1)
         since = now_stamp()
         rps = get_load(server, s3, n, seconds)
@@ -127,7 +127,8 @@ def run(n: int, seconds: float) -> list[tuple[str, float, float | None]]:
         since = now_stamp()
         rps = get_load(server, s3, n, seconds)
         rows.append(("unlimited", rps, examined_per_second(server.log_path.read_text(), since)))
-        set_rules(server, BUCKET, [])
+        s3 = boto3_client(server, workdir)  # no kept-alive connection to the old process
+        s3.delete_bucket_lifecycle(Bucket=BUCKET)
         rows.append(("without (again)", get_load(server, s3, n, seconds), None))
     finally:
         server.destroy()

@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 
 import attrs
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.accounts import Account
 from cloudserver.s3.access import acl, authorize
 from cloudserver.s3.routing import route
 from tests.unit.test_http import BucketCase, status
+
+NOW = 1_796_000_000.0  # 2026-11-30
 
 BART = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
 LISA = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2bf"
@@ -37,6 +40,19 @@ class _Ctx:
     auth: _Auth
     client_ip: str = "127.0.0.1"
     secure: bool = False
+    #: the injected clock the decision reads aws:CurrentTime from
+    backend: object = attrs.field(factory=lambda: _Backend(_fixed_clock()))
+
+
+@attrs.frozen
+class _Backend:
+    clock: object
+
+
+def _fixed_clock():
+    clock = Clock()
+    clock.advance(NOW)
+    return clock
 
 
 def ctx(method, path, who, query="", headers=None, ip="127.0.0.1", secure=False):

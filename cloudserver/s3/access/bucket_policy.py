@@ -203,7 +203,7 @@ def verdict(ctx: Any, bucket_attrs: Mapping[str, Any], obj: Mapping[str, Any] | 
     policy = bucket_policy(bucket_attrs)
     if policy is None or access.action is None:
         return None
-    context = condition_context(ctx)
+    context = condition_context(ctx, ctx.backend.clock.seconds())
     if policy.reads_existing_tags or policy.reads_request_tags:
         add_tag_keys(context, policy, obj, ctx, request_tags)
     if context_keys:

@@ -174,3 +174,27 @@ class TwistdSetUpTests(SynchronousTestCase):
         top.setServiceParent(app)
         self.assertIsInstance(app.getComponent(ILogObserver), logs.JsonLogObserver)
         self.assertIsNone(top_service(SimpleNamespace(log_format="text"), Opts()).log_observer)
+
+
+class DebugHeadersTests(SynchronousTestCase):
+    """LOG_LEVEL=debug logs a request's headers, never its credentials."""
+
+    def test_secret_headers_left_out(self):
+        import attrs
+        from twisted.logger import globalLogPublisher
+
+        from tests.unit.test_http import Harness, signed
+
+        h = Harness()
+        backend = h.site.resource.backend
+        backend.config = attrs.evolve(backend.config, log_level="debug")
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        h.send(signed("PUT", "/bucket", headers={
+            "x-amz-security-token": "sessiontok",
+            "x-amz-server-side-encryption-customer-key": "c3NlY2tleQ=="}))
+        text = "".join(logs.event_fields(e)["message"] for e in events)
+        self.assertIn("headers=", text)
+        for secret in ("sessiontok", "c3NlY2tleQ==", "Signature=", "AWS4-HMAC"):
+            self.assertNotIn(secret, text)

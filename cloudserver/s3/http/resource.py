@@ -38,6 +38,12 @@ log = Logger(namespace="cloudserver.s3")
 
 SERVER_NAME = b"cloudserver"
 
+#: request headers never logged (credentials, SSE-C keys)
+SECRET_HEADERS = frozenset((
+    "authorization", "x-amz-security-token",
+    "x-amz-server-side-encryption-customer-key",
+    "x-amz-copy-source-server-side-encryption-customer-key"))
+
 
 def _decode_headers(request) -> dict[str, list[str]]:
     headers: dict[str, list[str]] = {}
@@ -144,7 +150,7 @@ class S3Resource(Resource):
             log.debug("{request_id} {method} {uri} headers={headers}",
                       request_id=request_id, method=method,
                       uri=request.uri.decode("latin-1"),
-                      headers={k: v for k, v in headers.items() if k != "authorization"})
+                      headers={k: v for k, v in headers.items() if k not in SECRET_HEADERS})
         return op
 
     def _authenticate(self, op, method: str, host: str, raw_path: str, raw_query: str,

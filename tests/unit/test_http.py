@@ -421,3 +421,34 @@ class AccessLineBytesTests(SynchronousTestCase):
         transport.dataBuffer, transport.offset, transport._tempDataLen = b"x" * 1000, 100, 50
         self.h.proto.connectionLost(ConnectionDone())
         self.assertEqual(self.events[-1]["bytes_out"], sent - 950)
+
+    def test_client_gone_before_the_answer(self):
+        held = HeldPutMetadata(self.h.metadata)
+        self.h.site.resource.backend.metadata = held
+        self.h.send(signed("PUT", "/bucket/k", b"data") + b"data")
+        self.h.proto.connectionLost(ConnectionDone())
+        held.release()
+        event = self.events[-1]
+        self.assertEqual((event["op"], event["status"], event["bytes_in"], event["bytes_out"]),
+                         ("PutObject", 499, 4, 0))
+
+    def test_store_failure_mid_body_is_not_a_200(self):
+        from cloudserver.data.producers import BlockProducer
+        from tests.unit.test_data_producers import ListSource
+
+        store = self.h.site.resource.backend.data
+
+        def failing(key, offset, length):
+            source = ListSource(store._blobs[key][offset:offset + length], fail_after=1)
+            return BlockProducer(source, length, block_size=store._block_size,
+                                 cooperator=store._cooperator)
+        store.producer = failing
+        self.h.transport.abortConnection = lambda: None
+        self.get()
+        while self.steps:
+            self.steps.pop(0)()
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+        event = self.events[-1]
+        self.assertEqual((event["op"], event["status"], event["error"]),
+                         ("GetObject", 500, "InternalError"))
+        self.assertGreater(event["bytes_out"], 0)

@@ -28,6 +28,7 @@ CONF_FILES = (("S3_CONFIG_FILE", "config.json", "config file"),
               ("S3AUTH_CONFIG", "authdata.json", "auth file"),
               ("S3_LOCATION_FILE", "locationConfig.json", "location file"))
 LOG_LEVELS = ("info", "debug", "trace")
+LOG_FORMATS = ("text", "json")
 BACKENDS = ("file", "mem")
 #: The largest inlineDataMaxSize: the record travels as one metadata RPC line.
 MAX_INLINE_SIZE = 1024 * 1024
@@ -107,6 +108,9 @@ class Config:
     website_endpoints: tuple[str, ...] = ()
     #: config.json ``lifecycle``: the executor's pace (cloudserver.lifecycle.settings)
     lifecycle: LifecycleSettings = LifecycleSettings()
+    #: config.json ``log.format`` / LOG_FORMAT: ``text`` (twistd's) or
+    #: ``json`` (one werelogs-shaped object per line, cloudserver.logs)
+    log_format: str = "text"
 
     @property
     def lifecycle_day(self) -> float:
@@ -467,6 +471,18 @@ def resolve_locations(locations: Any, env: Mapping[str, str]) -> dict:
     return locations
 
 
+def _log_format(raw: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    """LOG_FORMAT, else config.json ``log.format``: text (default) or json."""
+    section = raw.get("log") or {}
+    if not isinstance(section, Mapping):
+        raise ConfigError("config.json: log must be an object")
+    value = env.get("LOG_FORMAT") or section.get("format", "text")
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"log format (LOG_FORMAT, config.json log.format) must be "
+                          f"one of {', '.join(LOG_FORMATS)}, not {value!r}")
+    return value
+
+
 def load_config(env: Mapping[str, str] | None = None, *,
                 port: int | None = None, cwd: str | None = None) -> Config:
     """Build the Config from the files and environment variables upstream reads
@@ -491,6 +507,7 @@ def load_config(env: Mapping[str, str] | None = None, *,
         accounts=accounts,
         replication_group_id=str(raw.get("replicationGroupId", "RG001")),
         log_level=log_level,
+        log_format=_log_format(raw, env),
         metadata_daemon=_daemon_https(
             raw, "metadataDaemon",
             _daemon(raw, "metadataDaemon", "bindAddress", 9990, None, env), cert_paths),

@@ -38,6 +38,39 @@ class Options(usage.Options):
             raise usage.UsageError("--port must be a port number")
 
 
+class TopService(service.MultiService):
+    """The root of the service tree; with JSON logs it hands the JSON
+    observer to the twistd application it is attached to (twistd builds the
+    application after ``makeService`` and starts logging from its
+    ILogObserver component, as for a .tac file)."""
+
+    log_observer = None
+
+    def setServiceParent(self, parent):
+        if self.log_observer is not None:
+            from cloudserver import logs
+
+            logs.install(parent, self.log_observer)
+        return super().setServiceParent(parent)
+
+
+def top_service(config, options) -> TopService:
+    """The root service, carrying the JSON observer when ``log_format`` is
+    json (written where twistd would write its text: ``-n`` stdout, else
+    ``--logfile`` / twistd.log; syslog stays twistd's)."""
+    top = TopService()
+    if config.log_format != "json":
+        return top
+    from cloudserver import logs
+
+    out = logs.twistd_log_file(getattr(options, "parent", None))
+    if out is None:
+        log.warn("log.format json: not with --syslog, logging as text")
+        return top
+    top.log_observer = logs.JsonLogObserver(out)
+    return top
+
+
 class ThreadPoolService(service.Service):
     """Owns the thread pool that blocking calls (fsync, LevelDB writes) run in."""
 
@@ -184,7 +217,7 @@ def makeService(options, reactor=None, env=None):
         raise SystemExit(f"cloudserver: configuration error: {e}") from None
     log_config_files(config)
 
-    top = service.MultiService()
+    top = top_service(config, options)
     pool = ThreadPool(minthreads=2, maxthreads=16, name="cloudserver-io")
     ThreadPoolService(pool).setServiceParent(top)
 

@@ -145,6 +145,17 @@ def install_request_line_parser() -> bool:
     return True
 
 
+def _buffered(transport) -> int:
+    """Bytes a TCP transport still holds (twisted's FileDescriptor buffers;
+    0 for a transport without them, e.g. TLS or a test's)."""
+    try:
+        data = transport.dataBuffer
+        pending = len(data) - transport.offset + transport._tempDataLen
+    except (AttributeError, TypeError):
+        return 0
+    return pending if isinstance(pending, int) and pending > 0 else 0
+
+
 def _ignore(*args) -> None:
     return None
 
@@ -188,6 +199,11 @@ class StreamingRequest(server.Request):
     body: RequestBody
     _content_done = False
     _finish_pending = False
+    #: body bytes handed to the connection (what the access log reports)
+    bytes_written = 0
+    #: of those, what was still in the transport's buffer when the
+    #: connection was lost (never reached the peer)
+    bytes_unsent = 0
 
     def gotLength(self, length):
         channel = self.channel
@@ -260,7 +276,20 @@ class StreamingRequest(server.Request):
             # Answering before the body is in: decide now, while the headers can
             # still say "Connection: close", whether to drain or to close.
             self._maybe_close_early()
+        if not self._disconnected:
+            self.bytes_written += len(data)
         server.Request.write(self, data)
+
+    @property
+    def bytes_sent(self) -> int:
+        """Body bytes that left this process: written, less what a lost
+        connection still held (an aborted download counts what it got)."""
+        return self.bytes_written - self.bytes_unsent
+
+    def connectionLost(self, reason):
+        if not self.finished:
+            self.bytes_unsent = min(self.bytes_written, _buffered(self.channel.transport))
+        server.Request.connectionLost(self, reason)
 
     def finish(self):
         """Finish the response; if the body is still arriving, drain or close."""

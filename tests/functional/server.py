@@ -58,6 +58,7 @@ _SERVER_ENV_SCRUB = (
     "ENDPOINT",
     "LISTEN_ADDR",
     "LOG_LEVEL",
+    "LOG_FORMAT",
     "SSL",
     "METADATA_HOST",
     "DATA_HOST",

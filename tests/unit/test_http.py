@@ -364,3 +364,91 @@ class RequestLineParserTests(SynchronousTestCase):
         h = Harness()
         out = h.send(b"GET /a\x7f\x00b HTTP/1.1\r\nHost: x\r\n\r\n")
         self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out)
+
+
+class AccessLineBytesTests(SynchronousTestCase):
+    """The access line counts the body bytes that went out, and a client
+    that leaves mid-body is not logged as a 200 (it was, with out=0)."""
+
+    def setUp(self):
+        from twisted.internet.task import Cooperator
+        from twisted.logger import LogPublisher
+
+        from cloudserver.s3.http.accesslog import AccessLog
+
+        self.steps = []
+        store = MemoryDataStore(cooperator=Cooperator(
+            terminationPredicateFactory=lambda: lambda: True, scheduler=self.steps.append))
+        self.h = Harness(data=store)
+        self.events = []
+        self.h.site.resource.access_log = AccessLog(self.h.clock,
+                                                    LogPublisher(self.events.append))
+        self.h.send(signed("PUT", "/bucket"))
+        self.body = os.urandom(1 << 20)
+        out = self.h.send(signed("PUT", "/bucket/big", self.body) + self.body)
+        self.assertEqual(status(out), 200, out)
+
+    def get(self):
+        self.h.proto.dataReceived(signed("GET", "/bucket/big"))
+
+    def test_client_gone_mid_get(self):
+        self.get()
+        self.steps.pop(0)()  # one block out, then the client leaves
+        self.assertEqual(self.events[-1]["op"], "PutObject")
+        sent = self.h.transport.value().split(b"\r\n\r\n", 1)[1]
+        self.assertTrue(0 < len(sent) < len(self.body), len(sent))
+        self.h.proto.connectionLost(ConnectionDone())
+        event = self.events[-1]
+        self.assertEqual(event["op"], "GetObject")
+        self.assertEqual(event["status"], 499)
+        self.assertEqual(event["bytes_out"], len(sent))
+        self.assertIn(f" 499 - in=0 out={len(sent)} ", event["line"])
+
+    def test_whole_get_counts_the_body(self):
+        self.get()
+        while self.steps:
+            self.steps.pop(0)()
+        self.assertTrue(self.h.transport.value().endswith(self.body))
+        event = self.events[-1]
+        self.assertEqual((event["op"], event["status"], event["bytes_out"]),
+                         ("GetObject", 200, len(self.body)))
+
+    def test_unsent_buffer_is_not_counted(self):
+        self.get()
+        self.steps.pop(0)()
+        sent = len(self.h.transport.value().split(b"\r\n\r\n", 1)[1])
+        transport = self.h.transport
+        transport.dataBuffer, transport.offset, transport._tempDataLen = b"x" * 1000, 100, 50
+        self.h.proto.connectionLost(ConnectionDone())
+        self.assertEqual(self.events[-1]["bytes_out"], sent - 950)
+
+    def test_client_gone_before_the_answer(self):
+        held = HeldPutMetadata(self.h.metadata)
+        self.h.site.resource.backend.metadata = held
+        self.h.send(signed("PUT", "/bucket/k", b"data") + b"data")
+        self.h.proto.connectionLost(ConnectionDone())
+        held.release()
+        event = self.events[-1]
+        self.assertEqual((event["op"], event["status"], event["bytes_in"], event["bytes_out"]),
+                         ("PutObject", 499, 4, 0))
+
+    def test_store_failure_mid_body_is_not_a_200(self):
+        from cloudserver.data.producers import BlockProducer
+        from tests.unit.test_data_producers import ListSource
+
+        store = self.h.site.resource.backend.data
+
+        def failing(key, offset, length):
+            source = ListSource(store._blobs[key][offset:offset + length], fail_after=1)
+            return BlockProducer(source, length, block_size=store._block_size,
+                                 cooperator=store._cooperator)
+        store.producer = failing
+        self.h.transport.abortConnection = lambda: None
+        self.get()
+        while self.steps:
+            self.steps.pop(0)()
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+        event = self.events[-1]
+        self.assertEqual((event["op"], event["status"], event["error"]),
+                         ("GetObject", 500, "InternalError"))
+        self.assertGreater(event["bytes_out"], 0)

@@ -16,8 +16,15 @@ different time format — gets the same twisted.logger event as always, with
 every field (request_id, client, op, bucket, key, status, error, bytes_in,
 bytes_out, duration_ms) for structured observers.
 
-Lines wait at most until the end of the reactor turn; other log events of
-that turn may be written before them (each line keeps its own timestamp).
+With JSON logs (config.json ``log.format``, cloudserver/logs.py) the only
+observer is a :class:`~cloudserver.logs.JsonLogObserver`: the lines are
+werelogs objects (``message`` "responded to request", ``httpCode``,
+``bytesSent``, ...), written to its file the same way.
+
+The request's own cost is one list append (its time, line and fields);
+formatting happens when the turn's lines are written.  Lines wait at most
+until the end of the reactor turn; other log events of that turn may be
+written before them (each line keeps its own timestamp).
 """
 from __future__ import annotations
 
@@ -31,6 +38,8 @@ from twisted.logger import (
     globalLogPublisher,
     timeFormatRFC3339,
 )
+
+from cloudserver.logs import JsonLogObserver, redact
 
 NAMESPACE = "cloudserver.s3"
 _SYSTEM = f" [{NAMESPACE}#info] "
@@ -47,8 +56,8 @@ class AccessLog:
         self._direct: tuple[Any, Any, str | None] | None = None
         #: observers that were checked and are not a classic text observer
         self._refused: Any = None
-        #: (text as the observer would write it, line, fields)
-        self._pending: list[tuple[str, str, dict]] = []
+        #: (time, line, fields) of each line not written yet
+        self._pending: list[tuple[float, str, dict]] = []
         self._flush_call = None
         self._second: int | None = None
         self._stamp = ""
@@ -61,13 +70,7 @@ class AccessLog:
         if direct is None:
             self._log.info("{line}", line=line, **fields)
             return
-        now = self._clock.seconds()
-        second = int(now)
-        if second != self._second:
-            self._stamp = formatTime(second, timeFormatRFC3339)
-            self._second = second
-        text = line.replace("\n", "\n\t") if "\n" in line else line
-        self._pending.append((f"{self._stamp}{_SYSTEM}{text}\n", line, fields))
+        self._pending.append((self._clock.seconds(), line, fields))
         if self._flush_call is None:
             self._flush_call = self._clock.callLater(0, self.flush)
 
@@ -85,10 +88,23 @@ class AccessLog:
             for _, line, fields in lines:
                 self._log.info("{line}", line=line, **fields)
             return
-        _, out, encoding = direct
-        text = "".join([entry[0] for entry in lines])
+        observer, out, encoding = direct
+        if isinstance(observer, JsonLogObserver):
+            text = "".join([observer.base.line(werelogs_fields(when, fields))
+                            for when, _, fields in lines])
+        else:
+            text = "".join([self._classic(when, line) for when, line, _ in lines])
         out.write(text if encoding is None else text.encode(encoding))
         out.flush()
+
+    def _classic(self, when: float, line: str) -> str:
+        """``line`` as twistd's text observer writes it (stamp once a second)."""
+        second = int(when)
+        if second != self._second:
+            self._stamp = formatTime(second, timeFormatRFC3339)
+            self._second = second
+        text = line.replace("\n", "\n\t") if "\n" in line else line
+        return f"{self._stamp}{_SYSTEM}{text}\n"
 
     # -- is the set-up twistd's? -------------------------------------------
 
@@ -120,7 +136,10 @@ class AccessLog:
 
 def _classic_text_file(observer: Any) -> tuple[Any, Any, str | None] | None:
     """(observer, file, encoding) when ``observer`` is a FileLogObserver that
-    writes what :class:`AccessLog` would (twistd's ``textFileLogObserver``)."""
+    writes what :class:`AccessLog` would (twistd's ``textFileLogObserver``),
+    or the JSON observer of cloudserver.logs."""
+    if type(observer) is JsonLogObserver:
+        return observer, observer.out, observer.encoding
     if type(observer) is not FileLogObserver:
         return None
     out = getattr(observer, "_outFile", None)
@@ -137,3 +156,28 @@ def _classic_text_file(observer: Any) -> tuple[Any, Any, str | None] | None:
     except Exception:  # noqa: BLE001 - any surprise: use the events
         return None
     return observer, out, getattr(observer, "_encoding", None)
+
+
+#: access-log field -> werelogs field, in the order they are written
+_WERELOGS = (("request_id", "req_id"), ("client", "clientIP"), ("client_port", "clientPort"),
+             ("method", "httpMethod"), ("url", "httpURL"), ("status", "httpCode"),
+             ("error", "errorCode"), ("op", "operation"), ("bucket", "bucketName"),
+             ("key", "objectKey"), ("bytes_in", "bodyLength"), ("bytes_out", "bytesSent"),
+             ("account", "accountName"), ("canonical_id", "canonicalId"))
+
+
+def werelogs_fields(when: float, fields: dict) -> dict:
+    """The werelogs object of one access line (upstream's end-of-request
+    "responded to request"); a field that is "-" (no bucket, no error) or
+    absent is left out, as werelogs does."""
+    out: dict[str, Any] = {"time": int(when * 1000), "level": "info", "name": NAMESPACE,
+                           "message": "responded to request"}
+    for ours, theirs in _WERELOGS:
+        value = fields.get(ours)
+        if value is None or value == "-":
+            continue
+        out[theirs] = redact(value) if ours == "url" else value
+    duration = fields.get("duration_ms")
+    if duration is not None:
+        out["elapsed_ms"] = round(duration, 3)
+    return out

@@ -38,6 +38,12 @@ log = Logger(namespace="cloudserver.s3")
 
 SERVER_NAME = b"cloudserver"
 
+#: request headers never logged (credentials, SSE-C keys)
+SECRET_HEADERS = frozenset((
+    "authorization", "x-amz-security-token",
+    "x-amz-server-side-encryption-customer-key",
+    "x-amz-copy-source-server-side-encryption-customer-key"))
+
 
 def _decode_headers(request) -> dict[str, list[str]]:
     headers: dict[str, list[str]] = {}
@@ -117,6 +123,7 @@ class S3Resource(Resource):
         try:
             op = self._route(request, method, host, raw_path, raw_query, headers, request_id)
             auth = self._authenticate(op, method, host, raw_path, raw_query, headers)
+            request.s3_account = auth.account
             ctx = RequestContext(op=op, method=method, headers=headers, auth=auth,
                                  body=request.body, backend=self.backend,
                                  request_id=request_id, host=host,
@@ -143,7 +150,7 @@ class S3Resource(Resource):
             log.debug("{request_id} {method} {uri} headers={headers}",
                       request_id=request_id, method=method,
                       uri=request.uri.decode("latin-1"),
-                      headers={k: v for k, v in headers.items() if k != "authorization"})
+                      headers={k: v for k, v in headers.items() if k not in SECRET_HEADERS})
         return op
 
     def _authenticate(self, op, method: str, host: str, raw_path: str, raw_query: str,
@@ -214,11 +221,9 @@ class S3Resource(Resource):
         request.setResponseCode(response.status, REASONS.get(response.status))
         length = response.length if response.length is not None else len(response.body)
         self._set_headers(request.responseHeaders, response, request_id, length)
-        request.bytes_sent = 0
         if response.producer is None:
             if response.body and request.method != b"HEAD":
                 request.write(response.body)
-                request.bytes_sent = len(response.body)
             request.finish()
             return response
         if request.method == b"HEAD":
@@ -235,11 +240,11 @@ class S3Resource(Resource):
             if not request._disconnected:
                 log.failure("body stream {request_id} failed", failure,
                             request_id=request_id)
+                request.s3_cut = True
                 request.unregisterProducer()
                 request.channel.transport.abortConnection()
             return response
         request.unregisterProducer()
-        request.bytes_sent = length
         if not request._disconnected:
             request.finish()
         return response
@@ -284,8 +289,7 @@ class S3Resource(Resource):
     def _log(self, response, request, request_id: str, started: float) -> None:
         """One access-log line per request (see accesslog.py for where it goes;
         the fields also go to structured observers when there are any)."""
-        status = getattr(response, "status", request.code)
-        code = getattr(response, "error_code", None) or "-"
+        status, code = _outcome(response, request)
         op = getattr(request, "s3_op", None)
         if op is not None:
             op_name = op.name
@@ -294,12 +298,37 @@ class S3Resource(Resource):
         else:
             op_name = request.method.decode("latin-1")
             bucket = key = "-"
-        client = getattr(request.getClientAddress(), "host", "-")
+        address = request.getClientAddress()
+        client = getattr(address, "host", "-")
         bytes_in = request.body.received
         bytes_out = getattr(request, "bytes_sent", 0)
         duration_ms = (self.clock.seconds() - started) * 1000
+        account = getattr(request, "s3_account", None)
         line = (f"{request_id} {client} {op_name} bucket={bucket} key={key} {status} {code} "
                 f"in={bytes_in} out={bytes_out} {duration_ms:.1f}ms")
         self.access_log.emit(line, request_id=request_id, client=client, op=op_name,
                              bucket=bucket, key=key, status=status, error=code,
-                             bytes_in=bytes_in, bytes_out=bytes_out, duration_ms=duration_ms)
+                             bytes_in=bytes_in, bytes_out=bytes_out, duration_ms=duration_ms,
+                             client_port=getattr(address, "port", None),
+                             method=request.method.decode("latin-1"),
+                             url=request.uri.decode("latin-1"),
+                             account=account.name if account is not None else None,
+                             canonical_id=account.canonical_id if account is not None else None)
+
+
+#: the status logged for a response the client did not wait for (nginx's
+#: "client closed request"; no HTTP status fits, and 200 would be a lie)
+CLIENT_CLOSED = 499
+
+
+def _outcome(response, request) -> tuple[int, str]:
+    """(status, error code) of the access line: what was answered, unless
+    the answer never completed — the client went away (499, or the answer's
+    error code when it was one) or the body stream failed (500)."""
+    status = getattr(response, "status", request.code)
+    code = getattr(response, "error_code", None) or "-"
+    if getattr(request, "s3_cut", False):
+        return 500, "InternalError"
+    if request._disconnected and not request.finished:
+        return CLIENT_CLOSED, code
+    return status, code

@@ -13,6 +13,7 @@ from twisted.python.threadpool import ThreadPool
 
 from cloudserver import daemons, tls
 from cloudserver.config import ConfigError, load_config
+from cloudserver.web.drain import SequentialMultiService
 
 log = Logger(namespace="cloudserver")
 
@@ -184,7 +185,9 @@ def makeService(options, reactor=None, env=None):
         raise SystemExit(f"cloudserver: configuration error: {e}") from None
     log_config_files(config)
 
-    top = service.MultiService()
+    # Stopped child by child, last first: the S3 front drains, then the
+    # lifecycle, the daemons' connections, the stores, the thread pool.
+    top = SequentialMultiService()
     pool = ThreadPool(minthreads=2, maxthreads=16, name="cloudserver-io")
     ThreadPoolService(pool).setServiceParent(top)
 
@@ -218,10 +221,11 @@ def makeService(options, reactor=None, env=None):
     kms = build_server_kms(config, reactor, defer_to_thread, top)
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
                       accounts=config.accounts, locations=locations, kms=kms)
-    site = StreamingSite(S3Resource(backend, reactor))
+    site = StreamingSite(S3Resource(backend, reactor), reactor=reactor, name="S3")
     install_request_line_parser()
     tls.server_service(reactor, config.port, site, interface=config.listen_addr,
-                       tls=s3_tls_options(config)).setServiceParent(top)
+                       tls=s3_tls_options(config), drain=site.drain,
+                       drain_timeout=config.shutdown_timeout).setServiceParent(top)
     if mode == "s3":
         stores = (f"dmd metadata {config.metadata_client.host}:{config.metadata_client.port}, "
                   f"data {config.data_client.host}:{config.data_client.port}")

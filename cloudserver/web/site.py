@@ -19,6 +19,7 @@ from twisted.web.http_headers import Headers
 
 from cloudserver.web.body import RequestBody
 from cloudserver.web.connection import IDLE_TIMEOUT, ConnectionPolicyMixin
+from cloudserver.web.drain import ConnectionDrain
 
 #: An early answer keeps the connection if at most this much body is left
 #: to read and throw away; otherwise the connection is closed.
@@ -291,8 +292,10 @@ class StreamingSite(server.Site):
     requestFactory = StreamingRequest
     protocol = StreamingChannel
 
-    def __init__(self, resource, *, timeout=IDLE_TIMEOUT, reactor=None):
+    def __init__(self, resource, *, timeout=IDLE_TIMEOUT, reactor=None, name="http"):
         super().__init__(resource, timeout=timeout, reactor=reactor)
+        #: the open connections, ended on stop (drain.DrainingServerService)
+        self.drain = ConnectionDrain(self.reactor, name)
 
     def log(self, request):
         pass

@@ -86,9 +86,13 @@ class ConnectionPolicyMixin:
     def begin_drain(self):
         """The process is stopping: close now if no request is under way, else
         after the current response (which says ``Connection: close`` if its
-        headers are not sent yet); a pipelined request is not read."""
+        headers are not sent yet); a request whose first bytes are in counts
+        as under way; a pipelined request is not read."""
         if not self.requests:
-            self.loseConnection()
+            if self._header_deadline is None:
+                self.loseConnection()
+            # else: its first line is not in yet; twisted would drop it on a
+            # non-persistent channel, so checkPersistence says close instead
             return
         self.persistent = False
         for request in self.requests:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 from twisted.application import service
 from twisted.internet.defer import Deferred
@@ -37,6 +38,32 @@ class Options(usage.Options):
             raise usage.UsageError(f"--mode must be one of {', '.join(MODES)}")
         if self["port"] is not None and not 0 <= self["port"] < 65536:
             raise usage.UsageError("--port must be a port number")
+
+
+class ProcessService(SequentialMultiService):
+    """The top of the tree: children stop one after the other (drain.py),
+    and a stop asked by SIGTERM / SIGINT that has run to its end exits with
+    status 0, as upstream's ``process.exit(0)`` after its clean-up.
+
+    twistd would otherwise kill itself with the signal once the reactor has
+    stopped (its ``_exitWithSignal``), so a graceful stop and an abrupt one
+    looked the same to a supervisor.  The reactor's ``_exitSignal`` is
+    twisted's private record of that signal; without it nothing changes.
+    """
+
+    def __init__(self, reactor):
+        super().__init__()
+        self._reactor = reactor
+
+    def stopService(self):
+        d = super().stopService()
+        d.addCallback(self._clean_exit)
+        return d
+
+    def _clean_exit(self, _):
+        if getattr(self._reactor, "_exitSignal", None) in (signal.SIGTERM, signal.SIGINT):
+            log.info("cloudserver: stopped")
+            self._reactor._exitSignal = None
 
 
 class ThreadPoolService(service.Service):
@@ -187,7 +214,7 @@ def makeService(options, reactor=None, env=None):
 
     # Stopped child by child, last first: the S3 front drains, then the
     # lifecycle, the daemons' connections, the stores, the thread pool.
-    top = SequentialMultiService()
+    top = ProcessService(reactor)
     pool = ThreadPool(minthreads=2, maxthreads=16, name="cloudserver-io")
     ThreadPoolService(pool).setServiceParent(top)
 

@@ -249,3 +249,46 @@ class ShutdownTimeoutConfigTests(SynchronousTestCase):
         for bad in (-1, "30", True, None, 3601):
             e = self.assertRaises(ConfigError, load_config, self.write(bad))
             self.assertIn("shutdownTimeout", str(e))
+
+
+class DrainingServerServiceTests(SynchronousTestCase):
+    def test_stop_closes_port_then_drains(self):
+        from twisted.internet.testing import MemoryReactorClock
+
+        from cloudserver import tls
+        reactor = MemoryReactorClock()
+        drain = ConnectionDrain(reactor)
+        svc = tls.server_service(reactor, 8000, object(), drain=drain, drain_timeout=7)
+        svc.privilegedStartService()
+        svc.startService()
+        busy = FakeConnection(drain, busy=True)
+        d = svc.stopService()
+        self.assertEqual(reactor.tcpServers[0][0], 8000)
+        self.assertTrue(drain.draining)
+        self.assertNoResult(d)
+        reactor.advance(7)  # the deadline: aborted
+        self.assertTrue(busy.transport.disconnected)
+        busy.lost()
+        self.successResultOf(d)
+
+
+class ProcessServiceTests(SynchronousTestCase):
+    """A stop asked by SIGTERM that ran to its end exits with status 0."""
+
+    def stop(self, signal_number):
+        from cloudserver.tap import ProcessService
+
+        class Reactor:
+            _exitSignal = signal_number
+
+        reactor = Reactor()
+        top = ProcessService(reactor)
+        top.startService()
+        self.successResultOf(top.stopService())
+        return reactor._exitSignal
+
+    def test_sigterm_and_sigint_exit_cleanly(self):
+        import signal
+        self.assertIsNone(self.stop(signal.SIGTERM))
+        self.assertIsNone(self.stop(signal.SIGINT))
+        self.assertEqual(self.stop(signal.SIGHUP), signal.SIGHUP)

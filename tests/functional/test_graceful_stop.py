@@ -12,14 +12,18 @@ import hashlib
 import http.client
 import os
 import socket
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
+from twisted.trial import unittest
 
+from tests.functional.clients import boto3_client, unique_bucket
 from tests.functional.s3case import S3TestCase
+from tests.functional.server import ServerProcess
 
 MIB = 1 << 20
 GET_SIZE = 64 * MIB
@@ -156,3 +160,68 @@ class StopDeadlineTests(_StopCase):
         with self.assertRaises(ClientError) as caught:
             self.s3.head_object(Bucket=bucket, Key="cut")
         self.assertEqual(caught.exception.response["Error"]["Code"], "404")
+
+
+class DmdStopTests(unittest.SynchronousTestCase):
+    """``--mode dmd`` under SIGTERM while a front writes through it: the
+    connected front does not hold the stop (its idle connection is closed,
+    its calls under way are answered), the dmd exits with status 0, and
+    every PUT the front acknowledged is durable."""
+
+    def test_sigterm_dmd_during_puts(self):
+        dmd = ServerProcess(mode="dmd", extra_config={"shutdownTimeout": 20})
+        self.addCleanup(dmd.destroy)
+        dmd.start()
+        front = ServerProcess(mode="s3", dmd=dmd)
+        self.addCleanup(front.destroy)
+        front.start()
+        client = boto3_client(front, front.workdir)
+        bucket = unique_bucket("dmdstop")
+        client.create_bucket(Bucket=bucket)
+        acked: dict[str, bytes] = {}
+        failures: list[str] = []
+        stop = threading.Event()
+
+        def writer() -> None:
+            i = 0
+            while not stop.is_set():
+                key = f"k{i:06d}"
+                body = key.encode() * 200
+                try:
+                    client.put_object(Bucket=bucket, Key=key, Body=body)
+                except (ClientError, EndpointConnectionError) as e:
+                    failures.append(str(e))
+                    time.sleep(0.01)
+                else:
+                    acked[key] = body
+                i += 1
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 20
+            while len(acked) < 30 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            dmd.send_signal()
+            started = time.monotonic()
+            code = dmd.wait_exit(20)
+            took = time.monotonic() - started
+        finally:
+            stop.set()
+            thread.join(30)
+        self.assertEqual(code, 0, dmd.describe())
+        self.assertLess(took, 10, "a connected front held the dmd's stop")
+        for message in failures:  # refused while stopping: 503, never 500
+            self.assertIn("ServiceUnavailable", message, message)
+        dmd.start()
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                client.head_bucket(Bucket=bucket)
+                break
+            except ClientError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        for key, body in sorted(acked.items()):
+            self.assertEqual(client.get_object(Bucket=bucket, Key=key)["Body"].read(), body, key)

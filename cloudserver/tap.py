@@ -43,12 +43,13 @@ class Options(usage.Options):
 class ProcessService(SequentialMultiService):
     """The top of the tree: children stop one after the other (drain.py),
     and a stop asked by SIGTERM / SIGINT that has run to its end exits with
-    status 0, as upstream's ``process.exit(0)`` after its clean-up.
+    status 0, as a server that stopped cleanly does.
 
     twistd would otherwise kill itself with the signal once the reactor has
     stopped (its ``_exitWithSignal``), so a graceful stop and an abrupt one
-    looked the same to a supervisor.  The reactor's ``_exitSignal`` is
-    twisted's private record of that signal; without it nothing changes.
+    looked the same to a supervisor or a script.  The reactor's
+    ``_exitSignal`` is twisted's private record of that signal; on a
+    reactor without it nothing changes.
     """
 
     def __init__(self, reactor):

@@ -94,10 +94,16 @@ class ConnectionDrain:
             d.callback(None)
 
 
+#: Seconds a stop waits, once the connections are closed, for the handlers
+#: still running (a cut upload removing its partial data) to end.
+HANDLER_GRACE = 5.0
+
+
 class DrainingServerService(StreamServerEndpointService):
     """A listening service whose stop also drains its connections: the port
     is closed first (new connections are refused), then
-    ``drain.drain(timeout)``; its Deferred is the stop's."""
+    ``drain.drain(timeout)``, then, if the factory has ``when_idle``, the
+    work its requests left running (at most HANDLER_GRACE seconds)."""
 
     def __init__(self, endpoint: Any, factory: Any, drain: ConnectionDrain, timeout: float):
         super().__init__(endpoint, factory)
@@ -105,9 +111,19 @@ class DrainingServerService(StreamServerEndpointService):
         self.timeout = timeout
 
     def stopService(self) -> defer.Deferred:
-        d = super().stopService()
-        d.addCallback(lambda _: self.drain.drain(self.timeout))
-        return d
+        return defer.Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
+        await super().stopService()
+        await self.drain.drain(self.timeout)
+        when_idle = getattr(self.factory, "when_idle", None)
+        if when_idle is None:
+            return
+        try:
+            await when_idle().addTimeout(HANDLER_GRACE, self.drain.clock)
+        except defer.TimeoutError:
+            log.warn("{name}: handlers still running {t}s after the connections closed",
+                     name=self.drain.name, t=HANDLER_GRACE)
 
 
 class SequentialMultiService(service.MultiService):

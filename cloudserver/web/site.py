@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 
+from twisted.internet import defer
 from twisted.python import failure
 from twisted.web import http, resource, server
 from twisted.web.http_headers import Headers
@@ -296,6 +297,12 @@ class StreamingSite(server.Site):
         super().__init__(resource, timeout=timeout, reactor=reactor)
         #: the open connections, ended on stop (drain.DrainingServerService)
         self.drain = ConnectionDrain(self.reactor, name)
+
+    def when_idle(self):
+        """Fires once the resource runs no handler (its ``when_idle``, if it
+        has one): a graceful stop waits for it after the connections close."""
+        when_idle = getattr(self.resource, "when_idle", None)
+        return when_idle() if when_idle is not None else defer.succeed(None)
 
     def log(self, request):
         pass

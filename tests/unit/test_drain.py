@@ -121,8 +121,11 @@ class HTTPDrainTests(SynchronousTestCase):
         out = self.h.send(held_put("k", b"hello"))
         self.assertEqual(out, b"")  # the write is held: no response yet
         d = self.h.site.drain.drain(30)
+        idle = self.h.site.when_idle()  # the handler runs
         self.assertFalse(self.h.transport.disconnecting)
+        self.assertNoResult(idle)
         self.release_writes()
+        self.successResultOf(idle)
         out = self.h.transport.value()
         self.assertEqual(status(out), 200, out)
         self.assertIn(b"Connection: close", out)
@@ -269,6 +272,43 @@ class DrainingServerServiceTests(SynchronousTestCase):
         reactor.advance(7)  # the deadline: aborted
         self.assertTrue(busy.transport.disconnected)
         busy.lost()
+        self.successResultOf(d)
+
+
+class HandlerWaitTests(SynchronousTestCase):
+    """After the connections, the stop waits for the handlers still running
+    (a cut upload removing its data), at most HANDLER_GRACE seconds."""
+
+    def start(self):
+        from twisted.internet.testing import MemoryReactorClock
+
+        from cloudserver import tls
+
+        class Factory:
+            def __init__(self):
+                self.idle = defer.Deferred()
+
+            def when_idle(self):
+                return self.idle
+
+        self.reactor = MemoryReactorClock()
+        self.factory = Factory()
+        svc = tls.server_service(self.reactor, 8000, self.factory,
+                                 drain=ConnectionDrain(self.reactor), drain_timeout=1)
+        svc.privilegedStartService()
+        svc.startService()
+        return svc.stopService()
+
+    def test_waits_for_handlers(self):
+        d = self.start()
+        self.assertNoResult(d)
+        self.factory.idle.callback(None)
+        self.successResultOf(d)
+
+    def test_gives_up_after_grace(self):
+        from cloudserver.web.drain import HANDLER_GRACE
+        d = self.start()
+        self.reactor.advance(HANDLER_GRACE)
         self.successResultOf(d)
 
 

@@ -111,6 +111,9 @@ class Config:
     #: config.json ``log.format`` / LOG_FORMAT: ``text`` (twistd's) or
     #: ``json`` (one werelogs-shaped object per line, cloudserver.logs)
     log_format: str = "text"
+    #: config.json ``shutdownTimeout``: seconds a stopping process (SIGTERM,
+    #: SIGINT) lets in-flight requests run before it closes their connections
+    shutdown_timeout: float = 30.0
 
     @property
     def lifecycle_day(self) -> float:
@@ -243,6 +246,19 @@ def _flag(raw: Mapping[str, Any], name: str, default: bool = False) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"config.json: {name} must be true or false")
     return value
+
+
+#: The longest ``shutdownTimeout`` accepted (an hour): a stop must end.
+MAX_SHUTDOWN_TIMEOUT = 3600
+
+
+def _shutdown_timeout(raw: Mapping[str, Any]) -> float:
+    value = raw.get("shutdownTimeout", 30)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not 0 <= value <= MAX_SHUTDOWN_TIMEOUT:
+        raise ConfigError(f"config.json: shutdownTimeout must be a number of seconds "
+                          f"from 0 to {MAX_SHUTDOWN_TIMEOUT}")
+    return float(value)
 
 
 def _lifecycle(raw: Mapping[str, Any]) -> LifecycleSettings:
@@ -531,4 +547,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         kms=_kms(raw, env, backend),
         files=files,
         lifecycle=_lifecycle(raw),
+        shutdown_timeout=_shutdown_timeout(raw),
     )

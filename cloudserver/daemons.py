@@ -29,6 +29,7 @@ from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 
 from cloudserver import tls
+from cloudserver.web.drain import ConnectionDrain
 
 
 def _bind(config: Any, daemon: Any) -> str:
@@ -59,18 +60,24 @@ def daemon_tls_options(config: Any, daemon: Any, name: str):
 
 
 def daemon_services(config: Any, reactor: Any, metadata: Any, data: Any) -> list:
-    """Listeners of the metadata RPC and the data REST service over local stores."""
+    """Listeners of the metadata RPC and the data REST service over local stores;
+    on stop each closes its port, then lets its connections finish their
+    calls (up to ``shutdownTimeout``) before the stores close."""
     from cloudserver.data.rest import DataSite
     from cloudserver.metadata.rpc_server import MetadataRPCFactory
 
     md = config.metadata_daemon
     dd = config.data_daemon
+    rpc_factory = MetadataRPCFactory(metadata, reactor)
+    rpc_factory.drain = ConnectionDrain(reactor, "metadata daemon")
+    site = DataSite(data, reactor=reactor, name="data daemon")
     return [
-        tls.server_service(reactor, md.port, MetadataRPCFactory(metadata, reactor),
-                           interface=_bind(config, md),
-                           tls=daemon_tls_options(config, md, "metadataDaemon")),
-        tls.server_service(reactor, dd.port, DataSite(data), interface=_bind(config, dd),
-                           tls=daemon_tls_options(config, dd, "dataDaemon")),
+        tls.server_service(reactor, md.port, rpc_factory, interface=_bind(config, md),
+                           tls=daemon_tls_options(config, md, "metadataDaemon"),
+                           drain=rpc_factory.drain, drain_timeout=config.shutdown_timeout),
+        tls.server_service(reactor, dd.port, site, interface=_bind(config, dd),
+                           tls=daemon_tls_options(config, dd, "dataDaemon"),
+                           drain=site.drain, drain_timeout=config.shutdown_timeout),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 from twisted.application import service
 from twisted.internet.defer import Deferred
@@ -13,6 +14,7 @@ from twisted.python.threadpool import ThreadPool
 
 from cloudserver import daemons, tls
 from cloudserver.config import ConfigError, load_config
+from cloudserver.web.drain import SequentialMultiService
 
 log = Logger(namespace="cloudserver")
 
@@ -38,7 +40,34 @@ class Options(usage.Options):
             raise usage.UsageError("--port must be a port number")
 
 
-class TopService(service.MultiService):
+class ProcessService(SequentialMultiService):
+    """The top of the tree: children stop one after the other (drain.py),
+    and a stop asked by SIGTERM / SIGINT that has run to its end exits with
+    status 0, as a server that stopped cleanly does.
+
+    twistd would otherwise kill itself with the signal once the reactor has
+    stopped (its ``_exitWithSignal``), so a graceful stop and an abrupt one
+    looked the same to a supervisor or a script.  The reactor's
+    ``_exitSignal`` is twisted's private record of that signal; on a
+    reactor without it nothing changes.
+    """
+
+    def __init__(self, reactor):
+        super().__init__()
+        self._reactor = reactor
+
+    def stopService(self):
+        d = super().stopService()
+        d.addCallback(self._clean_exit)
+        return d
+
+    def _clean_exit(self, _):
+        if getattr(self._reactor, "_exitSignal", None) in (signal.SIGTERM, signal.SIGINT):
+            log.info("cloudserver: stopped")
+            self._reactor._exitSignal = None
+
+
+class TopService(ProcessService):
     """The root of the service tree; with JSON logs it hands the JSON
     observer to the twistd application it is attached to (twistd builds the
     application after ``makeService`` and starts logging from its
@@ -54,11 +83,11 @@ class TopService(service.MultiService):
         return super().setServiceParent(parent)
 
 
-def top_service(config, options) -> TopService:
+def top_service(config, options, reactor) -> TopService:
     """The root service, carrying the JSON observer when ``log_format`` is
     json (written where twistd would write its text: ``-n`` stdout, else
     ``--logfile`` / twistd.log; syslog stays twistd's)."""
-    top = TopService()
+    top = TopService(reactor)
     if config.log_format != "json":
         return top
     from cloudserver import logs
@@ -217,7 +246,9 @@ def makeService(options, reactor=None, env=None):
         raise SystemExit(f"cloudserver: configuration error: {e}") from None
     log_config_files(config)
 
-    top = top_service(config, options)
+    # Stopped child by child, last first: the S3 front drains, then the
+    # lifecycle, the daemons' connections, the stores, the thread pool.
+    top = top_service(config, options, reactor)
     pool = ThreadPool(minthreads=2, maxthreads=16, name="cloudserver-io")
     ThreadPoolService(pool).setServiceParent(top)
 
@@ -251,10 +282,11 @@ def makeService(options, reactor=None, env=None):
     kms = build_server_kms(config, reactor, defer_to_thread, top)
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
                       accounts=config.accounts, locations=locations, kms=kms)
-    site = StreamingSite(S3Resource(backend, reactor))
+    site = StreamingSite(S3Resource(backend, reactor), reactor=reactor, name="S3")
     install_request_line_parser()
     tls.server_service(reactor, config.port, site, interface=config.listen_addr,
-                       tls=s3_tls_options(config)).setServiceParent(top)
+                       tls=s3_tls_options(config), drain=site.drain,
+                       drain_timeout=config.shutdown_timeout).setServiceParent(top)
     if mode == "s3":
         stores = (f"dmd metadata {config.metadata_client.host}:{config.metadata_client.port}, "
                   f"data {config.data_client.host}:{config.data_client.port}")

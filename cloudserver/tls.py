@@ -40,6 +40,8 @@ from twisted.web.client import BrowserLikePolicyForHTTPS
 from twisted.web.iweb import IPolicyForHTTPS
 from zope.interface import implementer
 
+from cloudserver.web.drain import ConnectionDrain, DrainingServerService
+
 #: TLS 1.2 suites: forward secrecy (ECDHE) and AEAD only.  TLS 1.3's suites
 #: are configured apart by OpenSSL and are all acceptable.
 CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL:!MD5:!SHA1:!DSS"
@@ -139,10 +141,16 @@ def server_endpoint(reactor, port: int, *, interface: str = "",
 
 
 def server_service(reactor, port: int, factory, *, interface: str = "",
-                   tls: ssl.CertificateOptions | None = None) -> StreamServerEndpointService:
-    """A service listening with ``factory`` (what ``strports.service`` returns)."""
-    service = StreamServerEndpointService(
-        server_endpoint(reactor, port, interface=interface, tls=tls), factory)
+                   tls: ssl.CertificateOptions | None = None,
+                   drain: ConnectionDrain | None = None,
+                   drain_timeout: float = 30.0) -> StreamServerEndpointService:
+    """A service listening with ``factory`` (what ``strports.service`` returns);
+    with a ``drain``, its stop waits for the connections to end (web/drain.py)."""
+    endpoint = server_endpoint(reactor, port, interface=interface, tls=tls)
+    if drain is None:
+        service = StreamServerEndpointService(endpoint, factory)
+    else:
+        service = DrainingServerService(endpoint, factory, drain, drain_timeout)
     # As strports.service: a failure to listen stops start-up instead of
     # being logged and forgotten.
     service._raiseSynchronously = True

@@ -70,6 +70,8 @@ class MetadataRPCServer(rpc.LineProtocol):
         self._next_token = 0
         self._streams: dict[Any, _Stream] = {}
         self._connected = False
+        #: the process is stopping: no new call, close once idle
+        self._stopping = False
 
     # -- connection --------------------------------------------------------
 
@@ -78,6 +80,9 @@ class MetadataRPCServer(rpc.LineProtocol):
         self._connected = True
         # Told to pause when our replies pile up in the send buffer.
         self.transport.registerProducer(self, True)
+        drain = getattr(getattr(self, "factory", None), "drain", None)
+        if drain is not None:
+            drain.add(self)
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self._connected = False
@@ -85,10 +90,24 @@ class MetadataRPCServer(rpc.LineProtocol):
             if stream.timer is not None and stream.timer.active():
                 stream.timer.cancel()
         self._streams.clear()
+        drain = getattr(getattr(self, "factory", None), "drain", None)
+        if drain is not None:
+            drain.remove(self)
         # Calls in flight are left to finish (a write handed to the KV cannot
         # be recalled, and cancelling it would release the service's
         # in-flight bookkeeping before the batch is durable); their replies
         # are dropped, since nobody is left to answer.
+
+    def begin_drain(self) -> None:
+        """The daemon is stopping (web/drain.py): calls in flight and streams
+        under way finish and are answered, a new call is refused with Busy
+        (the front answers 503), and the connection closes once idle."""
+        self._stopping = True
+        self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        if self._stopping and self._connected and not self._in_flight and not self._streams:
+            self.transport.loseConnection()
 
     # IPushProducer, driven by the transport's send buffer
     def pauseProducing(self) -> None:
@@ -135,6 +154,9 @@ class MetadataRPCServer(rpc.LineProtocol):
         self._start(call_id, name, method, params)
 
     def _start(self, call_id: Any, name: str, method: rpc.Method, params: dict) -> None:
+        if self._stopping:
+            self._error(call_id, rpc.BUSY, "metadata daemon stopping")
+            return
         try:
             d = defer.maybeDeferred(getattr(self.service, name), **params)
         except Exception:  # noqa: BLE001 - maybeDeferred already catches; belt and braces
@@ -152,6 +174,7 @@ class MetadataRPCServer(rpc.LineProtocol):
         self._in_flight.pop(token, None)
         if len(self._in_flight) < self.max_in_flight:
             self.resume_reading("in-flight")
+        self._close_if_idle()
         return None
 
     # -- output --------------------------------------------------------------
@@ -221,6 +244,7 @@ class MetadataRPCServer(rpc.LineProtocol):
         if not stream.chunks and stream.pending == 0:
             self._end_stream(stream)
             self._send_checked(stream.call_id, stream.final)
+            self._close_if_idle()
             return
         self._arm(stream)
 
@@ -247,6 +271,7 @@ class MetadataRPCServer(rpc.LineProtocol):
                  t=self.ack_timeout)
         self._error(stream.call_id, rpc.STREAM_ACK_TIMEOUT,
                     f"no ack within {int(self.ack_timeout * 1000)} ms")
+        self._close_if_idle()
 
     def _end_stream(self, stream: _Stream) -> None:
         self._streams.pop(stream.call_id, None)
@@ -259,6 +284,8 @@ class MetadataRPCFactory(protocol.Factory):
     """Builds one MetadataRPCServer per connection over a shared service."""
 
     noisy = False
+    #: set by the dmd (daemons.py): the connections a stop drains (web/drain.py)
+    drain: Any = None
 
     def __init__(self, service: Any, clock: Any, **options: Any):
         self.service = service

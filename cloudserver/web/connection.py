@@ -17,6 +17,9 @@ received).  What it lacks, and this mixin adds:
   responses (the transport's buffers full) still times out, as in Twisted.
 - **``Connection`` tokens** are split on commas as RFC 9110 says
   (``Connection: close, TE`` closes; twisted.web splits on spaces only).
+- **Graceful stop** (drain.py): the channel registers with its site's
+  ``drain``; when the process stops, an idle channel closes at once and a
+  busy one answers with ``Connection: close`` and closes after its response.
 """
 from __future__ import annotations
 
@@ -72,6 +75,29 @@ class ConnectionPolicyMixin:
     def connectionMade(self):
         super().connectionMade()
         self._networkProducer = _PauseTracking(self._networkProducer)
+        drain = getattr(self.site, "drain", None)
+        if drain is not None:
+            drain.add(self)
+
+    def _draining(self) -> bool:
+        drain = getattr(self.site, "drain", None)
+        return drain is not None and drain.draining
+
+    def begin_drain(self):
+        """The process is stopping: close now if no request is under way, else
+        after the current response (which says ``Connection: close`` if its
+        headers are not sent yet); a request whose first bytes are in counts
+        as under way; a pipelined request is not read."""
+        if not self.requests:
+            if self._header_deadline is None:
+                self.loseConnection()
+            # else: its first line is not in yet; twisted would drop it on a
+            # non-persistent channel, so checkPersistence says close instead
+            return
+        self.persistent = False
+        for request in self.requests:
+            if not request.startedWriting:
+                request.responseHeaders.setRawHeaders(b"connection", [b"close"])
 
     def dataReceived(self, data):
         if self._awaiting_request and self._header_deadline is None:
@@ -92,6 +118,9 @@ class ConnectionPolicyMixin:
         super().requestDone(request)
 
     def checkPersistence(self, request, version):
+        if self._draining():
+            request.responseHeaders.setRawHeaders(b"connection", [b"close"])
+            return False
         persistent = super().checkPersistence(request, version)
         if persistent:
             values = request.requestHeaders.getRawHeaders(b"connection")
@@ -114,6 +143,9 @@ class ConnectionPolicyMixin:
     def connectionLost(self, reason):
         self._cancel_header_timer()
         super().connectionLost(reason)
+        drain = getattr(self.site, "drain", None)
+        if drain is not None:
+            drain.remove(self)
 
     # -- the header deadline ------------------------------------------------
     def _start_header_timer(self):

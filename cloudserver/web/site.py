@@ -13,12 +13,14 @@ from __future__ import annotations
 import functools
 import re
 
+from twisted.internet import defer
 from twisted.python import failure
 from twisted.web import http, resource, server
 from twisted.web.http_headers import Headers
 
 from cloudserver.web.body import RequestBody
 from cloudserver.web.connection import IDLE_TIMEOUT, ConnectionPolicyMixin
+from cloudserver.web.drain import ConnectionDrain
 
 #: An early answer keeps the connection if at most this much body is left
 #: to read and throw away; otherwise the connection is closed.
@@ -320,8 +322,16 @@ class StreamingSite(server.Site):
     requestFactory = StreamingRequest
     protocol = StreamingChannel
 
-    def __init__(self, resource, *, timeout=IDLE_TIMEOUT, reactor=None):
+    def __init__(self, resource, *, timeout=IDLE_TIMEOUT, reactor=None, name="http"):
         super().__init__(resource, timeout=timeout, reactor=reactor)
+        #: the open connections, ended on stop (drain.DrainingServerService)
+        self.drain = ConnectionDrain(self.reactor, name)
+
+    def when_idle(self):
+        """Fires once the resource runs no handler (its ``when_idle``, if it
+        has one): a graceful stop waits for it after the connections close."""
+        when_idle = getattr(self.resource, "when_idle", None)
+        return when_idle() if when_idle is not None else defer.succeed(None)
 
     def log(self, request):
         pass

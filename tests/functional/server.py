@@ -294,6 +294,19 @@ class ServerProcess:
             process.kill()
             return process.wait()
 
+    def send_signal(self, sig: int = signal.SIGTERM) -> None:
+        """Signal the server this object started (by its pid), without waiting."""
+        assert self.process is not None, "server is not running"
+        self.process.send_signal(sig)
+
+    def wait_exit(self, timeout: float) -> int:
+        """The exit status of a server told to stop, once it has exited (at
+        most ``timeout`` seconds; then ``subprocess.TimeoutExpired``)."""
+        assert self.process is not None, "server is not running"
+        code = self.process.wait(timeout)
+        self.process = None
+        return code
+
     def kill9(self) -> None:
         """Crash the server without warning (``kill -9``); the directories stay."""
         process, self.process = self.process, None

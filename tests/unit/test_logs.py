@@ -169,11 +169,12 @@ class TwistdSetUpTests(SynchronousTestCase):
 
         from twisted.application.service import Application
 
-        top = top_service(SimpleNamespace(log_format="json"), Opts())
+        top = top_service(SimpleNamespace(log_format="json"), Opts(), None)
         app = Application("cloudserver")  # what twistd attaches makeService's tree to
         top.setServiceParent(app)
         self.assertIsInstance(app.getComponent(ILogObserver), logs.JsonLogObserver)
-        self.assertIsNone(top_service(SimpleNamespace(log_format="text"), Opts()).log_observer)
+        text = top_service(SimpleNamespace(log_format="text"), Opts(), None)
+        self.assertIsNone(text.log_observer)
 
 
 class DebugHeadersTests(SynchronousTestCase):

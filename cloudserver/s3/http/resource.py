@@ -96,11 +96,35 @@ class S3Resource(Resource):
         self.backend = backend
         self.clock = clock
         self.access_log = access_log if access_log is not None else AccessLog(clock)
+        #: the handlers running (a graceful stop waits for them: a cut
+        #: upload's handler removes its partial data before it ends)
+        self._running: set[Deferred] = set()
+        self._idle_waiters: list[Deferred] = []
+
+    def when_idle(self) -> Deferred:
+        """Fires once no handler runs (web/drain.DrainingServerService)."""
+        d = Deferred()
+        if self._running:
+            self._idle_waiters.append(d)
+        else:
+            d.callback(None)
+        return d
+
+    def _handler_done(self, result, d: Deferred):
+        self._running.discard(d)
+        if not self._running:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for w in waiters:
+                w.callback(None)
+        return result
 
     def render(self, request):
         request_id = os.urandom(8).hex().upper()
         started = self.clock.seconds()
         d = Deferred.fromCoroutine(self._handle(request, request_id))
+        if not d.called:
+            self._running.add(d)
+            d.addBoth(self._handler_done, d)
         request.notifyFinish().addErrback(_cancel_unless_called, d)
         d.addErrback(self._last_resort, request, request_id)
         d.addBoth(self._log, request, request_id, started)

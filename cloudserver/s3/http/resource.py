@@ -85,15 +85,20 @@ class S3Resource(Resource):
 
     isLeaf = True
 
-    def __init__(self, backend: Backend, clock: Any, access_log: AccessLog | None = None):
+    def __init__(self, backend: Backend, clock: Any, access_log: AccessLog | None = None,
+                 metrics: Any = None):
         super().__init__()
         self.backend = backend
         self.clock = clock
         self.access_log = access_log if access_log is not None else AccessLog(clock)
+        #: cloudserver.metrics.families.Metrics, or None (no metrics port)
+        self.metrics = metrics
 
     def render(self, request):
         request_id = os.urandom(8).hex().upper()
         started = self.clock.seconds()
+        if self.metrics is not None:
+            self.metrics.request_started()
         d = Deferred.fromCoroutine(self._handle(request, request_id))
         request.notifyFinish().addErrback(_cancel_unless_called, d)
         d.addErrback(self._last_resort, request, request_id)
@@ -303,3 +308,6 @@ class S3Resource(Resource):
         self.access_log.emit(line, request_id=request_id, client=client, op=op_name,
                              bucket=bucket, key=key, status=status, error=code,
                              bytes_in=bytes_in, bytes_out=bytes_out, duration_ms=duration_ms)
+        if self.metrics is not None:  # the same facts, counted (metrics/families.py)
+            self.metrics.request_done(op_name, status, code, bytes_in, bytes_out,
+                                      duration_ms / 1000)

@@ -195,12 +195,13 @@ def build_metrics(config):
     return Metrics()
 
 
-def add_metrics_port(config, reactor, metrics, health_backend, parent):
-    """The metrics port: /metrics and the healthcheck (metrics/site.py)."""
+def add_metrics_port(config, reactor, pool, metrics, health_backend, parent):
+    """The metrics port: /metrics (collected in ``pool``) and the healthcheck
+    (metrics/site.py)."""
     from cloudserver.metrics.site import metrics_site
 
     address = config.metrics
-    site = metrics_site(metrics.registry, health_backend)
+    site = metrics_site(metrics.registry, health_backend, reactor, pool)
     tls.server_service(reactor, address.port, site,
                        interface=config.listen_addr or address.host).setServiceParent(parent)
     log.info("metrics on http://{addr}:{port}/metrics",
@@ -252,7 +253,7 @@ def makeService(options, reactor=None, env=None):
             if metrics is not None:
                 # the healthcheck's view of a dmd: its locations, no KMS
                 health = SimpleNamespace(config=config, locations=locations, kms=None)
-                add_metrics_port(config, reactor, metrics, health, top)
+                add_metrics_port(config, reactor, pool, metrics, health, top)
             log.info("cloudserver dmd mode (data {data}, metadata {md})",
                      data=config.data_path, md=config.metadata_path)
             return top
@@ -264,7 +265,7 @@ def makeService(options, reactor=None, env=None):
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
                       accounts=config.accounts, locations=locations, kms=kms)
     if metrics is not None:
-        add_metrics_port(config, reactor, metrics, backend, top)
+        add_metrics_port(config, reactor, pool, metrics, backend, top)
     site = StreamingSite(S3Resource(backend, reactor, metrics=metrics))
     install_request_line_parser()
     tls.server_service(reactor, config.port, site, interface=config.listen_addr,

@@ -43,10 +43,12 @@ class RPCCollector:
         self.side = side
 
     def collect(self):
+        # Scrapes run in a worker thread: copy before iterating.
         stats = self.stats
+        counts = dict(stats.calls)
         calls = CounterMetricFamily("cloudserver_dmd_rpc_calls", "metadata RPC calls",
                                     labels=["side", "method"])
-        for method, count in sorted(stats.calls.items()):
+        for method, count in sorted(counts.items()):
             calls.add_metric([self.side, method], count)
         yield calls
         in_flight = GaugeMetricFamily("cloudserver_dmd_rpc_in_flight",

@@ -1,8 +1,14 @@
 # -*- test-case-name: tests.unit.test_metrics -*-
 """The metrics port (config.json ``metrics``): ``GET /metrics`` in the
-Prometheus text format, served by prometheus_client's own Twisted
-resource over this server's registry, and the healthcheck
-(``/_/healthcheck``, ``/_/healthcheck/deep``) with the S3 port's rules.
+Prometheus text format, served by prometheus_client's own exposition over
+this server's registry, and the healthcheck (``/_/healthcheck``,
+``/_/healthcheck/deep``) with the S3 port's rules.
+
+``prometheus_client.twisted.MetricsResource`` is a WSGIResource of the
+library's WSGI app on the *global* reactor and its thread pool; ours is
+the same resource built with the injected reactor and pool (tests drive it
+without a reactor).  Collecting runs in that pool, off the reactor thread:
+a scrape never stalls requests, and the families are thread-safe.
 
 Everything else is a 404.  No S3 authentication: the port is for the
 operator's network (it binds to localhost unless ``bindAddress`` says
@@ -12,10 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client.twisted import MetricsResource
+from prometheus_client.exposition import make_wsgi_app
 from twisted.internet.defer import Deferred
 from twisted.web.resource import NoResource, Resource
 from twisted.web.server import NOT_DONE_YET, Site
+from twisted.web.wsgi import WSGIResource
 
 from cloudserver.s3.http import healthcheck
 
@@ -62,18 +69,18 @@ class HealthResource(Resource):
 class MetricsRoot(Resource):
     """``/metrics`` and ``/_/``; the rest is not found."""
 
-    def __init__(self, registry: Any, backend: Any):
+    def __init__(self, registry: Any, backend: Any, reactor: Any, pool: Any):
         super().__init__()
-        self.putChild(b"metrics", MetricsResource(registry=registry))
+        self.putChild(b"metrics", WSGIResource(reactor, pool, make_wsgi_app(registry)))
         self.putChild(b"_", HealthResource(backend))
 
     def getChild(self, path, request):
         return NoResource()
 
 
-def metrics_site(registry: Any, backend: Any) -> Site:
-    """The twisted.web Site of the metrics port."""
-    site = Site(MetricsRoot(registry, backend))
+def metrics_site(registry: Any, backend: Any, reactor: Any, pool: Any) -> Site:
+    """The twisted.web Site of the metrics port (``pool``: where scrapes run)."""
+    site = Site(MetricsRoot(registry, backend, reactor, pool), reactor=reactor)
     site.displayTracebacks = False
     site.noisy = False
     return site

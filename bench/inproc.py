@@ -221,7 +221,6 @@ def prepare(args, workdir: str, metrics: bool):
     check(site.send(request("PUT", signer.path("PUT", BUCKET))), (200,), "create bucket")
     n = args.n
     keys = [f"obj/{i:06d}" for i in range(n)]
-    ops = [op.strip() for op in args.ops.split(",") if op.strip()]
 
     def targets(method: str, suffix: str = "") -> list[bytes]:
         body = BODY if method == "PUT" else b""

@@ -176,7 +176,13 @@ class InlinePool:
 class MetricsSiteTests(SynchronousTestCase):
     def get(self, path: str, client: str = "127.0.0.1") -> bytes:
         config = load_config({"S3BACKEND": "mem"})
-        backend = type("B", (), {"config": config, "kms": None, "locations": None})()
+
+        class Locations:
+            async def healthcheck(self):
+                return [("us-east-1", {"code": 200, "message": "OK"})]
+
+        # a dmd's view: locations, no KMS
+        backend = type("B", (), {"config": config, "kms": None, "locations": Locations()})()
         m = Metrics(process=False)
         m.request_done("PutObject", 200, "-", 1, 0, 0.001)
         proto = metrics_site(m.registry, backend, InlineReactor(), InlinePool()
@@ -197,6 +203,10 @@ class MetricsSiteTests(SynchronousTestCase):
         self.assertTrue(out.startswith(b"HTTP/1.0 200"), out[:100])
         self.assertIn(b'{"status": "OK"}', out)
         self.assertTrue(self.get("/_/healthcheck", "10.1.2.3").startswith(b"HTTP/1.0 403"))
+        out = self.get("/_/healthcheck/deep")
+        self.assertTrue(out.startswith(b"HTTP/1.0 200"), out[:100])
+        self.assertEqual(json.loads(out.split(b"\r\n\r\n", 1)[1]),
+                         {"us-east-1": {"code": 200, "message": "OK"}})
 
     def test_other_paths_not_found(self):
         for path in ("/", "/bucket/key", "/_/other"):

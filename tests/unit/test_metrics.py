@@ -12,6 +12,7 @@ from collections import Counter
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Site
@@ -21,13 +22,18 @@ from cloudserver.config import ConfigError, load_config
 from cloudserver.data.file import FileDataStore
 from cloudserver.kms.errors import NoSuchKmsKey
 from cloudserver.kms.memory import MemoryKms
-from cloudserver.metadata.kv import GroupCommitter
+from cloudserver.metadata.kv import GroupCommitter, MemoryKV
+from cloudserver.metadata.rpc_client import MetadataRPCClient
+from cloudserver.metadata.rpc_server import MetadataRPCFactory
+from cloudserver.metadata.service import MetadataService
 from cloudserver.metadata.rpc import CallStats
 from cloudserver.metrics.collectors import LifecycleCollector, RPCCollector
 from cloudserver.metrics.families import Metrics
 from cloudserver.metrics.kms import CountingKms
 from cloudserver.metrics.site import metrics_site
 from tests.unit.test_data_file import clock_cooperator, inline
+from tests.unit.test_metadata_rpc import FakeEndpoint, HeldService
+from tests.unit.test_metadata_rpc import request as rpc_request
 from tests.unit.test_http import Harness, signed, status
 
 
@@ -133,6 +139,31 @@ class HookTests(SynchronousTestCase):
                                method="get_object"), 2)
         self.assertEqual(value(m, "cloudserver_dmd_rpc_in_flight", side="client"), 1)
         self.assertEqual(value(m, "cloudserver_dmd_rpc_reconnects_total", side="client"), 2)
+
+    def test_rpc_server_counts_calls_in_flight(self):
+        factory = MetadataRPCFactory(HeldService(), Clock())
+        server = factory.buildProtocol(None)
+        server.makeConnection(StringTransport())
+        server.dataReceived(rpc_request(1, "get_bucket", name="b"))
+        server.dataReceived(rpc_request(2, "get_bucket", name="c"))
+        self.assertEqual((factory.stats.calls, factory.stats.in_flight,
+                          factory.stats.connections), ({"get_bucket": 2}, 2, 1))
+        for _, _, d in factory.service.calls:
+            d.callback({"owner": "me"})
+        self.assertEqual(factory.stats.in_flight, 0)
+
+    def test_rpc_client_counts_calls_and_connections(self):
+        clock = Clock()
+        endpoint = FakeEndpoint(MetadataService(MemoryKV()), clock)
+        client = MetadataRPCClient(endpoint, clock)
+        client.start()
+        self.addCleanup(client.close)
+        d = client.list_buckets()
+        self.assertEqual((client.stats.calls, client.stats.in_flight),
+                         ({"list_buckets": 1}, 1))
+        endpoint.flush()
+        self.successResultOf(d)
+        self.assertEqual((client.stats.in_flight, client.stats.connections), (0, 1))
 
     def test_lifecycle_stats(self):
         class Executor:

@@ -2,6 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python bench/inproc.py [--ops get,head,delete,put]
         [-n 3000] [--backend file|mem] [--repeat 5] [--profile OP] [--log text|none]
+        [--metrics off|on|both]
 
 The same presigned requests as bench/run.py (query auth, only ``host``
 signed, the 4 KiB body of the PUT) are fed to one ``StreamingSite`` connection
@@ -15,6 +16,12 @@ Figures are CPU time (``time.process_time``) per request, best of
 ``--repeat`` passes: the least noisy measure on a shared machine, to
 compare two trees (run it with each tree on PYTHONPATH).  ``--profile OP``
 runs cProfile over one pass of OP and prints the top functions.
+
+``--metrics on`` gives the site a Prometheus registry (cloudserver.metrics,
+as a server with config.json ``metrics`` has); ``--metrics both`` runs two
+sites in the same process, one without and one with, their passes
+interleaved, and prints the median of each and the difference (the cost
+figure of bench/README "Metrics").
 """
 from __future__ import annotations
 
@@ -52,7 +59,7 @@ def _inline(f, *args, **kwargs):
 class Site:
     """One S3 site over a StringTransport connection, on a fake clock."""
 
-    def __init__(self, backend: str, workdir: str):
+    def __init__(self, backend: str, workdir: str, metrics: bool = False):
         from cloudserver.config import load_config
         from cloudserver.s3.context import Backend
         from cloudserver.web.site import StreamingSite
@@ -68,12 +75,19 @@ class Site:
         env["S3METADATAPATH"] = os.path.join(workdir, "metadata")
         config = load_config(env)
         from cloudserver.tap import build_backend
-        self.metadata, data, self.kv = build_backend(config, self.clock, _inline)
+        self.metrics = None
+        if metrics:
+            from cloudserver.metrics.families import Metrics
+            self.metrics = Metrics()
+        self.metadata, data, self.kv = build_backend(config, self.clock, _inline,
+                                                     *([self.metrics] if metrics else []))
         backend_obj = Backend(config=config, metadata=self.metadata, data=data,
                               clock=self.clock, accounts=config.accounts)
         # as tap.makeService does (trees without inline objects: no effect)
         backend_obj.locations.inline_max = getattr(config, "inline_max_size", 0)
-        self.site = StreamingSite(S3Resource(backend_obj, self.clock), reactor=self.clock)
+        resource = (S3Resource(backend_obj, self.clock, metrics=self.metrics) if metrics
+                    else S3Resource(backend_obj, self.clock))
+        self.site = StreamingSite(resource, reactor=self.clock)
         try:  # as tap.makeService does (trees without it: twisted's parser)
             from cloudserver.web.site import install_request_line_parser
             install_request_line_parser()
@@ -128,6 +142,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--profile-out", default=None, help="also dump the pstats here")
     parser.add_argument("--log", default="text", choices=("text", "none"))
+    parser.add_argument("--metrics", default="off", choices=("off", "on", "both"),
+                        help="a Prometheus registry on the site; both: off and on "
+                        "interleaved in this run, medians compared")
     parser.add_argument("--timed", type=int, default=None, metavar="K",
                         help="one pass of K requests of the first op (keys reused), no "
                         "timing: for instruction counts, e.g. valgrind --tool=callgrind "
@@ -138,19 +155,72 @@ def main() -> None:
         install_log_observer()
     workdir = tempfile.mkdtemp(prefix="cloudserver-inproc-")
     try:
-        run(args, workdir)
+        if args.metrics == "both":
+            run_both(args, workdir)
+        else:
+            run(args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def run_both(args, workdir: str) -> None:
+    """Metrics off and on, same process, passes interleaved: medians."""
+    import statistics
+
+    passes = {}
+    for label, on in (("off", False), ("on", True)):
+        os.makedirs(os.path.join(workdir, label))
+        passes[label] = prepare(args, os.path.join(workdir, label), on)
+    ops = [op.strip() for op in args.ops.split(",") if op.strip()]
+    print(f"backend {args.backend}, {args.n} requests per pass, median of {args.repeat}, "
+          "metrics off and on interleaved")
+    for op in ops:
+        times = {"off": [], "on": []}
+        for i in range(args.repeat):
+            for label in (("off", "on") if i % 2 == 0 else ("on", "off")):
+                times[label].append(passes[label](op, i))
+        off, on = (statistics.median(times[k]) for k in ("off", "on"))
+        print(f"{op:7s} off {off * 1e6:7.1f} us  on {on * 1e6:7.1f} us CPU/op  "
+              f"({(on - off) / off * 100:+.1f} %)")
+
+
 def run(args, workdir: str) -> None:
-    site = Site(args.backend, workdir)
+    one_pass = prepare(args, workdir, args.metrics == "on")
+    site = one_pass.site
+    n = args.n
+    ops = [op.strip() for op in args.ops.split(",") if op.strip()]
+    if args.timed is not None:
+        method = ops[0].upper()
+        if method not in ("GET", "HEAD"):
+            raise SystemExit("--timed: get or head")
+        reqs = one_pass.targets(method)
+        for i in range(args.timed):
+            site.send(reqs[i % n])
+        return
+    if args.profile:
+        one_pass(args.profile, 0)  # warm up
+        prof = cProfile.Profile()
+        one_pass(args.profile, 1, prof)
+        if args.profile_out:
+            prof.dump_stats(args.profile_out)
+        stats = pstats.Stats(prof)
+        stats.sort_stats("tottime").print_stats(args.top)
+        stats.sort_stats("cumulative").print_stats(args.top)
+        return
+    print(f"backend {args.backend}, {n} requests per pass, best of {args.repeat}")
+    for op in ops:
+        best = min(one_pass(op, i) for i in range(args.repeat))
+        print(f"{op:7s} {best * 1e6:8.1f} us CPU/op  ({1 / best:,.0f}/s on one core)")
+
+
+def prepare(args, workdir: str, metrics: bool):
+    """A site with its bucket and objects; returns one_pass(op, round)."""
+    site = Site(args.backend, workdir, metrics)
     signer = Presigner(HOST, now=datetime.datetime.fromtimestamp(
         site.clock.seconds(), datetime.timezone.utc))
     check(site.send(request("PUT", signer.path("PUT", BUCKET))), (200,), "create bucket")
     n = args.n
     keys = [f"obj/{i:06d}" for i in range(n)]
-    ops = [op.strip() for op in args.ops.split(",") if op.strip()]
 
     def targets(method: str, suffix: str = "") -> list[bytes]:
         body = BODY if method == "PUT" else b""
@@ -185,28 +255,9 @@ def run(args, workdir: str) -> None:
     # The objects GET and HEAD read.
     for r in targets("PUT"):
         check(site.send(r), (200,), "fill")
-    if args.timed is not None:
-        method = ops[0].upper()
-        if method not in ("GET", "HEAD"):
-            raise SystemExit("--timed: get or head")
-        reqs = targets(method)
-        for i in range(args.timed):
-            site.send(reqs[i % n])
-        return
-    if args.profile:
-        one_pass(args.profile, 0)  # warm up
-        prof = cProfile.Profile()
-        one_pass(args.profile, 1, prof)
-        if args.profile_out:
-            prof.dump_stats(args.profile_out)
-        stats = pstats.Stats(prof)
-        stats.sort_stats("tottime").print_stats(args.top)
-        stats.sort_stats("cumulative").print_stats(args.top)
-        return
-    print(f"backend {args.backend}, {n} requests per pass, best of {args.repeat}")
-    for op in ops:
-        best = min(one_pass(op, i) for i in range(args.repeat))
-        print(f"{op:7s} {best * 1e6:8.1f} us CPU/op  ({1 / best:,.0f}/s on one core)")
+    one_pass.site = site
+    one_pass.targets = targets
+    return one_pass
 
 
 if __name__ == "__main__":

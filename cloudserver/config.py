@@ -114,6 +114,9 @@ class Config:
     #: config.json ``shutdownTimeout``: seconds a stopping process (SIGTERM,
     #: SIGINT) lets in-flight requests run before it closes their connections
     shutdown_timeout: float = 30.0
+    #: config.json ``metrics``: the Prometheus port (``host`` = bindAddress);
+    #: None (the section absent): no metrics port
+    metrics: DaemonAddress | None = None
 
     @property
     def lifecycle_day(self) -> float:
@@ -287,6 +290,28 @@ def _daemon(raw: Mapping[str, Any], key: str, host_key: str, default_port: int,
     if not isinstance(port, int) or not 0 <= port < 65536:
         raise ConfigError(f"config.json: {key}.port must be a port number")
     return DaemonAddress(str(host), port)
+
+
+def _metrics(raw: Mapping[str, Any]) -> DaemonAddress | None:
+    """config.json ``metrics``: ``{"port": 8002, "bindAddress": "localhost"}``
+    (upstream's internal port); absent or null: off."""
+    section = raw.get("metrics")
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError("config.json: metrics must be an object")
+    unknown = sorted(set(section) - {"port", "bindAddress"})
+    if unknown:
+        raise ConfigError(f"config.json: metrics.{unknown[0]} is not a known field")
+    if "port" not in section:
+        raise ConfigError("config.json: metrics.port is required")
+    port = section["port"]
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < 65536:
+        raise ConfigError("config.json: metrics.port must be a port number")
+    host = section.get("bindAddress", "localhost")
+    if not isinstance(host, str) or not host:
+        raise ConfigError("config.json: metrics.bindAddress must be a host name or address")
+    return DaemonAddress(host, port)
 
 
 def _daemon_https(raw: Mapping[str, Any], key: str, address: DaemonAddress,
@@ -548,4 +573,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         files=files,
         lifecycle=_lifecycle(raw),
         shutdown_timeout=_shutdown_timeout(raw),
+        metrics=_metrics(raw),
     )

@@ -59,10 +59,12 @@ def daemon_tls_options(config: Any, daemon: Any, name: str):
         raise _tls_error(name, e) from None
 
 
-def daemon_services(config: Any, reactor: Any, metadata: Any, data: Any) -> list:
-    """Listeners of the metadata RPC and the data REST service over local stores;
-    on stop each closes its port, then lets its connections finish their
-    calls (up to ``shutdownTimeout``) before the stores close."""
+def daemon_services(config: Any, reactor: Any, metadata: Any, data: Any,
+                    metrics: Any = None) -> list:
+    """Listeners of the metadata RPC and the data REST service over local stores
+    (with ``metrics``: the RPC server's calls are exported); on stop each
+    closes its port, then lets its connections finish their calls (up to
+    ``shutdownTimeout``) before the stores close."""
     from cloudserver.data.rest import DataSite
     from cloudserver.metadata.rpc_server import MetadataRPCFactory
 
@@ -70,6 +72,10 @@ def daemon_services(config: Any, reactor: Any, metadata: Any, data: Any) -> list
     dd = config.data_daemon
     rpc_factory = MetadataRPCFactory(metadata, reactor)
     rpc_factory.drain = ConnectionDrain(reactor, "metadata daemon")
+    if metrics is not None:
+        from cloudserver.metrics.collectors import RPCCollector
+
+        metrics.register(RPCCollector(rpc_factory.stats, "server"))
     site = DataSite(data, reactor=reactor, name="data daemon")
     return [
         tls.server_service(reactor, md.port, rpc_factory, interface=_bind(config, md),
@@ -127,8 +133,10 @@ class ClientsService(service.Service):
         return d
 
 
-def remote_backend(config: Any, reactor: Any) -> tuple[Any, Any, service.Service]:
-    """(metadata client, data store, the service that runs them) for ``--mode s3``."""
+def remote_backend(config: Any, reactor: Any,
+                   metrics: Any = None) -> tuple[Any, Any, service.Service]:
+    """(metadata client, data store, the service that runs them) for ``--mode s3``
+    (with ``metrics``: the RPC client's calls and reconnects are exported)."""
     from cloudserver.data.rest_client import make_rest_store
     from cloudserver.metadata.rpc_client import MetadataRPCClient
 
@@ -137,5 +145,9 @@ def remote_backend(config: Any, reactor: Any) -> tuple[Any, Any, service.Service
     _check_ca(mc, "metadataClient")
     _check_ca(dc, "dataClient")
     metadata = MetadataRPCClient(metadata_endpoint(reactor, mc), reactor)
+    if metrics is not None:
+        from cloudserver.metrics.collectors import RPCCollector
+
+        metrics.register(RPCCollector(metadata.stats, "client"))
     data = make_rest_store(reactor, dc.host, dc.port, https_policy=data_https_policy(dc))
     return metadata, data, ClientsService(metadata, data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from types import SimpleNamespace
 
 from twisted.application import service
 from twisted.internet.defer import Deferred
@@ -132,8 +133,9 @@ class StoresService(service.Service):
         return Deferred.fromCoroutine(self._close())
 
 
-def build_backend(config, reactor, defer_to_thread):
-    """(metadata service, data store, kv) for the configured backend."""
+def build_backend(config, reactor, defer_to_thread, metrics=None):
+    """(metadata service, data store, kv) for the configured backend; with
+    ``metrics``, the KV's batches and the file store's fsyncs are timed."""
     from cloudserver.data.file import FileDataStore
     from cloudserver.data.memory import MemoryDataStore
     from cloudserver.metadata.kv import LevelDBKV, MemoryKV
@@ -147,6 +149,14 @@ def build_backend(config, reactor, defer_to_thread):
         os.makedirs(config.data_path, exist_ok=True)
         kv = LevelDBKV(config.metadata_path, defer_to_thread)
         data = FileDataStore(config.data_path, reactor, defer_to_thread)
+    if metrics is not None:
+        from cloudserver.metrics.collectors import DataPathCollector
+
+        if hasattr(kv, "observe_batches"):
+            kv.observe_batches(metrics.kv_batch)
+        if hasattr(data, "on_fsync"):
+            data.on_fsync = metrics.fsync
+            metrics.register(DataPathCollector(config.data_path))
     return MetadataService(kv, config.replication_group_id, reactor.seconds), data, kv
 
 
@@ -222,7 +232,7 @@ def _locations(config, reactor, data, defer_to_thread, parent):
     return locations
 
 
-def add_lifecycle(config, metadata, kv, locations, reactor, parent):
+def add_lifecycle(config, metadata, kv, locations, reactor, parent, metrics=None):
     """The lifecycle executor, only where the metadata lives (all, dmd): a
     ``--mode s3`` front never runs it, so N fronts do not expire N times.
     Added after the stores so that it stops (finishing its step) first."""
@@ -231,6 +241,33 @@ def add_lifecycle(config, metadata, kv, locations, reactor, parent):
     lifecycle = lifecycle_service(config, metadata, kv, locations, reactor)
     if lifecycle is not None:
         lifecycle.setServiceParent(parent)
+        if metrics is not None:
+            from cloudserver.metrics.collectors import LifecycleCollector
+
+            metrics.register(LifecycleCollector(lifecycle.executor))
+
+
+def build_metrics(config):
+    """This process's metrics (their own registry), None without config.json
+    ``metrics``."""
+    if config.metrics is None:
+        return None
+    from cloudserver.metrics.families import Metrics
+
+    return Metrics()
+
+
+def add_metrics_port(config, reactor, pool, metrics, health_backend, parent):
+    """The metrics port: /metrics (collected in ``pool``) and the healthcheck
+    (metrics/site.py)."""
+    from cloudserver.metrics.site import metrics_site
+
+    address = config.metrics
+    site = metrics_site(metrics.registry, health_backend, reactor, pool)
+    tls.server_service(reactor, address.port, site,
+                       interface=config.listen_addr or address.host).setServiceParent(parent)
+    log.info("metrics on http://{addr}:{port}/metrics",
+             addr=config.listen_addr or address.host, port=address.port)
 
 
 def makeService(options, reactor=None, env=None):
@@ -256,16 +293,17 @@ def makeService(options, reactor=None, env=None):
         return deferToThreadPool(reactor, pool, f, *args, **kwargs)
 
     mode = options["mode"]
+    metrics = build_metrics(config)
     if mode == "s3":
         # Stateless front: metadata over :9990, data over :9991 of a dmd.
-        metadata, data, clients = daemons.remote_backend(config, reactor)
+        metadata, data, clients = daemons.remote_backend(config, reactor, metrics)
         clients.setServiceParent(top)
     else:
-        metadata, data, kv = build_backend(config, reactor, defer_to_thread)
+        metadata, data, kv = build_backend(config, reactor, defer_to_thread, metrics)
         StoresService(data, kv).setServiceParent(top)
         # The dmd's ports; in "all" mode they serve other fronts while ours
         # uses the same stores in-process.
-        for listener in daemons.daemon_services(config, reactor, metadata, data):
+        for listener in daemons.daemon_services(config, reactor, metadata, data, metrics):
             listener.setServiceParent(top)
         log.info("dmd: metadata RPC on {maddr}:{mport}, data REST on {daddr}:{dport}",
                  maddr=config.listen_addr or config.metadata_daemon.host,
@@ -274,15 +312,26 @@ def makeService(options, reactor=None, env=None):
                  dport=config.data_daemon.port)
     locations = _locations(config, reactor, data, defer_to_thread, top)
     if mode != "s3":
-        add_lifecycle(config, metadata, kv, locations, reactor, top)
+        add_lifecycle(config, metadata, kv, locations, reactor, top, metrics)
         if mode == "dmd":
+            if metrics is not None:
+                # the healthcheck's view of a dmd: its locations, no KMS
+                health = SimpleNamespace(config=config, locations=locations, kms=None)
+                add_metrics_port(config, reactor, pool, metrics, health, top)
             log.info("cloudserver dmd mode (data {data}, metadata {md})",
                      data=config.data_path, md=config.metadata_path)
             return top
     kms = build_server_kms(config, reactor, defer_to_thread, top)
+    if metrics is not None:
+        from cloudserver.metrics.kms import CountingKms
+
+        kms = CountingKms(kms, metrics)
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
                       accounts=config.accounts, locations=locations, kms=kms)
-    site = StreamingSite(S3Resource(backend, reactor), reactor=reactor, name="S3")
+    if metrics is not None:
+        add_metrics_port(config, reactor, pool, metrics, backend, top)
+    site = StreamingSite(S3Resource(backend, reactor, metrics=metrics), reactor=reactor,
+                         name="S3")
     install_request_line_parser()
     tls.server_service(reactor, config.port, site, interface=config.listen_addr,
                        tls=s3_tls_options(config), drain=site.drain,

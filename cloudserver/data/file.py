@@ -132,6 +132,9 @@ class FileDataStore:
         self._call_from_thread = getattr(reactor, "callFromThread", None) or _call_inline
         self._durable_dirs: set[str] = set()
         self._dir_lock = threading.Lock()
+        #: on_fsync(seconds), called in a worker thread after each new file's
+        #: fdatasync (metrics; None: not timed)
+        self.on_fsync: Callable[[float], None] | None = None
         # Startup, before the reactor runs: blocking here is fine.
         os.makedirs(self.root, exist_ok=True)
 
@@ -148,7 +151,8 @@ class FileDataStore:
         return FileDataWriter(key, path, self._defer_to_thread,
                               lambda: self._prepare_dir(leaf), sync=self._sync,
                               flush_size=self._flush_size, high_water=self._high_water,
-                              call_from_thread=self._call_from_thread)
+                              call_from_thread=self._call_from_thread,
+                              on_fsync=self.on_fsync)
 
     def _prepare_dir(self, leaf: str) -> None:
         """Thread side: make ``root/ab/cd`` exist, durably when we made it."""

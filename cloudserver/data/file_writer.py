@@ -63,6 +63,7 @@ import ctypes
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from twisted.internet import defer
@@ -271,8 +272,11 @@ class FileDataWriter:
     def __init__(self, key: str, path: str, defer_to_thread: Callable[..., defer.Deferred],
                  prepare_dir: Callable[[], None], sync: bool = True,
                  flush_size: int = DEFAULT_FLUSH_SIZE, high_water: int | None = None,
-                 call_from_thread: Callable[..., None] | None = None):
+                 call_from_thread: Callable[..., None] | None = None,
+                 on_fsync: Callable[[float], None] | None = None):
         self.key = key
+        #: called (in the worker thread) with the seconds of the final fdatasync
+        self._on_fsync = on_fsync
         self.path = path
         self.size = 0
         self._defer_to_thread = defer_to_thread
@@ -583,7 +587,12 @@ class FileDataWriter:
         if pieces:
             self._write_pieces(pieces, digest)
         if self._sync:
-            _sync_data(fd)
+            if self._on_fsync is None:
+                _sync_data(fd)
+            else:
+                started = time.perf_counter()
+                _sync_data(fd)
+                self._on_fsync(time.perf_counter() - started)
         self._fd = None
         os.close(fd)
 

@@ -18,6 +18,7 @@ was called, so for two writes to one key the later call wins.
 """
 from __future__ import annotations
 
+import time
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -219,6 +220,9 @@ class GroupCommitter:
         self._busy = False
         self._idle_waiters: list[defer.Deferred] = []
         self.batches = 0  # number of batches handed to the thread pool (for tests, stats)
+        #: called as on_batch(writes, seconds) once a batch is durable (metrics)
+        self.on_batch: Callable[[int, float], None] | None = None
+        self._started = 0.0
 
     def submit(self, ops: Ops) -> defer.Deferred:
         d = defer.Deferred()
@@ -231,6 +235,7 @@ class GroupCommitter:
         batch, self._queue = self._queue, []
         self._busy = True
         self.batches += 1
+        self._started = time.perf_counter()
         done = defer.maybeDeferred(self._defer_to_thread, self._apply,
                                    [ops for ops, _ in batch])
         done.addBoth(self._finished, batch)
@@ -239,6 +244,8 @@ class GroupCommitter:
         # Fire this batch's Deferreds before starting the next batch, so
         # that (even with an inline thread runner) they fire in call order;
         # writes issued from these callbacks queue up for the next batch.
+        if self.on_batch is not None:
+            self.on_batch(len(batch), time.perf_counter() - self._started)
         for _, d in batch:
             if isinstance(result, Failure):
                 d.errback(result)
@@ -287,6 +294,10 @@ class LevelDBKV:
     def batches(self) -> int:
         """How many synced batches were handed to the thread pool so far."""
         return self._committer.batches
+
+    def observe_batches(self, on_batch: Callable[[int, float], None] | None) -> None:
+        """Have ``on_batch(writes, seconds)`` called as each batch is durable."""
+        self._committer.on_batch = on_batch
 
     def get(self, key: bytes) -> bytes | None:
         return self._db.get(key)

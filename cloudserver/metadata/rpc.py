@@ -84,6 +84,24 @@ class RPCError(errors.MetadataError):
         self.wire_code = wire_code
 
 
+class CallStats:
+    """Plain counters of one end of the protocol: calls by method, calls in
+    flight, connections made (the client's reconnects are all but its
+    first).  Increments only: the metrics port reads them when scraped."""
+
+    __slots__ = ("calls", "in_flight", "connections")
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+        self.in_flight = 0
+        self.connections = 0
+
+    def started(self, method: str) -> None:
+        calls = self.calls
+        calls[method] = calls.get(method, 0) + 1
+        self.in_flight += 1
+
+
 def encode(message: Mapping[str, Any]) -> bytes:
     """One message as one line (ASCII JSON: no raw newline can appear inside)."""
     return json.dumps(message, separators=(",", ":"), allow_nan=False).encode("ascii") + b"\n"

@@ -175,13 +175,15 @@ class MetadataRPCClientProtocol(rpc.LineProtocol):
 
 class _ClientFactory(protocol.Factory):
     noisy = False
-    def __init__(self, clock: Any, **options: Any):
+    def __init__(self, clock: Any, stats: rpc.CallStats | None = None, **options: Any):
         self.clock = clock
         self.options = options
+        self.stats = stats if stats is not None else rpc.CallStats()
 
     def buildProtocol(self, addr) -> MetadataRPCClientProtocol:
         p = MetadataRPCClientProtocol(self.clock, **self.options)
         p.factory = self
+        self.stats.connections += 1
         return p
 
 
@@ -203,7 +205,9 @@ class MetadataRPCClient:
         self.clock = clock
         self.endpoint = endpoint
         self.connect_wait = connect_wait
-        factory = _ClientFactory(clock, call_timeout=call_timeout)
+        #: calls by method, in flight, connections made (metrics read them)
+        self.stats = rpc.CallStats()
+        factory = _ClientFactory(clock, self.stats, call_timeout=call_timeout)
         self.service = ClientService(
             endpoint, factory, clock=clock,
             retryPolicy=backoffPolicy(initialDelay=0.05, maxDelay=max_retry_delay, factor=2.0,
@@ -218,14 +222,18 @@ class MetadataRPCClient:
     # -- plumbing ----------------------------------------------------------
 
     async def _call(self, name: str, params: dict[str, Any]) -> Any:
-        connected = self.service.whenConnected(failAfterFailures=1)
-        if not connected.called:
-            connected.addTimeout(self.connect_wait, self.clock)
+        self.stats.started(name)
         try:
-            proto = await connected
-        except Exception as e:  # noqa: BLE001 - every way of not connecting is a 503
-            raise DaemonUnavailable(f"metadata daemon unreachable: {e!r}") from None
-        return await proto.call(name, params)
+            connected = self.service.whenConnected(failAfterFailures=1)
+            if not connected.called:
+                connected.addTimeout(self.connect_wait, self.clock)
+            try:
+                proto = await connected
+            except Exception as e:  # noqa: BLE001 - every way of not connecting is a 503
+                raise DaemonUnavailable(f"metadata daemon unreachable: {e!r}") from None
+            return await proto.call(name, params)
+        finally:
+            self.stats.in_flight -= 1
 
     def _do(self, method: str, /, **params: Any) -> defer.Deferred:
         return defer.Deferred.fromCoroutine(self._call(method, params))

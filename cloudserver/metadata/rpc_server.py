@@ -164,6 +164,9 @@ class MetadataRPCServer(rpc.LineProtocol):
         token = self._next_token
         self._next_token += 1
         self._in_flight[token] = d
+        stats = getattr(self.factory, "stats", None)
+        if stats is not None:
+            stats.started(name)
         if len(self._in_flight) >= self.max_in_flight:
             self.pause_reading("in-flight")
         d.addCallbacks(self._reply, self._failed, callbackArgs=(call_id, method),
@@ -172,6 +175,9 @@ class MetadataRPCServer(rpc.LineProtocol):
 
     def _done(self, result: Any, token: int) -> None:
         self._in_flight.pop(token, None)
+        stats = getattr(self.factory, "stats", None)
+        if stats is not None:
+            stats.in_flight -= 1
         if len(self._in_flight) < self.max_in_flight:
             self.resume_reading("in-flight")
         self._close_if_idle()
@@ -291,8 +297,12 @@ class MetadataRPCFactory(protocol.Factory):
         self.service = service
         self.clock = clock
         self.options = options
+        #: calls served, by method, and in flight, over every connection
+        #: (plain counters: the metrics port reads them when scraped)
+        self.stats = rpc.CallStats()
 
     def buildProtocol(self, addr) -> MetadataRPCServer:
         p = MetadataRPCServer(self.service, self.clock, **self.options)
         p.factory = self
+        self.stats.connections += 1
         return p

@@ -148,6 +148,8 @@ class ServerProcess:
         self.port: int | None = None
         self.metadata_port: int | None = None
         self.data_port: int | None = None
+        #: config.json metrics.port, when the test asked for one (as 0)
+        self.metrics_port: int | None = None
         self.mode = mode
         self.dmd = dmd
         if mode == "s3" and dmd is None:
@@ -230,6 +232,11 @@ class ServerProcess:
             config.setdefault(daemon, {})["port"] = port
             config.setdefault(client, {})["port"] = port
         self.metadata_port, self.data_port = ports
+        metrics = config.get("metrics")
+        if isinstance(metrics, dict) and metrics.get("port") == 0:
+            # a metrics port asked for as 0: a free one, like the others
+            self.metrics_port = free_port()
+            config["metrics"] = {**metrics, "port": self.metrics_port}
         if self.dmd is not None:
             # A front end: reach the given dmd's daemons.
             assert self.dmd.metadata_port is not None, "start the dmd first"

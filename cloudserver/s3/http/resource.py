@@ -91,11 +91,14 @@ class S3Resource(Resource):
 
     isLeaf = True
 
-    def __init__(self, backend: Backend, clock: Any, access_log: AccessLog | None = None):
+    def __init__(self, backend: Backend, clock: Any, access_log: AccessLog | None = None,
+                 metrics: Any = None):
         super().__init__()
         self.backend = backend
         self.clock = clock
         self.access_log = access_log if access_log is not None else AccessLog(clock)
+        #: cloudserver.metrics.families.Metrics, or None (no metrics port)
+        self.metrics = metrics
         #: the handlers running (a graceful stop waits for them: a cut
         #: upload's handler removes its partial data before it ends)
         self._running: set[Deferred] = set()
@@ -121,6 +124,8 @@ class S3Resource(Resource):
     def render(self, request):
         request_id = os.urandom(8).hex().upper()
         started = self.clock.seconds()
+        if self.metrics is not None:
+            self.metrics.request_started()
         d = Deferred.fromCoroutine(self._handle(request, request_id))
         if not d.called:
             self._running.add(d)
@@ -338,6 +343,9 @@ class S3Resource(Resource):
                              url=request.uri.decode("latin-1"),
                              account=account.name if account is not None else None,
                              canonical_id=account.canonical_id if account is not None else None)
+        if self.metrics is not None:  # the same facts, counted (metrics/families.py)
+            self.metrics.request_done(op_name, status, code, bytes_in, bytes_out,
+                                      duration_ms / 1000)
 
 
 #: the status logged for a response the client did not wait for (nginx's

@@ -1,0 +1,97 @@
+# -*- test-case-name: tests.unit.test_metrics -*-
+"""Families read at scrape time from counters the lower layers keep anyway.
+
+The lifecycle executor's ``stats``, the dmd RPC ends' ``CallStats`` and the
+data directory's filesystem are read when Prometheus scrapes, not on every
+call: the request path pays nothing for them, and cloudserver.metadata /
+cloudserver.lifecycle stay free of any metrics import.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+
+class LifecycleCollector:
+    """``cloudserver_lifecycle_actions_total{kind}``: the executor's stats
+    (expire, delete markers, noncurrent, abort, transition, locked, raced,
+    errors, unsupported, examined), and its walks."""
+
+    def __init__(self, executor: Any):
+        self.executor = executor
+
+    def collect(self):
+        family = CounterMetricFamily("cloudserver_lifecycle_actions",
+                                     "lifecycle executor: objects examined and actions "
+                                     "taken, by kind", labels=["kind"])
+        for kind, count in sorted(dict(self.executor.stats).items()):
+            family.add_metric([kind], count)
+        yield family
+
+    def describe(self):
+        return []
+
+
+class RPCCollector:
+    """The dmd RPC counters of one end: ``side`` is ``client`` (an S3 front
+    in --mode s3) or ``server`` (the dmd's :9990)."""
+
+    def __init__(self, stats: Any, side: str):
+        self.stats = stats
+        self.side = side
+
+    def collect(self):
+        # Scrapes run in a worker thread: copy before iterating.
+        stats = self.stats
+        counts = dict(stats.calls)
+        calls = CounterMetricFamily("cloudserver_dmd_rpc_calls", "metadata RPC calls",
+                                    labels=["side", "method"])
+        for method, count in sorted(counts.items()):
+            calls.add_metric([self.side, method], count)
+        yield calls
+        in_flight = GaugeMetricFamily("cloudserver_dmd_rpc_in_flight",
+                                      "metadata RPC calls not answered yet", labels=["side"])
+        in_flight.add_metric([self.side], stats.in_flight)
+        yield in_flight
+        if self.side == "client":
+            reconnects = CounterMetricFamily(
+                "cloudserver_dmd_rpc_reconnects",
+                "connections to the metadata daemon made after the first", labels=["side"])
+            reconnects.add_metric([self.side], max(stats.connections - 1, 0))
+            yield reconnects
+        else:
+            accepted = CounterMetricFamily("cloudserver_dmd_rpc_connections",
+                                           "metadata RPC connections accepted",
+                                           labels=["side"])
+            accepted.add_metric([self.side], stats.connections)
+            yield accepted
+
+    def describe(self):
+        return []
+
+
+class DataPathCollector:
+    """Free and used bytes of the filesystem holding the data directory
+    (statvfs at scrape time: one syscall per scrape)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def collect(self):
+        try:
+            st = os.statvfs(self.path)
+        except OSError:
+            return
+        free = GaugeMetricFamily("cloudserver_data_free_bytes",
+                                 "bytes available to cloudserver on the data filesystem")
+        free.add_metric([], st.f_bavail * st.f_frsize)
+        yield free
+        used = GaugeMetricFamily("cloudserver_data_used_bytes",
+                                 "bytes used on the data filesystem")
+        used.add_metric([], (st.f_blocks - st.f_bfree) * st.f_frsize)
+        yield used
+
+    def describe(self):
+        return []

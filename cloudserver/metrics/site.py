@@ -1,0 +1,86 @@
+# -*- test-case-name: tests.unit.test_metrics -*-
+"""The metrics port (config.json ``metrics``): ``GET /metrics`` in the
+Prometheus text format, served by prometheus_client's own exposition over
+this server's registry, and the healthcheck (``/_/healthcheck``,
+``/_/healthcheck/deep``) with the S3 port's rules.
+
+``prometheus_client.twisted.MetricsResource`` is a WSGIResource of the
+library's WSGI app on the *global* reactor and its thread pool; ours is
+the same resource built with the injected reactor and pool (tests drive it
+without a reactor).  Collecting runs in that pool, off the reactor thread:
+a scrape never stalls requests, and the families are thread-safe.
+
+Everything else is a 404.  No S3 authentication: the port is for the
+operator's network (it binds to localhost unless ``bindAddress`` says
+otherwise); the healthcheck keeps its ``healthChecks.allowFrom`` check.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client.exposition import make_wsgi_app
+from twisted.internet.defer import Deferred
+from twisted.web.resource import NoResource, Resource
+from twisted.web.server import NOT_DONE_YET, Site
+from twisted.web.wsgi import WSGIResource
+
+from cloudserver.s3.http import healthcheck
+
+
+class HealthResource(Resource):
+    """``/_/…``: healthcheck.handle over ``backend`` (config, locations, kms)."""
+
+    isLeaf = True
+
+    def __init__(self, backend: Any):
+        super().__init__()
+        self.backend = backend
+
+    def render(self, request):
+        method = request.method.decode("latin-1").upper()
+        path = request.path.decode("latin-1")
+        client = getattr(request.getClientAddress(), "host", "")
+        d = Deferred.fromCoroutine(healthcheck.handle(self.backend, method, path, client))
+        d.addCallback(self._answer, request)
+        d.addErrback(self._failed, request)
+        return NOT_DONE_YET
+
+    @staticmethod
+    def _answer(response, request) -> None:
+        if response is None:
+            request.setResponseCode(404)
+            body = b""
+        else:
+            request.setResponseCode(response.status)
+            request.setHeader(b"content-type", response.content_type.encode())
+            body = response.body
+        request.setHeader(b"content-length", b"%d" % len(body))
+        if request.method != b"HEAD":
+            request.write(body)
+        request.finish()
+
+    @staticmethod
+    def _failed(failure, request) -> None:
+        if not request.finished and not request._disconnected:
+            request.setResponseCode(500)
+            request.finish()
+
+
+class MetricsRoot(Resource):
+    """``/metrics`` and ``/_/``; the rest is not found."""
+
+    def __init__(self, registry: Any, backend: Any, reactor: Any, pool: Any):
+        super().__init__()
+        self.putChild(b"metrics", WSGIResource(reactor, pool, make_wsgi_app(registry)))
+        self.putChild(b"_", HealthResource(backend))
+
+    def getChild(self, path, request):
+        return NoResource()
+
+
+def metrics_site(registry: Any, backend: Any, reactor: Any, pool: Any) -> Site:
+    """The twisted.web Site of the metrics port (``pool``: where scrapes run)."""
+    site = Site(MetricsRoot(registry, backend, reactor, pool), reactor=reactor)
+    site.displayTracebacks = False
+    site.noisy = False
+    return site

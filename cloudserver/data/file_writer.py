@@ -587,11 +587,9 @@ class FileDataWriter:
         if pieces:
             self._write_pieces(pieces, digest)
         if self._sync:
-            if self._on_fsync is None:
-                _sync_data(fd)
-            else:
-                started = time.perf_counter()
-                _sync_data(fd)
+            started = time.perf_counter()
+            _sync_data(fd)
+            if self._on_fsync is not None:
                 self._on_fsync(time.perf_counter() - started)
         self._fd = None
         os.close(fd)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.xml.build import s3_root, serialize, sub, xml_bool
+from cloudserver.s3.xml.parse import fields as child_elements
 from cloudserver.s3.xml.parse import local_name, parse_xml
 
 ROOT = "ServerSideEncryptionConfiguration"
@@ -19,20 +20,6 @@ MAX_BODY = 16 * 1024
 AES256, KMS, DSSE = "AES256", "aws:kms", "aws:kms:dsse"
 RULE_FIELDS = ("ApplyServerSideEncryptionByDefault", "BucketKeyEnabled")
 DEFAULT_FIELDS = ("SSEAlgorithm", "KMSMasterKeyID")
-
-
-def _fields(el, allowed: tuple[str, ...]) -> dict[str, object]:
-    """The child elements of ``el`` by name: each at most once and among
-    ``allowed``, else MalformedXML."""
-    found: dict[str, object] = {}
-    for c in el:
-        name = local_name(c)
-        if not name:
-            continue  # a comment
-        if name not in allowed or name in found:
-            raise S3Error("MalformedXML")
-        found[name] = c
-    return found
 
 
 def _rule(root):
@@ -44,11 +31,11 @@ def _rule(root):
 
 def parse_encryption_configuration(body: bytes) -> dict:
     """The stored default encryption a PutBucketEncryption body asks for."""
-    rule = _fields(_rule(parse_xml(body, max_size=MAX_BODY, root=ROOT)), RULE_FIELDS)
+    rule = child_elements(_rule(parse_xml(body, max_size=MAX_BODY, root=ROOT)), RULE_FIELDS)
     default = rule.get("ApplyServerSideEncryptionByDefault")
     if default is None:
         raise S3Error("MalformedXML")
-    fields = _fields(default, DEFAULT_FIELDS)
+    fields = child_elements(default, DEFAULT_FIELDS)
     if "SSEAlgorithm" not in fields:
         raise S3Error("MalformedXML")
     algorithm = (fields["SSEAlgorithm"].text or "").strip()

@@ -16,7 +16,8 @@ from __future__ import annotations
 from cloudserver.metadata.object_lock import MODES
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.xml.build import s3_root, serialize, sub
-from cloudserver.s3.xml.parse import local_name, parse_xml
+from cloudserver.s3.xml.parse import fields as child_elements
+from cloudserver.s3.xml.parse import parse_xml
 
 ROOT = "ObjectLockConfiguration"
 MAX_BODY = 16 * 1024
@@ -25,19 +26,6 @@ ENABLED = "Enabled"
 MAX_DAYS = 36500
 MAX_YEARS = 100
 _PERIODS = {"Days": ("days", MAX_DAYS), "Years": ("years", MAX_YEARS)}
-
-
-def _fields(el, allowed: tuple[str, ...]) -> dict:
-    """Child elements by local name, each at most once and among ``allowed``."""
-    found: dict = {}
-    for c in el:
-        name = local_name(c)
-        if not name:
-            continue
-        if name not in allowed or name in found:
-            raise S3Error("MalformedXML")
-        found[name] = c
-    return found
 
 
 def _text(el) -> str:
@@ -57,10 +45,10 @@ def _period(value: str, ceiling: int) -> int:
 
 
 def _default_retention(rule) -> dict:
-    fields = _fields(rule, ("DefaultRetention",))
+    fields = child_elements(rule, ("DefaultRetention",))
     if "DefaultRetention" not in fields:
         raise S3Error("MalformedXML")
-    retention = _fields(fields["DefaultRetention"], ("Mode", "Days", "Years"))
+    retention = child_elements(fields["DefaultRetention"], ("Mode", "Days", "Years"))
     periods = [name for name in _PERIODS if name in retention]
     if "Mode" not in retention or len(periods) != 1:
         raise S3Error("MalformedXML")
@@ -74,7 +62,7 @@ def _default_retention(rule) -> dict:
 
 def parse_object_lock_configuration(body: bytes) -> dict | None:
     """The default rule a PutObjectLockConfiguration body sets (None: no Rule)."""
-    fields = _fields(parse_xml(body, max_size=MAX_BODY, root=ROOT),
+    fields = child_elements(parse_xml(body, max_size=MAX_BODY, root=ROOT),
                      ("ObjectLockEnabled", "Rule"))
     if "ObjectLockEnabled" not in fields or _text(fields["ObjectLockEnabled"]) != ENABLED:
         raise S3Error("MalformedXML")

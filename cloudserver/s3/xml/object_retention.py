@@ -14,7 +14,8 @@ from __future__ import annotations
 from cloudserver.metadata.object_lock import MODES, parse_date
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.xml.build import s3_root, serialize, sub
-from cloudserver.s3.xml.parse import local_name, parse_xml
+from cloudserver.s3.xml.parse import fields as child_elements
+from cloudserver.s3.xml.parse import parse_xml
 
 MAX_BODY = 16 * 1024
 LEGAL_HOLD_STATUSES = ("ON", "OFF")
@@ -22,15 +23,8 @@ LEGAL_HOLD_STATUSES = ("ON", "OFF")
 
 def _fields(root, allowed: tuple[str, ...]) -> dict[str, str]:
     """The texts of ``root``'s children by name, each at most once."""
-    found: dict[str, str] = {}
-    for c in root:
-        name = local_name(c)
-        if not name:
-            continue  # a comment
-        if name not in allowed or name in found:
-            raise S3Error("MalformedXML")
-        found[name] = (c.text or "").strip()
-    return found
+    return {name: (c.text or "").strip()
+            for name, c in child_elements(root, allowed).items()}
 
 
 def parse_retention(body: bytes) -> tuple[str | None, float | None]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.xml.build import s3_root, serialize, sub
+from cloudserver.s3.xml.parse import fields as child_elements
 from cloudserver.s3.xml.parse import local_name, parse_xml
 
 ROOT = "WebsiteConfiguration"
@@ -42,20 +43,6 @@ _MODEL_NAME = {"Protocol": "protocol", "HostName": "hostName",
                "ReplaceKeyWith": "replaceKeyWith", "HttpRedirectCode": "httpRedirectCode",
                "KeyPrefixEquals": "keyPrefixEquals",
                "HttpErrorCodeReturnedEquals": "httpErrorCodeReturnedEquals"}
-
-
-def _fields(el, allowed: tuple[str, ...]) -> dict:
-    """The child elements of ``el`` by name: each at most once and among
-    ``allowed``, else MalformedXML."""
-    found: dict = {}
-    for c in el:
-        name = local_name(c)
-        if not name:
-            continue  # a comment
-        if name not in allowed or name in found:
-            raise S3Error("MalformedXML")
-        found[name] = c
-    return found
 
 
 def _text(el) -> str:
@@ -83,7 +70,7 @@ def _code(el, what: str, low: int, high: int, valid: str) -> int:
 
 
 def _redirect_all(el) -> dict:
-    fields = _fields(el, ("HostName", "Protocol"))
+    fields = child_elements(el, ("HostName", "Protocol"))
     if "HostName" not in fields:
         raise S3Error("MalformedXML")
     host = _text(fields["HostName"])
@@ -96,7 +83,7 @@ def _redirect_all(el) -> dict:
 
 
 def _redirect(el) -> dict:
-    fields = _fields(el, REDIRECT_FIELDS)
+    fields = child_elements(el, REDIRECT_FIELDS)
     if not fields:
         raise S3Error("MalformedXML", "Redirect must contain at least one of following: "
                       "Protocol, HostName, ReplaceKeyPrefixWith, ReplaceKeyWith, or "
@@ -121,7 +108,7 @@ def _redirect(el) -> dict:
 
 
 def _condition(el) -> dict:
-    fields = _fields(el, CONDITION_FIELDS)
+    fields = child_elements(el, CONDITION_FIELDS)
     if not fields:
         raise S3Error("InvalidRequest", "Condition cannot be empty. To redirect all "
                       "requests without a condition, the condition element shouldn't be "
@@ -143,7 +130,7 @@ def _routing_rules(el) -> list[dict]:
             continue
         if name != "RoutingRule":
             raise S3Error("MalformedXML")
-        fields = _fields(c, ("Condition", "Redirect"))
+        fields = child_elements(c, ("Condition", "Redirect"))
         if "Redirect" not in fields:
             raise S3Error("MalformedXML")
         rule: dict = {"redirect": _redirect(fields["Redirect"])}
@@ -160,7 +147,7 @@ def _routing_rules(el) -> list[dict]:
 
 def parse_website_configuration(body: bytes) -> dict:
     """The stored website configuration a PutBucketWebsite body asks for."""
-    fields = _fields(parse_xml(body, max_size=MAX_BODY, root=ROOT), TOP_FIELDS)
+    fields = child_elements(parse_xml(body, max_size=MAX_BODY, root=ROOT), TOP_FIELDS)
     if "RedirectAllRequestsTo" in fields:
         if len(fields) > 1:
             raise S3Error("InvalidRequest", "RedirectAllRequestsTo cannot be provided in "
@@ -169,7 +156,7 @@ def parse_website_configuration(body: bytes) -> dict:
     if "IndexDocument" not in fields:
         raise S3Error("InvalidArgument", "A value for IndexDocument Suffix must be "
                       "provided if RedirectAllRequestsTo is empty")
-    index = _fields(fields["IndexDocument"], ("Suffix",))
+    index = child_elements(fields["IndexDocument"], ("Suffix",))
     if "Suffix" not in index:
         raise S3Error("MalformedXML")
     suffix = index["Suffix"].text or ""
@@ -177,7 +164,7 @@ def parse_website_configuration(body: bytes) -> dict:
         raise S3Error("InvalidArgument", "The IndexDocument Suffix is not well formed")
     model: dict = {"indexDocument": suffix}
     if "ErrorDocument" in fields:
-        error = _fields(fields["ErrorDocument"], ("Key",))
+        error = child_elements(fields["ErrorDocument"], ("Key",))
         if "Key" not in error:
             raise S3Error("MalformedXML")
         if not error["Key"].text:

@@ -2,27 +2,38 @@
 """config.json, locationConfig.json, authdata.json and the environment,
 resolved once at start-up into one frozen Config.
 
+The sections with their own rules live beside this module: addresses.py
+(daemon, client and metrics addresses, TLS files), locations.py
+(locationConfig.json); errors.py holds ConfigError.
+
 The file names, keys and environment variables are Zenko CloudServer's, so
 an operator's existing configuration and docker habits carry over.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
-import re
 from typing import Any, Mapping
 
 import attrs
 
 from cloudserver.accounts import AccountStore
+from cloudserver.config.addresses import (CertFilePaths, DaemonAddress, _cert_file_paths,
+                                          _client_https, _daemon, _daemon_https, _metrics)
+from cloudserver.config.errors import ConfigError
+from cloudserver.config.locations import (resolve_locations,
+                                          validate_locations)
 from cloudserver.kms import config as kms_conf
 from cloudserver.lifecycle.settings import LifecycleSettings, parse_settings
 
+__all__ = ["CertFilePaths", "Config", "ConfigError", "DaemonAddress",
+           "PACKAGED_CONF_DIR", "conf_file_path", "load_config", "resolve_locations",
+           "validate_locations"]
+
 #: The default configuration files, shipped inside the package: in a checkout
 #: a link to the repository's conf/, in a wheel a copy of it.
-PACKAGED_CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "defaults")
+PACKAGED_CONF_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "defaults")
 #: (environment variable, file name, what it is) of each configuration file.
 CONF_FILES = (("S3_CONFIG_FILE", "config.json", "config file"),
               ("S3AUTH_CONFIG", "authdata.json", "auth file"),
@@ -32,36 +43,6 @@ LOG_FORMATS = ("text", "json")
 BACKENDS = ("file", "mem")
 #: The largest inlineDataMaxSize: the record travels as one metadata RPC line.
 MAX_INLINE_SIZE = 1024 * 1024
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message says which file and field."""
-
-
-@attrs.frozen
-class CertFilePaths:
-    """config.json ``certFilePaths``: absolute paths of the PEM files."""
-
-    key: str
-    cert: str
-    ca: str | None = None
-
-
-@attrs.frozen
-class DaemonAddress:
-    """A dmd listener (``metadataDaemon`` / ``dataDaemon``: ``host`` is the
-    bind address) or where a front reaches one (``metadataClient`` /
-    ``dataClient``), with the TLS of that hop."""
-
-    host: str
-    port: int
-    #: The hop speaks TLS (config ``"https"``).
-    https: bool = False
-    #: Daemons with ``https``: the key, certificate and CA chain they serve.
-    cert_file_paths: CertFilePaths | None = None
-    #: Clients with ``https``: the CA the daemon's certificate must chain to
-    #: (None: the platform's trust store).
-    ca: str | None = None
 
 
 @attrs.frozen
@@ -276,240 +257,6 @@ def _kms(raw: Mapping[str, Any], env: Mapping[str, str], backend: str) -> kms_co
         return kms_conf.parse(raw, env, backend)
     except kms_conf.KmsConfigError as e:
         raise ConfigError(str(e)) from None
-
-
-def _daemon(raw: Mapping[str, Any], key: str, host_key: str, default_port: int,
-            host_env: str | None, env: Mapping[str, str]) -> DaemonAddress:
-    section = raw.get(key) or {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"config.json: {key} must be an object")
-    host = section.get(host_key, "localhost")
-    if host_env and env.get(host_env):
-        host = env[host_env]
-    port = section.get("port", default_port)
-    if not isinstance(port, int) or not 0 <= port < 65536:
-        raise ConfigError(f"config.json: {key}.port must be a port number")
-    return DaemonAddress(str(host), port)
-
-
-def _metrics(raw: Mapping[str, Any]) -> DaemonAddress | None:
-    """config.json ``metrics``: ``{"port": 8002, "bindAddress": "localhost"}``
-    (upstream's internal port); absent or null: off."""
-    section = raw.get("metrics")
-    if section is None:
-        return None
-    if not isinstance(section, dict):
-        raise ConfigError("config.json: metrics must be an object")
-    unknown = sorted(set(section) - {"port", "bindAddress"})
-    if unknown:
-        raise ConfigError(f"config.json: metrics.{unknown[0]} is not a known field")
-    if "port" not in section:
-        raise ConfigError("config.json: metrics.port is required")
-    port = section["port"]
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < 65536:
-        raise ConfigError("config.json: metrics.port must be a port number")
-    host = section.get("bindAddress", "localhost")
-    if not isinstance(host, str) or not host:
-        raise ConfigError("config.json: metrics.bindAddress must be a host name or address")
-    return DaemonAddress(host, port)
-
-
-def _daemon_https(raw: Mapping[str, Any], key: str, address: DaemonAddress,
-                  cert_paths: CertFilePaths | None) -> DaemonAddress:
-    """``metadataDaemon`` / ``dataDaemon`` ``https``: false (default), true
-    (serve certFilePaths' key and certificate) or its own {key, cert, ca}."""
-    value = (raw.get(key) or {}).get("https", False)
-    if value is None or value is False:
-        return address
-    if value is True:
-        if cert_paths is None:
-            raise ConfigError(f"config.json: {key}.https is true but there is no "
-                              "certFilePaths (nor SSL=true) to take the key and certificate "
-                              f"from; set certFilePaths or make {key}.https an object "
-                              "{key, cert, ca}")
-        paths = cert_paths
-    elif isinstance(value, dict):
-        paths = _paths_section(value, f"{key}.https")
-        if paths is None:
-            raise ConfigError(f"config.json: {key}.https.key and {key}.https.cert "
-                              "are needed")
-    else:
-        raise ConfigError(f"config.json: {key}.https must be true, false or an object "
-                          "{key, cert, ca}")
-    return attrs.evolve(address, https=True, cert_file_paths=paths)
-
-
-def _client_https(raw: Mapping[str, Any], key: str, address: DaemonAddress,
-                  cert_paths: CertFilePaths | None) -> DaemonAddress:
-    """``metadataClient`` / ``dataClient`` ``https`` (bool) and ``ca`` (PEM
-    path; default certFilePaths.ca, else the platform's trust store)."""
-    section = raw.get(key) or {}
-    https = section.get("https", False)
-    if not isinstance(https, bool):
-        raise ConfigError(f"config.json: {key}.https must be true or false")
-    ca = section.get("ca")
-    if ca is not None and (not isinstance(ca, str) or not ca):
-        raise ConfigError(f"config.json: {key}.ca must be the path of a PEM CA file")
-    if ca and not https:
-        raise ConfigError(f"config.json: {key}.ca needs {key}.https: true")
-    if not https:
-        return address
-    if not ca and cert_paths is not None:
-        ca = cert_paths.ca
-    return attrs.evolve(address, https=True, ca=os.path.abspath(ca) if ca else None)
-
-
-LOCATION_TYPES = ("mem", "file", "aws_s3", "azure", "scality")
-#: <location>_<suffix> environment variables override these azure details.
-AZURE_ENV_OVERRIDES = (("AZURE_STORAGE_ACCOUNT_NAME", "azureStorageAccountName"),
-                       ("AZURE_STORAGE_ACCESS_KEY", "azureStorageAccessKey"),
-                       ("AZURE_STORAGE_ENDPOINT", "azureStorageEndpoint"))
-_AZURE_CONTAINER_RE = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
-
-
-def _detail(name: str, details: Mapping[str, Any], field: str, kind: type,
-            required: bool = True) -> Any:
-    if field not in details:
-        if required:
-            raise ConfigError(f"locationConfig.json: location '{name}' details lack '{field}'")
-        return None
-    value = details[field]
-    if not isinstance(value, kind) or (kind is str and not value):
-        what = "a non-empty string" if kind is str else kind.__name__
-        raise ConfigError(f"locationConfig.json: location '{name}' field "
-                          f"'details.{field}' must be {what}")
-    return value
-
-
-def _check_aws_details(name: str, details: Mapping[str, Any]) -> None:
-    _detail(name, details, "awsEndpoint", str)
-    _detail(name, details, "bucketName", str)
-    _detail(name, details, "bucketMatch", bool)
-    for flag in ("serverSideEncryption", "https", "pathStyle"):
-        _detail(name, details, flag, bool, required=False)
-    _detail(name, details, "region", str, required=False)
-    profile = _detail(name, details, "credentialsProfile", str, required=False)
-    creds = _detail(name, details, "credentials", dict, required=False)
-    if profile is not None and creds is not None:
-        raise ConfigError(f"locationConfig.json: location '{name}' field 'details.credentials'"
-                          " cannot be used with 'details.credentialsProfile': use only one")
-    if creds is not None:
-        for field in ("accessKey", "secretKey"):
-            if not isinstance(creds.get(field), str) or not creds[field]:
-                raise ConfigError(f"locationConfig.json: location '{name}' field "
-                                  f"'details.credentials.{field}' must be a non-empty string")
-
-
-def _check_azure_details(name: str, details: Mapping[str, Any]) -> None:
-    endpoint = _detail(name, details, "azureStorageEndpoint", str)
-    if not endpoint.startswith(("http://", "https://")):
-        raise ConfigError(f"locationConfig.json: location '{name}' field "
-                          "'details.azureStorageEndpoint' must be an http(s) URL")
-    container = _detail(name, details, "azureContainerName", str)
-    if not _AZURE_CONTAINER_RE.match(container):
-        raise ConfigError(f"locationConfig.json: location '{name}' field "
-                          "'details.azureContainerName' is not a valid container name "
-                          "(3-63 lower-case letters, digits and single hyphens)")
-    _detail(name, details, "azureStorageAccountName", str)
-    key = _detail(name, details, "azureStorageAccessKey", str)
-    try:
-        base64.b64decode(key, validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigError(f"locationConfig.json: location '{name}' field "
-                          "'details.azureStorageAccessKey' must be base64") from None
-    _detail(name, details, "bucketMatch", bool)
-
-
-def _paths_section(section: Any, field: str) -> CertFilePaths | None:
-    """{key, cert, ca} at config.json ``field`` (certFilePaths, or a daemon's
-    https): absolute paths, or None when all are empty."""
-    if not isinstance(section, dict):
-        raise ConfigError(f"config.json: {field} must be an object")
-    for name in ("key", "cert", "ca"):
-        if not isinstance(section.get(name, ""), str):
-            raise ConfigError(f"config.json: {field}.{name} must be a string")
-    key, cert, ca = (section.get(f) or "" for f in ("key", "cert", "ca"))
-    if key or cert:
-        for name, value in (("key", key), ("cert", cert)):
-            if not value:
-                raise ConfigError(f"config.json: {field}.{name} is needed "
-                                  f"with {field}.key / {field}.cert")
-        return CertFilePaths(os.path.abspath(key), os.path.abspath(cert),
-                             os.path.abspath(ca) if ca else None)
-    if ca:
-        raise ConfigError(f"config.json: {field}.ca needs {field}.key and {field}.cert")
-    return None
-
-
-#: SSL=... values, as upstream's entrypoint takes any non-empty value but
-#: "false" and "0" should not turn TLS on.
-_SSL_ON = ("true", "1", "yes", "on")
-_SSL_OFF = ("", "false", "0", "no", "off")
-
-
-def _cert_file_paths(raw: Mapping[str, Any], env: Mapping[str, str],
-                     endpoint: str | None) -> tuple[CertFilePaths | None, str | None]:
-    """certFilePaths {key, cert, ca}: relative paths are taken from the working
-    directory (upstream: its base directory, the working directory of its
-    image).  SSL=true without certFilePaths uses ./server.key, ./server.crt and
-    ./ca.crt, made for ENDPOINT when missing, as upstream's entrypoint does."""
-    section = raw.get("certFilePaths")
-    ssl = (env.get("SSL") or "").strip().lower()
-    if ssl not in _SSL_ON + _SSL_OFF:
-        raise ConfigError(f"SSL must be true or false, not '{env.get('SSL')}'")
-    if section is not None:
-        paths = _paths_section(section, "certFilePaths")
-        if paths is not None:
-            return paths, None
-    if ssl in _SSL_ON:
-        if not endpoint:
-            raise ConfigError("SSL=true needs ENDPOINT, the host name the server "
-                              "certificate is made for")
-        return CertFilePaths(os.path.abspath("server.key"), os.path.abspath("server.crt"),
-                             os.path.abspath("ca.crt")), endpoint
-    return None, None
-
-
-def validate_locations(locations: Any) -> None:
-    """Check locationConfig.json's shape; raise ConfigError naming the location and field."""
-    if not isinstance(locations, dict) or not locations:
-        raise ConfigError("locationConfig.json must be a non-empty object")
-    if "us-east-1" not in locations:
-        raise ConfigError("locationConfig.json: location 'us-east-1' must be defined")
-    for name, loc in locations.items():
-        if not isinstance(loc, dict):
-            raise ConfigError(f"locationConfig.json: location '{name}' must be an object")
-        for field, kind in (("type", str), ("legacyAwsBehavior", bool), ("details", dict)):
-            if field not in loc:
-                raise ConfigError(f"locationConfig.json: location '{name}' lacks '{field}'")
-            if not isinstance(loc[field], kind):
-                raise ConfigError(
-                    f"locationConfig.json: location '{name}' field '{field}' must be "
-                    f"{kind.__name__}")
-        if loc["type"] not in LOCATION_TYPES:
-            raise ConfigError(
-                f"locationConfig.json: location '{name}' has unknown type '{loc['type']}'")
-        if loc["type"] == "aws_s3":
-            _check_aws_details(name, loc["details"])
-        elif loc["type"] == "azure":
-            _check_azure_details(name, loc["details"])
-
-
-def resolve_locations(locations: Any, env: Mapping[str, str]) -> dict:
-    """locationConfig.json with the ``<location>_AZURE_STORAGE_*`` environment
-    overrides applied (upstream's names), then validated."""
-    if isinstance(locations, dict):
-        locations = dict(locations)
-        for name, loc in locations.items():
-            if isinstance(loc, dict) and loc.get("type") == "azure" and \
-                    isinstance(loc.get("details"), dict):
-                details = dict(loc["details"])
-                for suffix, field in AZURE_ENV_OVERRIDES:
-                    if env.get(f"{name}_{suffix}"):
-                        details[field] = env[f"{name}_{suffix}"]
-                locations[name] = {**loc, "details": details}
-    validate_locations(locations)
-    return locations
 
 
 def _log_format(raw: Mapping[str, Any], env: Mapping[str, str]) -> str:

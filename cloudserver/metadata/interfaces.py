@@ -79,3 +79,11 @@ class IMetadataService(Interface):
         CommonPrefixes: [str], Contents: [{key, value}]}; see
         cloudserver.metadata.listing.
         """
+
+    def get_usage(bucket=None):
+        """Objects, versions and bytes of one bucket or of all (metadata.usage).
+
+        Fires with {"buckets": [{"name", objects, objectBytes, versions, bytes,
+        deleteMarkers, uploads, uploadBytes}], "total": {the same summed,
+        "buckets"}}; NoSuchBucket for a named bucket that is absent.
+        """

@@ -393,6 +393,14 @@ class KVObjectView:
             self._cache[key] = None if raw is None else self._load(raw)
         return self._cache[key]
 
+    def record(self, key: bytes) -> Record | None:
+        """The record under any key of this object (usage counts a write by it)."""
+        return self._get(key)
+
+    def prime(self, key: bytes, record: Record | None) -> None:
+        """Tell the view what ``key`` holds, already decoded by the caller."""
+        self._cache[key] = record
+
     def master(self) -> Record | None:
         return self._get(self._key)
 

@@ -236,15 +236,14 @@ class MetadataService:
         if not isinstance(md, Mapping):
             raise TypeError("metadata records are JSON objects (dicts)")
         md, data_puts = inline.take_data(md)
-        view = self._view(bucket, key)
         if opts.plain:
             value = encode_record(md)
             previous = self._current(okey)
             result = decode_record(previous) if previous else {}
-            view.prime(okey, result or None)
             return okey, {okey: value}, result, (data_puts, inline.freed_keys(
                 versioning.freed_records(result), md)), usage.object_delta(
-                okey, {okey: md}, view.record)
+                okey, {okey: md}, self._before(okey, result or None))
+        view = self._view(bucket, key)
         plan = versioning.plan_put(view, key, md, opts,
                                    self._version_ids.next, self._inf_version_id)
         records = self._records(okey, plan)
@@ -302,11 +301,10 @@ class MetadataService:
             if previous is None:
                 self._missing(bucket, key)
             result = decode_record(previous)
-            view = self._view(bucket, key)
-            view.prime(okey, result)
             return self._commit(bucket, okey, {okey: None}, result,
                                 data=([], inline.freed_keys([result])),
-                                delta=usage.object_delta(okey, {okey: None}, view.record))
+                                delta=usage.object_delta(okey, {okey: None},
+                                                         self._before(okey, result)))
         view = self._view(bucket, key)
         try:
             plan = versioning.plan_delete(view, key, opts)
@@ -497,6 +495,16 @@ class MetadataService:
         return vid or NULL_VERSION_ID
 
     # -- helpers -----------------------------------------------------------
+
+    def _before(self, okey: bytes, master: Any) -> Callable[[bytes], Any]:
+        """What each key of an object holds before a write (usage.object_delta),
+        its master already decoded by the caller."""
+        def before(key: bytes) -> Any:
+            if key == okey:
+                return master
+            raw = self._current(key)
+            return None if raw is None else decode_record(raw)
+        return before
 
     def _current(self, okey: bytes) -> bytes | None:
         """The newest value of an object key, counting writes still in flight."""

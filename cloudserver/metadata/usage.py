@@ -39,7 +39,6 @@ get_usage) and then stored.  Each counter record carries ``mdVersion``.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -63,10 +62,14 @@ def usage_key(bucket: str) -> bytes:
     return USAGE_PREFIX + keys.encode_bucket(bucket)
 
 
+#: The counter record, formatted without json.dumps: it is written with
+#: every write, and %-formatting seven ints costs a tenth of it.
+_FORMAT = ("{" + ",".join(f'"{f}":%d' for f in FIELDS)
+           + f',"{VERSION_FIELD}":{MD_VERSION}}}').encode("ascii")
+
+
 def encode(totals: Totals) -> bytes:
-    out: dict[str, int] = dict(zip(FIELDS, totals))
-    out[VERSION_FIELD] = MD_VERSION
-    return json.dumps(out, separators=(",", ":")).encode("ascii")
+    return _FORMAT % tuple(totals)
 
 
 def decode(raw: bytes) -> Totals:
@@ -220,12 +223,13 @@ class UsageBook:
     def apply(self, bucket: str, delta: Totals | None) -> tuple[bytes, bytes]:
         """Add ``delta`` to the bucket's totals; the (key, value) put that
         stores them, for the write's batch."""
-        totals, _ = self.of(bucket)
+        totals = self.totals.get(bucket)
+        if totals is None:
+            totals = self.of(bucket)[0]
         if delta is not None:
-            for i, d in enumerate(delta):
-                if d:
-                    totals[i] += d
-        return usage_key(bucket), encode(totals)
+            for i in range(len(totals)):
+                totals[i] += delta[i]
+        return USAGE_PREFIX + bucket.encode("utf-8"), _FORMAT % tuple(totals)
 
     def revert(self, bucket: str, delta: Totals | None) -> tuple[bytes, bytes] | None:
         """Take back the delta of a batch that failed; the put that stores

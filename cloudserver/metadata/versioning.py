@@ -397,10 +397,6 @@ class KVObjectView:
         """The record under any key of this object (usage counts a write by it)."""
         return self._get(key)
 
-    def prime(self, key: bytes, record: Record | None) -> None:
-        """Tell the view what ``key`` holds, already decoded by the caller."""
-        self._cache[key] = record
-
     def master(self) -> Record | None:
         return self._get(self._key)
 

@@ -40,7 +40,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cloudserver.metadata import inline, keys, object_lock, usage, versioning
+from cloudserver.metadata import inline, keys, object_lock, transfer, usage, versioning
 from cloudserver.metadata.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,
@@ -102,7 +102,7 @@ class MetadataService:
                                    plan_object_put=self._plan_object_put, commit=self._commit,
                                    count=self._count)
         #: per-bucket usage (metadata.usage): running totals, stored in each batch
-        self.usage = usage.UsageBook(self.kv, self._scan_usage)
+        self.usage = usage.UsageBook(self.kv, self.uploads.parts_by_upload)
 
     # -- multipart uploads: the UploadStore's, named here as IMetadataService
     # (and so the :9990 method table) has them ---------------------------------
@@ -411,37 +411,16 @@ class MetadataService:
                 lambda f: _log.failure("rewriting the usage of {bucket}", f, bucket=bucket))
         return failure
 
-    def _scan_usage(self, bucket: str) -> list:
-        """Count a bucket that has no counter record yet (once; then stored)."""
-        started = time.monotonic()
-        totals = usage.scan_bucket(self.kv, bucket, self.uploads.parts_by_upload)
-        _log.info("usage of bucket {bucket} counted by a scan in {ms:.0f} ms",
-                  bucket=bucket, ms=(time.monotonic() - started) * 1000)
-        return totals
-
     def get_usage(self, bucket: str | None = None) -> defer.Deferred:
         """{"buckets": [{"name", FIELDS...}], "total": {FIELDS..., "buckets"}}
         of one bucket (NoSuchBucket) or, with None, of every bucket."""
         return _call(self._get_usage, bucket)
 
     def _get_usage(self, bucket):
-        if bucket is not None:
-            if not self._bucket_exists(bucket):
-                raise NoSuchBucket(bucket)
-            names = [bucket]
-        else:
-            names = [name for name, _ in self._list_buckets()]
-        entries, total, unstored = [], usage.zero(), []
-        for name in names:
-            totals, scanned = self.usage.of(name)
-            if scanned:
-                unstored.append(self.usage.apply(name, None))
-            entries.append({"name": name, **usage.as_dict(totals)})
-            total = usage.add(total, totals)
-        if unstored:
-            self.kv.write(unstored).addErrback(
-                lambda f: _log.failure("storing counted usage", f))
-        return {"buckets": entries, "total": {**usage.as_dict(total), "buckets": len(names)}}
+        if bucket is not None and not self._bucket_exists(bucket):
+            raise NoSuchBucket(bucket)
+        names = [bucket] if bucket is not None else [n for n, _ in self._list_buckets()]
+        return self.usage.report(names)
 
     def _repair(self, bucket: str, key: str) -> None:
         """Replace a placeholder master found by a read, in the background
@@ -457,6 +436,72 @@ class MetadataService:
         d = self._commit(bucket, okey, self._encoded(records), None,
                          delta=usage.object_delta(okey, records, view.record))
         d.addErrback(lambda f: _log.failure("repairing the master of {key!r}", f, key=key))
+
+    # -- export / import of a bucket's records (metadata.transfer) ---------
+
+    def export_bucket(self, bucket: str, cursor: str | None = None,
+                      limit: int = transfer.DEFAULT_PAGE) -> defer.Deferred:
+        """One page of the bucket's records as typed items; {"items", "cursor"}
+        (cursor None: the last page).  The first page starts with the bucket."""
+        return _call(self._export_bucket, bucket, cursor, limit)
+
+    def _export_bucket(self, bucket, cursor, limit):
+        attrs = self._load_bucket(bucket)
+        page = transfer.export_page(self.kv, bucket, cursor, max(1, min(limit, 10000)))
+        if not cursor:
+            page["items"].insert(0, transfer.bucket_item(bucket, attrs))
+        return page
+
+    def import_bucket(self, name: str, record: Mapping[str, Any],
+                      replace: bool = False) -> defer.Deferred:
+        """Create bucket ``name`` from an exported bucket record (its name
+        replaced); BucketAlreadyExists unless ``replace``, which overwrites the
+        existing bucket's record and keeps its objects."""
+        return _call(self._import_bucket, name, record, replace)
+
+    def _import_bucket(self, name, record, replace):
+        keys.encode_bucket(name)
+        if not isinstance(record, Mapping):
+            raise InvalidArgument("a bucket record is a JSON object")
+        attrs = {**record, "name": name}
+        transfer.check_item(transfer.bucket_item(name, attrs))
+        if replace and self._bucket_exists(name):
+            return self._update_bucket(name, attrs)
+        return self._create_bucket(name, attrs)
+
+    def import_records(self, bucket: str, items: list) -> defer.Deferred:
+        """Write exported object, inline, upload and part items into ``bucket``
+        as one batch, its usage counted in it; every item is checked first."""
+        return _call(self._import_records, bucket, items)
+
+    def _import_records(self, bucket, items):
+        if not self._bucket_exists(bucket):
+            raise NoSuchBucket(bucket)
+        puts: list = []
+        delta = usage.zero()
+        objects: dict[bytes, dict[bytes, Any]] = {}
+        for kind, key, value, okey in transfer.planned_writes(self.kv, bucket, items):
+            if kind == "object":
+                objects.setdefault(okey, {})[key] = value
+                continue
+            if kind == "upload" and self.kv.get(key) is None:
+                delta[usage.UPLOADS] += 1
+            elif kind == "part":
+                old = self.kv.get(key)
+                usage.add_part(delta, None if old is None else decode_record(old), -1)
+                usage.add_part(delta, value, 1)
+            puts.append((key, value if kind == "inline" else encode_record(value)))
+        changes = {}
+        for okey, records in objects.items():
+            delta = usage.add(delta, usage.object_delta(okey, records, self._before(okey)))
+            changes[okey] = self._encoded(records)
+            puts.extend(changes[okey].items())
+        self._object_writes[bucket] += 1
+        d = self._count(bucket, delta, puts, [])
+        for okey, encoded in changes.items():
+            self._stage(okey, encoded, d)
+        d.addBoth(self._release, self._done_writing, bucket)
+        return d.addCallback(lambda _: {"imported": len(items)})
 
     # -- listings ----------------------------------------------------------
 
@@ -496,11 +541,11 @@ class MetadataService:
 
     # -- helpers -----------------------------------------------------------
 
-    def _before(self, okey: bytes, master: Any) -> Callable[[bytes], Any]:
+    def _before(self, okey: bytes, master: Any = KeyError) -> Callable[[bytes], Any]:
         """What each key of an object holds before a write (usage.object_delta),
-        its master already decoded by the caller."""
+        its master already decoded by the caller (if it says)."""
         def before(key: bytes) -> Any:
-            if key == okey:
+            if key == okey and master is not KeyError:
                 return master
             raw = self._current(key)
             return None if raw is None else decode_record(raw)

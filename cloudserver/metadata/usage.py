@@ -39,8 +39,11 @@ get_usage) and then stored.  Each counter record carries ``mdVersion``.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from twisted.logger import Logger
 
 from cloudserver.metadata import keys
 from cloudserver.metadata.records import decode_record
@@ -51,6 +54,7 @@ FIELDS = ("objects", "objectBytes", "versions", "bytes", "deleteMarkers", "uploa
           "uploadBytes")
 OBJECTS, OBJECT_BYTES, VERSIONS, BYTES, MARKERS, UPLOADS, UPLOAD_BYTES = range(len(FIELDS))
 Record = Mapping[str, Any]
+_log = Logger()
 Totals = list[int]
 
 
@@ -201,9 +205,10 @@ class UsageBook:
     the book is made, a bucket without one counted by ``scan`` on demand.
     """
 
-    def __init__(self, kv: Any, scan: Callable[[str], Totals]):
+    def __init__(self, kv: Any, uploads: Callable[[str], Iterable[Iterable[bytes]]]):
+        """``uploads(bucket)``: the part values of each upload (scan_bucket)."""
         self.kv = kv
-        self._scan = scan
+        self._uploads = uploads
         self.totals: dict[str, Totals] = {}
         for key, raw in kv.iterate(gte=USAGE_PREFIX, lt=keys.successor(USAGE_PREFIX)):
             try:
@@ -217,8 +222,26 @@ class UsageBook:
         totals = self.totals.get(bucket)
         if totals is not None:
             return totals, False
-        totals = self.totals[bucket] = self._scan(bucket)
+        started = time.monotonic()
+        totals = self.totals[bucket] = scan_bucket(self.kv, bucket, self._uploads)
+        _log.info("usage of bucket {bucket} counted by a scan in {ms:.0f} ms",
+                  bucket=bucket, ms=(time.monotonic() - started) * 1000)
         return totals, True
+
+    def report(self, names: Iterable[str]) -> dict[str, Any]:
+        """get_usage's answer for buckets ``names`` (which exist); totals just
+        counted by a scan are stored (one batch)."""
+        entries, total, unstored = [], zero(), []
+        for name in names:
+            totals, scanned = self.of(name)
+            if scanned:
+                unstored.append(self.apply(name, None))
+            entries.append({"name": name, **as_dict(totals)})
+            total = add(total, totals)
+        if unstored:
+            self.kv.write(unstored).addErrback(
+                lambda f: _log.failure("storing counted usage", f))
+        return {"buckets": entries, "total": {**as_dict(total), "buckets": len(entries)}}
 
     def apply(self, bucket: str, delta: Totals | None) -> tuple[bytes, bytes]:
         """Add ``delta`` to the bucket's totals; the (key, value) put that

@@ -49,6 +49,11 @@ DEFAULT_PAGE = 500
 _PHASES = ("O", "U")
 
 
+def _bad(text: str) -> InvalidArgument:
+    """A refusal whose text reaches the tool (over :9990 only ``message`` does)."""
+    return InvalidArgument(text, message=text)
+
+
 def _item(kind: str, **fields: Any) -> dict[str, Any]:
     return {"type": kind, "formatVersion": FORMAT_VERSION, **fields}
 
@@ -68,11 +73,11 @@ def export_page(kv: Any, bucket: str, cursor: str | None, limit: int) -> dict[st
     if cursor:
         phase, _, hexkey = cursor.partition(":")
         if phase not in _PHASES:
-            raise InvalidArgument(f"bad export cursor {cursor[:40]!r}")
+            raise _bad(f"bad export cursor {cursor[:40]!r}")
         try:
             after = bytes.fromhex(hexkey) if hexkey else None
         except ValueError:
-            raise InvalidArgument(f"bad export cursor {cursor[:40]!r}") from None
+            raise _bad(f"bad export cursor {cursor[:40]!r}") from None
     items: list[dict[str, Any]] = []
     if phase == "O":
         last = _export_objects(kv, bucket, after, limit, items)
@@ -135,36 +140,36 @@ def _export_uploads(kv: Any, bucket: str, after: bytes | None, limit: int,
 def check_item(item: Any) -> str:
     """The item's type, once its shape is right; InvalidArgument says what is wrong."""
     if not isinstance(item, dict):
-        raise InvalidArgument("an item is a JSON object")
+        raise _bad("an item is a JSON object")
     kind = item.get("type")
     if kind not in TYPES:
-        raise InvalidArgument(f"unknown item type {str(kind)[:40]!r}")
+        raise _bad(f"unknown item type {str(kind)[:40]!r}")
     if item.get("formatVersion") != FORMAT_VERSION:
-        raise InvalidArgument(f"{kind}: format version {item.get('formatVersion')!r} "
+        raise _bad(f"{kind}: format version {item.get('formatVersion')!r} "
                               f"is not {FORMAT_VERSION}")
     if kind == "inline":
         if not isinstance(item.get("id"), str) or not isinstance(item.get("data"), str):
-            raise InvalidArgument("inline: id and data are strings")
+            raise _bad("inline: id and data are strings")
         try:
             base64.b64decode(item["data"], validate=True)
         except ValueError:
-            raise InvalidArgument("inline: data is not base64") from None
+            raise _bad("inline: data is not base64") from None
         keys.data_key(item["id"])
         return kind
     record = item.get("record")
     if not isinstance(record, dict):
-        raise InvalidArgument(f"{kind}: record is a JSON object")
+        raise _bad(f"{kind}: record is a JSON object")
     schema = {"bucket": BucketRecord, "object": ObjectRecord, "upload": UploadRecord,
               "part": PartRecord}[kind]
     problems = schema.problems({VERSION_FIELD: MD_VERSION, **upgrade(dict(record))})
     for piece in record.get("location") or () if kind in ("object", "part") else ():
         problems += PieceRecord.problems(piece) if isinstance(piece, dict) else ["a piece"]
     if problems:
-        raise InvalidArgument(f"{kind} {_name(item)}: " + "; ".join(problems[:5]))
+        raise _bad(f"{kind} {_name(item)}: " + "; ".join(problems[:5]))
     if kind == "object" and record.get("key") != item.get("key"):
-        raise InvalidArgument(f"object {_name(item)}: the record names another key")
+        raise _bad(f"object {_name(item)}: the record names another key")
     if kind == "part" and record.get("partNumber") != item.get("partNumber"):
-        raise InvalidArgument(f"part {_name(item)}: the record names another part")
+        raise _bad(f"part {_name(item)}: the record names another part")
     return kind
 
 
@@ -177,13 +182,13 @@ def _check_upload_id(kv: Any, bucket: str, name: Any, upload_id: Any,
     """Refuse an upload id that the store uses for another upload (part keys
     are shared by upload id, whatever the bucket)."""
     if not isinstance(name, str) or not isinstance(upload_id, str):
-        raise InvalidArgument("upload and part items name their key and uploadId")
+        raise _bad("upload and part items name their key and uploadId")
     ukey = uploads.upload_key(bucket, name, upload_id)
     if ukey in imported or kv.get(ukey) is not None:
         return
     pbase = uploads.parts_base(upload_id)
     for _ in kv.iterate(gte=pbase, lt=keys.successor(pbase)):
-        raise InvalidArgument(f"upload id {upload_id[:40]!r} is in use in this store "
+        raise _bad(f"upload id {upload_id[:40]!r} is in use in this store "
                               "(by another bucket): import without the uploads")
 
 
@@ -196,7 +201,7 @@ def planned_writes(kv: Any, bucket: str, items: list) -> list[tuple[str, bytes, 
     for item in items:
         kind = check_item(item)
         if kind == "bucket":
-            raise InvalidArgument("the bucket record is imported with import_bucket")
+            raise _bad("the bucket record is imported with import_bucket")
         if kind == "inline":
             out.append((kind, keys.data_key(item["id"]), base64.b64decode(item["data"]), None))
         elif kind == "object":
@@ -214,7 +219,7 @@ def planned_writes(kv: Any, bucket: str, items: list) -> list[tuple[str, bytes, 
             _check_upload_id(kv, bucket, item.get("key"), item.get("uploadId"), imported)
             number = item["partNumber"]
             if not isinstance(number, int) or not 1 <= number <= uploads.MAX_PART_NUMBER:
-                raise InvalidArgument(f"part number {number!r}")
+                raise _bad(f"part number {number!r}")
             out.append((kind, uploads.part_key(item["uploadId"], number),
                         upgrade(dict(item["record"])), None))
     return out

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import sys
 
-from tests.functional.clients import client_environment, empty_and_delete_bucket, run_command
+from twisted.trial import unittest
+
+from tests.functional.clients import (
+    boto3_client, client_environment, empty_and_delete_bucket, run_command, unique_bucket)
 from tests.functional.s3case import S3TestCase
-from tests.functional.server import CHECKOUT
+from tests.functional.server import CHECKOUT, ServerProcess
 from tests.functional.test_metrics import METRICS, scrape
 
 MIB = 1 << 20
@@ -147,3 +150,30 @@ class OperatorToolsTests(S3TestCase):
         self.assertEqual(failed.returncode, 1)
         self.assertIn("line 2", failed.stderr)
         self.assertNotIn(bucket + "-bad", [b["Name"] for b in self.s3.list_buckets()["Buckets"]])
+
+
+class SplitDeploymentTests(unittest.SynchronousTestCase):
+    """A dmd and a --mode s3 front: the tools talk to the dmd, whose
+    metrics carry the per-bucket family; the front's have none."""
+
+    def test_usage_from_the_dmd(self):
+        dmd = ServerProcess(mode="dmd", extra_config=METRICS)
+        self.addCleanup(dmd.destroy)
+        dmd.start()
+        front = ServerProcess(mode="s3", dmd=dmd, extra_config=METRICS)
+        self.addCleanup(front.destroy)
+        front.start()
+        s3 = boto3_client(front, front.workdir)
+        bucket = unique_bucket("split-use")
+        s3.create_bucket(Bucket=bucket)
+        self.addCleanup(empty_and_delete_bucket, s3, bucket)
+        s3.put_object(Bucket=bucket, Key="k", Body=b"v" * 11)
+        argv = [sys.executable, str(CHECKOUT / "bin" / "cloudserver-usage"), "--json",
+                bucket, "--host", "127.0.0.1", "--port", str(dmd.metadata_port)]
+        report = json.loads(run_command(argv, client_environment(front.workdir),
+                                        dmd).stdout)
+        self.assertEqual((report["total"]["objects"], report["total"]["bytes"]), (1, 11))
+        served, fronted = scrape(dmd.metrics_port), scrape(front.metrics_port)
+        self.assertEqual(served[("cloudserver_bucket_bytes", (("bucket", bucket),))], 11)
+        self.assertFalse([name for name, _ in fronted if name.startswith(
+            ("cloudserver_bucket_", "cloudserver_usage_"))])

@@ -28,6 +28,10 @@ that are in flight at the same time are closed here, in-process:
   only what the KV shows (durable data).
 
 This assumes one service instance owns the KV, which is how the dmd runs.
+
+Usage.  Every write that changes what a bucket holds carries the bucket's
+new usage counters in its batch (``_count``; cloudserver.metadata.usage),
+planned with the records against the same in-flight state.
 """
 from __future__ import annotations
 

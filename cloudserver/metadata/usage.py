@@ -47,11 +47,13 @@ from twisted.logger import Logger
 
 from cloudserver.metadata import keys
 from cloudserver.metadata.records import decode_record
-from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
+from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD, UsageRecord
 
 USAGE_PREFIX = b"C\x00"
-FIELDS = ("objects", "objectBytes", "versions", "bytes", "deleteMarkers", "uploads",
-          "uploadBytes")
+#: the counters, in the order of a Totals list (schema.UsageRecord declares them)
+FIELDS = (UsageRecord.OBJECTS, UsageRecord.OBJECT_BYTES, UsageRecord.VERSIONS,
+          UsageRecord.BYTES, UsageRecord.DELETE_MARKERS, UsageRecord.UPLOADS,
+          UsageRecord.UPLOAD_BYTES)
 OBJECTS, OBJECT_BYTES, VERSIONS, BYTES, MARKERS, UPLOADS, UPLOAD_BYTES = range(len(FIELDS))
 Record = Mapping[str, Any]
 _log = Logger()

@@ -157,7 +157,12 @@ def build_backend(config, reactor, defer_to_thread, metrics=None):
         if hasattr(data, "on_fsync"):
             data.on_fsync = metrics.fsync
             metrics.register(DataPathCollector(config.data_path))
-    return MetadataService(kv, config.replication_group_id, reactor.seconds), data, kv
+    metadata = MetadataService(kv, config.replication_group_id, reactor.seconds)
+    if metrics is not None:
+        from cloudserver.metrics.collectors import UsageCollector
+
+        metrics.register(UsageCollector(metadata.usage))
+    return metadata, data, kv
 
 
 class KmsService(StoresService):

@@ -79,3 +79,23 @@ class IMetadataService(Interface):
         CommonPrefixes: [str], Contents: [{key, value}]}; see
         cloudserver.metadata.listing.
         """
+
+    def get_usage(bucket=None):
+        """Objects, versions and bytes of one bucket or of all (metadata.usage).
+
+        Fires with {"buckets": [{"name", objects, objectBytes, versions, bytes,
+        deleteMarkers, uploads, uploadBytes}], "total": {the same summed,
+        "buckets"}}; NoSuchBucket for a named bucket that is absent.
+        """
+
+    def export_bucket(bucket, cursor=None, limit=500):
+        """One page of the bucket's records as typed items (metadata.transfer):
+        {"items": [...], "cursor": the next page's, None after the last}."""
+
+    def import_bucket(name, record, replace=False):
+        """Create a bucket from an exported bucket record; BucketAlreadyExists
+        unless ``replace``."""
+
+    def import_records(bucket, items):
+        """Write exported object/inline/upload/part items into ``bucket`` (one
+        batch, each checked first); fires with {"imported": n}."""

@@ -11,6 +11,7 @@ records atomically::
     b"O\\x00" + bucket + b"\\x00" + name + b"\\x00" + vid -> one version (JSON)
     b"D\\x00" + data id                               -> an inline object's bytes
     b"L\\x00cursor"                                   -> the lifecycle walk's position
+    b"C\\x00" + bucket                               -> the bucket's usage counters (usage.py)
 
 ``bucket`` and ``name`` are UTF-8.  Byte order of UTF-8 equals code point
 order, which is the order S3 lists keys in.

@@ -121,6 +121,10 @@ def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _str_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
 @attrs.frozen
 class Method:
     """One RPC method: its named parameters (in call order) and how to carry
@@ -147,7 +151,8 @@ _OPT = {"attrs": _dict_or_none, "md": _dict_or_none, "record": _dict_or_none,
 
 def _checks(*names: str) -> dict[str, Callable[[Any], bool]]:
     table = {**_S, **_OPT, "part_number": _int, "marker": _int, "max_parts": _int,
-             "limit": _int}
+             "limit": _int, "cursor": _str_or_none, "replace": lambda v: isinstance(v, bool),
+             "items": lambda v: isinstance(v, list)}
     return {n: table[n] for n in names if n in table}
 
 
@@ -195,6 +200,11 @@ METHODS: dict[str, Method] = {
     "delete_bucket_uploads": _m(("bucket", "limit"), 1,
                                 encode_result=lambda r: {"removed": r[0], "more": r[1]},
                                 decode_result=lambda r: (r["removed"], r["more"])),
+    # operator tools (bin/cloudserver-usage, bin/cloudserver-metadata)
+    "get_usage": Method(("bucket",), 0, {"bucket": _str_or_none}, stream=True),
+    "export_bucket": _m(("bucket", "cursor", "limit"), 1, stream=True),
+    "import_bucket": _m(("name", "record", "replace"), 2),
+    "import_records": _m(("bucket", "items")),
 }
 
 

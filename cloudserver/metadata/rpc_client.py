@@ -300,3 +300,17 @@ class MetadataRPCClient:
 
     def delete_bucket_uploads(self, bucket, limit=1000):
         return self._do("delete_bucket_uploads", bucket=bucket, limit=limit)
+
+    # -- operator tools ------------------------------------------------------
+
+    def get_usage(self, bucket=None):
+        return self._do("get_usage", bucket=bucket)
+
+    def export_bucket(self, bucket, cursor=None, limit=500):
+        return self._do("export_bucket", bucket=bucket, cursor=cursor, limit=limit)
+
+    def import_bucket(self, name, record, replace=False):
+        return self._do("import_bucket", name=name, record=record, replace=replace)
+
+    def import_records(self, bucket, items):
+        return self._do("import_records", bucket=bucket, items=items)

@@ -243,6 +243,21 @@ class PartRecord(RecordSchema):
     CHECKSUM = field("checksum", (dict, NONE), "{algorithm, value}, or None")
 
 
+class UsageRecord(RecordSchema):
+    """A bucket's usage counters (``C\\0<bucket>``, metadata/usage.py), written
+    in the batch of every write that changes them."""
+
+    OBJECTS = field("objects", int, "current objects (delete markers excluded)",
+                    required=True)
+    OBJECT_BYTES = field("objectBytes", int, "their bytes", required=True)
+    VERSIONS = field("versions", int, "stored versions, current and noncurrent, "
+                     "delete markers excluded", required=True)
+    BYTES = field("bytes", int, "bytes of every stored version", required=True)
+    DELETE_MARKERS = field("deleteMarkers", int, "delete markers", required=True)
+    UPLOADS = field("uploads", int, "multipart uploads in progress", required=True)
+    UPLOAD_BYTES = field("uploadBytes", int, "bytes of their parts", required=True)
+
+
 def _from_version_0(record: dict[str, Any]) -> dict[str, Any]:
     """Records written before ``mdVersion`` existed have version 1's fields."""
     return record

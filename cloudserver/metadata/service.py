@@ -28,6 +28,10 @@ that are in flight at the same time are closed here, in-process:
   only what the KV shows (durable data).
 
 This assumes one service instance owns the KV, which is how the dmd runs.
+
+Usage.  Every write that changes what a bucket holds carries the bucket's
+new usage counters in its batch (``_count``; cloudserver.metadata.usage),
+planned with the records against the same in-flight state.
 """
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cloudserver.metadata import inline, keys, object_lock, versioning
+from cloudserver.metadata import inline, keys, object_lock, transfer, usage, versioning
 from cloudserver.metadata.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,
@@ -99,7 +103,10 @@ class MetadataService:
         # writes to one key are in the same group commit.
         self._staged: dict[bytes, list] = {}
         self.uploads = UploadStore(self.kv, bucket_exists=self._bucket_exists,
-                                   plan_object_put=self._plan_object_put, commit=self._commit)
+                                   plan_object_put=self._plan_object_put, commit=self._commit,
+                                   count=self._count)
+        #: per-bucket usage (metadata.usage): running totals, stored in each batch
+        self.usage = usage.UsageBook(self.kv, self.uploads.parts_by_upload)
 
     # -- multipart uploads: the UploadStore's, named here as IMetadataService
     # (and so the :9990 method table) has them ---------------------------------
@@ -150,8 +157,13 @@ class MetadataService:
             raise BucketAlreadyExists(name)
         value = encode_record(attrs)
         self._creating.add(name)
-        d = self.kv.write([(key, value)])
+        d = self.kv.write([(key, value), self.usage.created(name)])
+        d.addErrback(self._not_created, name)
         return d.addBoth(self._release, self._creating.discard, name)
+
+    def _not_created(self, failure: Any, name: str) -> Any:
+        self.usage.dropped(name)
+        return failure
 
     def get_bucket(self, name: str) -> defer.Deferred:
         return _call(self._load_bucket, name)
@@ -175,7 +187,8 @@ class MetadataService:
         if self._object_writes[name] or self._has_objects(name):
             raise BucketNotEmpty(name)
         self._deleting.add(name)
-        d = self.kv.write([], [key])
+        d = self.kv.write([], [key, usage.usage_key(name)])
+        d.addCallback(lambda _: self.usage.dropped(name))
         return d.addBoth(self._release, self._deleting.discard, name)
 
     def _has_objects(self, name: str) -> bool:
@@ -208,14 +221,14 @@ class MetadataService:
         return _call(self._put_object, bucket, key, md, options)
 
     def _put_object(self, bucket, key, md, options):
-        okey, changes, result, data = self._plan_object_put(bucket, key, md, options)
-        return self._commit(bucket, okey, changes, result, data=data)
+        okey, changes, result, data, delta = self._plan_object_put(bucket, key, md, options)
+        return self._commit(bucket, okey, changes, result, data=data, delta=delta)
 
     def _plan_object_put(self, bucket: str, key: str, md: Mapping[str, Any],
                          options: Mapping[str, Any] | None
-                         ) -> tuple[bytes, dict[bytes, bytes | None], Any, DataChanges]:
-        """(master key, key -> value or None, result, inline data changes) of a
-        put, not yet written.
+                         ) -> tuple[bytes, dict[bytes, bytes | None], Any, DataChanges, Any]:
+        """(master key, key -> value or None, result, inline data changes,
+        usage delta) of a put, not yet written.
 
         For callers that add their own deletes to the same batch (complete
         multipart upload): pass them to ``_commit`` in the same reactor turn.
@@ -232,11 +245,15 @@ class MetadataService:
             previous = self._current(okey)
             result = decode_record(previous) if previous else {}
             return okey, {okey: value}, result, (data_puts, inline.freed_keys(
-                versioning.freed_records(result), md))
-        plan = versioning.plan_put(self._view(bucket, key), key, md, opts,
+                versioning.freed_records(result), md)), usage.object_delta(
+                okey, {okey: md}, self._before(okey, result or None))
+        view = self._view(bucket, key)
+        plan = versioning.plan_put(view, key, md, opts,
                                    self._version_ids.next, self._inf_version_id)
-        return okey, self._changes(okey, plan), plan.result, (data_puts, inline.freed_keys(
-            versioning.freed_records(plan.result), md))
+        records = self._records(okey, plan)
+        return okey, self._encoded(records), plan.result, (data_puts, inline.freed_keys(
+            versioning.freed_records(plan.result), md)), usage.object_delta(
+            okey, records, view.record)
 
     def get_object(self, bucket: str, key: str,
                    options: Mapping[str, Any] | None = None) -> defer.Deferred:
@@ -289,9 +306,12 @@ class MetadataService:
                 self._missing(bucket, key)
             result = decode_record(previous)
             return self._commit(bucket, okey, {okey: None}, result,
-                                data=([], inline.freed_keys([result])))
+                                data=([], inline.freed_keys([result])),
+                                delta=usage.object_delta(okey, {okey: None},
+                                                         self._before(okey, result)))
+        view = self._view(bucket, key)
         try:
-            plan = versioning.plan_delete(self._view(bucket, key), key, opts)
+            plan = versioning.plan_delete(view, key, opts)
         except (NoSuchKey, NoSuchVersion):
             if not self._bucket_exists(bucket):
                 raise NoSuchBucket(bucket) from None
@@ -299,8 +319,10 @@ class MetadataService:
         now = self._clock()
         for record in versioning.freed_records(plan.result):
             object_lock.check_removable(record, now, opts.bypass_governance)
-        return self._commit(bucket, okey, self._changes(okey, plan), plan.result,
-                            data=([], inline.freed_keys(versioning.freed_records(plan.result))))
+        records = self._records(okey, plan)
+        return self._commit(bucket, okey, self._encoded(records), plan.result,
+                            data=([], inline.freed_keys(versioning.freed_records(plan.result))),
+                            delta=usage.object_delta(okey, records, view.record))
 
     def get_bucket_and_object(self, bucket: str, key: str,
                               options: Mapping[str, Any] | None = None) -> defer.Deferred:
@@ -339,32 +361,70 @@ class MetadataService:
                                        self._staged_versions)
 
     @staticmethod
-    def _changes(okey: bytes, plan: versioning.Plan) -> dict[bytes, bytes | None]:
-        """A plan as key -> encoded value (None = delete); encoding errors raise here,
-        before anything is staged or written."""
-        changes: dict[bytes, bytes | None] = {}
-        for vid, record in plan.versions.items():
-            changes[keys.join_version(okey, vid)] = (
-                None if record is None else encode_record(record))
+    def _records(okey: bytes, plan: versioning.Plan) -> dict[bytes, Any]:
+        """A plan as key -> record (None = delete)."""
+        records: dict[bytes, Any] = {
+            keys.join_version(okey, vid): record for vid, record in plan.versions.items()}
         if plan.master is not versioning.KEEP:
-            changes[okey] = None if plan.master is None else encode_record(plan.master)
-        return changes
+            records[okey] = plan.master
+        return records
+
+    @staticmethod
+    def _encoded(records: Mapping[bytes, Any]) -> dict[bytes, bytes | None]:
+        """key -> encoded value (None = delete); encoding errors raise here,
+        before anything is staged or written."""
+        return {k: None if r is None else encode_record(r) for k, r in records.items()}
 
     def _commit(self, bucket: str, okey: bytes, changes: Mapping[bytes, bytes | None],
                 result: Any, extra_deletes: Any = (),
-                data: DataChanges = ((), ())) -> defer.Deferred:
+                data: DataChanges = ((), ()), delta: Any = None) -> defer.Deferred:
         """Write ``changes`` of object ``okey`` (plus unstaged ``extra_deletes``
-        and inline ``data`` puts and deletes) as one batch; fires with
-        ``result`` once durable."""
+        and inline ``data`` puts and deletes) as one batch, with the bucket's
+        usage moved by ``delta``; fires with ``result`` once durable."""
         puts = [(k, v) for k, v in changes.items() if v is not None]
         puts.extend(data[0])
         deletes = [k for k, v in changes.items() if v is None]
         deletes.extend(extra_deletes)
         deletes.extend(data[1])
         self._object_writes[bucket] += 1
-        d = self._stage(okey, changes, self.kv.write(puts, deletes))
+        d = self._stage(okey, changes, self._count(bucket, delta, puts, deletes))
         d.addBoth(self._release, self._done_writing, bucket)
         return d.addCallback(lambda _: result)
+
+    def _count(self, bucket: str, delta: Any, puts: list, deletes: Any) -> defer.Deferred:
+        """Write a batch that moves ``bucket``'s usage by ``delta`` (None: no
+        change), the counter record in the same batch (metadata.usage)."""
+        if delta is not None and not any(delta):
+            delta = None
+        if bucket not in self.usage.totals and not self._bucket_exists(bucket):
+            return self.kv.write(puts, deletes)
+        if delta is None and not self.usage.of(bucket)[1]:
+            return self.kv.write(puts, deletes)
+        puts.append(self.usage.apply(bucket, delta))
+        d = self.kv.write(puts, deletes)
+        if delta is not None:
+            d.addErrback(self._uncount, bucket, delta)
+        return d
+
+    def _uncount(self, failure: Any, bucket: str, delta: Any) -> Any:
+        """A batch failed: its delta is taken back, and the totals rewritten
+        (a later batch planned meanwhile stored them with it)."""
+        put = self.usage.revert(bucket, delta)
+        if put is not None:
+            self.kv.write([put]).addErrback(
+                lambda f: _log.failure("rewriting the usage of {bucket}", f, bucket=bucket))
+        return failure
+
+    def get_usage(self, bucket: str | None = None) -> defer.Deferred:
+        """{"buckets": [{"name", FIELDS...}], "total": {FIELDS..., "buckets"}}
+        of one bucket (NoSuchBucket) or, with None, of every bucket."""
+        return _call(self._get_usage, bucket)
+
+    def _get_usage(self, bucket):
+        if bucket is not None and not self._bucket_exists(bucket):
+            raise NoSuchBucket(bucket)
+        names = [bucket] if bucket is not None else [n for n, _ in self._list_buckets()]
+        return self.usage.report(names)
 
     def _repair(self, bucket: str, key: str) -> None:
         """Replace a placeholder master found by a read, in the background
@@ -372,11 +432,80 @@ class MetadataService:
         okey = keys.object_key(bucket, key)
         if okey in self._staged:
             return
-        plan = versioning.plan_repair(self._view(bucket, key))
+        view = self._view(bucket, key)
+        plan = versioning.plan_repair(view)
         if plan is None:
             return
-        d = self._commit(bucket, okey, self._changes(okey, plan), None)
+        records = self._records(okey, plan)
+        d = self._commit(bucket, okey, self._encoded(records), None,
+                         delta=usage.object_delta(okey, records, view.record))
         d.addErrback(lambda f: _log.failure("repairing the master of {key!r}", f, key=key))
+
+    # -- export / import of a bucket's records (metadata.transfer) ---------
+
+    def export_bucket(self, bucket: str, cursor: str | None = None,
+                      limit: int = transfer.DEFAULT_PAGE) -> defer.Deferred:
+        """One page of the bucket's records as typed items; {"items", "cursor"}
+        (cursor None: the last page).  The first page starts with the bucket."""
+        return _call(self._export_bucket, bucket, cursor, limit)
+
+    def _export_bucket(self, bucket, cursor, limit):
+        attrs = self._load_bucket(bucket)
+        page = transfer.export_page(self.kv, bucket, cursor, max(1, min(limit, 10000)))
+        if not cursor:
+            page["items"].insert(0, transfer.bucket_item(bucket, attrs))
+        return page
+
+    def import_bucket(self, name: str, record: Mapping[str, Any],
+                      replace: bool = False) -> defer.Deferred:
+        """Create bucket ``name`` from an exported bucket record (its name
+        replaced); BucketAlreadyExists unless ``replace``, which overwrites the
+        existing bucket's record and keeps its objects."""
+        return _call(self._import_bucket, name, record, replace)
+
+    def _import_bucket(self, name, record, replace):
+        keys.encode_bucket(name)
+        if not isinstance(record, Mapping):
+            raise InvalidArgument("a bucket record is a JSON object")
+        attrs = {**record, "name": name}
+        transfer.check_item(transfer.bucket_item(name, attrs))
+        if replace and self._bucket_exists(name):
+            return self._update_bucket(name, attrs)
+        return self._create_bucket(name, attrs)
+
+    def import_records(self, bucket: str, items: list) -> defer.Deferred:
+        """Write exported object, inline, upload and part items into ``bucket``
+        as one batch, its usage counted in it; every item is checked first."""
+        return _call(self._import_records, bucket, items)
+
+    def _import_records(self, bucket, items):
+        if not self._bucket_exists(bucket):
+            raise NoSuchBucket(bucket)
+        puts: list = []
+        delta = usage.zero()
+        objects: dict[bytes, dict[bytes, Any]] = {}
+        for kind, key, value, okey in transfer.planned_writes(self.kv, bucket, items):
+            if kind == "object":
+                objects.setdefault(okey, {})[key] = value
+                continue
+            if kind == "upload" and self.kv.get(key) is None:
+                delta[usage.UPLOADS] += 1
+            elif kind == "part":
+                old = self.kv.get(key)
+                usage.add_part(delta, None if old is None else decode_record(old), -1)
+                usage.add_part(delta, value, 1)
+            puts.append((key, value if kind == "inline" else encode_record(value)))
+        changes = {}
+        for okey, records in objects.items():
+            delta = usage.add(delta, usage.object_delta(okey, records, self._before(okey)))
+            changes[okey] = self._encoded(records)
+            puts.extend(changes[okey].items())
+        self._object_writes[bucket] += 1
+        d = self._count(bucket, delta, puts, [])
+        for okey, encoded in changes.items():
+            self._stage(okey, encoded, d)
+        d.addBoth(self._release, self._done_writing, bucket)
+        return d.addCallback(lambda _: {"imported": len(items)})
 
     # -- listings ----------------------------------------------------------
 
@@ -415,6 +544,16 @@ class MetadataService:
         return vid or NULL_VERSION_ID
 
     # -- helpers -----------------------------------------------------------
+
+    def _before(self, okey: bytes, master: Any = KeyError) -> Callable[[bytes], Any]:
+        """What each key of an object holds before a write (usage.object_delta),
+        its master already decoded by the caller (if it says)."""
+        def before(key: bytes) -> Any:
+            if key == okey and master is not KeyError:
+                return master
+            raw = self._current(key)
+            return None if raw is None else decode_record(raw)
+        return before
 
     def _current(self, okey: bytes) -> bytes | None:
         """The newest value of an object key, counting writes still in flight."""

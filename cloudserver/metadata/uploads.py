@@ -56,7 +56,7 @@ from typing import Any
 
 from twisted.internet import defer
 
-from cloudserver.metadata import keys
+from cloudserver.metadata import keys, usage
 from cloudserver.metadata.records import decode_record as _decode
 from cloudserver.metadata.records import encode_record as _encode
 from cloudserver.metadata.errors import MetadataError, NoSuchBucket
@@ -132,6 +132,15 @@ def part_identity(record: Mapping[str, Any]) -> str:
     return f"{record.get('etag')}|{pieces}"
 
 
+def _upload_gone(parts) -> list[int]:
+    """The usage delta of an upload removed with its part values ``parts``."""
+    delta = usage.zero()
+    delta[usage.UPLOADS] = -1
+    for raw in parts:
+        usage.add_part(delta, _decode(raw), -1)
+    return delta
+
+
 def _release(result: Any, release: Callable[[str], None], name: str) -> Any:
     release(name)
     return result
@@ -149,8 +158,13 @@ class UploadStore:
     """
 
     def __init__(self, kv, *, bucket_exists: Callable[[str], bool],
-                 plan_object_put: Callable[..., tuple], commit: Callable[..., defer.Deferred]):
+                 plan_object_put: Callable[..., tuple], commit: Callable[..., defer.Deferred],
+                 count: Callable[..., defer.Deferred] | None = None):
+        """``count(bucket, usage delta, puts, deletes)``: write a batch with the
+        bucket's usage moved (metadata.usage); default: a plain KV write."""
         self.kv = kv
+        self._count = count or (lambda bucket, delta, puts, deletes:
+                                kv.write(puts, deletes))
         self._bucket_exists = bucket_exists
         self._plan_object_put = plan_object_put
         self._commit = commit
@@ -170,7 +184,10 @@ class UploadStore:
     def _create_upload(self, bucket, name, upload_id, record):
         if not self._bucket_exists(bucket):
             raise NoSuchBucket(bucket)
-        return self.kv.write([(upload_key(bucket, name, upload_id), _encode(record))])
+        delta = usage.zero()
+        delta[usage.UPLOADS] = 1
+        return self._count(bucket, delta, [(upload_key(bucket, name, upload_id),
+                                            _encode(record))], [])
 
     def get_upload(self, bucket: str, name: str, upload_id: str) -> defer.Deferred:
         """The upload record; NoSuchUpload if absent or being completed/aborted."""
@@ -265,7 +282,10 @@ class UploadStore:
         pkey = part_key(upload_id, part_number)
         value = _encode(record)
         previous = self._mpu_current(pkey)
-        write = self.kv.write([(pkey, value)])
+        delta = usage.zero()
+        usage.add_part(delta, record, 1)
+        usage.add_part(delta, None if previous is None else _decode(previous), -1)
+        write = self._count(bucket, delta, [(pkey, value)], [])
         claimed = self._mpu_staged.setdefault(pkey, [None, 0, set()])[2]
         d = self._mpu_stage(pkey, value, write)
 
@@ -333,12 +353,13 @@ class UploadStore:
         parts = self._all_parts(upload_id)
         kept = self._kept_parts(upload_id, expected)
         unused = [_decode(v) for k, v in parts.items() if kept.get(k) != v]
-        okey, changes, result, data = self._plan_object_put(bucket, name, md, options)
+        okey, changes, result, data, delta = self._plan_object_put(bucket, name, md, options)
         for pkey, value in kept.items():
             if pkey in self._mpu_staged:  # a re-upload in flight must not free it
                 self._mpu_staged[pkey][2].add(value)
         self._mpu_closing.add(upload_id)
-        d = self._commit(bucket, okey, changes, result, [ukey, *parts], data=data)
+        delta = usage.add(delta, _upload_gone(parts.values()))
+        d = self._commit(bucket, okey, changes, result, [ukey, *parts], data=data, delta=delta)
         d.addBoth(self._release, self._mpu_closing.discard, upload_id)
         return d.addCallback(lambda result: {"result": result, "unused": unused})
 
@@ -364,7 +385,7 @@ class UploadStore:
         self._get_upload(bucket, name, upload_id)
         parts = self._all_parts(upload_id)
         self._mpu_closing.add(upload_id)
-        d = self.kv.write([], [ukey, *parts])
+        d = self._count(bucket, _upload_gone(parts.values()), [], [ukey, *parts])
         d.addBoth(self._release, self._mpu_closing.discard, upload_id)
         return d.addCallback(lambda _: [_decode(v) for v in parts.values()])
 
@@ -378,6 +399,7 @@ class UploadStore:
         base = uploads_base(bucket)
         deletes: list[bytes] = []
         removed: list[dict] = []
+        delta = usage.zero()
         more = False
         for n, (k, _) in enumerate(self.kv.iterate(gte=base, lt=keys.successor(base))):
             if n == limit:
@@ -390,9 +412,17 @@ class UploadStore:
             deletes.append(k)
             deletes.extend(parts)
             removed.extend(_decode(v) for v in parts.values())
+            delta = usage.add(delta, _upload_gone(parts.values()))
         if not deletes:
             return [], more
-        return self.kv.write([], deletes).addCallback(lambda _: (removed, more))
+        return self._count(bucket, delta, [], deletes).addCallback(lambda _: (removed, more))
+
+    def parts_by_upload(self, bucket: str):
+        """The part values of each upload of ``bucket`` (usage's count by scan)."""
+        base = uploads_base(bucket)
+        for key, _ in self.kv.iterate(gte=base, lt=keys.successor(base)):
+            upload_id = split_upload_key(key[len(base):])[1]
+            yield self._all_parts(upload_id).values()
 
     # -- in-flight part writes -------------------------------------------------
 

@@ -393,6 +393,10 @@ class KVObjectView:
             self._cache[key] = None if raw is None else self._load(raw)
         return self._cache[key]
 
+    def record(self, key: bytes) -> Record | None:
+        """The record under any key of this object (usage counts a write by it)."""
+        return self._get(key)
+
     def master(self) -> Record | None:
         return self._get(self._key)
 

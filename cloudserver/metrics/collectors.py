@@ -95,3 +95,54 @@ class DataPathCollector:
 
     def describe(self):
         return []
+
+
+#: Buckets of the per-bucket usage family (the largest by bytes); the rest
+#: are summed under ``bucket="_other"`` (no bucket can be named so).
+USAGE_TOP_BUCKETS = 100
+OTHER_BUCKETS = "_other"
+#: (family suffix, help, index in metadata.usage.FIELDS)
+_USAGE_FAMILIES = (
+    ("objects", "current objects (delete markers excluded)", 0),
+    ("versions", "stored object versions, current and noncurrent", 2),
+    ("bytes", "bytes of every stored version", 3),
+    ("upload_bytes", "bytes of the parts of multipart uploads in progress", 6),
+)
+
+
+class UsageCollector:
+    """Per-bucket usage (``cloudserver_bucket_*{bucket}``, the
+    ``top`` largest buckets by bytes and an ``_other`` aggregate) and the
+    server's totals (``cloudserver_usage_*``), from the metadata service's
+    running totals (``MetadataService.usage.totals``, metadata/usage.py):
+    nothing is scanned when scraped.  Only where the metadata lives (all,
+    dmd); a bucket from before counters existed appears once counted."""
+
+    def __init__(self, book: Any, top: int = USAGE_TOP_BUCKETS):
+        self.book = book
+        self.top = top
+
+    def collect(self):
+        # Scrapes run in a worker thread: copy the dict, then each total.
+        rows = [(name, list(totals)) for name, totals in dict(self.book.totals).items()]
+        rows.sort(key=lambda row: (-row[1][3], row[0]))
+        shown, rest = rows[:self.top], rows[self.top:]
+        if rest:
+            other = [sum(col) for col in zip(*(totals for _, totals in rest))]
+            shown.append((OTHER_BUCKETS, other))
+        for suffix, text, index in _USAGE_FAMILIES:
+            family = GaugeMetricFamily(f"cloudserver_bucket_{suffix}", f"per bucket: {text}",
+                                       labels=["bucket"])
+            for name, totals in shown:
+                family.add_metric([name], totals[index])
+            yield family
+        buckets = GaugeMetricFamily("cloudserver_usage_buckets", "buckets counted")
+        buckets.add_metric([], len(rows))
+        yield buckets
+        for suffix, text, index in _USAGE_FAMILIES:
+            total = GaugeMetricFamily(f"cloudserver_usage_{suffix}", f"all buckets: {text}")
+            total.add_metric([], sum(totals[index] for _, totals in rows))
+            yield total
+
+    def describe(self):
+        return []

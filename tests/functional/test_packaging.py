@@ -102,6 +102,16 @@ class WheelTests(unittest.SynchronousTestCase):
                 self.assertEqual(wheel.read(f"cloudserver/defaults/{name}"),
                                  (CHECKOUT / "conf" / name).read_bytes(), name)
 
+    def test_operator_tools_are_installed(self) -> None:
+        """bin/cloudserver-usage and bin/cloudserver-metadata are scripts of the
+        package and run from an empty directory (the package, not the checkout)."""
+        for name in ("cloudserver-usage", "cloudserver-metadata"):
+            script = Path(self.env.python).parent / name
+            self.assertTrue(script.exists(), script)
+            out = _run([self.env.python, script, "--help"], cwd=self.empty,
+                       env=self.env.environment()).stdout
+            self.assertIn(f"usage: {name}", out)
+
     def test_installed_package_reads_its_defaults(self) -> None:
         """From an empty directory the installed package reads the defaults it
         ships, not the checkout's files nor a conf/ beside site-packages."""

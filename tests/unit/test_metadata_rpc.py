@@ -129,6 +129,19 @@ class BadInputTests(ServerTestsMixin, SynchronousTestCase):
         self.assertErrors(rpc.encode({"id": 6, "method": "get_bucket", "params": [1]}), 6,
                           rpc.BAD_PARAMS)
 
+    def test_tool_params_checked(self):
+        server = self.make_server()
+        for params in ({"bucket": 3}, {"bucket": ["b"]}):
+            server.dataReceived(request(1, "get_usage", **params))
+            self.assertEqual(lines(self.transport)[0]["error"]["code"], rpc.BAD_PARAMS)
+        server.dataReceived(request(2, "import_records", bucket="b", items={}))
+        server.dataReceived(request(3, "import_bucket", name="b", record={}, replace="yes"))
+        server.dataReceived(request(4, "export_bucket", bucket="b", cursor=5))
+        self.assertEqual([m["error"]["code"] for m in lines(self.transport)],
+                         [rpc.BAD_PARAMS] * 3)
+        server.dataReceived(request(5, "get_usage"))
+        self.assertEqual(self.service.calls[-1][:2], ("get_usage", {}))
+
     def test_bad_expected(self):
         self.assertErrors(request(7, "complete_upload", bucket="b", name="k", upload_id="u",
                                   md={}, expected={"1": "e"}), 7, rpc.BAD_PARAMS)
@@ -420,6 +433,35 @@ class RoundTripTests(SynchronousTestCase):
         self.failureResultOf(self.run_call(self.client.get_upload("m", "obj", "u1")),
                              NoSuchUpload)
         self.assertEqual(self.ok(self.client.delete_bucket_uploads("m")), ([], False))
+
+    def test_usage_export_import(self):
+        """The operator tools' calls: get_usage (all buckets or one, streamed),
+        export_bucket pages and import_bucket / import_records."""
+        self.ok(self.client.create_bucket("u", {"name": "u", "owner": "o",
+                                                "creation-date": 1.0}))
+        for i in range(5):
+            self.ok(self.client.put_object("u", f"k{i}", {
+                "key": f"k{i}", "size": 10, "etag": "e", "last-modified": 1.0,
+                "location": []}))
+        everything = self.ok(self.client.get_usage())
+        self.assertEqual([b["name"] for b in everything["buckets"]], ["u"])
+        self.assertEqual((everything["total"]["objects"], everything["total"]["bytes"]),
+                         (5, 50))
+        self.assertEqual(self.ok(self.client.get_usage("u"))["buckets"][0]["versions"], 5)
+        self.failureResultOf(self.run_call(self.client.get_usage("nope")), errors.NoSuchBucket)
+        page = self.ok(self.client.export_bucket("u", None, 2))
+        items = page["items"]
+        while page["cursor"] is not None:
+            page = self.ok(self.client.export_bucket("u", page["cursor"], 2))
+            items += page["items"]
+        self.assertEqual([i["type"] for i in items], ["bucket"] + ["object"] * 5)
+        self.ok(self.client.import_bucket("v", items[0]["record"]))
+        self.failureResultOf(self.run_call(self.client.import_bucket("v", items[0]["record"])),
+                             errors.BucketAlreadyExists)
+        self.assertEqual(self.ok(self.client.import_records("v", items[1:])), {"imported": 5})
+        self.assertEqual(self.ok(self.client.get_usage("v"))["total"]["bytes"], 50)
+        self.failureResultOf(self.run_call(self.client.import_records("v", [{"type": "x"}])),
+                             errors.InvalidArgument)
 
     def test_reconnect(self):
         """The daemon goes away: calls fail with DaemonUnavailable (never

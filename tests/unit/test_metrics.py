@@ -27,7 +27,7 @@ from cloudserver.metadata.rpc_client import MetadataRPCClient
 from cloudserver.metadata.rpc_server import MetadataRPCFactory
 from cloudserver.metadata.service import MetadataService
 from cloudserver.metadata.rpc import CallStats
-from cloudserver.metrics.collectors import LifecycleCollector, RPCCollector
+from cloudserver.metrics.collectors import LifecycleCollector, RPCCollector, UsageCollector
 from cloudserver.metrics.families import Metrics
 from cloudserver.metrics.kms import CountingKms
 from cloudserver.metrics.site import metrics_site
@@ -165,6 +165,31 @@ class HookTests(SynchronousTestCase):
         self.successResultOf(d)
         self.assertEqual((client.stats.in_flight, client.stats.connections), (0, 1))
 
+    def test_usage_per_bucket_capped(self):
+        """The largest buckets by bytes, the rest summed as _other, and the
+        totals, from the service's running totals (written, not scanned)."""
+        svc = MetadataService(MemoryKV())
+        for i, size in enumerate((5, 50, 20, 1)):
+            self.successResultOf(svc.create_bucket(f"b{i}", {}))
+            self.successResultOf(svc.put_object(f"b{i}", "k", {"key": "k", "size": size}))
+        self.successResultOf(svc.put_object("b1", "j", {"key": "j", "size": 3},
+                                            {"versioning": True}))
+        m = Metrics(process=False)
+        m.register(UsageCollector(svc.usage, top=2))
+        svc.kv.iterate = None  # a scrape reads no record
+        self.assertEqual(value(m, "cloudserver_bucket_bytes", bucket="b1"), 53)
+        self.assertEqual(value(m, "cloudserver_bucket_objects", bucket="b1"), 2)
+        self.assertEqual(value(m, "cloudserver_bucket_bytes", bucket="b2"), 20)
+        self.assertIsNone(m.registry.get_sample_value("cloudserver_bucket_bytes",
+                                                      {"bucket": "b0"}))
+        self.assertEqual(value(m, "cloudserver_bucket_bytes", bucket="_other"), 6)
+        self.assertEqual(value(m, "cloudserver_bucket_versions", bucket="_other"), 2)
+        self.assertEqual(value(m, "cloudserver_usage_buckets"), 4)
+        self.assertEqual(value(m, "cloudserver_usage_bytes"), 79)
+        self.assertEqual(value(m, "cloudserver_usage_objects"), 5)
+        self.successResultOf(svc.delete_object("b3", "k"))
+        self.assertEqual(value(m, "cloudserver_usage_bytes"), 78)
+
     def test_lifecycle_stats(self):
         class Executor:
             stats = Counter(expire=2, examined=10)
@@ -291,6 +316,21 @@ class WiringTests(SynchronousTestCase):
         for mode in ("all", "dmd", "s3"):
             found = self.listeners(mode, metrics={"port": 8102, "bindAddress": "127.0.0.4"})
             self.assertEqual(found[Site], ("127.0.0.4", 8102), mode)
+
+    def test_usage_family_where_the_metadata_lives(self):
+        """all and dmd export the per-bucket family; a --mode s3 front has no
+        metadata of its own (its dmd exports it)."""
+        real = Metrics.register
+        for mode, expected in (("all", True), ("dmd", True), ("s3", False)):
+            env = {"S3BACKEND": "mem", "S3_CONFIG_FILE": _config_file(
+                self, metrics={"port": 8102})}
+            options = tap.Options()
+            options.parseOptions(["--mode", mode, "--port", "8101"])
+            registered = []
+            self.patch(Metrics, "register",
+                       lambda m, c, seen=registered: seen.append(type(c)) or real(m, c))
+            tap.makeService(options, reactor=MemoryReactorClock(), env=env)
+            self.assertEqual(UsageCollector in registered, expected, mode)
 
     def test_off_without_the_section(self):
         self.assertNotIn(Site, self.listeners("all"))

@@ -10,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from cloudserver.metadata import keys
 from cloudserver.metadata.errors import NoSuchBucket
+from cloudserver.metadata.usage import usage_key
 from cloudserver.metadata.kv import MemoryKV
 from cloudserver.metadata.service import MetadataService
 from cloudserver.metadata.uploads import (
@@ -147,7 +148,8 @@ class UploadTests(Base):
                                                    {1: ident(1, "a")}))
         self.assertEqual(len(writes), 1)
         puts, deletes = writes[0]
-        self.assertEqual([k for k, _ in puts], [keys.object_key("b", "k")])
+        # the object, and the bucket's usage counted in the same batch
+        self.assertEqual([k for k, _ in puts], [keys.object_key("b", "k"), usage_key("b")])
         self.assertEqual(sorted(deletes), sorted([upload_key("b", "k", "u1"),
                                                   part_key("u1", 1), part_key("u1", 2)]))
         self.assertEqual(result["result"]["etag"], "old")  # the replaced record

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from cloudserver.metadata import keys, schema, uploads
+from cloudserver.metadata import keys, schema, uploads, usage
 from cloudserver.metadata.records import decode_record, encode_record
 from cloudserver.metadata.schema import (
     BucketRecord, Field, ObjectRecord, PartRecord, PieceRecord, RecordSchema, UploadRecord,
-    field)
+    UsageRecord, field)
 from cloudserver.s3.access import acl
 from cloudserver.s3.model import cors, tags
 from cloudserver.s3.ops.common import REDIRECT_FIELD, object_headers
@@ -192,7 +192,8 @@ class WrittenFieldsTests(SynchronousTestCase):
         self.h = Harness()
         self.write_everything()
         kinds = {keys.BUCKET_PREFIX: BucketRecord, keys.OBJECT_PREFIX: ObjectRecord,
-                 uploads.UPLOAD_PREFIX: UploadRecord, uploads.PART_PREFIX: PartRecord}
+                 uploads.UPLOAD_PREFIX: UploadRecord, uploads.PART_PREFIX: PartRecord,
+                 usage.USAGE_PREFIX: UsageRecord}
         seen = set()
         for key, raw in self.h.metadata.kv._data.items():
             kind = kinds.get(key[:2])

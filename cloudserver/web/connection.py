@@ -37,6 +37,9 @@ from cloudserver.web.limits import (HEADER_TIMEOUT, IDLE_TIMEOUT, LINGER, HttpLi
 
 __all__ = ["HEADER_TIMEOUT", "IDLE_TIMEOUT", "ConnectionPolicyMixin"]
 
+#: More digits than any byte count (2^63 has 19): no int() is asked of it.
+CONTENT_LENGTH_DIGITS = 19
+
 REQUEST_TIMEOUT_RESPONSE = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
                             b"Content-Length: 0\r\n\r\n")
 
@@ -163,6 +166,16 @@ class ConnectionPolicyMixin:
     def headerReceived(self, line):
         if self._receivedHeaderCount >= self.maxHeaders:
             self._headers_too_large()
+            return False
+        name, _, value = line.partition(b":")
+        if len(value) > CONTENT_LENGTH_DIGITS and name.strip().lower() == b"content-length" \
+                and value.strip().isdigit() \
+                and len(value.strip().lstrip(b"0")) > CONTENT_LENGTH_DIGITS:
+            # twisted would call int() on it: past 4,300 digits a ValueError
+            # that drops the connection with a traceback
+            log.info("refusing {peer}: Content-Length of {n} digits",
+                     peer=str(self.transport.getPeer()), n=len(value.strip()))
+            self.refuse(self._refusals().content_length_too_large(value.strip()))
             return False
         return super().headerReceived(line)
 

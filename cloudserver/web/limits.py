@@ -73,6 +73,9 @@ class PlainRefusals:
     def request_timeout(self) -> bytes:
         return _plain(b"408 Request Timeout")
 
+    def content_length_too_large(self, value: bytes) -> bytes:
+        return _plain(b"413 Content Too Large")
+
 
 class ConnectionCounts:
     """The open connections of one site, in all and per client address."""

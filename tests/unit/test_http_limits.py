@@ -95,6 +95,22 @@ class HeaderSizeTests(SynchronousTestCase):
         out = self.h.send(signed("PUT", "/bucket", headers={"x-amz-meta-a": "v" * 8000}))
         self.assertEqual(status(out), 200, out)
 
+    def test_content_length_of_10000_digits(self):
+        """twisted's int() raised past 4,300 digits and dropped the connection
+        with a traceback; now 400 EntityTooLarge (413 on a plain site)."""
+        out = self.h.send(b"PUT /bucket/k HTTP/1.1\r\nContent-Length: " + b"9" * 10_000
+                          + b"\r\n\r\n")
+        self.assertEqual((status(out), error_code(out)), (400, "EntityTooLarge"), out[:300])
+        self.assertTrue(self.h.transport.disconnecting)
+        self.h = LimitsHarness(refusals=None)
+        out = self.h.send(b"PUT /k HTTP/1.1\r\nContent-Length: " + b"9" * 10_000 + b"\r\n\r\n")
+        self.assertEqual(status(out), 413)
+        self.h = LimitsHarness()
+        body = b"x" * 3
+        out = self.h.send(b"PUT /bucket HTTP/1.1\r\nContent-Length: 0000000000000000000003"
+                          b"\r\n\r\n" + body)
+        self.assertNotEqual(error_code(out), "EntityTooLarge")  # leading zeros: a length of 3
+
     def test_plain_site_answers_431(self):
         self.h = LimitsHarness(refusals=None)
         out = self.h.send(b"GET / HTTP/1.1\r\nX: " + b"a" * 20_000 + b"\r\n\r\n")

@@ -9,13 +9,15 @@ are whole HTTP responses written to the transport, with AWS's codes:
   MaxSizeAllowed (AWS's answer; RFC 6585 would say 431, which the plain
   sites send);
 - too many connections: 503 SlowDown, which SDKs retry with backoff;
-- a request body stalled: 400 RequestTimeout.
+- a request body stalled: 400 RequestTimeout;
+- a Content-Length of more than 19 digits: 400 EntityTooLarge.
 """
 from __future__ import annotations
 
 import os
 
 from cloudserver.s3.errors import CATALOG
+from cloudserver.s3.ops.upload import MAX_PUT_SIZE
 from cloudserver.s3.xml.responses import error_xml
 
 _REASONS = {400: b"Bad Request", 503: b"Service Unavailable"}
@@ -42,3 +44,9 @@ class S3Refusals:
 
     def request_timeout(self) -> bytes:
         return _response("RequestTimeout")
+
+    def content_length_too_large(self, value: bytes) -> bytes:
+        """A Content-Length of more digits than any size: over the 5 GiB of a
+        PUT, as AWS answers a length above it (ProposedSize left out: it
+        would echo thousands of digits)."""
+        return _response("EntityTooLarge", MaxSizeAllowed=MAX_PUT_SIZE)

@@ -5,7 +5,7 @@
 
     "limits": {"backlog": 1024, "maxConnections": 10000,
                "maxConnectionsPerClient": 1000, "headerTimeout": 30,
-               "idleTimeout": 60, "maxHeaderSize": 16384}
+               "idleTimeout": 60, "maxHeaderSize": 16384, "minBodyRate": 1024}
 
 Every key is optional.  ``backlog`` is the listen queue of every listener
 (S3, metadata and data daemons, metrics; the kernel caps it at
@@ -29,6 +29,7 @@ _HTTP_KEYS = {
     "headerTimeout": ("header_timeout", 0.01, 3600, False),
     "idleTimeout": ("idle_timeout", 0.01, 86400, False),
     "maxHeaderSize": ("max_header_size", 1024, 1 << 20, True),
+    "minBodyRate": ("min_body_rate", 0, 1 << 30, False),
 }
 
 

@@ -57,9 +57,13 @@ class _PauseTracking:
     def __init__(self, producer):
         self._producer = producer
         self.paused = False
+        #: how many times reading was paused (the body-rate check skips a
+        #: window in which we, not the client, held the bytes back)
+        self.pauses = 0
 
     def pauseProducing(self):
         self.paused = True
+        self.pauses += 1
         self._producer.pauseProducing()
 
     def resumeProducing(self):
@@ -87,6 +91,12 @@ class ConnectionPolicyMixin:
     _counted: str | None = None
     #: the timer ending a refused connection's linger
     _linger = None
+    #: bytes a second a request body must bring, per idle_timeout window (0: no check)
+    min_body_rate: float = 0
+    _body_timer = None
+    _body_bytes = 0
+    _body_pauses = 0
+    _discard_all = False
 
     def connectionMade(self):
         super().connectionMade()
@@ -98,6 +108,7 @@ class ConnectionPolicyMixin:
         if limits is None:
             return
         self.header_timeout = limits.header_timeout
+        self.min_body_rate = limits.min_body_rate
         self.totalHeadersSize = self.MAX_LENGTH = limits.max_header_size
         self.maxHeaders = limits.max_headers
         counts = getattr(self.site, "connections", None)
@@ -125,6 +136,7 @@ class ConnectionPolicyMixin:
         ``linger`` (a stalled client: nothing to drop; a handler waits for
         the connection's end) the connection closes once the answer is out."""
         self._cancel_header_timer()
+        self._cancel_body_timer()
         self.setTimeout(None)
         discard = getattr(self, "discard_rest", None)
         if discard is not None:
@@ -200,6 +212,8 @@ class ConnectionPolicyMixin:
                 request.responseHeaders.setRawHeaders(b"connection", [b"close"])
 
     def dataReceived(self, data):
+        if self._body_timer is not None:
+            self._body_bytes += len(data)
         if self._awaiting_request and self._header_deadline is None:
             self._start_header_timer()
         super().dataReceived(data)
@@ -208,6 +222,41 @@ class ConnectionPolicyMixin:
         self._awaiting_request = False
         self._header_deadline = None
         super().allHeadersReceived()
+        if self.min_body_rate and self.timeOut and self._transferDecoder is not None \
+                and self._body_timer is None and not self._discard_all:
+            self._start_body_window()
+
+    # -- the body rate --------------------------------------------------------
+    def _start_body_window(self):
+        self._body_bytes = 0
+        self._body_pauses = getattr(self._networkProducer, "pauses", 0)
+        self._body_timer = self.callLater(self.timeOut, self._check_body_rate)
+
+    def _check_body_rate(self):
+        """Each ``idle_timeout`` window of a request body must bring
+        ``min_body_rate`` bytes a second: a client dripping a byte now and
+        then would never be idle, and would hold its connection (and an
+        upload in flight) for as long as it likes."""
+        self._body_timer = None
+        if self._transferDecoder is None or self._discard_all:
+            return  # the body is in (or being dropped)
+        producer = self._networkProducer
+        if getattr(producer, "paused", False) or \
+                getattr(producer, "pauses", 0) != self._body_pauses:
+            self._start_body_window()  # we held the bytes back, not the client
+            return
+        if self._body_bytes >= self.min_body_rate * self.timeOut:
+            self._start_body_window()
+            return
+        log.info("closing {peer}: request body at {n} bytes in {t}s, under {rate} B/s",
+                 peer=str(self.transport.getPeer()), n=self._body_bytes, t=self.timeOut,
+                 rate=self.min_body_rate)
+        self.refuse(self._refusals().request_timeout(), linger=False)
+
+    def _cancel_body_timer(self):
+        timer, self._body_timer = self._body_timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
 
     def requestDone(self, request):
         # Before the base class: it replays pipelined bytes, which may hold
@@ -250,6 +299,7 @@ class ConnectionPolicyMixin:
 
     def connectionLost(self, reason):
         self._cancel_header_timer()
+        self._cancel_body_timer()
         linger, self._linger = self._linger, None
         if linger is not None and linger.active():
             linger.cancel()

@@ -27,6 +27,8 @@ IDLE_TIMEOUT = 60.0
 #: Seconds a client has, from the first byte of a request, to send the
 #: request line and all headers.
 HEADER_TIMEOUT = 30.0
+#: Bytes a second a request body must bring, over each idle_timeout window.
+MIN_BODY_RATE = 1024.0
 #: twisted.web's limits on a request's header section, kept as defaults.
 MAX_HEADER_SIZE = 16384
 MAX_HEADERS = 500
@@ -54,6 +56,9 @@ class HttpLimits:
     max_header_size: int = MAX_HEADER_SIZE
     #: header fields in one request
     max_headers: int = MAX_HEADERS
+    #: bytes a second a request body must average over each idle_timeout
+    #: window (a client dripping bytes is never idle); 0: no check
+    min_body_rate: float = MIN_BODY_RATE
 
 
 def _plain(status: bytes) -> bytes:

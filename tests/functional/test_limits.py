@@ -210,6 +210,33 @@ class SlowClientTests(S3TestCase):
         self.assertEqual(data_files(self.server.data_dir) - before, set())
 
 
+    def test_dripping_body_is_cut(self) -> None:
+        """A body sent 10 bytes every 0.25 s is never idle but far under
+        minBodyRate (1024 B/s over each 2 s window): 400 RequestTimeout."""
+        bucket = self.make_bucket()
+        headers = self.sign("PUT", f"/{bucket}/drip", b"",
+                            {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        self.addCleanup(sock.close)
+        sock.sendall((f"PUT /{bucket}/drip HTTP/1.1\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in headers.items())
+            + "Content-Length: 100000\r\n\r\n").encode())
+        started = time.monotonic()
+        response = b""
+        while time.monotonic() - started < 8 and not response:
+            try:
+                sock.sendall(b"x" * 10)
+            except OSError:
+                break
+            ready, _, _ = select.select([sock], [], [], 0.25)
+            if ready:
+                response = read_response(sock, timeout=5)
+        self.assertTrue(response.startswith(b"HTTP/1.1 400 "), response[:300])
+        self.assertEqual(code_of(response), "RequestTimeout")
+        self.assertLess(time.monotonic() - started, 6)
+        self.assertS3Error("NoSuchKey", 404, self.s3.get_object, Bucket=bucket, Key="drip")
+
+
 class ConnectionCapTests(S3TestCase):
     """Over the caps (config: 12 in all, 6 per client address): 503 SlowDown,
     then the connection closes; capacity comes back as connections end."""

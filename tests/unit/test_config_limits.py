@@ -18,17 +18,18 @@ class LimitsConfigTests(SynchronousTestCase):
         self.assertEqual(DEFAULT_BACKLOG, 1024)
         http = HttpLimits()
         self.assertEqual((http.max_connections, http.max_connections_per_client,
-                          http.header_timeout, http.idle_timeout, http.max_header_size),
-                         (10_000, 1_000, 30, 60, 16384))
+                          http.header_timeout, http.idle_timeout, http.max_header_size,
+                          http.min_body_rate),
+                         (10_000, 1_000, 30, 60, 16384, 1024))
 
     def test_values(self):
         limits = parse_limits({"limits": {
             "backlog": 4096, "maxConnections": 50, "maxConnectionsPerClient": 5,
-            "headerTimeout": 0.5, "idleTimeout": 2, "maxHeaderSize": 8192}})
+            "headerTimeout": 0.5, "idleTimeout": 2, "maxHeaderSize": 8192, "minBodyRate": 0}})
         self.assertEqual(limits.backlog, 4096)
         self.assertEqual(limits.http, HttpLimits(
             max_connections=50, max_connections_per_client=5, header_timeout=0.5,
-            idle_timeout=2, max_header_size=8192))
+            idle_timeout=2, max_header_size=8192, min_body_rate=0))
 
     def test_refused(self):
         for section in ([], {"backlog": 0}, {"backlog": True}, {"backlog": "10"},

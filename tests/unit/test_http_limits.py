@@ -175,7 +175,7 @@ class BodyStallTests(SynchronousTestCase):
     the upload leaves nothing behind (no object, no data)."""
 
     def setUp(self):
-        self.h = LimitsHarness(HttpLimits(idle_timeout=5))
+        self.h = LimitsHarness(HttpLimits(idle_timeout=5, min_body_rate=0))
         self.assertEqual(status(self.h.send(signed("PUT", "/bucket"))), 200)
 
     def test_stalled_body(self):
@@ -201,6 +201,38 @@ class BodyStallTests(SynchronousTestCase):
         self.h.clock.advance(5)
         self.assertTrue(self.h.transport.disconnecting)
         self.assertEqual(self.h.transport.value(), b"")
+
+
+class BodyRateTests(SynchronousTestCase):
+    """A body dripping under min_body_rate per idle_timeout window is cut
+    (it is never idle); one at a fair pace is not."""
+
+    def setUp(self):
+        self.h = LimitsHarness(HttpLimits(idle_timeout=5, min_body_rate=100))
+        self.assertEqual(status(self.h.send(signed("PUT", "/bucket"))), 200)
+
+    def test_dripping_body_is_cut(self):
+        body = b"x" * 10_000
+        self.h.send(signed("PUT", "/bucket/drip", body))
+        for i in range(5):  # 10 bytes a second: never idle, far too slow
+            self.h.send(body[i * 10:(i + 1) * 10])
+            self.h.clock.advance(0.99)
+        self.h.clock.advance(0.1)
+        out = self.h.transport.value()
+        self.assertEqual((status(out), error_code(out)), (400, "RequestTimeout"), out)
+        self.assertTrue(self.h.transport.disconnecting)
+        self.h.proto.connectionLost(ConnectionDone())
+        self.assertEqual(len(self.h.data), 0)
+
+    def test_fair_pace_is_served(self):
+        body = b"x" * 3000
+        self.h.send(signed("PUT", "/bucket/fair", body))
+        out = b""
+        for i in range(15):  # 200 bytes a second over three windows
+            out += self.h.send(body[i * 200:(i + 1) * 200])
+            self.h.clock.advance(1)
+        self.assertEqual(status(out), 200, out)
+        self.assertFalse(self.h.transport.disconnecting)
 
 
 class BacklogTests(SynchronousTestCase):

@@ -144,7 +144,12 @@ class ConnectionPolicyMixin:
         self.persistent = False
         self.dataReceived = _drop
         self.transport.write(response)
-        half_close = getattr(self.transport, "loseWriteConnection", None) if linger else None
+        # Not under TLS: its wrapper would hand the call to the TCP socket
+        # below, ending the stream without close_notify.
+        if linger and not self.isSecure():
+            half_close = getattr(self.transport, "loseWriteConnection", None)
+        else:
+            half_close = None
         try:
             if half_close is None:
                 raise NotImplementedError

@@ -389,6 +389,13 @@ class DocumentShapeTests(SynchronousTestCase):
                      b"<CreateBucketConfiguration><LocationConstraint>x</LocationConstraint>"
                      b"<X/></CreateBucketConfiguration>")
 
+    def test_public_access_block(self) -> None:
+        from cloudserver.s3.ops.public_access import parse_public_access_block
+
+        self.refused(parse_public_access_block,
+                     b"<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls>"
+                     b"<X/></PublicAccessBlockConfiguration>")
+
     def test_cors_and_acl(self) -> None:
         from cloudserver.s3.access import acl
         from cloudserver.s3.model.cors import parse_cors_configuration

@@ -8,7 +8,9 @@ from lxml import etree
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
+from twisted.internet.interfaces import ISSLTransport
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from cloudserver import tls
 from cloudserver.s3.http.refusals import S3Refusals
@@ -32,6 +34,17 @@ class HalfClosingTransport(StringTransport):
 
     def loseWriteConnection(self):
         self.write_closed = True
+
+
+@implementer(ISSLTransport)
+class SecureHalfClosingTransport(HalfClosingTransport):
+    """As TLS's wrapper: its loseWriteConnection would reach the TCP socket."""
+
+    def getPeerCertificate(self):
+        return None
+
+    def setTcpNoDelay(self, enabled):
+        pass
 
 
 class LimitsHarness(Harness):
@@ -130,6 +143,15 @@ class HeaderSizeTests(SynchronousTestCase):
         self.assertTrue(transport.disconnecting)
         self.h.proto.connectionLost(ConnectionDone())
         self.assertIsNone(self.h.proto._linger)
+
+
+    def test_no_half_close_under_tls(self):
+        transport = SecureHalfClosingTransport(peerAddress=IPv4Address("TCP", "10.0.0.1", 1))
+        self.h.connect(transport=transport)
+        out = self.h.send(b"GET / HTTP/1.1\r\nX: " + b"a" * 20_000 + b"\r\n\r\n")
+        self.assertEqual(status(out), 400)
+        self.assertFalse(transport.write_closed)
+        self.assertTrue(transport.disconnecting)
 
 
 class ConnectionCapTests(SynchronousTestCase):

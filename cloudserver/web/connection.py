@@ -348,6 +348,6 @@ class ConnectionPolicyMixin:
         peer = self.transport.getPeer()
         log.info("closing {peer}: request headers not complete after {t}s",
                  peer=str(peer), t=self.header_timeout)
-        self.setTimeout(None)  # closing now: the idle timer has nothing left to do
-        self.transport.write(REQUEST_TIMEOUT_RESPONSE)
-        self.loseConnection()
+        # a slow client may still be sending: linger, so its bytes do not
+        # reset the connection before it reads the 408
+        self.refuse(REQUEST_TIMEOUT_RESPONSE)

@@ -194,7 +194,7 @@ class SlowClientTests(S3TestCase):
                 try:
                     sock.sendall(head[position % len(head):position % len(head) + 1])
                 except OSError:
-                    answers[sock] = b"closed"
+                    answers[sock] = read_response(sock, timeout=2) or b"closed"
             readable, _, _ = select.select([s for s in drips if s not in answers], [], [], 0.2)
             for sock in readable:
                 answers[sock] = read_response(sock, timeout=2)

@@ -145,6 +145,21 @@ class HeaderSizeTests(SynchronousTestCase):
         self.assertIsNone(self.h.proto._linger)
 
 
+    def test_slow_headers_linger_too(self):
+        """The 408 of the header deadline lingers as well: a slowloris client
+        still dripping would otherwise reset the connection before reading it."""
+        self.h = LimitsHarness(HttpLimits(header_timeout=3))
+        transport = HalfClosingTransport(peerAddress=IPv4Address("TCP", "10.0.0.1", 1))
+        self.h.connect(transport=transport)
+        for _ in range(4):
+            self.h.send(b"G")
+            self.h.clock.advance(1)
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 408 Request Timeout\r\n"))
+        self.assertTrue(transport.write_closed)
+        self.h.send(b"ET / HTTP/1.1")  # dropped
+        self.h.clock.advance(LINGER)
+        self.assertTrue(transport.disconnecting)
+
     def test_no_half_close_under_tls(self):
         transport = SecureHalfClosingTransport(peerAddress=IPv4Address("TCP", "10.0.0.1", 1))
         self.h.connect(transport=transport)

@@ -151,10 +151,12 @@ class HeaderSizeTests(SynchronousTestCase):
         self.h = LimitsHarness(HttpLimits(header_timeout=3))
         transport = HalfClosingTransport(peerAddress=IPv4Address("TCP", "10.0.0.1", 1))
         self.h.connect(transport=transport)
-        for _ in range(4):
-            self.h.send(b"G")
-            self.h.clock.advance(1)
-        self.assertTrue(transport.value().startswith(b"HTTP/1.1 408 Request Timeout\r\n"))
+        out = b""
+        for byte in (b"G", b"E", b"T"):
+            out += self.h.send(byte)
+            self.h.clock.advance(1.1)
+        out += transport.value()
+        self.assertTrue(out.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), out)
         self.assertTrue(transport.write_closed)
         self.h.send(b"ET / HTTP/1.1")  # dropped
         self.h.clock.advance(LINGER)

@@ -80,10 +80,12 @@ def daemon_services(config: Any, reactor: Any, metadata: Any, data: Any,
     return [
         tls.server_service(reactor, md.port, rpc_factory, interface=_bind(config, md),
                            tls=daemon_tls_options(config, md, "metadataDaemon"),
-                           drain=rpc_factory.drain, drain_timeout=config.shutdown_timeout),
+                           drain=rpc_factory.drain, drain_timeout=config.shutdown_timeout,
+                           backlog=config.limits.backlog),
         tls.server_service(reactor, dd.port, site, interface=_bind(config, dd),
                            tls=daemon_tls_options(config, dd, "dataDaemon"),
-                           drain=site.drain, drain_timeout=config.shutdown_timeout),
+                           drain=site.drain, drain_timeout=config.shutdown_timeout,
+                           backlog=config.limits.backlog),
     ]
 
 

@@ -269,8 +269,8 @@ def add_metrics_port(config, reactor, pool, metrics, health_backend, parent):
 
     address = config.metrics
     site = metrics_site(metrics.registry, health_backend, reactor, pool)
-    tls.server_service(reactor, address.port, site,
-                       interface=config.listen_addr or address.host).setServiceParent(parent)
+    tls.server_service(reactor, address.port, site, interface=config.listen_addr or address.host,
+                       backlog=config.limits.backlog).setServiceParent(parent)
     log.info("metrics on http://{addr}:{port}/metrics",
              addr=config.listen_addr or address.host, port=address.port)
 
@@ -280,6 +280,7 @@ def makeService(options, reactor=None, env=None):
         from twisted.internet import reactor  # the process's reactor, chosen by twistd
     from cloudserver.s3.context import Backend
     from cloudserver.web.site import StreamingSite, install_request_line_parser
+    from cloudserver.s3.http.refusals import S3Refusals
     from cloudserver.s3.http.resource import S3Resource
 
     try:
@@ -336,11 +337,12 @@ def makeService(options, reactor=None, env=None):
     if metrics is not None:
         add_metrics_port(config, reactor, pool, metrics, backend, top)
     site = StreamingSite(S3Resource(backend, reactor, metrics=metrics), reactor=reactor,
-                         name="S3")
+                         name="S3", limits=config.limits.http, refusals=S3Refusals())
     install_request_line_parser()
     tls.server_service(reactor, config.port, site, interface=config.listen_addr,
                        tls=s3_tls_options(config), drain=site.drain,
-                       drain_timeout=config.shutdown_timeout).setServiceParent(top)
+                       drain_timeout=config.shutdown_timeout,
+                       backlog=config.limits.backlog).setServiceParent(top)
     if mode == "s3":
         stores = (f"dmd metadata {config.metadata_client.host}:{config.metadata_client.port}, "
                   f"data {config.data_client.host}:{config.data_client.port}")

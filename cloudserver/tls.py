@@ -41,6 +41,7 @@ from twisted.web.iweb import IPolicyForHTTPS
 from zope.interface import implementer
 
 from cloudserver.web.drain import ConnectionDrain, DrainingServerService
+from cloudserver.web.limits import LISTEN_BACKLOG
 
 #: TLS 1.2 suites: forward secrecy (ECDHE) and AEAD only.  TLS 1.3's suites
 #: are configured apart by OpenSSL and are all acceptable.
@@ -133,20 +134,24 @@ def server_options(paths: CertPaths, field: str = "certFilePaths") -> ssl.Certif
 
 
 def server_endpoint(reactor, port: int, *, interface: str = "",
-                    tls: ssl.CertificateOptions | None = None):
-    """A TCP or (with ``tls``) TLS server endpoint on ``interface:port``."""
+                    tls: ssl.CertificateOptions | None = None,
+                    backlog: int = LISTEN_BACKLOG):
+    """A TCP or (with ``tls``) TLS server endpoint on ``interface:port``,
+    queueing up to ``backlog`` connections not yet accepted (config.json
+    ``limits.backlog``)."""
     if tls is None:
-        return TCP4ServerEndpoint(reactor, port, interface=interface)
-    return SSL4ServerEndpoint(reactor, port, tls, interface=interface)
+        return TCP4ServerEndpoint(reactor, port, backlog=backlog, interface=interface)
+    return SSL4ServerEndpoint(reactor, port, tls, backlog=backlog, interface=interface)
 
 
 def server_service(reactor, port: int, factory, *, interface: str = "",
                    tls: ssl.CertificateOptions | None = None,
                    drain: ConnectionDrain | None = None,
-                   drain_timeout: float = 30.0) -> StreamServerEndpointService:
+                   drain_timeout: float = 30.0,
+                   backlog: int = LISTEN_BACKLOG) -> StreamServerEndpointService:
     """A service listening with ``factory`` (what ``strports.service`` returns);
     with a ``drain``, its stop waits for the connections to end (web/drain.py)."""
-    endpoint = server_endpoint(reactor, port, interface=interface, tls=tls)
+    endpoint = server_endpoint(reactor, port, interface=interface, tls=tls, backlog=backlog)
     if drain is None:
         service = StreamServerEndpointService(endpoint, factory)
     else:

@@ -4,7 +4,7 @@ resolved once at start-up into one frozen Config.
 
 The sections with their own rules live beside this module: addresses.py
 (daemon, client and metrics addresses, TLS files), locations.py
-(locationConfig.json); errors.py holds ConfigError.
+(locationConfig.json), limits.py (``limits``); errors.py holds ConfigError.
 
 The file names, keys and environment variables are Zenko CloudServer's, so
 an operator's existing configuration and docker habits carry over.
@@ -21,6 +21,7 @@ from cloudserver.accounts import AccountStore
 from cloudserver.config.addresses import (CertFilePaths, DaemonAddress, _cert_file_paths,
                                           _client_https, _daemon, _daemon_https, _metrics)
 from cloudserver.config.errors import ConfigError
+from cloudserver.config.limits import Limits, parse_limits
 from cloudserver.config.locations import (resolve_locations,
                                           validate_locations)
 from cloudserver.kms import config as kms_conf
@@ -98,6 +99,9 @@ class Config:
     #: config.json ``metrics``: the Prometheus port (``host`` = bindAddress);
     #: None (the section absent): no metrics port
     metrics: DaemonAddress | None = None
+    #: config.json ``limits``: listen backlog, connection caps, header size,
+    #: header and idle timeouts (config/limits.py; README "Limits")
+    limits: Limits = Limits()
 
     @property
     def lifecycle_day(self) -> float:
@@ -321,4 +325,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         lifecycle=_lifecycle(raw),
         shutdown_timeout=_shutdown_timeout(raw),
         metrics=_metrics(raw),
+        limits=parse_limits(raw),
     )

@@ -34,6 +34,12 @@ def parse_date(value: str) -> float:
     parsed = datetime.datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    try:
+        # a date whose UTC form leaves years 1..9999 (9999-12-31T23:00-14:00)
+        # could not be written back by format_date
+        parsed = parsed.astimezone(datetime.timezone.utc)
+    except OverflowError:
+        raise ValueError(f"date out of range: {value!r}") from None
     return parsed.timestamp()
 
 

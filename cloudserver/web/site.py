@@ -19,8 +19,9 @@ from twisted.web import http, resource, server
 from twisted.web.http_headers import Headers
 
 from cloudserver.web.body import RequestBody
-from cloudserver.web.connection import IDLE_TIMEOUT, ConnectionPolicyMixin
+from cloudserver.web.connection import ConnectionPolicyMixin
 from cloudserver.web.drain import ConnectionDrain
+from cloudserver.web.limits import ConnectionCounts, HttpLimits
 
 #: An early answer keeps the connection if at most this much body is left
 #: to read and throw away; otherwise the connection is closed.
@@ -317,15 +318,27 @@ class StreamingRequest(server.Request):
 
 class StreamingSite(server.Site):
     """Site whose requests stream; access logging is left to the resource (the S3
-    front logs its own access lines)."""
+    front logs its own access lines).
+
+    ``limits`` (web/limits.py, config.json ``limits``) bounds its connections,
+    header sections and timeouts; ``refusals`` words the answers to what goes
+    over them (default: plain HTTP; the S3 front's: S3 error bodies).
+    """
 
     requestFactory = StreamingRequest
     protocol = StreamingChannel
 
-    def __init__(self, resource, *, timeout=IDLE_TIMEOUT, reactor=None, name="http"):
+    def __init__(self, resource, *, timeout=None, reactor=None, name="http",
+                 limits: HttpLimits | None = None, refusals=None):
+        self.limits = limits if limits is not None else HttpLimits()
+        if timeout is None:
+            timeout = self.limits.idle_timeout
         super().__init__(resource, timeout=timeout, reactor=reactor)
         #: the open connections, ended on stop (drain.DrainingServerService)
         self.drain = ConnectionDrain(self.reactor, name)
+        #: the open connections, counted against the limits
+        self.connections = ConnectionCounts(self.limits)
+        self.refusals = refusals
 
     def when_idle(self):
         """Fires once the resource runs no handler (its ``when_idle``, if it

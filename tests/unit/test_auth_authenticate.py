@@ -211,13 +211,26 @@ class QueryV4(SynchronousTestCase):
         self.fails("AccessDenied", v4_query(), BOTO_NOW - 3600)
 
     def test_expires_bounds(self):
-        # Out of range: 403 as AWS (s3-tests x_amz_expires_out_*); not a number: 400.
+        # AWS: 400 AuthorizationQueryParametersError for a value that is out of
+        # range or not a number (issue 20: this was 403 AccessDenied); 0 is a
+        # URL already expired (403).
         info = v4_query()
-        for value in ("0", "604801", "-1"):
-            self.fails("AccessDenied",
-                       self.edit(info, "X-Amz-Expires=3600", "X-Amz-Expires=" + value))
-        self.fails("AuthorizationQueryParametersError",
-                   self.edit(info, "X-Amz-Expires=3600", "X-Amz-Expires=abc"))
+
+        def with_expires(value):
+            return self.edit(info, "X-Amz-Expires=3600", "X-Amz-Expires=" + value)
+
+        week = "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+        for value, message in (("604801", week), ("9" * 10_000, week), ("0" * 50 + "604801", week),
+                               ("-1", "X-Amz-Expires must be non-negative"),
+                               ("-" + "9" * 10_000, "X-Amz-Expires must be non-negative"),
+                               ("abc", "X-Amz-Expires should be a number"),
+                               ("1e3", "X-Amz-Expires should be a number"),
+                               ("%D9%A3", "X-Amz-Expires should be a number"),
+                               ("-", "X-Amz-Expires should be a number")):
+            err = self.fails("AuthorizationQueryParametersError", with_expires(value))
+            self.assertEqual((err.status, err.message), (400, message), value[:20])
+        err = self.fails("AccessDenied", with_expires("0"), BOTO_NOW + 1)
+        self.assertEqual(err.message, "Request has expired")
 
     def test_missing_parameters(self):
         info = v4_query()
@@ -279,6 +292,18 @@ class V2(SynchronousTestCase):
             "GET", f"/b?AWSAccessKeyId={EXAMPLE_ACCESS}&Signature=x&Expires={int(BOTO_NOW) - 1}",
             {}))
         self.assertEqual(err.message, "Request has expired")
+
+
+    def test_query_expires_digits(self):
+        """A v2 Expires of 10,000 digits is a date past any clock (the
+        signature is then checked), not a 500 from int(); Unicode digits are
+        not a date."""
+        err = self.fails("SignatureDoesNotMatch", raw_info(
+            "GET", f"/b?AWSAccessKeyId={EXAMPLE_ACCESS}&Signature=x&Expires={'9' * 10_000}", {}))
+        self.assertNotIn("Expires", err.extra)
+        err = self.fails("AccessDenied", raw_info(
+            "GET", f"/b?AWSAccessKeyId={EXAMPLE_ACCESS}&Signature=x&Expires=%D9%A3", {}))
+        self.assertIn("Invalid date", err.message)
 
 
 class AmzTimestamp(SynchronousTestCase):

@@ -334,3 +334,86 @@ class CompleteMultipartTests(SynchronousTestCase):
             body = b"<CompleteMultipartUpload>" + part + b"</CompleteMultipartUpload>"
             err = self.assertRaises(S3Error, parse_complete_multipart, body)
             self.assertEqual(err.code, "MalformedXML", body)
+
+
+class DocumentShapeTests(SynchronousTestCase):
+    """Elements outside AWS's schema are MalformedXML (issue 20: Parts
+    wrapped in 10,000 unknown elements were accepted)."""
+
+    def refused(self, parse, body: bytes, code: str = "MalformedXML") -> None:
+        err = self.assertRaises(S3Error, parse, body)
+        self.assertEqual(err.code, code, body[:200])
+
+    def test_complete_multipart(self) -> None:
+        part = b"<Part><PartNumber>1</PartNumber><ETag>a</ETag></Part>"
+        nested = b"<X>" * 10_000 + part + b"</X>" * 10_000
+        for inner in (nested, b"<X>" + part + b"</X>", part + b"<Junk/>",
+                      b"<Part><PartNumber>1</PartNumber><ETag>a</ETag><Size>1</Size></Part>",
+                      b"<Part><PartNumber>1</PartNumber><ETag>a</ETag><ETag>b</ETag></Part>",
+                      b"<Part><PartNumber>1</PartNumber><ETag>a</ETag><X>" + part
+                      + b"</X></Part>"):
+            self.refused(parse_complete_multipart,
+                         b"<CompleteMultipartUpload>" + inner + b"</CompleteMultipartUpload>")
+        siblings = b"<X/>" * 10_000
+        self.refused(parse_complete_multipart,
+                     b"<CompleteMultipartUpload>" + part + siblings + b"</CompleteMultipartUpload>")
+
+    def test_complete_multipart_of_10000_parts_with_checksums(self) -> None:
+        """The largest valid document (10,000 parts with SHA-256 checksums,
+        ~1.6 MB) fits the operation's body limit."""
+        part = ('<Part><ETag>"' + "a" * 32 + '"</ETag><PartNumber>{}</PartNumber>'
+                "<ChecksumSHA256>" + "A" * 43 + "=</ChecksumSHA256></Part>")
+        body = ("<CompleteMultipartUpload>" + "".join(part.format(i + 1) for i in range(10_000))
+                + "</CompleteMultipartUpload>").encode()
+        self.assertGreater(len(body), 1 << 20)
+        self.assertEqual(len(parse_complete_multipart(body)), 10_000)
+
+    def test_delete(self) -> None:
+        for inner in (b"<Object><Key>k</Key><Junk/></Object>",
+                      b"<X><Object><Key>k</Key></Object></X>",
+                      b"<Object><Key>k</Key></Object><Junk/>",
+                      b"<Quiet>true</Quiet><Quiet>true</Quiet><Object><Key>k</Key></Object>"):
+            self.refused(parse_delete_request, b"<Delete>" + inner + b"</Delete>")
+        self.refused(parse_delete_request,
+                     b"<Delete><Object><Key>k</Key><ETag>e</ETag></Object></Delete>",
+                     "NotImplemented")
+
+    def test_tagging_versioning_create_bucket(self) -> None:
+        tag = b"<Tag><Key>a</Key><Value>b</Value></Tag>"
+        for inner in (b"<TagSet>" + tag + b"<X/></TagSet>", b"<TagSet>" + tag + b"</TagSet><X/>",
+                      b"<TagSet><Tag><Key>a</Key><Value>b</Value><X/></Tag></TagSet>"):
+            self.refused(parse_tagging, b"<Tagging>" + inner + b"</Tagging>")
+        self.refused(parse_versioning, b"<VersioningConfiguration><Status>Enabled</Status>"
+                     b"<X/></VersioningConfiguration>")
+        self.refused(parse_create_bucket_configuration,
+                     b"<CreateBucketConfiguration><LocationConstraint>x</LocationConstraint>"
+                     b"<X/></CreateBucketConfiguration>")
+
+    def test_public_access_block(self) -> None:
+        from cloudserver.s3.ops.public_access import parse_public_access_block
+
+        self.refused(parse_public_access_block,
+                     b"<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls>"
+                     b"<X/></PublicAccessBlockConfiguration>")
+
+    def test_cors_and_acl(self) -> None:
+        from cloudserver.s3.access import acl
+        from cloudserver.s3.model.cors import parse_cors_configuration
+
+        rule = b"<AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin>"
+        for inner in (b"<CORSRule>" + rule + b"<X/></CORSRule>",
+                      b"<CORSRule>" + rule + b"</CORSRule><X/>"):
+            self.refused(parse_cors_configuration,
+                         b"<CORSConfiguration>" + inner + b"</CORSConfiguration>")
+        grantee = (b'<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+                   b'xsi:type="CanonicalUser"><ID>x</ID>{}</Grantee>')
+        for owner, grants in ((b"<ID>o</ID><X/>", b""),
+                              (b"<ID>o</ID>", b"<X/>"),
+                              (b"<ID>o</ID>", b"<Grant>" + grantee.replace(b"{}", b"")
+                               + b"<Permission>READ</Permission><X/></Grant>"),
+                              (b"<ID>o</ID>", b"<Grant>" + grantee.replace(b"{}", b"<X/>")
+                               + b"<Permission>READ</Permission></Grant>")):
+            body = (b"<AccessControlPolicy><Owner>" + owner + b"</Owner><AccessControlList>"
+                    + grants + b"</AccessControlList></AccessControlPolicy>")
+            self.refused(lambda b: acl.parse_access_control_policy(b, None), body,
+                         "MalformedACLError")

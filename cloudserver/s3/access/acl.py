@@ -22,7 +22,7 @@ import attrs
 
 from cloudserver.metadata.schema import BucketRecord, ObjectRecord
 from cloudserver.s3.errors import S3Error
-from cloudserver.s3.xml.parse import child, children, local_name, parse_xml, text
+from cloudserver.s3.xml.parse import child, fields, local_name, parse_xml, text
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
@@ -242,6 +242,11 @@ def _grantee_type(grantee) -> str | None:
     return value.split(":")[-1] if value else None
 
 
+_MALFORMED = "MalformedACLError"
+#: what a Grantee may hold (which one is needed depends on its xsi:type)
+GRANTEE_FIELDS = ("ID", "DisplayName", "EmailAddress", "URI")
+
+
 def parse_access_control_policy(body: bytes, accounts: Any) -> tuple[str, list[Grant]]:
     """(owner ID, grants) of an ``AccessControlPolicy`` request document.
 
@@ -252,14 +257,19 @@ def parse_access_control_policy(body: bytes, accounts: Any) -> tuple[str, list[G
     root = parse_xml(body, max_size=MAX_ACL_BODY)
     if local_name(root) != "AccessControlPolicy":
         raise S3Error("MalformedACLError")
-    owner_el = child(root, "Owner")
+    # AWS's schema, element by element: anything else is MalformedACLError
+    owner_el = fields(root, ("Owner", "AccessControlList"), error=_MALFORMED).get("Owner")
+    if owner_el is not None:
+        fields(owner_el, ("ID", "DisplayName"), error=_MALFORMED)
     owner = text(owner_el, "ID") if owner_el is not None else None
     acl_el = child(root, "AccessControlList")
     if not owner or acl_el is None:
         raise S3Error("MalformedACLError")
     grants: list[Grant] = []
-    for grant_el in children(acl_el, "Grant"):
-        grantee = child(grant_el, "Grantee")
+    for grant_el in fields(acl_el, ("Grant",), ("Grant",), error=_MALFORMED).get("Grant", ()):
+        grantee = fields(grant_el, ("Grantee", "Permission"), error=_MALFORMED).get("Grantee")
+        if grantee is not None:
+            fields(grantee, GRANTEE_FIELDS, error=_MALFORMED)
         permission = (text(grant_el, "Permission") or "").strip()
         if grantee is None or permission not in PERMISSIONS:
             raise S3Error("MalformedACLError")

@@ -36,6 +36,7 @@ from cloudserver.s3.auth.payload import (
 )
 from cloudserver.s3.auth.request_info import RequestInfo
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.model.numbers import decimal
 
 MAX_PRESIGNED_EXPIRES = 604800
 SERVICE = "s3"
@@ -327,6 +328,23 @@ def _v4_header(info: RequestInfo, accounts: AccountStore, now: float, max_skew: 
                                               components["Signature"].lower()))
 
 
+def _presigned_expires(text: str) -> int:
+    """X-Amz-Expires, checked as AWS does (400 AuthorizationQueryParametersError):
+    a number, not negative, at most a week.  The digits are counted before
+    anything is converted: a 10,000-digit value is more than a week, not a
+    500 from ``int()``.  0 is a URL that has expired already (403 later)."""
+    digits = text[1:] if text.startswith("-") else text
+    if not digits or digits.strip("0123456789"):
+        raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number")
+    if text.startswith("-") and digits.strip("0"):
+        raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative")
+    expires = decimal(digits.lstrip("0") or "0", 7)
+    if expires is None or expires > MAX_PRESIGNED_EXPIRES:
+        raise S3Error("AuthorizationQueryParametersError",
+                      "X-Amz-Expires must be less than a week (in seconds) that is 604800")
+    return expires
+
+
 def _v4_query(info: RequestInfo, accounts: AccountStore, now: float, max_skew: float,
               params: dict[str, str], content_sha: str | None) -> AuthResult:
     def malformed(detail: str) -> S3Error:
@@ -350,15 +368,7 @@ def _v4_query(info: RequestInfo, accounts: AccountStore, now: float, max_skew: f
     if request_time is None:
         raise bad("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
     expires_text = params["X-Amz-Expires"]
-    if not expires_text.lstrip("-").isdigit():
-        raise bad("X-Amz-Expires should be a number")
-    expires = int(expires_text)
-    # An out-of-range expiry is refused as AWS does: 403, not a parameter error.
-    if expires < 1:
-        raise S3Error("AccessDenied", "X-Amz-Expires must be non-negative and non-zero")
-    if expires > MAX_PRESIGNED_EXPIRES:
-        raise S3Error("AccessDenied",
-                      "X-Amz-Expires must be less than a week (in seconds) that is 604800")
+    expires = _presigned_expires(expires_text)
     scope = _parse_credential(params["X-Amz-Credential"], malformed)
     if scope.date != timestamp[:8]:
         raise bad(f'Invalid credential date "{scope.date}". This date is not the same as '
@@ -415,11 +425,13 @@ def _v2(info: RequestInfo, accounts: AccountStore, now: float, max_skew: float,
         if not (access_key and signature and expires):
             raise S3Error("AccessDenied", "Query-string authentication requires the "
                           "Signature, Expires and AWSAccessKeyId parameters")
-        if not expires.isdigit():
+        if expires.strip("0123456789"):
             raise S3Error("AccessDenied", "Invalid date (should be seconds since epoch): "
                           + expires)
-        if now > int(expires):
-            raise S3Error("AccessDenied", "Request has expired", Expires=_iso(int(expires)),
+        # More than 19 digits: a date past any clock (int() is not asked).
+        until = decimal(expires.lstrip("0") or "0")
+        if until is not None and now > until:
+            raise S3Error("AccessDenied", "Request has expired", Expires=_iso(until),
                           ServerTime=_iso(now))
         for name, value in info.query_params():
             if name.lower().startswith("x-amz-"):

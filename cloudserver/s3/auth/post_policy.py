@@ -28,6 +28,7 @@ import attrs
 
 from cloudserver.s3.auth import sigv2, sigv4
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.model.numbers import signed_decimal
 
 EQ, STARTS_WITH, LENGTH_RANGE = "eq", "starts-with", "content-length-range"
 #: Fields that never need a condition (S3's list, plus the signature's own
@@ -97,8 +98,8 @@ def parse_expiration(value: Any) -> float:
 def _bound(value: Any, text: str) -> int:
     if isinstance(value, bool):
         raise _invalid(f"Invalid content-length-range: {text}")
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        value = signed_decimal(value.strip())  # None past 19 digits: refused
     if not isinstance(value, int) or value < 0:
         raise _invalid(f"Invalid content-length-range: {text}")
     return value

@@ -18,7 +18,7 @@ import attrs
 from cloudserver.metadata.schema import BucketRecord
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.xml.build import s3_root, serialize, sub
-from cloudserver.s3.xml.parse import children, parse_xml, text
+from cloudserver.s3.xml.parse import children, fields, parse_xml, text
 
 #: Bucket attribute holding the rules.
 ATTR = BucketRecord.CORS
@@ -90,7 +90,14 @@ def check_expose_headers(values: Iterable[str]) -> None:
                           f'ExposeHeader "{value}" contains invalid character.')
 
 
+#: the children of a CORSRule (AWS's schema); anything else is MalformedXML
+RULE_FIELDS = ("ID", "AllowedMethod", "AllowedOrigin", "AllowedHeader", "ExposeHeader",
+               "MaxAgeSeconds")
+_RULE_REPEATED = ("AllowedMethod", "AllowedOrigin", "AllowedHeader", "ExposeHeader")
+
+
 def _rule(el) -> CorsRule:
+    fields(el, RULE_FIELDS, repeated=_RULE_REPEATED)
     methods = tuple((c.text or "").strip() for c in children(el, "AllowedMethod"))
     origins = tuple((c.text or "").strip() for c in children(el, "AllowedOrigin"))
     headers = tuple((c.text or "").strip() for c in children(el, "AllowedHeader"))
@@ -127,7 +134,7 @@ def parse_cors_configuration(body: bytes) -> tuple[CorsRule, ...]:
     wildcards or an ExposeHeader that is not a header name is InvalidRequest.
     """
     root = parse_xml(body, max_size=MAX_BODY, root="CORSConfiguration")
-    elements = list(children(root, "CORSRule"))
+    elements = fields(root, ("CORSRule",), repeated=("CORSRule",)).get("CORSRule", [])
     if not elements:
         raise S3Error("MalformedXML")
     if len(elements) > MAX_RULES:

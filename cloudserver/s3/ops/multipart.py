@@ -33,6 +33,7 @@ from cloudserver.s3.ops.object_write import delete_data, storage_class
 from cloudserver.s3.ops.upload import MAX_PUT_SIZE, expected_from_headers, receive_body
 from cloudserver.s3.model.tags import request_tags, set_tags
 from cloudserver.s3.sse import apply as sse
+from cloudserver.s3.model.numbers import decimal
 from cloudserver.s3.model.versions import client_version_id, parse_version_param
 from cloudserver.s3.xml import (
     ListPartsResult, ListUploadsResult, PartEntry, Person, UploadEntry,
@@ -48,7 +49,9 @@ MAX_LIST = 1000
 KEPT_PREFIXES = ("x-amz-acl", "x-amz-grant-", "x-amz-tagging", "x-amz-server-side-encryption",
                  "x-amz-object-lock-", "x-amz-website-redirect-location")
 
-_COPY_RANGE_RE = re.compile(r"^bytes=(\d+)-(\d+)$")
+_COPY_RANGE_RE = re.compile(r"^bytes=([0-9]+)-([0-9]+)$")
+#: A copy-source-range bound past any object's size (more than 19 digits).
+_BEYOND = 1 << 63
 
 
 def new_upload_id(ts: float) -> str:
@@ -60,10 +63,11 @@ def new_upload_id(ts: float) -> str:
 
 def part_number(ctx: RequestContext) -> int:
     text = ctx.query.get("partNumber", "")
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PART_NUMBER:
+    number = decimal(text, 10)
+    if number is None or not 1 <= number <= MAX_PART_NUMBER:
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and "
                       "10000, inclusive", ArgumentName="partNumber", ArgumentValue=text)
-    return int(text)
+    return number
 
 
 def upload_id(ctx: RequestContext) -> str:
@@ -236,16 +240,21 @@ def copy_range(value: str | None, size: int) -> tuple[int, int]:
     return first, length
 
 
+def _bound(digits: str) -> int:
+    value = decimal(digits.lstrip("0") or "0")
+    return _BEYOND if value is None else value
+
+
 def _requested_range(value: str | None, size: int) -> tuple[int, int]:
     if value is None:
         return 0, size
     m = _COPY_RANGE_RE.match(value.strip())
-    if not m or int(m.group(1)) > int(m.group(2)):
+    first, last = (_bound(m.group(1)), _bound(m.group(2))) if m else (1, 0)
+    if first > last:
         raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the "
                       "form bytes=first-last where first and last are the zero-based offsets "
                       "of the first and last bytes to copy",
                       ArgumentName="x-amz-copy-source-range", ArgumentValue=value)
-    first, last = int(m.group(1)), int(m.group(2))
     if last >= size:
         raise S3Error("InvalidRange", "The requested range is not satisfiable",
                       RangeRequested=value, ActualObjectSize=str(size))
@@ -305,10 +314,11 @@ def _int_param(ctx: RequestContext, name: str, default: int) -> int:
     text = ctx.query.get(name)
     if text is None:
         return default
-    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+    value = decimal(text, 10)
+    if value is None:
         raise S3Error("InvalidArgument", f"Provided {name} not an integer or within "
                       "integer range", ArgumentName=name, ArgumentValue=text)
-    return int(text)
+    return value
 
 
 def _person(who: dict | None, fallback: tuple[str, str]) -> Person:

@@ -15,6 +15,7 @@ from cloudserver.s3.model import checksums
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.common import http_date, load_bucket, load_object
+from cloudserver.s3.model.numbers import decimal
 from cloudserver.s3.model.versions import client_version_id, parse_version_param
 from cloudserver.s3.sse.apply import check_customer
 from cloudserver.s3.sse.request import customer_key, require_secure
@@ -32,10 +33,11 @@ class PartRead:
 
 
 def _number(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PART_NUMBER:
+    number = decimal(text, 10)
+    if number is None or not 1 <= number <= MAX_PART_NUMBER:
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and "
                       "10000, inclusive", ArgumentName="partNumber", ArgumentValue=text)
-    return int(text)
+    return number
 
 
 def part_read(ctx: RequestContext, md: dict) -> PartRead:
@@ -69,10 +71,11 @@ def _header_int(ctx: RequestContext, name: str, default: int) -> int:
     if text is None:
         return default
     text = text.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+    value = decimal(text, 10)
+    if value is None:
         raise S3Error("InvalidArgument", f"Invalid value for {name}",
                       ArgumentName=name, ArgumentValue=text)
-    return int(text)
+    return value
 
 
 def _wanted(ctx: RequestContext) -> set[str]:

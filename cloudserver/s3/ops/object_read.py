@@ -15,6 +15,7 @@ from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.model.conditions import (
     IF_MATCH, IF_UNMODIFIED_SINCE, failed_condition)
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.model.numbers import decimal
 from cloudserver.s3.model.versions import client_version_id, parse_version_param
 from cloudserver.s3.ops.lifecycle import expiration_headers
 from cloudserver.s3.ops.common import (
@@ -23,7 +24,9 @@ from cloudserver.s3.ops.multipart_read import part_read
 from cloudserver.s3.sse import apply as sse
 from cloudserver.s3.sse.request import customer_key, refuse_on_read, require_secure
 
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_RE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+#: A range bound past any object's size: what a longer number stands for.
+_BEYOND = 1 << 63
 
 RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -50,19 +53,27 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
     if first == "" and last == "":
         return None
     if first == "":
-        n = int(last)
+        n = _bound(last)
         if n == 0:
             raise S3Error("InvalidRange", RangeRequested=value, ActualObjectSize=str(size))
         n = min(n, size)
         return (size - n, n) if size else _unsatisfiable(value, size)
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _bound(first)
+    end = _bound(last) if last else size - 1
     if last and end < start:
         return None
     if start >= size:
         _unsatisfiable(value, size)
     end = min(end, size - 1)
     return start, end - start + 1
+
+
+def _bound(digits: str) -> int:
+    """A range bound of ASCII digits; one of more than 19 significant digits
+    is past the end of any object (``int()`` would refuse 4,301 digits, and
+    the answer does not need the exact value)."""
+    value = decimal(digits.lstrip("0") or "0")
+    return _BEYOND if value is None else value
 
 
 def _unsatisfiable(value: str, size: int):

@@ -14,7 +14,7 @@ from cloudserver.s3.access import acl
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.bucket_config import ConfigDocument, config_handlers
 from cloudserver.s3.xml.build import s3_root, serialize, sub, xml_bool
-from cloudserver.s3.xml.parse import child, parse_xml
+from cloudserver.s3.xml.parse import child, fields, parse_xml
 
 MAX_BODY = 16 * 1024
 ROOT = "PublicAccessBlockConfiguration"
@@ -23,6 +23,7 @@ ROOT = "PublicAccessBlockConfiguration"
 def parse_public_access_block(body: bytes) -> dict[str, bool]:
     """The four switches of a PublicAccessBlockConfiguration (absent: false)."""
     root = parse_xml(body, max_size=MAX_BODY, root=ROOT)
+    fields(root, tuple(acl.PUBLIC_ACCESS_BLOCK_FIELDS))  # nothing else, each once
     config = {}
     for name in acl.PUBLIC_ACCESS_BLOCK_FIELDS:
         el = child(root, name)

@@ -78,7 +78,10 @@ def parse_date(value: str) -> int:
         raise S3Error("MalformedXML") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
-    when = when.astimezone(datetime.timezone.utc)
+    try:
+        when = when.astimezone(datetime.timezone.utc)
+    except OverflowError:  # its UTC form is outside years 1..9999
+        raise S3Error("MalformedXML") from None
     if (when.hour, when.minute, when.second, when.microsecond) != (0, 0, 0, 0):
         raise _invalid("'Date' must be at midnight GMT")
     return int(when.timestamp())

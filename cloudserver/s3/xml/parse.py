@@ -29,6 +29,10 @@ MAX_BUCKET_TAGS = 50
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
 MAX_PARTS = 10000
+#: 10,000 parts, each with an ETag and a SHA-256 checksum (~1.6 MB), and framing
+MAX_COMPLETE_BODY = 4 << 20
+#: DeleteObjects' per-object conditions (AWS 2024), not implemented here
+DELETE_CONDITIONS = ("ETag", "LastModifiedTime", "Size")
 
 VERSIONING_STATUSES = ("Enabled", "Suspended")
 MFA_DELETE_STATUSES = ("Enabled", "Disabled")
@@ -36,6 +40,8 @@ MFA_DELETE_STATUSES = ("Enabled", "Disabled")
 # The element names of the additional checksums, in AWS's order.
 CHECKSUM_ELEMENTS = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME",
                      "ChecksumSHA1", "ChecksumSHA256")
+#: what a CompleteMultipartUpload Part may hold
+PART_FIELDS = ("PartNumber", "ETag") + CHECKSUM_ELEMENTS
 
 
 def _new_parser() -> etree.XMLParser:
@@ -94,17 +100,18 @@ def child(el: etree._Element, name: str) -> etree._Element | None:
 
 
 def fields(el: etree._Element, allowed: tuple[str, ...],
-           repeated: tuple[str, ...] = ()) -> dict:
+           repeated: tuple[str, ...] = (), *, error: str = "MalformedXML") -> dict:
     """The child elements of ``el`` by local name, for a schema with no
     order: each among ``allowed`` and at most once, except the ``repeated``
-    names, which map to lists; anything else is MalformedXML."""
+    names, which map to lists; anything else is ``error`` (MalformedXML,
+    as AWS answers an element its schema does not have)."""
     found: dict = {}
     for c in el:
         name = local_name(c)
         if not name:
             continue  # a comment
         if name not in allowed or (name in found and name not in repeated):
-            raise S3Error("MalformedXML")
+            raise S3Error(error)
         if name in repeated:
             found.setdefault(name, []).append(c)
         else:
@@ -149,11 +156,16 @@ def parse_delete_request(body: bytes, *, max_size: int = MAX_DELETE_BODY
     Anything else is MalformedXML.
     """
     el = parse_xml(body, max_size=max_size, root="Delete")
+    found = fields(el, ("Quiet", "Object"), repeated=("Object",))
     quiet = _xml_bool(text(el, "Quiet"), False)
     objects: list[tuple[str, str | None]] = []
-    for obj in children(el, "Object"):
+    for obj in found.get("Object", ()):
         if len(objects) == MAX_DELETE_OBJECTS:
             raise S3Error("MalformedXML")
+        names = fields(obj, ("Key", "VersionId") + DELETE_CONDITIONS)
+        if not names.keys().isdisjoint(DELETE_CONDITIONS):
+            raise S3Error("NotImplemented", "Conditional deletes in DeleteObjects (ETag, "
+                          "LastModifiedTime, Size) are not implemented")
         key = _required(obj, "Key")
         if not key:
             raise S3Error("MalformedXML")
@@ -174,6 +186,7 @@ def parse_create_bucket_configuration(body: bytes, *, max_size: int = DEFAULT_MA
     if not body.strip():
         return None
     el = parse_xml(body, max_size=max_size, root="CreateBucketConfiguration")
+    fields(el, ("LocationConstraint",))
     value = text(el, "LocationConstraint")
     return value.strip() if value is not None else None
 
@@ -190,6 +203,7 @@ def parse_versioning(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE
     IllegalVersioningConfigurationException, since there is nothing to set.
     """
     el = parse_xml(body, max_size=max_size, root="VersioningConfiguration")
+    fields(el, ("Status", "MfaDelete"))
     status = text(el, "Status")
     mfa = text(el, "MfaDelete")
     if status and status not in VERSIONING_STATUSES:
@@ -218,12 +232,13 @@ def parse_tagging(body: bytes, *, max_tags: int = MAX_OBJECT_TAGS,
     characters; unique keys; no ``aws:`` prefix) are InvalidTag.
     """
     el = parse_xml(body, max_size=max_size, root="Tagging")
-    tagset = child(el, "TagSet")
+    tagset = fields(el, ("TagSet",)).get("TagSet")
     if tagset is None:
         raise S3Error("MalformedXML")
     tags: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for tag in children(tagset, "Tag"):
+    for tag in fields(tagset, ("Tag",), repeated=("Tag",)).get("Tag", ()):
+        fields(tag, ("Key", "Value"))
         key = _required(tag, "Key")
         value = _required(tag, "Value")
         if len(tags) == max_tags:
@@ -245,20 +260,26 @@ def parse_tagging(body: bytes, *, max_tags: int = MAX_OBJECT_TAGS,
 
 # -- CompleteMultipartUpload -----------------------------------------------
 
-def parse_complete_multipart(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE
+def parse_complete_multipart(body: bytes, *, max_size: int = MAX_COMPLETE_BODY
                              ) -> list[tuple[int, str, dict[str, str]]]:
     """``<CompleteMultipartUpload>`` -> [(part_number, etag, checksums)].
 
     Only the document's shape is checked here (1..10000 parts, each with an
-    integer PartNumber and an ETag); order and existence of parts are the
+    integer PartNumber and an ETag; the root holds Part elements only and a
+    Part PartNumber, ETag and checksums only, once each: anything else is
+    MalformedXML, as AWS answers); order and existence of parts are the
     operation's business (InvalidPartOrder, InvalidPart).  ``checksums``
     maps AWS element names (``ChecksumCRC32``...) to their values.
     """
     el = parse_xml(body, max_size=max_size, root="CompleteMultipartUpload")
     parts: list[tuple[int, str, dict[str, str]]] = []
-    for part in children(el, "Part"):
-        if len(parts) == MAX_PARTS:
+    for part in el:
+        name = local_name(part)
+        if not name:
+            continue  # a comment
+        if name != "Part" or len(parts) == MAX_PARTS:
             raise S3Error("MalformedXML")
+        fields(part, PART_FIELDS)
         number = _required(part, "PartNumber").strip()
         if not (number.isascii() and number.isdigit()) or len(number) > 9:
             raise S3Error("MalformedXML")

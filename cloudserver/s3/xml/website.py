@@ -23,6 +23,7 @@ The model is the stored value, ``BucketRecord.WEBSITE``::
 from __future__ import annotations
 
 from cloudserver.s3.errors import S3Error
+from cloudserver.s3.model.numbers import decimal
 from cloudserver.s3.xml.build import s3_root, serialize, sub
 from cloudserver.s3.xml.parse import fields as child_elements
 from cloudserver.s3.xml.parse import local_name, parse_xml
@@ -59,12 +60,14 @@ def _protocol(el) -> str:
 def _code(el, what: str, low: int, high: int, valid: str) -> int:
     """An HTTP code element: a number in [low, high] (AWS's messages)."""
     value = _text(el)
-    if not value.isdigit():
+    if not value or value.strip("0123456789"):
         raise S3Error("MalformedXML", f"The provided HTTP {what} code is not valid. "
                       "It should be a string containing a number.")
-    code = int(value)
-    if not low <= code <= high:
-        raise S3Error("InvalidRequest", f"The provided HTTP {what} code ({code}) is not "
+    # Counted before converted: more than 3 significant digits is out of range.
+    code = decimal(value.lstrip("0") or "0", 3)
+    if code is None or not low <= code <= high:
+        shown = code if code is not None else value.lstrip("0")
+        raise S3Error("InvalidRequest", f"The provided HTTP {what} code ({shown}) is not "
                       f"valid. Valid codes are {valid}.")
     return code
 

@@ -23,6 +23,7 @@ from cloudserver.config.addresses import (CertFilePaths, DaemonAddress, _cert_fi
 from cloudserver.config.errors import ConfigError
 from cloudserver.config.locations import (resolve_locations,
                                           validate_locations)
+from cloudserver.config.workers import parse_clusters
 from cloudserver.kms import config as kms_conf
 from cloudserver.lifecycle.settings import LifecycleSettings, parse_settings
 
@@ -98,6 +99,9 @@ class Config:
     #: config.json ``metrics``: the Prometheus port (``host`` = bindAddress);
     #: None (the section absent): no metrics port
     metrics: DaemonAddress | None = None
+    #: config.json ``clusters``: S3 worker processes of ``--mode all``
+    #: (1: one process; N > 1: a supervisor and N workers, cloudserver/workers)
+    clusters: int = 1
 
     @property
     def lifecycle_day(self) -> float:
@@ -321,4 +325,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         lifecycle=_lifecycle(raw),
         shutdown_timeout=_shutdown_timeout(raw),
         metrics=_metrics(raw),
+        clusters=parse_clusters(raw),
     )

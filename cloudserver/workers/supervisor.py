@@ -169,7 +169,9 @@ class WorkerSupervisor(service.Service):
         fields["worker"] = proto.number
         name = str(fields.pop("name", "cloudserver"))
         message = str(fields.pop("message", ""))
-        Logger(namespace=name).emit(level, "{message}", message=message, **fields)
+        # log_text: twisted's legacy bridge owns an event's "message" key,
+        # and a log_ key is not copied again as a field of a JSON line
+        Logger(namespace=name).emit(level, "{log_text}", log_text=message, **fields)
 
     def worker_ended(self, proto: WorkerProtocol, reason: Any) -> None:
         if self.workers.get(proto.number) is proto:

@@ -36,10 +36,10 @@ class Options(usage.Options):
         ["worker", None, 0, "(internal) run as S3 worker N of a supervisor", int],
         ["listen-fd", None, None, "(internal) accept S3 connections on this inherited "
          "listening descriptor", int],
-        ["metadata-socket", None, None, "(internal) reach the dmd's metadata RPC on this "
-         "Unix socket"],
-        ["data-socket", None, None, "(internal) reach the dmd's data REST on this "
-         "Unix socket"],
+        ["metadata-socket", None, None, "--mode s3: reach the dmd's metadata RPC on this "
+         "Unix socket (a dmd's is <metadata path>/dmd-rpc.sock)"],
+        ["data-socket", None, None, "--mode s3: reach the dmd's data REST on this "
+         "Unix socket (<metadata path>/dmd-data.sock)"],
     ]
 
     def postOptions(self):
@@ -49,6 +49,8 @@ class Options(usage.Options):
             raise usage.UsageError("--port must be a port number")
         if self["worker"] and (self["mode"] != "s3" or self["listen-fd"] is None):
             raise usage.UsageError("--worker needs --mode s3 and --listen-fd")
+        if bool(self["metadata-socket"]) != bool(self["data-socket"]):
+            raise usage.UsageError("--metadata-socket and --data-socket go together")
 
 
 class ProcessService(SequentialMultiService):
@@ -304,17 +306,25 @@ def add_dmd(config, reactor, pool, defer_to_thread, top, metrics, unix=None):
     return metadata, data, locations
 
 
-def add_supervisor(config, reactor, pool, defer_to_thread, top, metrics):
-    """``clusters: N > 1`` in ``--mode all``: the dmd, its Unix sockets, the
-    KMS made ready once (a file KMS's key file exists before N workers read
-    it), the metrics port, and the workers last (they stop first)."""
+def dmd_unix_paths(config):
+    """The dmd's Unix sockets (RPC, data) under the metadata path, or None
+    when the path is too long for one (then only TCP)."""
     from cloudserver.workers import sockets
-    from cloudserver.workers.worker import supervisor_service
 
     os.makedirs(config.metadata_path, exist_ok=True)
     unix = sockets.unix_paths(config.metadata_path)
     if unix is None:
-        log.warn("workers: the metadata path is too long for a Unix socket; they use TCP")
+        log.warn("dmd: the metadata path is too long for a Unix socket; TCP only")
+    return unix
+
+
+def add_supervisor(config, reactor, pool, defer_to_thread, top, metrics):
+    """``clusters: N > 1`` in ``--mode all``: the dmd, its Unix sockets, the
+    KMS made ready once (a file KMS's key file exists before N workers read
+    it), the metrics port, and the workers last (they stop first)."""
+    from cloudserver.workers.worker import supervisor_service
+
+    unix = dmd_unix_paths(config)
     metadata, data, locations = add_dmd(config, reactor, pool, defer_to_thread, top,
                                         metrics, unix=unix)
     kms = build_server_kms(config, reactor, defer_to_thread, top)
@@ -396,8 +406,9 @@ def makeService(options, reactor=None, env=None):
         clients.setServiceParent(top)
         locations = _locations(config, reactor, data, defer_to_thread, top)
     else:
+        unix = dmd_unix_paths(config) if mode == "dmd" else None
         metadata, data, locations = add_dmd(config, reactor, pool, defer_to_thread, top,
-                                            metrics)
+                                            metrics, unix=unix)
         if mode == "dmd":
             if metrics is not None:
                 # the healthcheck's view of a dmd: its locations, no KMS

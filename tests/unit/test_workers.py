@@ -267,3 +267,42 @@ class SupervisorTreeTests(SynchronousTestCase):
         from cloudserver.web.site import StreamingSite
         self.assertFalse([s for s in children if isinstance(s, StreamServerEndpointService)
                           and type(s.factory) is StreamingSite])
+
+
+class DmdUnixSocketTests(SynchronousTestCase):
+    """A separately started ``--mode dmd`` also listens on the Unix sockets
+    (a ``--mode s3`` front on the same machine may use them); ``--mode s3``
+    dials them with --metadata-socket / --data-socket."""
+
+    def build(self, args):
+        short = tempfile.mkdtemp(prefix="cs-md-")
+        self.addCleanup(shutil.rmtree, short, True)
+        env = {"S3BACKEND": "mem", "S3METADATAPATH": short}
+        options = tap.Options()
+        options.parseOptions(args)
+        return tap.makeService(options, reactor=MemoryReactorClock(), env=env), short
+
+    def test_dmd_listens_on_unix_sockets(self):
+        top, md = self.build(["--mode", "dmd"])
+        unix = sorted(s.endpoint._address for s in top
+                      if isinstance(s, StreamServerEndpointService)
+                      and isinstance(s.endpoint, UNIXServerEndpoint))
+        self.assertEqual(unix, [os.path.join(md, "dmd-data.sock"),
+                                os.path.join(md, "dmd-rpc.sock")])
+        self.assertEqual([s.endpoint._mode for s in top
+                          if isinstance(s, StreamServerEndpointService)
+                          and isinstance(s.endpoint, UNIXServerEndpoint)], [0o600, 0o600])
+
+    def test_front_dials_unix_sockets(self):
+        from cloudserver.daemons import ClientsService
+
+        top, _ = self.build(["--mode", "s3", "--metadata-socket", "/m/rpc.sock",
+                             "--data-socket", "/m/data.sock"])
+        clients = [s for s in top if isinstance(s, ClientsService)][0]
+        self.assertEqual(clients.metadata.endpoint._path, "/m/rpc.sock")
+        endpoint = clients.data.http._agent._endpointFactory.endpointForURI(None)
+        self.assertEqual(endpoint._path, "/m/data.sock")
+
+    def test_sockets_go_together(self):
+        self.assertRaises(usage.UsageError, tap.Options().parseOptions,
+                          ["--mode", "s3", "--metadata-socket", "/m/rpc.sock"])

@@ -12,9 +12,10 @@ Servers (file backend, the same snapshot of the tree, ports 8700-8734):
 - ``dmd+1 unix``   the same front over the dmd's Unix sockets
   (``--metadata-socket/--data-socket``): what one worker of a supervisor costs
 - ``clusters 2``   ``clusters: 2``: the supervisor (dmd) + two workers on one
-  shared listening socket, reaching the dmd over the Unix sockets
-- ``clusters 2 rp`` the same with one SO_REUSEPORT socket per worker
-  (``CLOUDSERVER_WORKER_SOCKETS=reuseport``)
+  shared listening socket (``CLOUDSERVER_WORKER_SOCKETS=shared``), reaching
+  the dmd over the Unix sockets
+- ``clusters 2 rp`` the same with one SO_REUSEPORT socket per worker (the
+  default)
 
 The workloads are bench/run.py's small ones (PUT 4 KiB, GET 4 KiB, HEAD,
 DELETE at 32 connections, wrk / hey), the servers' order rotated per round;
@@ -82,9 +83,9 @@ class Clusters(OurServer):
 
     def commands(self):
         cmds = super().commands()
-        if self.reuseport:
-            cmds = [(argv, {**env, "CLOUDSERVER_WORKER_SOCKETS": "reuseport"}, port)
-                    for argv, env, port in cmds]
+        sockets = "reuseport" if self.reuseport else "shared"
+        cmds = [(argv, {**env, "CLOUDSERVER_WORKER_SOCKETS": sockets}, port)
+                for argv, env, port in cmds]
         return cmds
 
     def start(self, timeout: float = 30.0) -> None:

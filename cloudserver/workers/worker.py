@@ -25,8 +25,9 @@ log = Logger(namespace="cloudserver.workers")
 
 #: The S3 listening socket's descriptor in a worker.
 LISTEN_FD = 3
-#: Environment variable of the bench: ``reuseport`` gives each worker its
-#: own SO_REUSEPORT socket instead of the one shared socket.
+#: Environment variable of the bench: ``shared`` gives the workers one
+#: listening socket instead of one SO_REUSEPORT socket each (the default:
+#: docs/ARCHITECTURE.md "Several workers" says why).
 SOCKETS_ENV = "CLOUDSERVER_WORKER_SOCKETS"
 
 
@@ -76,7 +77,7 @@ def supervisor_service(config: Any, reactor: Any, unix: tuple[str, str] | None,
     """The WorkerSupervisor of ``config.clusters`` workers, the S3 port bound
     now (an address in use stops start-up here, as for one process)."""
     env = dict(os.environ if env is None else env)
-    reuseport = env.get(SOCKETS_ENV) == "reuseport"
+    reuseport = env.get(SOCKETS_ENV) != "shared"
     try:
         listening = sockets.listening_sockets(config.listen_addr, config.port,
                                               config.clusters, reuseport=reuseport)
@@ -91,7 +92,9 @@ def supervisor_service(config: Any, reactor: Any, unix: tuple[str, str] | None,
     supervisor = WorkerSupervisor(reactor, config.clusters, command, env,
                                   config.shutdown_timeout,
                                   json_lines=config.log_format == "json")
-    supervisor.listening = listening  # kept open: a restarted worker adopts them again
+    # kept open: a restarted worker adopts its socket again, and meanwhile
+    # the connections the kernel gave that socket wait in its queue
+    supervisor.listening = listening
     log.info("cloudserver: {n} S3 workers on {scheme}://{addr}:{port} ({how}), "
              "dmd over {hop}", n=config.clusters,
              scheme="https" if config.cert_file_paths else "http",

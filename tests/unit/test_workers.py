@@ -243,7 +243,8 @@ class SupervisorTreeTests(SynchronousTestCase):
             json.dump(config, f)
         bound = []
         self.patch(sockets, "listening_sockets",
-                   lambda host, port, count, reuseport=False: bound.append((host, port)) or [])
+                   lambda host, port, count, reuseport=False:
+                   bound.append((host, port, count, reuseport)) or [])
         short = tempfile.mkdtemp(prefix="cs-md-")  # a socket path must fit in 107 bytes
         self.addCleanup(shutil.rmtree, short, True)
         env = {"S3BACKEND": "mem", "S3_CONFIG_FILE": path, "S3METADATAPATH": short}
@@ -256,7 +257,7 @@ class SupervisorTreeTests(SynchronousTestCase):
         children = list(top)
         self.assertIsInstance(children[-1], WorkerSupervisor)  # stopped first
         self.assertEqual(children[-1].count, 2)
-        self.assertEqual(bound, [("", 8101)])
+        self.assertEqual(bound, [("", 8101, 2, True)])  # SO_REUSEPORT, one per worker
         unix = {type(s.factory): s.endpoint._address for s in children
                 if isinstance(s, StreamServerEndpointService)
                 and isinstance(s.endpoint, UNIXServerEndpoint)}

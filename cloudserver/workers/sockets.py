@@ -2,11 +2,11 @@
 """The sockets of a supervisor and its workers.
 
 * ``listening_sockets``: the S3 port, bound by the supervisor before any
-  worker starts (a port in use stops start-up, as for one process).  By
-  default one socket every worker inherits and accepts from; with
-  ``reuseport`` one SO_REUSEPORT socket per worker (the kernel spreads
-  connections by a hash of the addresses).  docs/ARCHITECTURE.md "Several
-  workers" says which is measured better and why.
+  worker starts (a port in use stops start-up, as for one process).  With
+  ``reuseport`` (the default of worker.supervisor_service) one SO_REUSEPORT
+  socket per worker, the kernel spreading connections by a hash of the
+  addresses; else one socket every worker inherits and accepts from.
+  docs/ARCHITECTURE.md "Several workers" says which measured better and why.
 * ``AdoptedPortEndpoint``: a worker's IStreamServerEndpoint over the
   inherited descriptor (``reactor.adoptStreamPort``), TLS-wrapped like the
   single process's port, so the draining listener service (web/drain.py)

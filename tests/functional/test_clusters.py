@@ -15,6 +15,7 @@ import http.client
 import os
 import re
 import signal
+import stat
 import threading
 import time
 import urllib.parse
@@ -139,6 +140,9 @@ class ClusterWorkloadTests(_ClusterCase):
         self.assertEqual(self.s3.list_objects_v2(Bucket=bucket)["KeyCount"], 0)
         served = self.access_pids(since)
         self.assertEqual(set(served), workers, served)  # both workers took requests
+        for name in ("dmd-rpc.sock", "dmd-data.sock"):  # the hop: the owner's only
+            mode = (self.server.metadata_dir / name).stat().st_mode
+            self.assertEqual((stat.S_ISSOCK(mode), stat.S_IMODE(mode)), (True, 0o600))
 
     def test_killed_worker_is_restarted(self) -> None:
         bucket = self.make_bucket("killed")
@@ -209,3 +213,24 @@ class ClusterStopTests(_ClusterCase):
         while time.monotonic() < deadline and any(alive(pid) for pid in workers):
             time.sleep(0.1)
         self.assertEqual({pid for pid in workers if alive(pid)}, set())
+
+
+class ClusterTLSTests(_ClusterCase):
+    """With certFilePaths each worker serves HTTPS on its adopted socket."""
+
+    serverTLS = True
+
+    def test_https_on_both_workers(self) -> None:
+        bucket = self.make_bucket("clusters-tls")
+        workers = self.wait_workers(2)
+        since = self.log_size()
+
+        def work(n):
+            for i in range(8):
+                s3 = self.client()
+                s3.put_object(Bucket=bucket, Key=f"k{n}-{i}", Body=b"tls")
+                self.assertEqual(s3.get_object(Bucket=bucket, Key=f"k{n}-{i}")["Body"].read(),
+                                 b"tls")
+
+        self.in_parallel(work)
+        self.assertEqual(set(self.access_pids(since)), workers)

@@ -397,6 +397,9 @@ def makeService(options, reactor=None, env=None):
     metrics = None if options["worker"] else build_metrics(config)
     if mode == "all" and config.clusters > 1:
         return add_supervisor(config, reactor, pool, defer_to_thread, top, metrics)
+    if config.clusters > 1 and not options["worker"]:
+        log.info("config: clusters {n} applies to --mode all only; one {mode} process",
+                 n=config.clusters, mode=mode)
     if mode == "s3":
         # Stateless front: metadata over :9990, data over :9991 of a dmd.
         unix = None

@@ -11,6 +11,7 @@ leaves no worker behind.
 from __future__ import annotations
 
 import hashlib
+import json
 import http.client
 import os
 import re
@@ -234,3 +235,26 @@ class ClusterTLSTests(_ClusterCase):
 
         self.in_parallel(work)
         self.assertEqual(set(self.access_pids(since)), workers)
+
+
+class ClusterJsonLogTests(_ClusterCase):
+    """With JSON logs the supervisor's log stays one object per line; a
+    worker's lines keep their fields, with ``worker`` and ``workerPid``."""
+
+    serverEnv = {"LOG_FORMAT": "json"}
+
+    def test_worker_lines_are_json(self) -> None:
+        bucket = self.make_bucket("clusters-json")
+        workers = self.wait_workers(2)
+
+        def work(n):
+            for i in range(8):
+                self.client().put_object(Bucket=bucket, Key=f"k{n}-{i}", Body=b"j")
+
+        self.in_parallel(work)
+        lines = self.server.log_path.read_text(errors="replace").splitlines()
+        objects = [json.loads(line) for line in lines if not line.startswith("====")]
+        access = [o for o in objects if o.get("httpCode") == 200 and o.get("objectKey")]
+        self.assertEqual({o["workerPid"] for o in access}, workers)
+        self.assertEqual({o["worker"] for o in access}, {1, 2})
+        self.assertEqual({o["pid"] for o in objects}, {self.server.pid})

@@ -166,7 +166,7 @@ class WorkerSupervisor(service.Service):
         fields.pop("time", None)
         fields.pop("hostname", None)
         fields["workerPid"] = fields.pop("pid", proto.pid)
-        fields["worker"] = proto.number
+        fields["workerId"] = proto.number  # upstream's field names: workerId, workerPid
         name = str(fields.pop("name", "cloudserver"))
         message = str(fields.pop("message", ""))
         # log_text: twisted's legacy bridge owns an event's "message" key,

@@ -239,7 +239,7 @@ class ClusterTLSTests(_ClusterCase):
 
 class ClusterJsonLogTests(_ClusterCase):
     """With JSON logs the supervisor's log stays one object per line; a
-    worker's lines keep their fields, with ``worker`` and ``workerPid``."""
+    worker's lines keep their fields, with ``workerId`` and ``workerPid``."""
 
     serverEnv = {"LOG_FORMAT": "json"}
 
@@ -256,5 +256,5 @@ class ClusterJsonLogTests(_ClusterCase):
         objects = [json.loads(line) for line in lines if not line.startswith("====")]
         access = [o for o in objects if o.get("httpCode") == 200 and o.get("objectKey")]
         self.assertEqual({o["workerPid"] for o in access}, workers)
-        self.assertEqual({o["worker"] for o in access}, {1, 2})
+        self.assertEqual({o["workerId"] for o in access}, {1, 2})
         self.assertEqual({o["pid"] for o in objects}, {self.server.pid})

@@ -182,7 +182,7 @@ class SupervisorTests(SynchronousTestCase):
         s.workers[1].childDataReceived(1, json.dumps(line).encode() + b"\n")
         event = [e for e in self.events if e.get("httpCode") == 200][0]
         self.assertEqual((event["log_level"], event["log_namespace"], event["log_text"],
-                          event["workerPid"], event["worker"]),
+                          event["workerPid"], event["workerId"]),
                          (LogLevel.warn, "cloudserver.s3", "hi", 555, 1))
 
 

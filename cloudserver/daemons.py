@@ -60,11 +60,13 @@ def daemon_tls_options(config: Any, daemon: Any, name: str):
 
 
 def daemon_services(config: Any, reactor: Any, metadata: Any, data: Any,
-                    metrics: Any = None) -> list:
+                    metrics: Any = None, unix: tuple[str, str] | None = None) -> list:
     """Listeners of the metadata RPC and the data REST service over local stores
     (with ``metrics``: the RPC server's calls are exported); on stop each
     closes its port, then lets its connections finish their calls (up to
-    ``shutdownTimeout``) before the stores close."""
+    ``shutdownTimeout``) before the stores close.  ``unix``: (RPC, data)
+    socket paths where the same two services also listen, for a
+    supervisor's workers (plain, mode 0600: no TLS on a local socket)."""
     from cloudserver.data.rest import DataSite
     from cloudserver.metadata.rpc_server import MetadataRPCFactory
 
@@ -77,7 +79,7 @@ def daemon_services(config: Any, reactor: Any, metadata: Any, data: Any,
 
         metrics.register(RPCCollector(rpc_factory.stats, "server"))
     site = DataSite(data, reactor=reactor, name="data daemon")
-    return [
+    listeners = [
         tls.server_service(reactor, md.port, rpc_factory, interface=_bind(config, md),
                            tls=daemon_tls_options(config, md, "metadataDaemon"),
                            drain=rpc_factory.drain, drain_timeout=config.shutdown_timeout,
@@ -87,6 +89,22 @@ def daemon_services(config: Any, reactor: Any, metadata: Any, data: Any,
                            drain=site.drain, drain_timeout=config.shutdown_timeout,
                            backlog=config.limits.backlog),
     ]
+    if unix is not None:
+        listeners += [_unix_service(reactor, path, factory, config.shutdown_timeout)
+                      for path, factory in zip(unix, (rpc_factory, site))]
+    return listeners
+
+
+def _unix_service(reactor: Any, path: str, factory: Any, timeout: float):
+    """A draining listener on a Unix socket, sharing the factory's drain
+    with its TCP port (both end on the same stop)."""
+    from cloudserver.web.drain import DrainingServerService
+    from cloudserver.workers.sockets import unix_listener
+
+    listener = DrainingServerService(unix_listener(reactor, path), factory, factory.drain,
+                                     timeout)
+    listener._raiseSynchronously = True
+    return listener
 
 
 def _check_ca(client: Any, name: str) -> None:
@@ -135,10 +153,12 @@ class ClientsService(service.Service):
         return d
 
 
-def remote_backend(config: Any, reactor: Any,
-                   metrics: Any = None) -> tuple[Any, Any, service.Service]:
+def remote_backend(config: Any, reactor: Any, metrics: Any = None,
+                   unix: tuple[str, str] | None = None) -> tuple[Any, Any, service.Service]:
     """(metadata client, data store, the service that runs them) for ``--mode s3``
-    (with ``metrics``: the RPC client's calls and reconnects are exported)."""
+    (with ``metrics``: the RPC client's calls and reconnects are exported);
+    ``unix``: the dmd's (RPC, data) Unix sockets, used instead of
+    metadataClient / dataClient (a supervisor's worker)."""
     from cloudserver.data.rest_client import make_rest_store
     from cloudserver.metadata.rpc_client import MetadataRPCClient
 
@@ -146,10 +166,19 @@ def remote_backend(config: Any, reactor: Any,
     dc = config.data_client
     _check_ca(mc, "metadataClient")
     _check_ca(dc, "dataClient")
-    metadata = MetadataRPCClient(metadata_endpoint(reactor, mc), reactor)
+    if unix is not None:
+        from twisted.internet.endpoints import UNIXClientEndpoint
+
+        endpoint = UNIXClientEndpoint(reactor, unix[0])
+    else:
+        endpoint = metadata_endpoint(reactor, mc)
+    metadata = MetadataRPCClient(endpoint, reactor)
     if metrics is not None:
         from cloudserver.metrics.collectors import RPCCollector
 
         metrics.register(RPCCollector(metadata.stats, "client"))
-    data = make_rest_store(reactor, dc.host, dc.port, https_policy=data_https_policy(dc))
+    if unix is not None:
+        data = make_rest_store(reactor, "localhost", 0, unix_path=unix[1])
+    else:
+        data = make_rest_store(reactor, dc.host, dc.port, https_policy=data_https_policy(dc))
     return metadata, data, ClientsService(metadata, data)

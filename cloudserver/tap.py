@@ -32,6 +32,14 @@ class Options(usage.Options):
     optParameters = [
         ["mode", "m", "all", "what to run: all (S3 front and daemons), dmd, s3"],
         ["port", "p", None, "S3 port (default: config.json 'port', 8000)", int],
+        # A supervisor's worker (config.json clusters > 1) is started with these:
+        ["worker", None, 0, "(internal) run as S3 worker N of a supervisor", int],
+        ["listen-fd", None, None, "(internal) accept S3 connections on this inherited "
+         "listening descriptor", int],
+        ["metadata-socket", None, None, "--mode s3: reach the dmd's metadata RPC on this "
+         "Unix socket (a dmd's is <metadata path>/dmd-rpc.sock)"],
+        ["data-socket", None, None, "--mode s3: reach the dmd's data REST on this "
+         "Unix socket (<metadata path>/dmd-data.sock)"],
     ]
 
     def postOptions(self):
@@ -39,6 +47,10 @@ class Options(usage.Options):
             raise usage.UsageError(f"--mode must be one of {', '.join(MODES)}")
         if self["port"] is not None and not 0 <= self["port"] < 65536:
             raise usage.UsageError("--port must be a port number")
+        if self["worker"] and (self["mode"] != "s3" or self["listen-fd"] is None):
+            raise usage.UsageError("--worker needs --mode s3 and --listen-fd")
+        if bool(self["metadata-socket"]) != bool(self["data-socket"]):
+            raise usage.UsageError("--metadata-socket and --data-socket go together")
 
 
 class ProcessService(SequentialMultiService):
@@ -275,58 +287,68 @@ def add_metrics_port(config, reactor, pool, metrics, health_backend, parent):
              addr=config.listen_addr or address.host, port=address.port)
 
 
-def makeService(options, reactor=None, env=None):
-    if reactor is None:
-        from twisted.internet import reactor  # the process's reactor, chosen by twistd
+def add_dmd(config, reactor, pool, defer_to_thread, top, metrics, unix=None):
+    """What ``--mode dmd`` runs (stores, :9990/:9991 and, given ``unix``,
+    the same services on Unix sockets, the locations, the lifecycle);
+    returns (metadata, data, locations)."""
+    metadata, data, kv = build_backend(config, reactor, defer_to_thread, metrics)
+    StoresService(data, kv).setServiceParent(top)
+    # The dmd's ports; in "all" mode they serve other fronts while ours
+    # uses the same stores in-process.
+    for listener in daemons.daemon_services(config, reactor, metadata, data, metrics,
+                                            unix=unix):
+        listener.setServiceParent(top)
+    log.info("dmd: metadata RPC on {maddr}:{mport}, data REST on {daddr}:{dport}",
+             maddr=config.listen_addr or config.metadata_daemon.host,
+             mport=config.metadata_daemon.port,
+             daddr=config.listen_addr or config.data_daemon.host,
+             dport=config.data_daemon.port)
+    if unix is not None:
+        log.info("dmd: metadata RPC on unix:{rpc}, data REST on unix:{data}",
+                 rpc=unix[0], data=unix[1])
+    locations = _locations(config, reactor, data, defer_to_thread, top)
+    add_lifecycle(config, metadata, kv, locations, reactor, top, metrics)
+    return metadata, data, locations
+
+
+def dmd_unix_paths(config):
+    """The dmd's Unix sockets (RPC, data) under the metadata path, or None
+    when the path is too long for one (then only TCP)."""
+    from cloudserver.workers import sockets
+
+    os.makedirs(config.metadata_path, exist_ok=True)
+    unix = sockets.unix_paths(config.metadata_path)
+    if unix is None:
+        log.warn("dmd: the metadata path is too long for a Unix socket; TCP only")
+    return unix
+
+
+def add_supervisor(config, reactor, pool, defer_to_thread, top, metrics):
+    """``clusters: N > 1`` in ``--mode all``: the dmd, its Unix sockets, the
+    KMS made ready once (a file KMS's key file exists before N workers read
+    it), the metrics port, and the workers last (they stop first)."""
+    from cloudserver.workers.worker import supervisor_service
+
+    unix = dmd_unix_paths(config)
+    metadata, data, locations = add_dmd(config, reactor, pool, defer_to_thread, top,
+                                        metrics, unix=unix)
+    kms = build_server_kms(config, reactor, defer_to_thread, top)
+    if metrics is not None:
+        health = SimpleNamespace(config=config, locations=locations, kms=kms)
+        add_metrics_port(config, reactor, pool, metrics, health, top)
+    supervisor_service(config, reactor, unix).setServiceParent(top)
+    return top
+
+
+def add_front(config, options, reactor, defer_to_thread, top, backend_parts, metrics):
+    """The S3 front: the KMS, the metrics port, the S3 listener (a worker's:
+    on its inherited descriptor, and watching its supervisor)."""
     from cloudserver.s3.context import Backend
-    from cloudserver.web.site import StreamingSite, install_request_line_parser
     from cloudserver.s3.http.refusals import S3Refusals
     from cloudserver.s3.http.resource import S3Resource
+    from cloudserver.web.site import StreamingSite, install_request_line_parser
 
-    try:
-        config = load_config(env, port=options["port"])
-    except ConfigError as e:
-        raise SystemExit(f"cloudserver: configuration error: {e}") from None
-    log_config_files(config)
-
-    # Stopped child by child, last first: the S3 front drains, then the
-    # lifecycle, the daemons' connections, the stores, the thread pool.
-    top = top_service(config, options, reactor)
-    pool = ThreadPool(minthreads=2, maxthreads=16, name="cloudserver-io")
-    ThreadPoolService(pool).setServiceParent(top)
-
-    def defer_to_thread(f, *args, **kwargs):
-        return deferToThreadPool(reactor, pool, f, *args, **kwargs)
-
-    mode = options["mode"]
-    metrics = build_metrics(config)
-    if mode == "s3":
-        # Stateless front: metadata over :9990, data over :9991 of a dmd.
-        metadata, data, clients = daemons.remote_backend(config, reactor, metrics)
-        clients.setServiceParent(top)
-    else:
-        metadata, data, kv = build_backend(config, reactor, defer_to_thread, metrics)
-        StoresService(data, kv).setServiceParent(top)
-        # The dmd's ports; in "all" mode they serve other fronts while ours
-        # uses the same stores in-process.
-        for listener in daemons.daemon_services(config, reactor, metadata, data, metrics):
-            listener.setServiceParent(top)
-        log.info("dmd: metadata RPC on {maddr}:{mport}, data REST on {daddr}:{dport}",
-                 maddr=config.listen_addr or config.metadata_daemon.host,
-                 mport=config.metadata_daemon.port,
-                 daddr=config.listen_addr or config.data_daemon.host,
-                 dport=config.data_daemon.port)
-    locations = _locations(config, reactor, data, defer_to_thread, top)
-    if mode != "s3":
-        add_lifecycle(config, metadata, kv, locations, reactor, top, metrics)
-        if mode == "dmd":
-            if metrics is not None:
-                # the healthcheck's view of a dmd: its locations, no KMS
-                health = SimpleNamespace(config=config, locations=locations, kms=None)
-                add_metrics_port(config, reactor, pool, metrics, health, top)
-            log.info("cloudserver dmd mode (data {data}, metadata {md})",
-                     data=config.data_path, md=config.metadata_path)
-            return top
+    metadata, data, locations, pool = backend_parts
     kms = build_server_kms(config, reactor, defer_to_thread, top)
     if metrics is not None:
         from cloudserver.metrics.kms import CountingKms
@@ -339,10 +361,78 @@ def makeService(options, reactor=None, env=None):
     site = StreamingSite(S3Resource(backend, reactor, metrics=metrics), reactor=reactor,
                          name="S3", limits=config.limits.http, refusals=S3Refusals())
     install_request_line_parser()
+    if options["worker"]:
+        from cloudserver.web.drain import DrainingServerService
+        from cloudserver.workers.sockets import AdoptedPortEndpoint
+        from cloudserver.workers.worker import ParentWatch
+
+        ParentWatch(reactor).setServiceParent(top)
+        listener = DrainingServerService(
+            AdoptedPortEndpoint(reactor, options["listen-fd"], s3_tls_options(config)),
+            site, site.drain, config.shutdown_timeout)
+        listener._raiseSynchronously = True
+        listener.setServiceParent(top)
+        return
     tls.server_service(reactor, config.port, site, interface=config.listen_addr,
                        tls=s3_tls_options(config), drain=site.drain,
                        drain_timeout=config.shutdown_timeout,
                        backlog=config.limits.backlog).setServiceParent(top)
+
+
+def makeService(options, reactor=None, env=None):
+    if reactor is None:
+        from twisted.internet import reactor  # the process's reactor, chosen by twistd
+
+    try:
+        config = load_config(env, port=options["port"])
+    except ConfigError as e:
+        raise SystemExit(f"cloudserver: configuration error: {e}") from None
+    if not options["worker"]:
+        log_config_files(config)
+
+    # Stopped child by child, last first: the S3 front drains, then the
+    # lifecycle, the daemons' connections, the stores, the thread pool.
+    top = top_service(config, options, reactor)
+    pool = ThreadPool(minthreads=2, maxthreads=16, name="cloudserver-io")
+    ThreadPoolService(pool).setServiceParent(top)
+
+    def defer_to_thread(f, *args, **kwargs):
+        return deferToThreadPool(reactor, pool, f, *args, **kwargs)
+
+    mode = options["mode"]
+    # A worker has no metrics port of its own: its supervisor has the one configured.
+    metrics = None if options["worker"] else build_metrics(config)
+    if mode == "all" and config.clusters > 1:
+        return add_supervisor(config, reactor, pool, defer_to_thread, top, metrics)
+    if config.clusters > 1 and not options["worker"]:
+        log.info("config: clusters {n} applies to --mode all only; one {mode} process",
+                 n=config.clusters, mode=mode)
+    if mode == "s3":
+        # Stateless front: metadata over :9990, data over :9991 of a dmd.
+        unix = None
+        if options["metadata-socket"] and options["data-socket"]:
+            unix = (options["metadata-socket"], options["data-socket"])
+        metadata, data, clients = daemons.remote_backend(config, reactor, metrics, unix=unix)
+        clients.setServiceParent(top)
+        locations = _locations(config, reactor, data, defer_to_thread, top)
+    else:
+        unix = dmd_unix_paths(config) if mode == "dmd" else None
+        metadata, data, locations = add_dmd(config, reactor, pool, defer_to_thread, top,
+                                            metrics, unix=unix)
+        if mode == "dmd":
+            if metrics is not None:
+                # the healthcheck's view of a dmd: its locations, no KMS
+                health = SimpleNamespace(config=config, locations=locations, kms=None)
+                add_metrics_port(config, reactor, pool, metrics, health, top)
+            log.info("cloudserver dmd mode (data {data}, metadata {md})",
+                     data=config.data_path, md=config.metadata_path)
+            return top
+    add_front(config, options, reactor, defer_to_thread, top,
+              (metadata, data, locations, pool), metrics)
+    if options["worker"]:
+        log.info("cloudserver worker {n} (pid {pid}) ready", n=options["worker"],
+                 pid=os.getpid())
+        return top
     if mode == "s3":
         stores = (f"dmd metadata {config.metadata_client.host}:{config.metadata_client.port}, "
                   f"data {config.data_client.host}:{config.data_client.port}")

@@ -24,6 +24,7 @@ from cloudserver.config.errors import ConfigError
 from cloudserver.config.limits import Limits, parse_limits
 from cloudserver.config.locations import (resolve_locations,
                                           validate_locations)
+from cloudserver.config.workers import parse_clusters
 from cloudserver.kms import config as kms_conf
 from cloudserver.lifecycle.settings import LifecycleSettings, parse_settings
 
@@ -102,6 +103,9 @@ class Config:
     #: config.json ``limits``: listen backlog, connection caps, header size,
     #: header and idle timeouts (config/limits.py; README "Limits")
     limits: Limits = Limits()
+    #: config.json ``clusters``: S3 worker processes of ``--mode all``
+    #: (1: one process; N > 1: a supervisor and N workers, cloudserver/workers)
+    clusters: int = 1
 
     @property
     def lifecycle_day(self) -> float:
@@ -326,4 +330,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         shutdown_timeout=_shutdown_timeout(raw),
         metrics=_metrics(raw),
         limits=parse_limits(raw),
+        clusters=parse_clusters(raw),
     )

@@ -393,18 +393,37 @@ class _QuietHTTP11ClientFactory(web_client._HTTP11ClientFactory):
         return _NoDelayHTTP11ClientProtocol(self._quiescentCallback)
 
 
+class _UnixEndpoints:
+    """An Agent's endpoint factory dialling one Unix socket whatever the
+    URL's host (a supervisor's workers reach their dmd so)."""
+
+    def __init__(self, reactor: Any, path: str):
+        self.reactor = reactor
+        self.path = path
+
+    def endpointForURI(self, uri: Any) -> Any:
+        from twisted.internet.endpoints import UNIXClientEndpoint
+
+        return UNIXClientEndpoint(self.reactor, self.path, timeout=5)
+
+
 def make_rest_store(reactor: Any, host: str, port: int, *,
-                    https_policy: IPolicyForHTTPS | None = None) -> RestDataStore:
+                    https_policy: IPolicyForHTTPS | None = None,
+                    unix_path: str | None = None) -> RestDataStore:
     """A RestDataStore for ``host:port`` with its own persistent connection
     pool; given ``https_policy`` (e.g. ``tls.https_policy(ca)``), over TLS
-    verified by that policy."""
+    verified by that policy; given ``unix_path``, over that Unix socket
+    (plain HTTP, ``host`` and ``port`` only name it in URLs)."""
     import treq.client
 
     pool = web_client.HTTPConnectionPool(reactor, persistent=True)
     pool._factory = _QuietHTTP11ClientFactory  # no log line per connection
     pool.maxPersistentPerHost = 64
     pool.cachedConnectionTimeout = 60
-    if https_policy is not None:
+    if unix_path is not None:
+        agent = web_client.Agent.usingEndpointFactory(
+            reactor, _UnixEndpoints(reactor, unix_path), pool=pool)
+    elif https_policy is not None:
         agent = web_client.Agent(reactor, contextFactory=https_policy,
                                  connectTimeout=5, pool=pool)
     else:

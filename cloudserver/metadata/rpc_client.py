@@ -158,8 +158,17 @@ class MetadataRPCClientProtocol(rpc.LineProtocol):
             call.streamed.setdefault(field, []).extend(items)
         self._arm(call_id, call)
 
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        factory = getattr(self, "factory", None)
+        if factory is not None:
+            factory.current = self
+
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self.lost = True
+        factory = getattr(self, "factory", None)
+        if factory is not None and factory.current is self:
+            factory.current = None
         why = "connection lost"
         if reason.check(SSL.Error):
             # metadataClient.https: a certificate the CA does not vouch for,
@@ -179,6 +188,8 @@ class _ClientFactory(protocol.Factory):
         self.clock = clock
         self.options = options
         self.stats = stats if stats is not None else rpc.CallStats()
+        #: the connected protocol, None between connections
+        self.current: MetadataRPCClientProtocol | None = None
 
     def buildProtocol(self, addr) -> MetadataRPCClientProtocol:
         p = MetadataRPCClientProtocol(self.clock, **self.options)
@@ -207,7 +218,7 @@ class MetadataRPCClient:
         self.connect_wait = connect_wait
         #: calls by method, in flight, connections made (metrics read them)
         self.stats = rpc.CallStats()
-        factory = _ClientFactory(clock, self.stats, call_timeout=call_timeout)
+        factory = self._factory = _ClientFactory(clock, self.stats, call_timeout=call_timeout)
         self.service = ClientService(
             endpoint, factory, clock=clock,
             retryPolicy=backoffPolicy(initialDelay=0.05, maxDelay=max_retry_delay, factor=2.0,
@@ -236,7 +247,20 @@ class MetadataRPCClient:
             self.stats.in_flight -= 1
 
     def _do(self, method: str, /, **params: Any) -> defer.Deferred:
-        return defer.Deferred.fromCoroutine(self._call(method, params))
+        """One call; on a live connection straight onto it.  ClientService's
+        ``whenConnected`` (a state-machine transition and a Deferred) and a
+        coroutine per call were 40 % of a call's cost in a front's profile
+        (bench/README.md "Several workers"); they remain for the calls that
+        must wait for a connection."""
+        proto = self._factory.current
+        if proto is None or proto.lost or not self.service.running:
+            return defer.Deferred.fromCoroutine(self._call(method, params))
+        self.stats.started(method)
+        return proto.call(method, params).addBoth(self._call_done)
+
+    def _call_done(self, result: Any) -> Any:
+        self.stats.in_flight -= 1
+        return result
 
     # -- buckets -------------------------------------------------------------
 

@@ -462,6 +462,23 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(self.ok(self.client.get_usage("v"))["total"]["bytes"], 50)
         self.failureResultOf(self.run_call(self.client.import_records("v", [{"type": "x"}])),
                              errors.InvalidArgument)
+    def test_connected_calls_go_straight_to_the_connection(self):
+        """Once connected, a call does not go through ClientService's
+        whenConnected (a state machine per call: the hop's cost); the
+        in-flight count still goes up and down."""
+        self.ok(self.client.create_bucket("f", {}))
+
+        def refuse(**_kw):
+            raise AssertionError("whenConnected called on a live connection")
+
+        self.patch(self.client.service, "whenConnected", refuse)
+        d = self.client.get_bucket("f")
+        self.assertEqual(self.client.stats.in_flight, 1)
+        self.assertEqual(self.ok(d), {"mdVersion": 1})
+        self.assertEqual(self.client.stats.in_flight, 0)
+        self.failureResultOf(self.run_call(self.client.get_object("f", "nope")),
+                             errors.NoSuchKey)
+        self.assertEqual(self.client.stats.in_flight, 0)
 
     def test_reconnect(self):
         """The daemon goes away: calls fail with DaemonUnavailable (never

@@ -1,0 +1,308 @@
+# -*- test-case-name: tests.functional.test_fuzz -*-
+"""The fuzzer's cases outside request documents: aws-chunked framing,
+Range and conditional headers, sub-resource query values, odd keys,
+unsigned and mis-signed requests, and the known defects' probes; and
+``generate``, the seeded mix of every family."""
+
+from __future__ import annotations
+
+import random
+import zlib
+import base64
+
+from tests.functional.fuzz_cases import (
+    LONG_DIGITS,
+    Case,
+    Targets,
+    bomb_case,
+    policy_case,
+    xml_case,
+)
+from tests.functional.fuzz_wire import signed_chunks
+
+BAD_NUMBERS = ["", "-1", "0", "abc", "1.5", " 1", "+1", "1_0", "0x10", "1e3", "\u0661",
+               "\uff11", "18446744073709551616", "99999999999999999999", "%", "1\x00",
+               "\xff"]
+BAD_TOKENS = ["", "null", "x", "=", "////", "%00", "\x00", "\u00e9", "A" * 5000,
+              "bnVsbA==", "eyJrIjoiY2FuYXJ5In0=", "!!!", "\ud800"]
+
+
+# -- aws-chunked ----------------------------------------------------------
+
+def _chunked_mutation(rng: random.Random, data: bytes):
+    """(name, fn(signer, seed) -> body, extra headers): a broken framing."""
+    kind = rng.choice(["bad-size", "neg-size", "short-size", "long-size", "huge-line",
+                       "no-final", "bad-sig", "no-sig", "extra-data", "trailer-cut",
+                       "trailer-undeclared", "trailer-bad-crc", "decoded-len"])
+    extra: dict[str, str] = {}
+
+    def frames(signer, seed):
+        return signed_chunks(signer, seed, data, rng.choice([1024, 8192]))
+
+    if kind.startswith("trailer"):
+        crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+        if kind == "trailer-bad-crc":
+            crc = base64.b64encode(b"\0\0\0\1").decode()
+        extra = {"x-amz-trailer": "x-amz-checksum-crc32", "payload": "STREAMING-UNSIGNED-"
+                 "PAYLOAD-TRAILER"}
+        name = "x-amz-checksum-sha1" if kind == "trailer-undeclared" else "x-amz-checksum-crc32"
+        full = (b"%x\r\n%s\r\n0\r\n%s:%s\r\n\r\n" % (len(data), data, name.encode(),
+                                                     crc.encode()))
+        cut = full[:-rng.randrange(3, 12)] if kind == "trailer-cut" else full
+        return kind, (lambda signer, seed: cut), extra
+
+    def build(signer, seed):
+        chunks = frames(signer, seed)
+        i = rng.randrange(len(chunks) - 1) if len(chunks) > 1 else 0
+        head, _, rest = chunks[i].partition(b";")
+        if kind == "bad-size":
+            chunks[i] = b"zz;" + rest
+        elif kind == "neg-size":
+            chunks[i] = b"-" + head + b";" + rest
+        elif kind == "short-size":
+            chunks[i] = b"%x;" % max(0, int(head, 16) - 7) + rest
+        elif kind == "long-size":
+            chunks[i] = b"f" * 40 + b";" + rest
+        elif kind == "huge-line":
+            chunks[i] = head + b";" + b"x" * rng.choice([5000, 70000]) + b"=" + rest
+        elif kind == "no-final":
+            chunks = chunks[:-1]
+        elif kind == "bad-sig":
+            sig_at = chunks[i].index(b"=") + 1 + rng.randrange(64)
+            flipped = b"0" if chunks[i][sig_at:sig_at + 1] != b"0" else b"1"
+            chunks[i] = chunks[i][:sig_at] + flipped + chunks[i][sig_at + 1:]
+        elif kind == "no-sig":
+            chunks[i] = head + b"\r\n" + rest.split(b"\r\n", 1)[1]
+        elif kind == "extra-data":
+            chunks.append(b"garbage")
+        return b"".join(chunks)
+
+    if kind == "decoded-len":
+        extra = {"x-amz-decoded-content-length": rng.choice(
+            [str(len(data) + 1), str(max(0, len(data) - 1)), "-1", "abc", ""])}
+        return kind, (lambda signer, seed: b"".join(frames(signer, seed))), extra
+    return kind, build, extra
+
+
+def chunked_case(rng: random.Random, targets: Targets) -> Case:
+    data = rng.randbytes(rng.choice([1, 100, 5000, 40000]))  # 0: a valid empty body
+    kind, fn, extra = _chunked_mutation(rng, data)
+    payload = extra.pop("payload", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    headers = {"content-encoding": "aws-chunked",
+               "x-amz-decoded-content-length": str(len(data)), **extra}
+    if rng.random() < 0.5:
+        return Case("chunked", f"PutObject:{kind}", "PUT", targets.canary,
+                    rng.choice(targets.keys), headers=headers, payload=payload, chunked=fn)
+    return Case("chunked", f"UploadPart:{kind}", "PUT", targets.canary, targets.upload_key,
+                [("partNumber", "2"), ("uploadId", targets.upload_id)], headers,
+                payload=payload, chunked=fn)
+
+
+# -- Range and conditions ---------------------------------------------------
+
+RANGES = ["bytes=0-", "bytes=-0", "bytes=5-2", "bytes=abc", "bytes=0-1,2-3", "bytes=--1",
+          "items=0-1", "bytes=", "bytes= 1-2", "bytes=1 -2", "bytes=-", "bytes=0-0",
+          "bytes=99999999999999999999-", "bytes=-99999999999999999999", "bytes=1-2-3",
+          "bytes=\u0661-2", "bytes=1_0-20", "bytes=+1-2", "bytes=0x1-2", "\x00", "bytes=0-\xff",
+          "bytes=" + "0-1," * 2000 + "0-1"]
+DATES = ["", "garbage", "Thu, 01 Jan 1970 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT",
+         "Mon, 32 Foo 2020 99:99:99 GMT", "1", "-1", "2020-01-01T00:00:00Z", "\xff" * 20,
+         "Sun, 06 Nov 1994 08:49:37 GMT" * 200]
+ETAGS = ["", "*", '"x"', "W/\"x\"", '"' + "a" * 10000 + '"', ",,,", '*, "x"', "\x00"]
+CONDITIONS = ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since"]
+
+
+def range_case(rng: random.Random, targets: Targets) -> Case:
+    value = rng.choice(RANGES)
+    defect = None
+    if rng.random() < 0.05:
+        value, defect = f"bytes={LONG_DIGITS}-", "long-digits"
+    query = [("partNumber", rng.choice(["1", "2"]))] if rng.random() < 0.15 else []
+    return Case("range", f"Range:{value[:24]!r}", rng.choice(["GET", "HEAD"]), targets.canary,
+                rng.choice(targets.keys), query, {"range": value}, expect="ok", defect=defect)
+
+
+def condition_case(rng: random.Random, targets: Targets) -> Case:
+    headers = {}
+    for name in rng.sample(CONDITIONS, rng.randrange(1, 4)):
+        headers[name] = rng.choice(DATES if "since" in name else ETAGS)
+    if rng.random() < 0.6:
+        return Case("cond", "GetObject:" + ",".join(headers), rng.choice(["GET", "HEAD"]),
+                    targets.canary, rng.choice(targets.keys), headers=headers, expect="ok")
+    copy = {f"x-amz-copy-source-{n}": v for n, v in headers.items()}
+    copy["x-amz-copy-source"] = f"/{targets.canary}/{rng.choice(targets.keys)}"
+    if rng.random() < 0.3:
+        copy["x-amz-copy-source-range"] = rng.choice(RANGES)
+    return Case("cond", "CopyObject:" + ",".join(headers), "PUT", targets.scratch,
+                f"copy-{rng.randrange(50)}", headers=copy, expect="ok")
+
+
+# -- sub-resource query values ---------------------------------------------
+
+def _bad_value(rng: random.Random, numeric: bool) -> tuple[str, str | None]:
+    if rng.random() < 0.03:
+        return LONG_DIGITS, "long-digits"
+    return rng.choice(BAD_NUMBERS if numeric and rng.random() < 0.8 else BAD_TOKENS), None
+
+
+LIST_PARAMS = {
+    "ListObjects": ([], {"max-keys": 1, "marker": 0, "prefix": 0, "delimiter": 0,
+                         "encoding-type": 0}),
+    "ListObjectsV2": ([("list-type", "2")], {"max-keys": 1, "continuation-token": 0,
+                                            "start-after": 0, "encoding-type": 0,
+                                            "fetch-owner": 0, "delimiter": 0}),
+    "ListObjectVersions": ([("versions", None)], {"max-keys": 1, "key-marker": 0,
+                                                  "version-id-marker": 0, "encoding-type": 0}),
+    "ListMultipartUploads": ([("uploads", None)], {"max-uploads": 1, "key-marker": 0,
+                                                   "upload-id-marker": 0, "encoding-type": 0}),
+}
+
+
+def query_case(rng: random.Random, targets: Targets) -> Case:
+    roll = rng.random()
+    if roll < 0.35:
+        op = rng.choice(list(LIST_PARAMS))
+        base, params = LIST_PARAMS[op]
+        name = rng.choice(list(params))
+        value, defect = _bad_value(rng, bool(params[name]))
+        return Case("query", f"{op}:{name}", "GET", targets.canary, None,
+                    base + [(name, value)], expect="ok", defect=defect)
+    key = rng.choice(targets.keys)
+    if roll < 0.55:
+        name = rng.choice(["versionId", "partNumber"])
+        value, defect = _bad_value(rng, name == "partNumber")
+        return Case("query", f"GetObject:{name}", rng.choice(["GET", "HEAD"]), targets.canary,
+                    key, [(name, value)], expect="ok", defect=defect)
+    if roll < 0.65:
+        value, defect = _bad_value(rng, False)
+        op, method, sub = rng.choice([("DeleteObject", "DELETE", []),
+                                      ("DeleteObjectTagging", "DELETE", [("tagging", None)]),
+                                      ("GetObjectAcl", "GET", [("acl", None)])])
+        return Case("query", f"{op}:versionId", method, targets.canary, key,
+                    sub + [("versionId", value)], expect="ok", defect=defect)
+    if roll < 0.8:
+        value, defect = _bad_value(rng, True)
+        return Case("query", "UploadPart:partNumber", "PUT", targets.canary, targets.upload_key,
+                    [("partNumber", value), ("uploadId", targets.upload_id)], body=b"part",
+                    defect=defect)
+    value, defect = _bad_value(rng, False)
+    op = rng.choice([("GET", "ListParts"), ("DELETE", "AbortMultipartUpload"),
+                     ("PUT", "UploadPart"), ("POST", "CompleteMultipartUpload")])
+    query = [("uploadId", value)]
+    if op[1] == "UploadPart":
+        query.append(("partNumber", "1"))
+    if op[1] == "ListParts" and rng.random() < 0.5:
+        query = [("uploadId", targets.upload_id),
+                 (rng.choice(["max-parts", "part-number-marker"]), _bad_value(rng, True)[0])]
+    return Case("query", f"{op[1]}:uploadId", op[0], targets.canary, targets.upload_key, query,
+                body=b"<CompleteMultipartUpload/>" if op[0] == "POST" else b"",
+                expect="ok" if op[1] == "ListParts" else "4xx", defect=defect)
+
+
+# -- keys ---------------------------------------------------------------------
+
+KEYS = [b"a\x00b", b"\x00", b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"ok\xe9", b"..", b".",
+        b"../../etc/passwd", b"a/../../b", b"./a", b"//a", b"a//b", b"/", b"a/", b"%00",
+        b"\x01\x02\x1f\x7f", b"\r\nX-Injected: 1", "\u202e\ufeff".encode(), b"k" * 1024,
+        b"k" * 1025, b"\xe2\x82" * 600, b" ", b"a b+c", b"?versionId=x", b"#frag"]
+
+
+def key_case(rng: random.Random, targets: Targets) -> Case:
+    key = rng.choice(KEYS)
+    if rng.random() < 0.2:
+        key = key + rng.randbytes(rng.randrange(1, 8))
+    method = rng.choice(["PUT", "PUT", "GET", "HEAD", "DELETE", "COPY", "MPU", "TAG"])
+    raw = None
+    if rng.random() < 0.1:  # unencoded bytes in the request line
+        raw = f"/{targets.scratch}/".encode() + key.replace(b" ", b"%20")
+    body = rng.randbytes(rng.randrange(0, 64))
+    if method == "COPY":
+        source = f"/{targets.scratch}/".encode() + key
+        return Case("key", "CopyObject:source", "PUT", targets.scratch, "copy-dest",
+                    headers={"x-amz-copy-source": source}, expect="ok")
+    if method == "MPU":
+        return Case("key", "CreateMultipartUpload", "POST", targets.scratch, key,
+                    [("uploads", None)], expect="ok", raw_target=raw)
+    if method == "TAG":
+        return Case("key", "PutObjectTagging", "PUT", targets.scratch, key, [("tagging", None)],
+                    body=b"<Tagging><TagSet></TagSet></Tagging>", expect="ok", raw_target=raw)
+    return Case("key", f"{method}Object", method, targets.scratch, key,
+                body=body if method == "PUT" else b"", expect="ok", raw_target=raw,
+                roundtrip=method == "PUT" and raw is None)
+
+
+# -- unsigned and mis-signed --------------------------------------------------
+
+EXPIRES = ["0", "-1", "1", "604800", "abc", "", "1.5", "99999999999"]
+
+
+def auth_case(rng: random.Random, targets: Targets) -> Case:
+    key = rng.choice(targets.keys)
+    write = rng.random() < 0.5
+    method, body = ("PUT", b"overwritten") if write else (rng.choice(["GET", "HEAD"]), b"")
+    kind = rng.choice(["none", "bad-sig", "wrong-secret", "wrong-key", "old-date",
+                       "garbage-auth", "sha-mismatch", "sha-garbage", "presign", "both",
+                       "v2"])
+    expect = "4xx"
+    if kind == "presign":
+        expires = rng.choice(EXPIRES)
+        if expires in ("604800", "1") and not write:
+            expect = "ok"
+        elif write:
+            kind = "presign-tampered"
+        return Case("auth", f"{kind}:{expires}", method, targets.canary, key, body=body,
+                    auth=f"{kind}:{expires}", expect=expect)
+    return Case("auth", f"{method}:{kind}", method, targets.canary, key, body=body, auth=kind,
+                expect=expect)
+
+
+# -- known defects (branch i20-limits) ---------------------------------------
+
+def defect_cases(targets: Targets) -> list[Case]:
+    """One probe of each defect fixed on C's branch, with the answer it must get."""
+    part = (b"<Part><PartNumber>1</PartNumber><ETag>" + targets.defect_etag.encode()
+            + b"</ETag></Part>")
+    cmu = [b"<Wrap>" * 200 + part + b"</Wrap>" * 200,
+           b"<Junk/>" * 10_000 + b"<Wrap>" + part + b"</Wrap>"]
+    return [
+        Case("defect", "Range:10000 digits", "GET", targets.canary, targets.keys[0],
+             headers={"range": f"bytes={LONG_DIGITS}-"}, expect="ok", defect="long-digits"),
+        Case("defect", "max-keys:10000 digits", "GET", targets.canary, None,
+             [("max-keys", LONG_DIGITS)], expect="ok", defect="long-digits"),
+        Case("defect", "partNumber:10000 digits", "GET", targets.canary, targets.keys[0],
+             [("partNumber", LONG_DIGITS)], expect="ok", defect="long-digits"),
+        Case("defect", "Authorization:20KB", "GET", targets.canary, targets.keys[0],
+             headers={"authorization": "AWS4-HMAC-SHA256 Credential=" + "a" * 20_000},
+             auth="raw", expect="answered", defect="header-size"),
+        Case("defect", "header line:17KB", "GET", targets.canary, targets.keys[0],
+             headers={"x-long": "b" * 17_000}, expect="answered", defect="header-size",
+             auth="none"),
+        Case("defect", "header block:200x500B", "GET", targets.canary, targets.keys[0],
+             headers={f"x-h{i}": "c" * 500 for i in range(200)}, expect="answered",
+             defect="header-size", auth="none"),
+        Case("defect", "X-Amz-Expires:604801", "GET", targets.canary, targets.keys[0],
+             auth="presign:604801", expect=(400, "AuthorizationQueryParametersError"),
+             defect="presign-expires"),
+    ] + [Case("defect", f"CMU:{name}", "POST", targets.scratch, targets.defect_upload_key,
+              [("uploadId", targets.defect_upload_id)],
+              body=b"<CompleteMultipartUpload>" + inner + b"</CompleteMultipartUpload>",
+              expect=(400, "MalformedXML"), defect="cmu-shape")
+         for name, inner in zip(["Part in 200 nested wrappers",
+                                 "10000 unknown elements, Part in a wrapper"], cmu)]
+
+
+FAMILIES = [(xml_case, 30), (policy_case, 4), (chunked_case, 14), (range_case, 8),
+            (condition_case, 8), (query_case, 16), (key_case, 10), (auth_case, 10)]
+
+
+def generate(seed: int, count: int, targets: Targets) -> list[Case]:
+    """``count`` cases, the same for the same seed and targets."""
+    rng = random.Random(seed)
+    makers = [maker for maker, _ in FAMILIES]
+    weights = [weight for _, weight in FAMILIES]
+    return [rng.choices(makers, weights)[0](rng, targets) for _ in range(count)]
+
+
+def bombs(seed: int, count: int, targets: Targets) -> list[Case]:
+    rng = random.Random(seed ^ 0xB0B)
+    return [bomb_case(rng, targets) for _ in range(count)]

@@ -67,6 +67,8 @@ class Targets:
     defect_upload_key: str = ""
     defect_upload_id: str = ""
     defect_etag: str = ""
+    lock: str = ""              # a bucket with object lock, for retention documents
+    lock_key: str = ""
 
 
 NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
@@ -100,6 +102,9 @@ XML_OPS = [
      "</ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>"),
     ("PUT", "bucket", "object-lock", "<ObjectLockConfiguration><ObjectLockEnabled>Enabled"
      "</ObjectLockEnabled></ObjectLockConfiguration>"),
+    ("PUT", "lockbucket", "object-lock", "<ObjectLockConfiguration><ObjectLockEnabled>Enabled"
+     "</ObjectLockEnabled><Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days>"
+     "</DefaultRetention></Rule></ObjectLockConfiguration>"),
     ("PUT", "bucket", "ownershipControls", "<OwnershipControls><Rule><ObjectOwnership>"
      "BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>"),
     ("PUT", "bucket", "publicAccessBlock", "<PublicAccessBlockConfiguration><BlockPublicAcls>"
@@ -116,9 +121,9 @@ XML_OPS = [
      "</AccessControlList></AccessControlPolicy>"),
     ("PUT", "object", "tagging", "<Tagging><TagSet><Tag><Key>n</Key><Value>v</Value></Tag>"
      "</TagSet></Tagging>"),
-    ("PUT", "object", "retention", "<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>"
+    ("PUT", "lockobject", "retention", "<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>"
      "2030-01-01T00:00:00Z</RetainUntilDate></Retention>"),
-    ("PUT", "object", "legal-hold", "<LegalHold><Status>ON</Status></LegalHold>"),
+    ("PUT", "lockobject", "legal-hold", "<LegalHold><Status>ON</Status></LegalHold>"),
     ("POST", "upload", "uploadId", "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
      "<ETag>\"0\"</ETag></Part></CompleteMultipartUpload>"),
     ("POST", "object", "restore", "<RestoreRequest><Days>1</Days></RestoreRequest>"),
@@ -177,25 +182,30 @@ def corrupt_xml(rng: random.Random, template: str) -> tuple[str, bytes]:
 
 
 def _xml_target(op, targets: Targets, rng):
+    """(bucket, key, query) an XML operation is sent to."""
     method, level, sub, template = op
     query = [] if sub is None else [(sub, None)]
     if level == "bucket":
-        return method, None, query
+        return targets.canary, None, query
+    if level == "lockbucket":
+        return targets.lock or targets.canary, None, query
+    if level == "lockobject" and targets.lock:
+        return targets.lock, targets.lock_key, query
     if level == "upload":
-        return method, targets.upload_key, [("uploadId", targets.upload_id)]
-    return method, rng.choice(targets.keys), query
+        return targets.canary, targets.upload_key, [("uploadId", targets.upload_id)]
+    return targets.canary, rng.choice(targets.keys), query
 
 
 def xml_case(rng: random.Random, targets: Targets) -> Case:
     op = rng.choice(XML_OPS)
-    method, key, query = _xml_target(op, targets, rng)
+    bucket, key, query = _xml_target(op, targets, rng)
     kind, body = corrupt_xml(rng, op[3])
     headers = {"content-type": "application/xml"}
     if rng.random() < 0.8:
         from tests.functional.fuzz_wire import content_md5
         headers["content-md5"] = content_md5(body)
     name = op[2] or "CreateBucket"
-    return Case("xml", f"{name}:{kind}", method, targets.canary, key, query, headers, body)
+    return Case("xml", f"{name}:{kind}", op[0], bucket, key, query, headers, body)
 
 
 def policy_case(rng: random.Random, targets: Targets) -> Case:
@@ -222,10 +232,10 @@ def policy_case(rng: random.Random, targets: Targets) -> Case:
 def bomb_case(rng: random.Random, targets: Targets) -> Case:
     """XXE (an external entity) or billion-laughs to one XML operation."""
     op = rng.choice(XML_OPS)
-    method, key, query = _xml_target(op, targets, rng)
+    bucket, key, query = _xml_target(op, targets, rng)
     root = op[3][1:op[3].index(">")].split()[0]
     kind = rng.choice(["laughs", "xxe"])
     body = BILLION_LAUGHS if kind == "laughs" else xxe(root)
     from tests.functional.fuzz_wire import content_md5
-    return Case("bomb", f"{op[2] or 'CreateBucket'}:{kind}", method, targets.canary, key, query,
+    return Case("bomb", f"{op[2] or 'CreateBucket'}:{kind}", op[0], bucket, key, query,
                 {"content-type": "application/xml", "content-md5": content_md5(body)}, body)

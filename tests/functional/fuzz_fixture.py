@@ -60,9 +60,12 @@ def _configure(s3, bucket: str) -> list[str]:
 
 def create(s3, seed: int) -> Targets:
     """The canary and scratch buckets, their objects and uploads."""
-    canary, scratch = f"fuzz-canary-{seed}", f"fuzz-scratch-{seed}"
+    canary, scratch, lock = (f"fuzz-canary-{seed}", f"fuzz-scratch-{seed}",
+                             f"fuzz-lock-{seed}")
     for bucket in (canary, scratch):
         s3.create_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=lock, ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket=lock, Key="locked/a", Body=b"held by nothing yet")
     refused = _configure(s3, canary)
     sizes = {"canary/a": 1024, "canary/b": 100 * 1024, KEYS[2]: 3000, "canary/empty": 0}
     for key, size in sizes.items():
@@ -78,7 +81,7 @@ def create(s3, seed: int) -> Targets:
     etag = s3.upload_part(Bucket=scratch, Key="defect-cmu", UploadId=defect, PartNumber=1,
                           Body=b"d" * 100)["ETag"]
     targets = Targets(canary, scratch, list(KEYS), "canary/mpu", upload, "defect-cmu",
-                      defect, etag)
+                      defect, etag, lock, "locked/a")
     targets.refused = refused  # type: ignore[attr-defined]
     return targets
 
@@ -108,6 +111,15 @@ def snapshot(s3, targets: Targets) -> dict:
         state[f"object {where}"] = obj
         state[f"tagging {where}"] = _call(s3.get_object_tagging, **ident)
         state[f"acl {where}"] = _call(s3.get_object_acl, **ident)
+    if targets.lock:
+        state["lock configuration"] = _call(s3.get_object_lock_configuration,
+                                            Bucket=targets.lock)
+        state["lock versions"] = locked = _call(s3.list_object_versions, Bucket=targets.lock)
+        for version in locked.get("Versions", []):
+            ident = dict(Bucket=targets.lock, Key=version["Key"],
+                         VersionId=version["VersionId"])
+            state[f"retention {version['Key']}"] = _call(s3.get_object_retention, **ident)
+            state[f"legal hold {version['Key']}"] = _call(s3.get_object_legal_hold, **ident)
     state["uploads"] = _call(s3.list_multipart_uploads, Bucket=bucket)
     state["parts"] = _call(s3.list_parts, Bucket=bucket, Key=targets.upload_key,
                            UploadId=targets.upload_id)

@@ -291,8 +291,104 @@ def defect_cases(targets: Targets) -> list[Case]:
                                  "10000 unknown elements, Part in a wrapper"], cmu)]
 
 
+# -- headers of writes, copy sources, browser POST forms ---------------------
+
+#: Headers whose value here no server may accept on a write: each PUT to a
+#: canary key carrying one must be refused, the canary unchanged.
+BAD_WRITE_HEADERS = [
+    ("x-amz-acl", ["bogus", "private,public-read"]),
+    ("x-amz-storage-class", ["BOGUS", "GLACIERX"]),
+    ("x-amz-server-side-encryption", ["AES", "aws:kms:x"]),
+    ("x-amz-server-side-encryption-customer-algorithm", ["AES256"]),
+    ("x-amz-tagging", ["a=1&a=2", "=x", "k" * 129 + "=v",
+                       "&".join(f"k{i}=v" for i in range(11))]),
+    ("x-amz-grant-read", ["garbage", "id=", "uri=http://example.com/x", "emailAddress="]),
+    ("x-amz-object-lock-mode", ["BOGUS", "GOVERNANCE"]),
+    ("x-amz-object-lock-retain-until-date", ["garbage", "2030-01-01T00:00:00Z"]),
+    ("x-amz-object-lock-legal-hold", ["MAYBE", "ON"]),
+    ("content-md5", ["", "x", "AAAAAAAAAAAAAAAAAAAAAA==", "=" * 24]),
+    ("x-amz-checksum-crc32", ["", "AAAAAA==", "!!!!", "AAAAAAAAAAAAAAAA"]),
+    ("x-amz-checksum-sha256", ["AAAA"]),
+    ("x-amz-sdk-checksum-algorithm", ["MD5", "bogus"]),
+    ("x-amz-website-redirect-location", ["no-slash", "ftp://x"]),
+    ("x-amz-meta-" + "m" * 3000, ["v"]),
+    ("x-amz-meta-big", ["v" * 3000]),
+    ("x-amz-expected-bucket-owner", ["000000000000", "garbage"]),
+]
+BAD_SOURCES = ["", "/", "nobucket", "/nobucket/k", "%zz", "/%00/k", "/b/" + "k" * 1100,
+               "?versionId=x", "/{bucket}/canary/a?versionId=bogus",
+               "/{bucket}/canary%2Fa%", "\u00ff", "/{bucket}/" + "..%2F" * 50]
+
+
+def write_header_case(rng: random.Random, targets: Targets) -> Case:
+    name, values = rng.choice(BAD_WRITE_HEADERS)
+    value = rng.choice(values)
+    key = rng.choice(targets.keys)
+    if rng.random() < 0.15:
+        return Case("header", f"CopyObject:{name[:40]}", "PUT", targets.canary, key,
+                    headers={name: value, "x-amz-copy-source": f"/{targets.canary}/{key}"},
+                    expect="4xx")
+    return Case("header", f"PutObject:{name[:40]}", "PUT", targets.canary, key,
+                headers={name: value}, body=b"must not be stored")
+
+
+def copy_source_case(rng: random.Random, targets: Targets) -> Case:
+    source = rng.choice(BAD_SOURCES).replace("{bucket}", targets.canary)
+    if rng.random() < 0.5:
+        return Case("copy", "UploadPartCopy:source", "PUT", targets.canary, targets.upload_key,
+                    [("partNumber", "3"), ("uploadId", targets.upload_id)],
+                    {"x-amz-copy-source": source})
+    return Case("copy", "CopyObject:source", "PUT", targets.canary, rng.choice(targets.keys),
+                headers={"x-amz-copy-source": source})
+
+
+def _form(parts: list[tuple[str, bytes]], boundary: bytes) -> bytes:
+    out = b""
+    for name, value in parts:
+        out += (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="'
+                + name.encode() + b'"' + (b'; filename="f"' if name == "file" else b"")
+                + b"\r\n\r\n" + value + b"\r\n")
+    return out + b"--" + boundary + b"--\r\n"
+
+
+def form_case(rng: random.Random, targets: Targets) -> Case:
+    """A browser POST upload to the canary bucket: never with a valid
+    policy signature, so always refused, however it is framed."""
+    boundary = rng.choice([b"b0undary", b"x" * 70, b"x" * 71, b"", b"\xff\xfe", b"a b"])
+    fields = [("key", rng.choice([b"canary/a", b"${filename}", b"", b"\xff", b"k" * 1100])),
+              ("acl", rng.choice([b"private", b"bogus"])),
+              ("policy", rng.choice([b"", b"!!!", b"eyJ9", b"e30=", b"A" * 30000])),
+              ("x-amz-algorithm", b"AWS4-HMAC-SHA256"),
+              ("x-amz-credential", rng.choice([b"accessKey1/20260101/us-east-1/s3/aws4_request",
+                                               b"garbage"])),
+              ("x-amz-date", b"20260101T000000Z"),
+              ("x-amz-signature", rng.choice([b"0" * 64, b""])),
+              ("file", rng.randbytes(rng.randrange(0, 3000)))]
+    rng.shuffle(fields) if rng.random() < 0.3 else None
+    body = _form(fields, boundary)
+    kind = rng.choice(["plain", "truncated", "no-close", "dup", "huge-field", "bad-header"])
+    if kind == "truncated":
+        body = body[:rng.randrange(1, len(body))]
+    elif kind == "no-close":
+        body = body[:body.rindex(b"--" + boundary + b"--")]
+    elif kind == "dup":
+        body = _form(fields[:2] + fields, boundary)
+    elif kind == "huge-field":
+        body = _form([("x-amz-meta-x", b"v" * 100_000)] + fields, boundary)
+    elif kind == "bad-header":
+        body = body.replace(b"Content-Disposition: form-data",
+                            b"Content-Disposition: " + b"x" * 9000, 1)
+    form = b"multipart/form-data"
+    content_type = rng.choice([form + b"; boundary=" + boundary, form,
+                               form + b'; boundary="' + boundary, b"text/plain",
+                               form + b"; boundary=" + boundary * 3])
+    return Case("form", f"PostObject:{kind}", "POST", targets.canary, None,
+                headers={"content-type": content_type.decode("latin-1")}, body=body, auth="none")
+
+
 FAMILIES = [(xml_case, 30), (policy_case, 4), (chunked_case, 14), (range_case, 8),
-            (condition_case, 8), (query_case, 16), (key_case, 10), (auth_case, 10)]
+            (condition_case, 8), (query_case, 16), (key_case, 10), (auth_case, 10),
+            (write_header_case, 8), (copy_source_case, 4), (form_case, 5)]
 
 
 def generate(seed: int, count: int, targets: Targets) -> list[Case]:

@@ -31,7 +31,7 @@ class FuzzRun(S3TestCase):
 
     def run_seed(self, seed: int, count: int = 300, bombs: int = 20) -> None:
         targets = fuzz_fixture.create(self.s3, seed)
-        for bucket in (targets.canary, targets.scratch):
+        for bucket in (targets.canary, targets.scratch, targets.lock):
             self.addCleanup(_empty, self.s3, bucket)
         fuzzer = Fuzzer("127.0.0.1", self.server.port, pid=self.server.pid,
                         log_path=self.server.log_path)

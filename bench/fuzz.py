@@ -29,8 +29,9 @@ from tests.functional.server import ServerProcess  # noqa: E402
 def markdown(report, args, started: str) -> str:
     lines = [f"# Fuzzer — {started[:10]}", "",
              f"`.venv/bin/python bench/fuzz.py -n {args.n} --seed {args.seed} "
-             f"--bombs {args.bombs}` (started {started} UTC; one all-in-one twistd, file "
-             "backend, shared 2-core machine).", "",
+             f"--bombs {args.bombs}{' --split' if args.split else ''}` (started {started} "
+             f"UTC; {'a --mode s3 front on a --mode dmd' if args.split else 'one all-in-one'}"
+             " twistd, file backend, shared 2-core machine).", "",
              f"Verdict: **{'PASS' if report.ok else 'FAIL'}** (known defects apart).", "",
              "```", report.summary(), "```", ""]
     return "\n".join(lines)
@@ -42,10 +43,18 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--bombs", type=int, default=200, help="XXE/billion-laughs cases")
     parser.add_argument("--out", type=Path, help="write the Markdown report here")
+    parser.add_argument("--split", action="store_true",
+                        help="a --mode s3 front on a --mode dmd (the fuzz goes through RPC)")
     args = parser.parse_args(argv)
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     workdir = Path(tempfile.mkdtemp(prefix="fuzz-"))
-    server = ServerProcess(workdir / "server")
+    dmd = None
+    if args.split:
+        dmd = ServerProcess(workdir / "dmd", mode="dmd")
+        dmd.start()
+        server = ServerProcess(workdir / "server", mode="s3", dmd=dmd)
+    else:
+        server = ServerProcess(workdir / "server")
     server.start()
     try:
         s3 = boto3_client(server, workdir)
@@ -55,9 +64,14 @@ def main(argv=None) -> int:
                             fuzz_fixture.snapshot, fuzz_fixture.differences,
                             progress=lambda n, r: print(f"{n} sent, {len(r.failures)} "
                                                         "failures", flush=True))
-        alive = server.alive()
+        alive = server.alive() and (dmd is None or dmd.alive())
     finally:
         server.destroy()
+        if dmd is not None:
+            dmd.destroy()
+            dmd_tracebacks = [line for line in dmd.log_path.read_text(errors="replace")
+                              .splitlines() if "Traceback" in line]
+            report.tracebacks += [f"dmd: {line}" for line in dmd_tracebacks]
     print(report.summary())
     if not alive:
         print("the server died during the run; log:", server.log_path)

@@ -113,8 +113,11 @@ def markdown(samples: list[dict], stats, verdict: dict, meta: dict, png: str) ->
 def write_outputs(prefix: Path, samples: list[dict], stats, verdict: dict, meta: dict) -> None:
     prefix = Path(prefix)
     png = prefix.with_suffix(".png")
-    plot(png, samples, meta["warmup_s"], f"soak {meta['started']} UTC, "
-         f"{meta['connections']} connections")
+    try:
+        plot(png, samples, meta["warmup_s"], f"soak {meta['started']} UTC, "
+             f"{meta['connections']} connections")
+    except ImportError:  # the test extra has no matplotlib; bench/setup.sh installs it
+        print("matplotlib is not installed: no plot (bench/setup.sh installs it)")
     prefix.with_suffix(".json").write_text(json.dumps(
         {"meta": meta, "verdict": verdict, "samples": samples,
          "ops": dict(stats.ops), "errors": dict(stats.errors)}, indent=1))

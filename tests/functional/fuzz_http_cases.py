@@ -402,3 +402,56 @@ def generate(seed: int, count: int, targets: Targets) -> list[Case]:
 def bombs(seed: int, count: int, targets: Targets) -> list[Case]:
     rng = random.Random(seed ^ 0xB0B)
     return [bomb_case(rng, targets) for _ in range(count)]
+
+
+# -- HTTP framing ----------------------------------------------------------------
+
+def framing_case(rng: random.Random, targets: Targets) -> Case:
+    """A PUT to a canary key whose HTTP framing is broken (Transfer-Encoding
+    chunked torn or mixed with Content-Length, odd methods and targets):
+    refused, or answered below 500 for the odd-but-legal ones."""
+    key = rng.choice(targets.keys)
+    data = b"never stored" * rng.randrange(1, 50)
+    # (a chunked body without its last chunk is a stall, not a malformed
+    # request: the body-stall timeout's business, not the fuzzer's)
+    kind = rng.choice(["te-bad-size", "te-and-cl", "te-unknown", "cl-twice",
+                       "cl-negative", "cl-short", "method", "absolute-uri", "asterisk"])
+    headers: dict[str, str] = {}
+    body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data)
+    method, expect, raw = "PUT", "4xx", None
+    if kind == "te-bad-size":
+        headers["transfer-encoding"] = "chunked"
+        body = b"zz\r\n" + data + b"\r\n0\r\n\r\n"
+    elif kind == "te-and-cl":
+        headers.update({"transfer-encoding": "chunked", "content-length": "3"})
+        body = b"zz\r\n" + body  # torn either way
+    elif kind == "te-unknown":
+        headers["transfer-encoding"] = rng.choice(["gzip", "chunked, gzip", "identity, zz"])
+    elif kind == "cl-twice":
+        headers["content-length"] = f"{len(data)}, {len(data) + 1}"
+        body = data
+    elif kind == "cl-negative":
+        headers["content-length"] = rng.choice(["-1", "abc", "1e3", "0x10"])
+        body = data
+    elif kind == "cl-short":
+        headers["content-length"] = "5"
+        headers["content-md5"] = _md5(data)
+        body = data  # the rest reads as a second, garbage request
+    elif kind == "method":
+        method, expect = rng.choice(["PATCH", "PROPFIND", "TRACE", "CONNECT", "FOO", "get"]), "ok"
+        body = b""
+    elif kind == "absolute-uri":
+        raw, expect, body = (f"http://127.0.0.1/{targets.canary}/x".encode(), "ok", b"")
+        method = "GET"
+    else:
+        raw, expect, method, body = b"*", "ok", "OPTIONS", b""
+    return Case("framing", f"{method}:{kind}", method, targets.canary, key, headers=headers,
+                body=body, payload="unsigned", expect=expect, raw_target=raw)
+
+
+def _md5(data: bytes) -> str:
+    from tests.functional.fuzz_wire import content_md5
+    return content_md5(data)
+
+
+FAMILIES.append((framing_case, 4))

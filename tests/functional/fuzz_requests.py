@@ -86,7 +86,8 @@ def prepare(case: Case, signer: Signer, host: str, rng_pick: int = 0):
             raw_query = signer.presign(case.method, path, case.query, host, "60")
         elif kind == "v2":
             headers["authorization"] = "AWS accessKey1:c2lnbmF0dXJl"
-    headers.setdefault("content-length", str(len(body)))
+    if "transfer-encoding" not in headers:
+        headers.setdefault("content-length", str(len(body)))
     target = case.raw_target or path.encode()
     if raw_query:
         target += b"?" + raw_query.encode("latin-1", "replace")

@@ -159,7 +159,7 @@ class Report:
             lines.append(f"known defects' probes ({self.defect_tracebacks} tracebacks):")
         for o in self.defects:
             lines.append(f"  known defect {o.case.defect} ({o.case.op}): "
-                         f"{'still present: ' + o.reason if o.reason else 'fixed'} "
+                         f"{'fails: ' + o.reason if o.reason else 'passes'} "
                          f"(got {o.reply.status} {o.reply.code})")
         return "\n".join(lines)
 

@@ -76,7 +76,8 @@ class Mechanisms(SynchronousTestCase):
         self.assertEqual((result.account, result.version), (None, None))
         self.assertIsNone(result.payload.make_decoder())
         sha = "a" * 64
-        result = authenticate(raw_info("PUT", "/b/k", {"x-amz-content-sha256": sha.upper()}),
+        result = authenticate(raw_info("PUT", "/b/k", {"x-amz-content-sha256": sha.upper(),
+                                                       "content-length": "3"}),
                               store(), BOTO_NOW)
         self.assertEqual(result.payload.sha256, sha)
 
@@ -255,11 +256,51 @@ class QueryV4(SynchronousTestCase):
 
     def test_content_sha256_header(self):
         sha = "b" * 64
-        request = AWSRequest(method="PUT", url=URL, headers={"X-Amz-Content-SHA256": sha})
+        request = AWSRequest(method="PUT", url=URL, headers={"X-Amz-Content-SHA256": sha,
+                                                             "Content-Length": "3"})
         with frozen_botocore_clock():
             S3SigV4QueryAuth(GOOD, "s3", "us-east-1").add_auth(request)
         result = authenticate(info_from_botocore(request), store(), BOTO_NOW)
         self.assertEqual(result.payload.sha256, sha)
+
+
+class DigestWithoutBody(SynchronousTestCase):
+    """A hex x-amz-content-sha256 on a request without a body must be the
+    empty body's: no handler reads a GET's body, so nothing else would
+    notice (found by the fuzzer: a mismatched GET was served)."""
+
+    def fails(self, info):
+        with self.assertRaises(S3Error) as caught:
+            authenticate(info, store(), BOTO_NOW)
+        self.assertEqual(caught.exception.code, "XAmzContentSHA256Mismatch")
+        return caught.exception
+
+    def test_signed_get(self):
+        other = "c" * 64
+
+        class Other(S3SigV4Auth):
+            def payload(self, request):
+                return other
+
+        info = v4_header(signer=Other)
+        self.assertEqual(info.header("x-amz-content-sha256"), other)
+        error = self.fails(info)
+        self.assertEqual(error.extra["ClientComputedContentSHA256"], other)
+        self.assertEqual(error.extra["S3ComputedContentSHA256"], sigv4.EMPTY_SHA256)
+
+    def test_presigned_and_anonymous(self):
+        request = AWSRequest(method="GET", url=URL, headers={"X-Amz-Content-SHA256": "d" * 64})
+        with frozen_botocore_clock():
+            S3SigV4QueryAuth(GOOD, "s3", "us-east-1").add_auth(request)
+        self.fails(info_from_botocore(request))
+        self.fails(raw_info("GET", "/b/k", {"x-amz-content-sha256": "e" * 64}))
+
+    def test_empty_digest_and_bodies_pass(self):
+        result = authenticate(v4_header(), store(), BOTO_NOW)
+        self.assertEqual(result.payload.sha256, sigv4.EMPTY_SHA256)
+        result = authenticate(v4_header(body=b"data"), store(), BOTO_NOW)
+        self.assertEqual(result.payload.sha256,
+                         "3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7")
 
 
 class V2(SynchronousTestCase):

@@ -183,7 +183,18 @@ def _unsigned_payload(info: RequestInfo, content_sha: str | None) -> PayloadChec
     if content_sha in STREAMING_TOKENS:
         raise S3Error("InvalidRequest", f"x-amz-content-sha256 {content_sha} requires "
                       "Signature Version 4 authentication")
-    return PayloadCheck(sha256=content_sha.lower())
+    return _declared_digest(info, content_sha)
+
+
+def _declared_digest(info: RequestInfo, content_sha: str) -> PayloadCheck:
+    """The body check of a hex x-amz-content-sha256.  A request without a
+    body is checked here: its handler reads no body, so nothing else would
+    notice that the digest is not the empty body's (AWS refuses it)."""
+    digest = content_sha.lower()
+    if digest != sigv4.EMPTY_SHA256 and not _has_body(info):
+        raise S3Error("XAmzContentSHA256Mismatch", ClientComputedContentSHA256=digest,
+                      S3ComputedContentSHA256=sigv4.EMPTY_SHA256)
+    return PayloadCheck(sha256=digest)
 
 
 def _streaming(info: RequestInfo, token: str,
@@ -279,7 +290,7 @@ def _v4_payload(info: RequestInfo, content_sha: str | None, key: bytes, scope: _
         return _streaming(info, content_sha, (key, scope.text, timestamp, seed))
     if content_sha is None or content_sha == UNSIGNED_PAYLOAD:
         return UNCHECKED if content_sha else PayloadCheck(sha256=sigv4.EMPTY_SHA256)
-    return PayloadCheck(sha256=content_sha.lower())
+    return _declared_digest(info, content_sha)
 
 
 def _v4_header(info: RequestInfo, accounts: AccountStore, now: float, max_skew: float,

@@ -85,6 +85,7 @@ class Site:
                               clock=self.clock, accounts=config.accounts)
         # as tap.makeService does (trees without inline objects: no effect)
         backend_obj.locations.inline_max = getattr(config, "inline_max_size", 0)
+        self.backend = backend_obj
         resource = (S3Resource(backend_obj, self.clock, metrics=self.metrics) if metrics
                     else S3Resource(backend_obj, self.clock))
         self.site = StreamingSite(resource, reactor=self.clock)
@@ -145,6 +146,8 @@ def main() -> None:
     parser.add_argument("--metrics", default="off", choices=("off", "on", "both"),
                         help="a Prometheus registry on the site; both: off and on "
                         "interleaved in this run, medians compared")
+    parser.add_argument("--inline-max", type=int, default=None, metavar="BYTES",
+                        help="inlineDataMaxSize for this run (0: every PUT writes a data file)")
     parser.add_argument("--timed", type=int, default=None, metavar="K",
                         help="one pass of K requests of the first op (keys reused), no "
                         "timing: for instruction counts, e.g. valgrind --tool=callgrind "
@@ -216,6 +219,8 @@ def run(args, workdir: str) -> None:
 def prepare(args, workdir: str, metrics: bool):
     """A site with its bucket and objects; returns one_pass(op, round)."""
     site = Site(args.backend, workdir, metrics)
+    if getattr(args, "inline_max", None) is not None:
+        site.backend.locations.inline_max = args.inline_max
     signer = Presigner(HOST, now=datetime.datetime.fromtimestamp(
         site.clock.seconds(), datetime.timezone.utc))
     check(site.send(request("PUT", signer.path("PUT", BUCKET))), (200,), "create bucket")

@@ -135,8 +135,10 @@ class StoresService(service.Service):
 
 def build_backend(config, reactor, defer_to_thread, metrics=None):
     """(metadata service, data store, kv) for the configured backend; with
-    ``metrics``, the KV's batches and the file store's fsyncs are timed."""
+    ``metrics``, the KV's batches and the file store's fsyncs are timed.
+    A file store and the service get their data intents (data/sweep.py)."""
     from cloudserver.data.file import FileDataStore
+    from cloudserver.data.sweep import track_data
     from cloudserver.data.memory import MemoryDataStore
     from cloudserver.metadata.kv import LevelDBKV, MemoryKV
     from cloudserver.metadata.service import MetadataService
@@ -157,7 +159,9 @@ def build_backend(config, reactor, defer_to_thread, metrics=None):
         if hasattr(data, "on_fsync"):
             data.on_fsync = metrics.fsync
             metrics.register(DataPathCollector(config.data_path))
-    return MetadataService(kv, config.replication_group_id, reactor.seconds), data, kv
+    service = MetadataService(kv, config.replication_group_id, reactor.seconds)
+    track_data(config, kv, service, data, reactor.seconds)
+    return service, data, kv
 
 
 class KmsService(StoresService):
@@ -313,6 +317,9 @@ def makeService(options, reactor=None, env=None):
     locations = _locations(config, reactor, data, defer_to_thread, top)
     if mode != "s3":
         add_lifecycle(config, metadata, kv, locations, reactor, top, metrics)
+        from cloudserver.data.sweep import add_orphan_sweep
+
+        add_orphan_sweep(config, data, reactor, defer_to_thread, top, metrics)
         if mode == "dmd":
             if metrics is not None:
                 # the healthcheck's view of a dmd: its locations, no KMS

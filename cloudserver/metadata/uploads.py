@@ -149,8 +149,12 @@ class UploadStore:
     """
 
     def __init__(self, kv, *, bucket_exists: Callable[[str], bool],
-                 plan_object_put: Callable[..., tuple], commit: Callable[..., defer.Deferred]):
+                 plan_object_put: Callable[..., tuple], commit: Callable[..., defer.Deferred],
+                 intent_changes: Callable[..., tuple] | None = None):
         self.kv = kv
+        #: (new records, freed records) -> the data intents' (puts, deletes)
+        #: of their batch (cloudserver.metadata.intents)
+        self._intents = intent_changes or (lambda new, freed: ([], []))
         self._bucket_exists = bucket_exists
         self._plan_object_put = plan_object_put
         self._commit = commit
@@ -265,7 +269,10 @@ class UploadStore:
         pkey = part_key(upload_id, part_number)
         value = _encode(record)
         previous = self._mpu_current(pkey)
-        write = self.kv.write([(pkey, value)])
+        # The new part's data is committed; the replaced one's freed (a
+        # completion that claims it clears that again, in its later batch).
+        puts, deletes = self._intents((record,), (_decode(previous),) if previous else ())
+        write = self.kv.write([(pkey, value), *puts], deletes)
         claimed = self._mpu_staged.setdefault(pkey, [None, 0, set()])[2]
         d = self._mpu_stage(pkey, value, write)
 
@@ -338,6 +345,8 @@ class UploadStore:
             if pkey in self._mpu_staged:  # a re-upload in flight must not free it
                 self._mpu_staged[pkey][2].add(value)
         self._mpu_closing.add(upload_id)
+        puts, deletes = self._intents((md,), unused)
+        data = (list(data[0]) + puts, list(data[1]) + deletes)
         d = self._commit(bucket, okey, changes, result, [ukey, *parts], data=data)
         d.addBoth(self._release, self._mpu_closing.discard, upload_id)
         return d.addCallback(lambda result: {"result": result, "unused": unused})
@@ -364,7 +373,8 @@ class UploadStore:
         self._get_upload(bucket, name, upload_id)
         parts = self._all_parts(upload_id)
         self._mpu_closing.add(upload_id)
-        d = self.kv.write([], [ukey, *parts])
+        puts, deletes = self._intents((), [_decode(v) for v in parts.values()])
+        d = self.kv.write(puts, [ukey, *parts, *deletes])
         d.addBoth(self._release, self._mpu_closing.discard, upload_id)
         return d.addCallback(lambda _: [_decode(v) for v in parts.values()])
 
@@ -392,7 +402,8 @@ class UploadStore:
             removed.extend(_decode(v) for v in parts.values())
         if not deletes:
             return [], more
-        return self.kv.write([], deletes).addCallback(lambda _: (removed, more))
+        puts, cleared = self._intents((), removed)
+        return self.kv.write(puts, deletes + cleared).addCallback(lambda _: (removed, more))
 
     # -- in-flight part writes -------------------------------------------------
 

@@ -24,7 +24,8 @@ the records (docs/ARCHITECTURE.md "No orphans")::
 The sweep (cloudserver.data.sweep) reads only these entries.  ``<boot>``
 names the process that wrote the entry: one of another boot can be in
 flight nowhere (its uploads, commits and deletes died with it), so it is
-swept at once; one of this boot once it is older than the grace.  Only keys of the local file store get intents (``is_local``): a
+swept at once; one of this boot once it is older than the grace.  Only
+keys of the local file store get intents (``IntentRule.local_keys``): a
 remote location's data has no file here.
 """
 from __future__ import annotations

@@ -160,7 +160,7 @@ def build_backend(config, reactor, defer_to_thread, metrics=None):
             data.on_fsync = metrics.fsync
             metrics.register(DataPathCollector(config.data_path))
     service = MetadataService(kv, config.replication_group_id, reactor.seconds)
-    track_data(config, kv, service, data, reactor.seconds)
+    track_data(config, kv, service, data, reactor.seconds, defer_to_thread)
     return service, data, kv
 
 

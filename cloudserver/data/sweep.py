@@ -201,19 +201,32 @@ def reactor_turn(reactor: Any) -> Callable[[], defer.Deferred]:
 
 
 def track_data(config: Any, kv: Any, metadata: Any, data: Any,
-               clock: Callable[[], float] = time.time) -> Any:
+               clock: Callable[[], float] = time.time,
+               defer_to_thread: Callable[..., defer.Deferred] | None = None) -> Any:
     """Give the file store and the metadata service their data intents
-    (where both live in this process: all, dmd); the DataIntents, or None
-    for a store that keeps no files (memory backend)."""
+    (where both live in this process: all, dmd), and the service its
+    ``check_data`` (with ``defer_to_thread``); the DataIntents, or None for
+    a store that keeps no files (memory backend)."""
+    from cloudserver.check import OnlineCheck
     from cloudserver.metadata.intents import DataIntents, IntentRule, new_boot
 
     if not hasattr(data, "path_for"):
         return None
     boot = new_boot()
-    local = [name for name, loc in config.locations.items() if loc.get("type") == "file"]
-    metadata.intents = IntentRule(boot, default_local=True, local_locations=local, clock=clock)
+    metadata.intents = IntentRule(boot, default_local=True,
+                                  local_locations=local_locations(config), clock=clock)
     data.intents = DataIntents(kv, boot, clock)
+    if defer_to_thread is not None:
+        grace = getattr(getattr(config, "orphan_sweep", None), "grace", 3600.0)
+        metadata.data_check = OnlineCheck(kv, data, metadata.intents, data.intents,
+                                          defer_to_thread, grace, clock)
     return data.intents
+
+
+def local_locations(config: Any) -> list[str]:
+    """The locations (S3DATA=multiple) kept in this process's file store."""
+    return [name for name, loc in (config.locations or {}).items()
+            if isinstance(loc, dict) and loc.get("type") == "file"]
 
 
 def add_orphan_sweep(config: Any, data: Any, reactor: Any, defer_to_thread: Any,

@@ -195,6 +195,8 @@ METHODS: dict[str, Method] = {
     "delete_bucket_uploads": _m(("bucket", "limit"), 1,
                                 encode_result=lambda r: {"removed": r[0], "more": r[1]},
                                 decode_result=lambda r: (r["removed"], r["more"])),
+    # the dmd's data check and repair (bin/cloudserver-check, cloudserver.check)
+    "check_data": _m(("options",), 0),
 }
 
 

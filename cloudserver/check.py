@@ -77,7 +77,9 @@ def scan_records(kv: Any, rule: Any) -> tuple[dict[str, list], list[dict], int]:
                     continue
                 if key not in local:
                     continue
-                end = (piece.get("start") or 0) + (piece.get("size") or 0)
+                # ``start`` is the piece's offset in the object; in its blob
+                # it starts at 0 (or ``blobStart``)
+                end = (piece.get("blobStart") or 0) + (piece.get("size") or 0)
                 ref = refs.setdefault(key, [0, kv_key])
                 ref[0] = max(ref[0], end)
     return refs, inline_missing, records

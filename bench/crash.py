@@ -143,10 +143,16 @@ class Worker(threading.Thread):
     def delete(self, keys: list[str]) -> None:
         for key in keys:
             self.model.begin(key, None)
-        self.s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in keys],
-                                                      "Quiet": True})
+        answer = self.s3.delete_objects(
+            Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+        # A key in Errors (the dmd died under that key's delete: 503) may or
+        # may not be deleted: it stays pending; the others are acknowledged.
+        failed = {e["Key"] for e in answer.get("Errors", ())}
         for key in keys:
-            self.model.ack(key, None)
+            if key not in failed:
+                self.model.ack(key, None)
+        if failed:
+            raise RuntimeError(f"DeleteObjects errors: {sorted(failed)}")
 
     def multipart(self, key: str) -> None:
         uid = self.s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]

@@ -333,12 +333,29 @@ def run(mode: str = "all", cycles: int = 3, seed: int = 1, workers: int = 4, key
     finally:
         cluster.stop()
     failed = [r for r in results if r["faults"]]
+    swept = swept_files(cluster.dmd.log_path)
     return {"mode": mode, "seed": seed, "cycles": len(results), "failed": failed,
             "acknowledged": model.acked, "lost_or_corrupt": sum(
                 1 for r in results for f in r["faults"] if f.startswith(("lost", "corrupt"))),
             "orphan_faults": sum(1 for r in results for f in r["faults"]
                                  if f.startswith("orphans")),
+            "swept_files": swept[0], "swept_bytes": swept[1],
             "seconds": round(time.monotonic() - started, 1), "results": results}
+
+
+def swept_files(log_path: Path) -> tuple[int, int]:
+    """(files, bytes) the orphan sweep removed, from the dmd's log lines."""
+    import re
+
+    files = nbytes = 0
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return 0, 0
+    for m in re.finditer(r"orphan sweep: (\d+) data files \((\d+) bytes\) removed", text):
+        files += int(m.group(1))
+        nbytes += int(m.group(2))
+    return files, nbytes
 
 
 def main() -> None:

@@ -100,7 +100,10 @@ class MemoryKV:
     def put_unsynced(self, puts: Iterable[Pair], deletes: Iterable[bytes] = ()) -> None:
         """As ``write``, at once and without a Deferred (LevelDBKV's unsynced
         write; here the same thing: nothing is durable)."""
-        self.write(puts, deletes).addErrback(lambda f: f.raiseException())
+        failed: list = []
+        self.write(puts, deletes).addErrback(failed.append)
+        if failed:
+            failed[0].raiseException()
 
     def close(self) -> defer.Deferred:
         return defer.succeed(None)

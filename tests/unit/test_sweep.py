@@ -250,3 +250,26 @@ class SettingsTests(SynchronousTestCase):
         for section in ([], {"interval": 0}, {"grace": -1}, {"batchSize": 1.5},
                         {"enabled": "yes"}, {"graze": 1}):
             self.assertRaises(ConfigError, parse_sweep, {"orphanSweep": section})
+
+
+class PutUnsyncedTests(SynchronousTestCase):
+
+    def test_memory_kv_applies_at_once_and_refuses_bad_types(self):
+        kv = MemoryKV()
+        kv.put_unsynced([(b"a", b"1"), (b"b", b"2")])
+        kv.put_unsynced([], [b"a"])
+        self.assertEqual(list(kv.iterate()), [(b"b", b"2")])
+        self.assertRaises(TypeError, kv.put_unsynced, [("a", b"1")])
+
+    def test_leveldb_kv(self):
+        from cloudserver.metadata.kv import KVClosed, LevelDBKV
+
+        path = tempfile.mkdtemp(prefix="cloudserver-kv-")
+        self.addCleanup(shutil.rmtree, path, True)
+        kv = LevelDBKV(path, inline)
+        kv.put_unsynced([(b"a", b"1")])
+        self.assertEqual(kv.get(b"a"), b"1")
+        kv.put_unsynced([], [b"a"])
+        self.assertIsNone(kv.get(b"a"))
+        self.successResultOf(kv.close())
+        self.assertRaises(KVClosed, kv.put_unsynced, [(b"a", b"1")])

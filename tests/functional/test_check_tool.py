@@ -13,6 +13,8 @@ import sys
 import time
 import urllib.request
 
+from botocore.exceptions import ClientError
+
 from tests.functional.s3case import S3TestCase
 from tests.functional.server import CHECKOUT
 
@@ -88,6 +90,20 @@ class CheckToolTests(S3TestCase):
         # the records are all still there
         self.assertEqual(len(self.s3.list_objects_v2(Bucket=bucket)["Contents"]), 2)
         self.s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)
+
+    def test_copy_of_a_source_whose_data_is_gone_leaves_no_file(self) -> None:
+        """Regression: the copy's blob was created before the source's data
+        was opened and left behind when that failed."""
+        bucket = self.make_bucket()
+        self.s3.put_object(Bucket=bucket, Key="src", Body=b"s" * 5000)
+        [path] = data_files(self.server).values()
+        os.unlink(path)
+        with self.assertRaises(ClientError):
+            self.s3.copy_object(Bucket=bucket, Key="dst",
+                                CopySource={"Bucket": bucket, "Key": "src"})
+        self.assertEqual(data_files(self.server), {})
+        code, report = self.online()
+        self.assertEqual((report["orphans"], report["inFlight"], report["missing"]), (0, 0, 1))
 
     def test_young_orphans_are_not_repaired(self) -> None:
         orphan = self.plant_orphan(age=0)

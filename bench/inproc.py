@@ -85,6 +85,7 @@ class Site:
                               clock=self.clock, accounts=config.accounts)
         # as tap.makeService does (trees without inline objects: no effect)
         backend_obj.locations.inline_max = getattr(config, "inline_max_size", 0)
+        self.backend = backend_obj
         resource = (S3Resource(backend_obj, self.clock, metrics=self.metrics) if metrics
                     else S3Resource(backend_obj, self.clock))
         self.site = StreamingSite(resource, reactor=self.clock)
@@ -145,6 +146,11 @@ def main() -> None:
     parser.add_argument("--metrics", default="off", choices=("off", "on", "both"),
                         help="a Prometheus registry on the site; both: off and on "
                         "interleaved in this run, medians compared")
+    parser.add_argument("--intents", default="on", choices=("on", "off", "both"),
+                        help="the data intents of the orphan sweep (file backend); both: "
+                        "without and with, interleaved in this run, medians compared")
+    parser.add_argument("--inline-max", type=int, default=None, metavar="BYTES",
+                        help="inlineDataMaxSize for this run (0: every PUT writes a data file)")
     parser.add_argument("--timed", type=int, default=None, metavar="K",
                         help="one pass of K requests of the first op (keys reused), no "
                         "timing: for instruction counts, e.g. valgrind --tool=callgrind "
@@ -155,7 +161,9 @@ def main() -> None:
         install_log_observer()
     workdir = tempfile.mkdtemp(prefix="cloudserver-inproc-")
     try:
-        if args.metrics == "both":
+        if args.intents == "both":
+            run_both(args, workdir, "intents")
+        elif args.metrics == "both":
             run_both(args, workdir)
         else:
             run(args, workdir)
@@ -163,17 +171,22 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_both(args, workdir: str) -> None:
-    """Metrics off and on, same process, passes interleaved: medians."""
+def run_both(args, workdir: str, what: str = "metrics") -> None:
+    """Metrics (or the data intents) off and on, same process, passes
+    interleaved: medians."""
     import statistics
 
     passes = {}
     for label, on in (("off", False), ("on", True)):
         os.makedirs(os.path.join(workdir, label))
-        passes[label] = prepare(args, os.path.join(workdir, label), on)
+        if what == "metrics":
+            passes[label] = prepare(args, os.path.join(workdir, label), on)
+        else:
+            passes[label] = prepare(args, os.path.join(workdir, label),
+                                    args.metrics == "on", intents=on)
     ops = [op.strip() for op in args.ops.split(",") if op.strip()]
     print(f"backend {args.backend}, {args.n} requests per pass, median of {args.repeat}, "
-          "metrics off and on interleaved")
+          f"{what} off and on interleaved")
     for op in ops:
         times = {"off": [], "on": []}
         for i in range(args.repeat):
@@ -185,7 +198,7 @@ def run_both(args, workdir: str) -> None:
 
 
 def run(args, workdir: str) -> None:
-    one_pass = prepare(args, workdir, args.metrics == "on")
+    one_pass = prepare(args, workdir, args.metrics == "on", intents=args.intents != "off")
     site = one_pass.site
     n = args.n
     ops = [op.strip() for op in args.ops.split(",") if op.strip()]
@@ -213,9 +226,15 @@ def run(args, workdir: str) -> None:
         print(f"{op:7s} {best * 1e6:8.1f} us CPU/op  ({1 / best:,.0f}/s on one core)")
 
 
-def prepare(args, workdir: str, metrics: bool):
+def prepare(args, workdir: str, metrics: bool, intents: bool = True):
     """A site with its bucket and objects; returns one_pass(op, round)."""
     site = Site(args.backend, workdir, metrics)
+    if not intents:  # as before the orphan sweep: no data intents
+        site.metadata.intents = None
+        if hasattr(site.backend.data, "intents"):
+            site.backend.data.intents = None
+    if getattr(args, "inline_max", None) is not None:
+        site.backend.locations.inline_max = args.inline_max
     signer = Presigner(HOST, now=datetime.datetime.fromtimestamp(
         site.clock.seconds(), datetime.timezone.utc))
     check(site.send(request("PUT", signer.path("PUT", BUCKET))), (200,), "create bucket")

@@ -147,8 +147,10 @@ class StoresService(service.Service):
 
 def build_backend(config, reactor, defer_to_thread, metrics=None):
     """(metadata service, data store, kv) for the configured backend; with
-    ``metrics``, the KV's batches and the file store's fsyncs are timed."""
+    ``metrics``, the KV's batches and the file store's fsyncs are timed.
+    A file store and the service get their data intents (data/sweep.py)."""
     from cloudserver.data.file import FileDataStore
+    from cloudserver.data.sweep import track_data
     from cloudserver.data.memory import MemoryDataStore
     from cloudserver.metadata.kv import LevelDBKV, MemoryKV
     from cloudserver.metadata.service import MetadataService
@@ -170,6 +172,7 @@ def build_backend(config, reactor, defer_to_thread, metrics=None):
             data.on_fsync = metrics.fsync
             metrics.register(DataPathCollector(config.data_path))
     metadata = MetadataService(kv, config.replication_group_id, reactor.seconds)
+    track_data(config, kv, metadata, data, reactor.seconds, defer_to_thread)
     if metrics is not None:
         from cloudserver.metrics.collectors import UsageCollector
 
@@ -308,6 +311,9 @@ def add_dmd(config, reactor, pool, defer_to_thread, top, metrics, unix=None):
                  rpc=unix[0], data=unix[1])
     locations = _locations(config, reactor, data, defer_to_thread, top)
     add_lifecycle(config, metadata, kv, locations, reactor, top, metrics)
+    from cloudserver.data.sweep import add_orphan_sweep
+
+    add_orphan_sweep(config, data, reactor, defer_to_thread, top, metrics)
     return metadata, data, locations
 
 

@@ -27,6 +27,7 @@ from cloudserver.config.locations import (resolve_locations,
 from cloudserver.config.workers import parse_clusters
 from cloudserver.kms import config as kms_conf
 from cloudserver.lifecycle.settings import LifecycleSettings, parse_settings
+from cloudserver.config.sweep import SweepSettings, parse_sweep
 
 __all__ = ["CertFilePaths", "Config", "ConfigError", "DaemonAddress",
            "PACKAGED_CONF_DIR", "conf_file_path", "load_config", "resolve_locations",
@@ -97,6 +98,8 @@ class Config:
     #: config.json ``shutdownTimeout``: seconds a stopping process (SIGTERM,
     #: SIGINT) lets in-flight requests run before it closes their connections
     shutdown_timeout: float = 30.0
+    #: config.json ``orphanSweep`` (cloudserver.config.sweep)
+    orphan_sweep: SweepSettings = SweepSettings()
     #: config.json ``metrics``: the Prometheus port (``host`` = bindAddress);
     #: None (the section absent): no metrics port
     metrics: DaemonAddress | None = None
@@ -331,4 +334,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         metrics=_metrics(raw),
         limits=parse_limits(raw),
         clusters=parse_clusters(raw),
+        orphan_sweep=parse_sweep(raw),
     )

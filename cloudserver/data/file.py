@@ -17,10 +17,12 @@ file by fsync on journalling filesystems (ext4, xfs, btrfs).
 
 Orphans.  Metadata references a key only after its writer finished, and
 aborts and failures delete their file, so the only strays are files of
-writes that a crash (kill -9, power loss) interrupted.  A sweeper can find
-them offline: walk ``root/??/??/``, and delete any file whose key no object
-version, delete-pending entry or multipart part in the metadata references
-and whose mtime is older than the longest upload allowed (a day is ample).
+writes or deletes that a crash (kill -9, power loss) interrupted.  With
+``intents`` (cloudserver.metadata.intents.DataIntents, set where the
+metadata KV lives in this process) every file has an intent entry from
+before it exists until its commit, and again from the commit that frees
+it until ``delete``; cloudserver.data.sweep removes the files of stale
+entries.  ``iter_files`` walks the whole store (bin/cloudserver-check).
 
 Reading.  ``producer`` stats the file at once (raising KeyError for a
 missing key, before the S3 layer has sent any header) and opens it only in
@@ -135,6 +137,8 @@ class FileDataStore:
         #: on_fsync(seconds), called in a worker thread after each new file's
         #: fdatasync (metrics; None: not timed)
         self.on_fsync: Callable[[float], None] | None = None
+        #: the data intents (cloudserver.metadata.intents.DataIntents), None: untracked
+        self.intents = None
         # Startup, before the reactor runs: blocking here is fine.
         os.makedirs(self.root, exist_ok=True)
 
@@ -148,11 +152,13 @@ class FileDataStore:
         key = new_key()
         path = self.path_for(key)
         leaf = os.path.dirname(path)
+        if self.intents is not None:
+            self.intents.started(key)
         return FileDataWriter(key, path, self._defer_to_thread,
                               lambda: self._prepare_dir(leaf), sync=self._sync,
                               flush_size=self._flush_size, high_water=self._high_water,
                               call_from_thread=self._call_from_thread,
-                              on_fsync=self.on_fsync)
+                              on_fsync=self.on_fsync, intents=self.intents)
 
     def _prepare_dir(self, leaf: str) -> None:
         """Thread side: make ``root/ab/cd`` exist, durably when we made it."""
@@ -195,7 +201,21 @@ class FileDataStore:
             path = self.path_for(key)
         except InvalidDataKey:
             return defer.fail()
-        return self._defer_to_thread(_unlink_quietly, path)
+        return self._defer_to_thread(_unlink_quietly, path, key, self.intents)
+
+    def iter_files(self):
+        """(key, path) of every blob file, directory by directory (thread
+        side: it lists directories).  Names that are not keys are skipped."""
+        for top in _sorted_dirs(self.root):
+            for leaf in _sorted_dirs(top):
+                try:
+                    names = sorted(os.listdir(leaf))
+                except FileNotFoundError:
+                    continue
+                for name in names:
+                    if is_valid_key(name) and name[0:2] == os.path.basename(top) \
+                            and name[2:4] == os.path.basename(leaf):
+                        yield name, os.path.join(leaf, name)
 
     def close(self) -> None:
         if self._own_cooperator:
@@ -206,8 +226,21 @@ def _call_inline(f, *args) -> None:
     f(*args)
 
 
-def _unlink_quietly(path: str) -> None:
+def _unlink_quietly(path: str, key: str | None = None, intents=None) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:
         pass
+    if intents is not None:
+        intents.end(key)
+
+
+def _sorted_dirs(path: str) -> list[str]:
+    """The two-hex-digit fan-out directories under ``path``."""
+    try:
+        names = sorted(os.listdir(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [os.path.join(path, n) for n in names
+            if len(n) == 2 and all(c in "0123456789abcdef" for c in n)
+            and os.path.isdir(os.path.join(path, n))]

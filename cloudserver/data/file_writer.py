@@ -53,8 +53,10 @@ upload (its error would not be reported again to the final one).
 
 The file is created directly under its final name (O_EXCL).  Its key is
 random and object metadata is written only after ``finish`` fired, so a
-crash mid-write leaves at worst an unreferenced file (see cloudserver.data.file
-on sweeping orphans); ``abort`` and every failure remove the file.
+crash mid-write leaves at worst an unreferenced file; with ``intents``
+its intent entry is written first (in the same pool job), which is how the
+sweep finds it (cloudserver.metadata.intents, cloudserver.data.sweep).
+``abort`` and every failure remove the file, then the entry.
 """
 from __future__ import annotations
 
@@ -273,8 +275,12 @@ class FileDataWriter:
                  prepare_dir: Callable[[], None], sync: bool = True,
                  flush_size: int = DEFAULT_FLUSH_SIZE, high_water: int | None = None,
                  call_from_thread: Callable[..., None] | None = None,
-                 on_fsync: Callable[[float], None] | None = None):
+                 on_fsync: Callable[[float], None] | None = None,
+                 intents: object | None = None):
         self.key = key
+        #: the data intents (cloudserver.metadata.intents.DataIntents): an
+        #: entry before the file exists, removed after it is removed
+        self._intents = intents
         #: called (in the worker thread) with the seconds of the final fdatasync
         self._on_fsync = on_fsync
         self.path = path
@@ -508,6 +514,8 @@ class FileDataWriter:
                 self._start_pieces(self._finish_file, self._take_pieces())
             elif self._committed():
                 self._state = _FINISHED
+                if self._intents is not None:
+                    self._intents.settled(self.key, True)
                 self._finish_d.callback(self.key)
             else:
                 self._advance()  # before_commit refused: remove the file
@@ -518,6 +526,8 @@ class FileDataWriter:
                 self._start(self._remove_file)
             else:
                 self._state = _CLOSED
+                if self._intents is not None:
+                    self._intents.settled(self.key, False)
                 self._closed()
 
     def _committed(self) -> bool:
@@ -561,6 +571,8 @@ class FileDataWriter:
 
     def _open_file(self) -> None:
         self._prepare_dir()
+        if self._intents is not None:
+            self._intents.begin(self.key)  # before the file: a crash finds it
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
                            0o644)
         self._created = True
@@ -603,3 +615,5 @@ class FileDataWriter:
                 os.unlink(self.path)
             except FileNotFoundError:
                 pass
+        if self._intents is not None:
+            self._intents.end(self.key)

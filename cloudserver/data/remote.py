@@ -403,8 +403,14 @@ class StreamingWriter:
             return defer.succeed(None)
         if state == "finished" and self._key is not None and self._delete is not None:
             key, self._key = self._key, None
-            return self._delete(key).addErrback(lambda f: None)
+            return self._delete(key).addErrback(self._delete_failed, key)
         return defer.succeed(None)
+
+    @staticmethod
+    def _delete_failed(failure: Failure, key: str) -> None:
+        """Best effort: the remote object is left behind, said in the log."""
+        log.warn("could not delete {key} after a failed write, left on the remote: "
+                 "{reason}", key=key, reason=failure.getErrorMessage())
 
 
 def header(response, name: str) -> str | None:

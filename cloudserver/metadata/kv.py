@@ -97,6 +97,14 @@ class MemoryKV:
             self._data[k] = v
         return defer.succeed(None)
 
+    def put_unsynced(self, puts: Iterable[Pair], deletes: Iterable[bytes] = ()) -> None:
+        """As ``write``, at once and without a Deferred (LevelDBKV's unsynced
+        write; here the same thing: nothing is durable)."""
+        failed: list = []
+        self.write(puts, deletes).addErrback(failed.append)
+        if failed:
+            failed[0].raiseException()
+
     def close(self) -> defer.Deferred:
         return defer.succeed(None)
 
@@ -321,6 +329,24 @@ class LevelDBKV:
         except TypeError:
             return defer.fail()
         return self._committer.submit(ops)
+
+    def put_unsynced(self, puts: Iterable[Pair], deletes: Iterable[bytes] = ()) -> None:
+        """Apply one batch now, without fsync and outside the group commit.
+
+        For the data intents (cloudserver.metadata.intents), from a pool
+        thread: LevelDB appends the batch to its log with one write(2), so
+        a kill -9 keeps it, and the next synced batch makes it durable.
+        Never on the reactor thread: LevelDB may hold it behind a synced
+        batch being written.  KVClosed after ``close``."""
+        if self._closing is True:
+            raise KVClosed("store is closed")
+        puts, deletes = _normalize(puts, deletes)
+        wb = self._db.write_batch(sync=False)
+        for k in deletes:
+            wb.delete(k)
+        for k, v in puts:
+            wb.put(k, v)
+        wb.write()
 
     def _write_batch(self, batch: list[Ops]) -> None:
         """Runs in a worker thread: every queued write as one synced WriteBatch."""

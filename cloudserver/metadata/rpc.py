@@ -205,6 +205,8 @@ METHODS: dict[str, Method] = {
     "export_bucket": _m(("bucket", "cursor", "limit"), 1, stream=True),
     "import_bucket": _m(("name", "record", "replace"), 2),
     "import_records": _m(("bucket", "items")),
+    # the dmd's data check and repair (bin/cloudserver-check, cloudserver.check)
+    "check_data": _m(("options",), 0),
 }
 
 

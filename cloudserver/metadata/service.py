@@ -56,6 +56,7 @@ from cloudserver.metadata.errors import (
     OperationAborted,
 )
 from cloudserver.metadata.interfaces import IMetadataService, IOrderedKV
+from cloudserver.metadata.intents import IntentRule
 from cloudserver.metadata.listing import list_range, make_filter
 from cloudserver.metadata.records import decode_record, encode_record
 from cloudserver.metadata.uploads import UploadStore
@@ -102,9 +103,14 @@ class MetadataService:
         # Lets put/delete report the record they replaced even when several
         # writes to one key are in the same group commit.
         self._staged: dict[bytes, list] = {}
+        #: which data keys have intents (cloudserver.metadata.intents); None:
+        #: no local file store here (memory backend), nothing to track
+        self.intents: IntentRule | None = None
+        #: the dmd's check of data against records (cloudserver.check.OnlineCheck)
+        self.data_check: Any = None
         self.uploads = UploadStore(self.kv, bucket_exists=self._bucket_exists,
                                    plan_object_put=self._plan_object_put, commit=self._commit,
-                                   count=self._count)
+                                   count=self._count, intent_changes=self.intent_changes)
         #: per-bucket usage (metadata.usage): running totals, stored in each batch
         self.usage = usage.UsageBook(self.kv, self.uploads.parts_by_upload)
 
@@ -244,16 +250,40 @@ class MetadataService:
             value = encode_record(md)
             previous = self._current(okey)
             result = decode_record(previous) if previous else {}
-            return okey, {okey: value}, result, (data_puts, inline.freed_keys(
-                versioning.freed_records(result), md)), usage.object_delta(
+            return okey, {okey: value}, result, self._data_changes(
+                data_puts, md, result), usage.object_delta(
                 okey, {okey: md}, self._before(okey, result or None))
         view = self._view(bucket, key)
         plan = versioning.plan_put(view, key, md, opts,
                                    self._version_ids.next, self._inf_version_id)
         records = self._records(okey, plan)
-        return okey, self._encoded(records), plan.result, (data_puts, inline.freed_keys(
-            versioning.freed_records(plan.result), md)), usage.object_delta(
-            okey, records, view.record)
+        return okey, self._encoded(records), plan.result, self._data_changes(
+            data_puts, md, plan.result), usage.object_delta(okey, records, view.record)
+
+    def _data_changes(self, data_puts: list, md: Any, result: Any) -> DataChanges:
+        """The inline bytes and data intents a write of ``md`` with this
+        ``result`` puts and deletes in its batch."""
+        freed = versioning.freed_records(result)
+        deletes = inline.freed_keys(freed, md)
+        if self.intents is None:
+            return data_puts, deletes
+        puts, cleared = self.intents.changes((md,), freed)
+        return data_puts + puts, deletes + cleared
+
+    def intent_changes(self, new: Any, freed: Any) -> tuple[list, list]:
+        """(puts, deletes) of the data intents of a batch (intents.IntentRule)."""
+        if self.intents is None:
+            return [], []
+        return self.intents.changes(new, freed)
+
+    def check_data(self, options: Mapping[str, Any] | None = None) -> defer.Deferred:
+        """The dmd's data check (bin/cloudserver-check): orphan files and
+        records whose data is missing; with ``{"repair": true}`` orphans
+        past the grace are removed.  InvalidArgument where this process has
+        no file store."""
+        if self.data_check is None:
+            return defer.fail(InvalidArgument("no local data store to check here"))
+        return _call(self.data_check, options or {})
 
     def get_object(self, bucket: str, key: str,
                    options: Mapping[str, Any] | None = None) -> defer.Deferred:
@@ -306,7 +336,7 @@ class MetadataService:
                 self._missing(bucket, key)
             result = decode_record(previous)
             return self._commit(bucket, okey, {okey: None}, result,
-                                data=([], inline.freed_keys([result])),
+                                data=self._data_changes([], None, result),
                                 delta=usage.object_delta(okey, {okey: None},
                                                          self._before(okey, result)))
         view = self._view(bucket, key)
@@ -321,7 +351,7 @@ class MetadataService:
             object_lock.check_removable(record, now, opts.bypass_governance)
         records = self._records(okey, plan)
         return self._commit(bucket, okey, self._encoded(records), plan.result,
-                            data=([], inline.freed_keys(versioning.freed_records(plan.result))),
+                            data=self._data_changes([], None, plan.result),
                             delta=usage.object_delta(okey, records, view.record))
 
     def get_bucket_and_object(self, bucket: str, key: str,

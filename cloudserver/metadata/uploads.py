@@ -159,12 +159,16 @@ class UploadStore:
 
     def __init__(self, kv, *, bucket_exists: Callable[[str], bool],
                  plan_object_put: Callable[..., tuple], commit: Callable[..., defer.Deferred],
-                 count: Callable[..., defer.Deferred] | None = None):
+                 count: Callable[..., defer.Deferred] | None = None,
+                 intent_changes: Callable[..., tuple] | None = None):
         """``count(bucket, usage delta, puts, deletes)``: write a batch with the
-        bucket's usage moved (metadata.usage); default: a plain KV write."""
+        bucket's usage moved (metadata.usage); default: a plain KV write.
+        ``intent_changes(new records, freed records)``: the data intents'
+        (puts, deletes) of that batch (cloudserver.metadata.intents)."""
         self.kv = kv
         self._count = count or (lambda bucket, delta, puts, deletes:
                                 kv.write(puts, deletes))
+        self._intents = intent_changes or (lambda new, freed: ([], []))
         self._bucket_exists = bucket_exists
         self._plan_object_put = plan_object_put
         self._commit = commit
@@ -285,7 +289,10 @@ class UploadStore:
         delta = usage.zero()
         usage.add_part(delta, record, 1)
         usage.add_part(delta, None if previous is None else _decode(previous), -1)
-        write = self._count(bucket, delta, [(pkey, value)], [])
+        # The new part's data is committed; the replaced one's freed (a
+        # completion that claims it clears that again, in its later batch).
+        puts, deletes = self._intents((record,), (_decode(previous),) if previous else ())
+        write = self._count(bucket, delta, [(pkey, value), *puts], deletes)
         claimed = self._mpu_staged.setdefault(pkey, [None, 0, set()])[2]
         d = self._mpu_stage(pkey, value, write)
 
@@ -359,6 +366,8 @@ class UploadStore:
                 self._mpu_staged[pkey][2].add(value)
         self._mpu_closing.add(upload_id)
         delta = usage.add(delta, _upload_gone(parts.values()))
+        puts, deletes = self._intents((md,), unused)
+        data = (list(data[0]) + puts, list(data[1]) + deletes)
         d = self._commit(bucket, okey, changes, result, [ukey, *parts], data=data, delta=delta)
         d.addBoth(self._release, self._mpu_closing.discard, upload_id)
         return d.addCallback(lambda result: {"result": result, "unused": unused})
@@ -385,7 +394,8 @@ class UploadStore:
         self._get_upload(bucket, name, upload_id)
         parts = self._all_parts(upload_id)
         self._mpu_closing.add(upload_id)
-        d = self._count(bucket, _upload_gone(parts.values()), [], [ukey, *parts])
+        puts, deletes = self._intents((), [_decode(v) for v in parts.values()])
+        d = self._count(bucket, _upload_gone(parts.values()), puts, [ukey, *parts, *deletes])
         d.addBoth(self._release, self._mpu_closing.discard, upload_id)
         return d.addCallback(lambda _: [_decode(v) for v in parts.values()])
 
@@ -415,7 +425,9 @@ class UploadStore:
             delta = usage.add(delta, _upload_gone(parts.values()))
         if not deletes:
             return [], more
-        return self._count(bucket, delta, [], deletes).addCallback(lambda _: (removed, more))
+        puts, cleared = self._intents((), removed)
+        return self._count(bucket, delta, puts, deletes + cleared).addCallback(
+            lambda _: (removed, more))
 
     def parts_by_upload(self, bucket: str):
         """The part values of each upload of ``bucket`` (usage's count by scan)."""

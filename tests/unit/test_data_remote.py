@@ -199,6 +199,25 @@ class StreamingWriterTests(SynchronousTestCase):
         self.assertEqual(delete["uri"],
                          b"http://127.0.0.1:9000/remote/local/dir/a%20b?versionId=v9")
 
+    def test_failed_delete_after_abort_is_logged(self):
+        """Best effort: a remote object a failed write leaves behind is said
+        in the log (it was dropped silently)."""
+        from twisted.logger import globalLogPublisher
+
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        writer = self.store.create_writer(CTX)
+        writer.write(b"hello")
+        d = writer.finish()
+        self.agent.requests[0]["d"].callback(FakeResponse(200, {"x-amz-version-id": "v9"}))
+        self.successResultOf(d)
+        aborted = writer.abort()
+        self.agent.requests[1]["d"].errback(Failure(ConnectionError("remote gone")))
+        self.successResultOf(aborted)
+        self.assertTrue(any("left on the remote" in e.get("log_format", "")
+                            for e in events), events)
+
     def test_bucket_match_uses_the_key(self):
         store = aws(self.agent, self.clock, bucket_match=True)
         store.create_writer(CTX)

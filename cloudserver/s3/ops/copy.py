@@ -111,7 +111,13 @@ async def copy_data(ctx: RequestContext, locations: list[dict], start: int, leng
         if writer is not None:
             await writer.abort()  # an empty local copy needs no blob
         return None, digests
-    producers = piece_producers(ctx.backend.locations, locations, start, length, stages)
+    try:
+        producers = piece_producers(ctx.backend.locations, locations, start, length, stages)
+    except BaseException:
+        # e.g. KeyError: the source's data file is gone; the new blob must go too
+        if writer is not None:
+            await writer.abort()
+        raise
     producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
     if writer is None:
         writer = placement.create_writer(ctx, target)
@@ -225,9 +231,11 @@ async def copy_object(ctx: RequestContext) -> Response:
     # so the new one gets its own copy of the bytes.
     # A copy that asks for no encryption change keeps the pieces, and with
     # them their data keys and IVs; any SSE header re-encrypts.
-    if not same or options is not None or not asked.empty:
+    copied = not same or options is not None or not asked.empty
+    if copied:
         await _copy_bytes(ctx, dest, src, md, src_customer, spec)
-    result = await commit_object(ctx, md, options)
+    # A failed commit of a copy onto itself must not free the pieces it shares.
+    result = await commit_object(ctx, md, options, new_data=copied)
     resp = _copy_response(dest, src, md, result)
     resp.headers.extend(expiration_headers(ctx, dest, md))
     return resp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+from twisted.logger import Logger
 
 from cloudserver.metadata import errors as md_errors
 from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
@@ -22,6 +23,9 @@ from cloudserver.s3.sse import apply as sse
 from cloudserver.s3.sse.request import require_secure, write_request
 from cloudserver.s3.model.versions import (
     freed_records, refuse_version_param, result_version_id, versioning_state, write_options)
+
+_log = Logger(namespace="cloudserver.s3")
+
 
 async def check_write_conditions(ctx: RequestContext, bucket: str, key: str) -> None:
     """If-None-Match: * and If-Match on PutObject (conditional writes)."""
@@ -86,16 +90,20 @@ async def delete_data(ctx: RequestContext, locations: list[dict]) -> None:
         seen.add(blob)
         try:
             await ctx.backend.locations.delete(loc)
-        except Exception:  # an orphan is not worth failing the request for
-            pass
+        except Exception as e:  # an orphan is not worth failing the request for
+            # (a local file keeps its intent entry: the orphan sweep removes it)
+            _log.warn("could not delete data {key} at {loc}: {error!r}", key=loc.get("key"),
+                      loc=loc.get("loc") or "default", error=e)
 
 
 @survives_disconnect
 async def commit_object(ctx: RequestContext, md: dict, options: dict | None = None,
-                        *, bucket: str | None = None, key: str | None = None) -> dict:
+                        *, bucket: str | None = None, key: str | None = None,
+                        new_data: bool = True) -> dict:
     """Write the metadata (with the bucket's versioning ``options``); on failure
-    remove the new data; then drop the data of records nothing refers to any
-    more.  Returns the metadata service's result."""
+    remove the new data (``new_data`` False: ``md`` points at data another
+    record holds, a copy onto itself, which stays); then drop the data of
+    records nothing refers to any more.  Returns the metadata service's result."""
     bucket = bucket or ctx.bucket
     key = key or ctx.key
     try:
@@ -104,7 +112,8 @@ async def commit_object(ctx: RequestContext, md: dict, options: dict | None = No
         else:
             result = await ctx.backend.metadata.put_object(bucket, key, md)
     except BaseException:
-        await delete_data(ctx, md[Obj.LOCATION])
+        if new_data:
+            await delete_data(ctx, md[Obj.LOCATION])
         raise
     piece_id = ctx.backend.locations.piece_id
     kept = {piece_id(loc) for loc in md[Obj.LOCATION]}

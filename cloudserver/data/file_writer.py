@@ -61,9 +61,7 @@ sweep finds it (cloudserver.metadata.intents, cloudserver.data.sweep).
 from __future__ import annotations
 
 import collections
-import ctypes
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -73,6 +71,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from cloudserver.data.file_io import piece_size as _size
+from cloudserver.data.file_io import start_writeback, write_pieces
 from cloudserver.data.interfaces import IDigestingWriter
 
 #: Bytes per flush (and, by default, buffered beside the one in flight).
@@ -90,8 +90,6 @@ MIN_KEPT_PIECE = 16 * 1024
 SPLIT_DIGEST_SIZE = 512 * 1024
 #: Written bytes between two background fdatasyncs ("sync behind").
 SYNC_BEHIND_SIZE = 16 * 1024 * 1024
-#: Most buffers one os.writev takes (Linux IOV_MAX).
-_IOV_MAX = getattr(os, "IOV_MAX", 1024) if hasattr(os, "writev") else 1
 
 _OPEN, _FINISHING, _FINISHED, _CLOSING, _CLOSED = (
     "open", "finishing", "finished", "closing", "closed")
@@ -101,78 +99,11 @@ _sync_data = getattr(os, "fdatasync", os.fsync)
 log = Logger()
 
 
-def write_all(fd: int, data) -> None:
-    """os.write until every byte is out (regular files rarely write short,
-    but nothing promises they never do)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def write_pieces(fd: int, pieces: list) -> None:
-    """Write ``pieces`` in order with as few ``writev`` calls as possible,
-    resuming after short writes."""
-    if not hasattr(os, "writev"):  # pragma: no cover - every POSIX has it
-        for piece in pieces:
-            write_all(fd, piece)
-        return
-    pending = list(pieces)
-    while pending:
-        batch = pending[:_IOV_MAX]
-        written = os.writev(fd, batch)
-        done = 0
-        for piece in batch:
-            size = _size(piece)
-            if written < size:
-                break
-            written -= size
-            done += 1
-        del pending[:done]
-        if written:
-            pending[0] = memoryview(pending[0]).cast("B")[written:]
-
-
-def _load_sync_file_range():
-    """libc's sync_file_range(2) (Linux), or None where there is none."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        func = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):  # pragma: no cover - a libc without it
-        return None
-    func.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-    func.restype = ctypes.c_int
-    return func
-
-
-_sync_file_range = _load_sync_file_range()
-_SYNC_FILE_RANGE_WRITE = 2
-
-
-def start_writeback(fd: int, offset: int, length: int) -> None:
-    """Ask the kernel to start writing a just-written range to disk, without
-    waiting for it and without dropping it from the page cache.
-
-    Only a head start for the final fdatasync (which alone decides
-    durability, and reports errors): with the default dirty thresholds
-    (10 % of RAM) a 256 MiB object would otherwise sit in the page cache
-    until that fdatasync and make it wait ~0.3 s for the whole object.
-    Failures are ignored for the same reason.  A no-op off Linux.
-    """
-    if _sync_file_range is not None and length > 0:
-        _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
-
-
 def _sync_and_close(fd: int) -> None:
     try:
         _sync_data(fd)
     finally:
         os.close(fd)
-
-
-def _size(piece) -> int:
-    return len(piece) if type(piece) is not memoryview else piece.nbytes
 
 
 def _first_failure(results: list) -> Failure | None:

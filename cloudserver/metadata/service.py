@@ -44,7 +44,8 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cloudserver.metadata import inline, keys, object_lock, transfer, usage, versioning
+from cloudserver.metadata import (bucket_transfer, inline, keys, object_lock, transfer, usage,
+                                  versioning)
 from cloudserver.metadata.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,
@@ -471,71 +472,25 @@ class MetadataService:
                          delta=usage.object_delta(okey, records, view.record))
         d.addErrback(lambda f: _log.failure("repairing the master of {key!r}", f, key=key))
 
-    # -- export / import of a bucket's records (metadata.transfer) ---------
+    # -- export / import of a bucket's records (metadata.bucket_transfer) -----
 
     def export_bucket(self, bucket: str, cursor: str | None = None,
                       limit: int = transfer.DEFAULT_PAGE) -> defer.Deferred:
         """One page of the bucket's records as typed items; {"items", "cursor"}
         (cursor None: the last page).  The first page starts with the bucket."""
-        return _call(self._export_bucket, bucket, cursor, limit)
-
-    def _export_bucket(self, bucket, cursor, limit):
-        attrs = self._load_bucket(bucket)
-        page = transfer.export_page(self.kv, bucket, cursor, max(1, min(limit, 10000)))
-        if not cursor:
-            page["items"].insert(0, transfer.bucket_item(bucket, attrs))
-        return page
+        return _call(bucket_transfer.export_bucket, self, bucket, cursor, limit)
 
     def import_bucket(self, name: str, record: Mapping[str, Any],
                       replace: bool = False) -> defer.Deferred:
         """Create bucket ``name`` from an exported bucket record (its name
         replaced); BucketAlreadyExists unless ``replace``, which overwrites the
         existing bucket's record and keeps its objects."""
-        return _call(self._import_bucket, name, record, replace)
-
-    def _import_bucket(self, name, record, replace):
-        keys.encode_bucket(name)
-        if not isinstance(record, Mapping):
-            raise InvalidArgument("a bucket record is a JSON object")
-        attrs = {**record, "name": name}
-        transfer.check_item(transfer.bucket_item(name, attrs))
-        if replace and self._bucket_exists(name):
-            return self._update_bucket(name, attrs)
-        return self._create_bucket(name, attrs)
+        return _call(bucket_transfer.import_bucket, self, name, record, replace)
 
     def import_records(self, bucket: str, items: list) -> defer.Deferred:
         """Write exported object, inline, upload and part items into ``bucket``
         as one batch, its usage counted in it; every item is checked first."""
-        return _call(self._import_records, bucket, items)
-
-    def _import_records(self, bucket, items):
-        if not self._bucket_exists(bucket):
-            raise NoSuchBucket(bucket)
-        puts: list = []
-        delta = usage.zero()
-        objects: dict[bytes, dict[bytes, Any]] = {}
-        for kind, key, value, okey in transfer.planned_writes(self.kv, bucket, items):
-            if kind == "object":
-                objects.setdefault(okey, {})[key] = value
-                continue
-            if kind == "upload" and self.kv.get(key) is None:
-                delta[usage.UPLOADS] += 1
-            elif kind == "part":
-                old = self.kv.get(key)
-                usage.add_part(delta, None if old is None else decode_record(old), -1)
-                usage.add_part(delta, value, 1)
-            puts.append((key, value if kind == "inline" else encode_record(value)))
-        changes = {}
-        for okey, records in objects.items():
-            delta = usage.add(delta, usage.object_delta(okey, records, self._before(okey)))
-            changes[okey] = self._encoded(records)
-            puts.extend(changes[okey].items())
-        self._object_writes[bucket] += 1
-        d = self._count(bucket, delta, puts, [])
-        for okey, encoded in changes.items():
-            self._stage(okey, encoded, d)
-        d.addBoth(self._release, self._done_writing, bucket)
-        return d.addCallback(lambda _: {"imported": len(items)})
+        return _call(bucket_transfer.import_records, self, bucket, items)
 
     # -- listings ----------------------------------------------------------
 

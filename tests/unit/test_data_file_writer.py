@@ -10,7 +10,7 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from cloudserver.data import file_writer
+from cloudserver.data import file_io, file_writer
 from cloudserver.data.file_writer import FileDataWriter, write_pieces
 from cloudserver.data.interfaces import IDigestingWriter
 from tests.unit.test_data_file import FileStoreMixin, HeldThreads, files_under, inline
@@ -74,7 +74,7 @@ class PieceTests(SynchronousTestCase):
         self.assertGreater(len(calls), 1)
 
     def test_write_pieces_batches_by_iov_max(self):
-        self.patch(file_writer, "_IOV_MAX", 4)
+        self.patch(file_io, "_IOV_MAX", 4)
         path = self.mktemp()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
         sizes = []

@@ -284,6 +284,7 @@ def build_worker_metrics(config, environ=None):
     environ = os.environ if environ is None else environ
     if config.metrics is None or not environ.get(shared.ENV):
         return None
+    shared.pin_pid(environ)
     return shared.WorkerMetrics()
 
 

@@ -186,6 +186,19 @@ class SharedMetricsTests(SynchronousTestCase):
         self.assertFalse(hasattr(self.supervisor, "kms_calls"))
 
 
+class PinTests(SynchronousTestCase):
+    def test_pid_pinned_in_a_worker_only(self):
+        plain = values.ValueClass
+        self.patch(values, "ValueClass", plain)
+        shared.pin_pid({})
+        self.assertIs(values.ValueClass, plain)  # not in multiprocess mode
+        mp = values.MultiProcessValue()
+        self.patch(values, "ValueClass", mp)
+        shared.pin_pid({shared.ENV: "/d"})
+        self.assertIsNot(values.ValueClass, mp)
+        self.assertTrue(values.ValueClass._multiprocess)
+
+
 class DirectoryTests(SynchronousTestCase):
     def test_fresh_private_directory(self):
         root = tempfile.mkdtemp(prefix="cs-mp-")

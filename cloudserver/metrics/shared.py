@@ -42,8 +42,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, mult
 from prometheus_client.metrics_core import Metric
 from twisted.application import service
 from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
 
 from cloudserver.metrics import families as f
+
+log = Logger(namespace="cloudserver.metrics")
 
 #: The variable prometheus_client reads (in a worker only).
 ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -100,7 +103,9 @@ def pin_pid(environ: Any = None) -> None:
 
 class MergedCollector:
     """The families of ``sources`` (collectors or registries), those of the
-    same name merged into one (the first one's help; types agree)."""
+    same name merged into one (the first one's help; types agree).  A
+    source that fails (a worker's file cut by a crash) is logged and left
+    out of that scrape: the others are still served."""
 
     def __init__(self, *sources: Any):
         self.sources = sources
@@ -111,7 +116,12 @@ class MergedCollector:
     def collect(self):
         merged: dict[str, Metric] = {}
         for source in self.sources:
-            for family in source.collect():
+            try:
+                families = list(source.collect())
+            except Exception:  # noqa: BLE001 - the rest of the scrape is served
+                log.failure("metrics: {source} failed", source=type(source).__name__)
+                continue
+            for family in families:
                 have = merged.get(family.name)
                 if have is None:
                     have = merged[family.name] = Metric(family.name, family.documentation,

@@ -177,6 +177,16 @@ class SharedMetricsTests(SynchronousTestCase):
         self.assertEqual(got[("cloudserver_kms_failures_total",
                               (("method", "generate_data_key"),))], 0)
 
+    def test_a_failing_source_leaves_the_others(self):
+        class Broken:
+            def collect(self):
+                raise ValueError("cut file")
+
+        merged = shared.MergedCollector(Broken(), self.supervisor.registry)
+        names = {family.name for family in merged.collect()}
+        self.assertIn("cloudserver_metadata_kv_batch_writes", names)
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
+
     def test_supervisor_registers_no_front_family(self):
         text, got = exposition(self.supervisor.registry)
         for name, _ in got:

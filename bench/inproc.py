@@ -2,7 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python bench/inproc.py [--ops get,head,delete,put]
         [-n 3000] [--backend file|mem] [--repeat 5] [--profile OP] [--log text|none]
-        [--metrics off|on|both]
+        [--metrics off|on|both|shared|workers]
 
 The same presigned requests as bench/run.py (query auth, only ``host``
 signed, the 4 KiB body of the PUT) are fed to one ``StreamingSite`` connection
@@ -21,7 +21,12 @@ runs cProfile over one pass of OP and prints the top functions.
 as a server with config.json ``metrics`` has); ``--metrics both`` runs two
 sites in the same process, one without and one with, their passes
 interleaved, and prints the median of each and the difference (the cost
-figure of bench/README "Metrics").
+figure of bench/README "Metrics").  ``--metrics shared`` gives the site a
+worker's metrics (cloudserver.metrics.shared.WorkerMetrics: the library's
+mmap-backed multiprocess values in a temporary PROMETHEUS_MULTIPROC_DIR, as
+a worker of ``clusters: N`` has); ``--metrics workers`` runs three sites,
+off, on and shared, interleaved, and prints each median (the cost figure of
+bench/README "Metrics", "Several workers").
 """
 from __future__ import annotations
 
@@ -59,7 +64,7 @@ def _inline(f, *args, **kwargs):
 class Site:
     """One S3 site over a StringTransport connection, on a fake clock."""
 
-    def __init__(self, backend: str, workdir: str, metrics: bool = False):
+    def __init__(self, backend: str, workdir: str, metrics: bool | str = False):
         from cloudserver.config import load_config
         from cloudserver.s3.context import Backend
         from cloudserver.web.site import StreamingSite
@@ -76,11 +81,15 @@ class Site:
         config = load_config(env)
         from cloudserver.tap import build_backend
         self.metrics = None
-        if metrics:
+        if metrics == "shared":
+            # a worker's: no backend of its own, so no KV or fsync figures
+            self.metrics = shared_metrics(os.path.join(workdir, "multiproc"))
+        elif metrics:
             from cloudserver.metrics.families import Metrics
             self.metrics = Metrics()
+        backend_metrics = [self.metrics] if metrics and metrics != "shared" else []
         self.metadata, data, self.kv = build_backend(config, self.clock, _inline,
-                                                     *([self.metrics] if metrics else []))
+                                                     *backend_metrics)
         backend_obj = Backend(config=config, metadata=self.metadata, data=data,
                               clock=self.clock, accounts=config.accounts)
         # as tap.makeService does (trees without inline objects: no effect)
@@ -109,6 +118,34 @@ class Site:
         out = self.transport.value()
         self.transport.clear()
         return out
+
+
+def shared_metrics(directory: str):
+    """A worker's metrics over mmap'd files in ``directory``.  The library
+    picks its value class when imported: it is swapped for as long as the
+    children are made (every operation the bench sends, made here), so the
+    other sites of the run keep plain values."""
+    from prometheus_client import values
+
+    from cloudserver.metrics.shared import ENV, WorkerMetrics, value_class
+
+    os.makedirs(directory, exist_ok=True)
+    saved, saved_env = values.ValueClass, os.environ.get(ENV)
+    values.ValueClass = value_class(os.getpid())  # as shared.pin_pid in a worker
+    os.environ[ENV] = directory
+    try:
+        metrics = WorkerMetrics()
+        for operation in ("PutObject", "GetObject", "HeadObject", "DeleteObject",
+                          "CreateBucket"):
+            metrics.request_started()
+            metrics.request_done(operation, 200, "-", 0, 0, 0.0)
+    finally:
+        values.ValueClass = saved
+        if saved_env is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = saved_env
+    return metrics
 
 
 def request(method: str, target: str, body: bytes = b"") -> bytes:
@@ -143,9 +180,11 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--profile-out", default=None, help="also dump the pstats here")
     parser.add_argument("--log", default="text", choices=("text", "none"))
-    parser.add_argument("--metrics", default="off", choices=("off", "on", "both"),
+    parser.add_argument("--metrics", default="off",
+                        choices=("off", "on", "both", "shared", "workers"),
                         help="a Prometheus registry on the site; both: off and on "
-                        "interleaved in this run, medians compared")
+                        "interleaved in this run, medians compared; shared: a worker's "
+                        "mmap'd values; workers: off, on and shared interleaved")
     parser.add_argument("--intents", default="on", choices=("on", "off", "both"),
                         help="the data intents of the orphan sweep (file backend); both: "
                         "without and with, interleaved in this run, medians compared")
@@ -162,43 +201,54 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="cloudserver-inproc-")
     try:
         if args.intents == "both":
-            run_both(args, workdir, "intents")
+            run_both(args, workdir, what="intents")
         elif args.metrics == "both":
             run_both(args, workdir)
+        elif args.metrics == "workers":
+            run_both(args, workdir, (("off", False), ("on", True), ("shared", "shared")))
         else:
             run(args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_both(args, workdir: str, what: str = "metrics") -> None:
-    """Metrics (or the data intents) off and on, same process, passes
-    interleaved: medians."""
+def run_both(args, workdir: str, sites=(("off", False), ("on", True)),
+             what: str = "metrics") -> None:
+    """Metrics (or the data intents) off and on (and shared), same process,
+    passes interleaved (the order turning each round): medians, each
+    against off."""
     import statistics
 
     passes = {}
-    for label, on in (("off", False), ("on", True)):
+    for label, on in sites:
         os.makedirs(os.path.join(workdir, label))
         if what == "metrics":
             passes[label] = prepare(args, os.path.join(workdir, label), on)
         else:
             passes[label] = prepare(args, os.path.join(workdir, label),
                                     args.metrics == "on", intents=on)
+    labels = [label for label, _ in sites]
     ops = [op.strip() for op in args.ops.split(",") if op.strip()]
     print(f"backend {args.backend}, {args.n} requests per pass, median of {args.repeat}, "
-          f"{what} off and on interleaved")
+          f"{what} {', '.join(labels)} interleaved")
     for op in ops:
-        times = {"off": [], "on": []}
+        times = {label: [] for label in labels}
         for i in range(args.repeat):
-            for label in (("off", "on") if i % 2 == 0 else ("on", "off")):
+            turn = i % len(labels)
+            for label in labels[turn:] + labels[:turn]:
                 times[label].append(passes[label](op, i))
-        off, on = (statistics.median(times[k]) for k in ("off", "on"))
-        print(f"{op:7s} off {off * 1e6:7.1f} us  on {on * 1e6:7.1f} us CPU/op  "
-              f"({(on - off) / off * 100:+.1f} %)")
+        medians = {k: statistics.median(v) for k, v in times.items()}
+        off = medians["off"]
+        row = "  ".join(f"{k} {v * 1e6:7.1f} us" + ("" if k == "off" else
+                                                     f" ({(v - off) / off * 100:+.1f} %, "
+                                                     f"{(v - off) * 1e6:+.1f} us)")
+                        for k, v in medians.items())
+        print(f"{op:7s} {row} CPU/op")
 
 
 def run(args, workdir: str) -> None:
-    one_pass = prepare(args, workdir, args.metrics == "on", intents=args.intents != "off")
+    one_pass = prepare(args, workdir, {"on": True, "shared": "shared"}.get(args.metrics, False),
+                       intents=args.intents != "off")
     site = one_pass.site
     n = args.n
     ops = [op.strip() for op in args.ops.split(",") if op.strip()]
@@ -226,7 +276,7 @@ def run(args, workdir: str) -> None:
         print(f"{op:7s} {best * 1e6:8.1f} us CPU/op  ({1 / best:,.0f}/s on one core)")
 
 
-def prepare(args, workdir: str, metrics: bool, intents: bool = True):
+def prepare(args, workdir: str, metrics: bool | str, intents: bool = True):
     """A site with its bucket and objects; returns one_pass(op, round)."""
     site = Site(args.backend, workdir, metrics)
     if not intents:  # as before the orphan sweep: no data intents

@@ -267,23 +267,38 @@ def add_lifecycle(config, metadata, kv, locations, reactor, parent, metrics=None
             metrics.register(LifecycleCollector(lifecycle.executor))
 
 
-def build_metrics(config):
+def build_metrics(config, front=True):
     """This process's metrics (their own registry), None without config.json
-    ``metrics``."""
+    ``metrics``; ``front=False``: a supervisor's (its workers count the
+    requests, metrics/shared.py)."""
     if config.metrics is None:
         return None
     from cloudserver.metrics.families import Metrics
 
-    return Metrics()
+    return Metrics(front=front)
 
 
-def add_metrics_port(config, reactor, pool, metrics, health_backend, parent):
-    """The metrics port: /metrics (collected in ``pool``) and the healthcheck
-    (metrics/site.py)."""
+def build_worker_metrics(config, environ=None):
+    """A worker's metrics: the library's values in the files of the
+    directory its supervisor gave it (metrics/shared.py), None when it gave
+    none."""
+    from cloudserver.metrics import shared
+
+    environ = os.environ if environ is None else environ
+    if config.metrics is None or not environ.get(shared.ENV):
+        return None
+    shared.pin_pid(environ)
+    return shared.WorkerMetrics()
+
+
+def add_metrics_port(config, reactor, pool, metrics, health_backend, parent, registry=None):
+    """The metrics port: /metrics (collected in ``pool``: ``registry``, by
+    default ``metrics``') and the healthcheck (metrics/site.py)."""
     from cloudserver.metrics.site import metrics_site
 
     address = config.metrics
-    site = metrics_site(metrics.registry, health_backend, reactor, pool)
+    registry = metrics.registry if registry is None else registry
+    site = metrics_site(registry, health_backend, reactor, pool)
     tls.server_service(reactor, address.port, site, interface=config.listen_addr or address.host,
                        backlog=config.limits.backlog).setServiceParent(parent)
     log.info("metrics on http://{addr}:{port}/metrics",
@@ -339,10 +354,18 @@ def add_supervisor(config, reactor, pool, defer_to_thread, top, metrics):
     metadata, data, locations = add_dmd(config, reactor, pool, defer_to_thread, top,
                                         metrics, unix=unix)
     kms = build_server_kms(config, reactor, defer_to_thread, top)
+    from cloudserver.metrics import shared
+
+    directory = on_exit = None
     if metrics is not None:
+        # the workers' families: files here, summed by the metrics port
+        directory = shared.prepare_directory(config.metadata_path)
+        on_exit = shared.process_ended(directory)
         health = SimpleNamespace(config=config, locations=locations, kms=kms)
-        add_metrics_port(config, reactor, pool, metrics, health, top)
-    supervisor_service(config, reactor, unix).setServiceParent(top)
+        add_metrics_port(config, reactor, pool, metrics, health, top,
+                         registry=shared.supervisor_registry(metrics.registry, directory))
+    supervisor_service(config, reactor, unix, env=shared.worker_env(dict(os.environ), directory),
+                       on_exit=on_exit).setServiceParent(top)
     return top
 
 
@@ -362,7 +385,7 @@ def add_front(config, options, reactor, defer_to_thread, top, backend_parts, met
         kms = CountingKms(kms, metrics)
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
                       accounts=config.accounts, locations=locations, kms=kms)
-    if metrics is not None:
+    if metrics is not None and not options["worker"]:
         add_metrics_port(config, reactor, pool, metrics, backend, top)
     site = StreamingSite(S3Resource(backend, reactor, metrics=metrics), reactor=reactor,
                          name="S3", limits=config.limits.http, refusals=S3Refusals())
@@ -373,6 +396,10 @@ def add_front(config, options, reactor, defer_to_thread, top, backend_parts, met
         from cloudserver.workers.worker import ParentWatch
 
         ParentWatch(reactor).setServiceParent(top)
+        if metrics is not None:
+            from cloudserver.metrics.shared import SyncService
+
+            SyncService(reactor, metrics).setServiceParent(top)
         listener = DrainingServerService(
             AdoptedPortEndpoint(reactor, options["listen-fd"], s3_tls_options(config)),
             site, site.drain, config.shutdown_timeout)
@@ -406,9 +433,14 @@ def makeService(options, reactor=None, env=None):
         return deferToThreadPool(reactor, pool, f, *args, **kwargs)
 
     mode = options["mode"]
-    # A worker has no metrics port of its own: its supervisor has the one configured.
-    metrics = None if options["worker"] else build_metrics(config)
-    if mode == "all" and config.clusters > 1:
+    # A worker has no metrics port of its own: its supervisor exports its
+    # families (metrics/shared.py) on the one configured.
+    supervisor = mode == "all" and config.clusters > 1
+    if options["worker"]:
+        metrics = build_worker_metrics(config)
+    else:
+        metrics = build_metrics(config, front=not supervisor)
+    if supervisor:
         return add_supervisor(config, reactor, pool, defer_to_thread, top, metrics)
     if config.clusters > 1 and not options["worker"]:
         log.info("config: clusters {n} applies to --mode all only; one {mode} process",

@@ -34,6 +34,16 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 #: the ``le`` labels of DURATION_BUCKETS, as the library writes them
 _BOUNDS = (*map(floatToGoString, DURATION_BUCKETS), "+Inf")
 STATUS_CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
+#: The request families' help texts (also a worker's, metrics/shared.py:
+#: the supervisor shows the same families as one process).
+HELP_REQUESTS = "S3 requests answered"
+HELP_RECEIVED = "request body bytes received"
+HELP_SENT = "response body bytes sent"
+HELP_DURATION = "S3 request duration, first byte in to last byte out"
+HELP_ERRORS = "S3 error responses by error code"
+HELP_IN_FLIGHT = "S3 requests received and not yet answered"
+HELP_KMS_CALLS = "KMS calls"
+HELP_KMS_FAILURES = "KMS calls that failed"
 
 
 class _OpStats:
@@ -53,7 +63,10 @@ class _OpStats:
 class Metrics:
     """The families of one server process, in their own registry."""
 
-    def __init__(self, registry: CollectorRegistry | None = None, process: bool = True):
+    def __init__(self, registry: CollectorRegistry | None = None, process: bool = True,
+                 front: bool = True):
+        """``front=False``: no request or KMS families (a supervisor of
+        workers: theirs come from metrics/shared.py, never twice)."""
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         #: operation -> its counters; error code -> responses; requests begun
@@ -61,7 +74,8 @@ class Metrics:
         self.errors: dict[str, int] = {}
         self.started = 0
         self.done = 0
-        r.register(RequestCollector(self))
+        if front:
+            r.register(RequestCollector(self))
         self.kv_batch_seconds = Histogram(
             "cloudserver_metadata_kv_batch_seconds",
             "time to write and sync one group-commit batch of the metadata KV",
@@ -73,9 +87,11 @@ class Metrics:
         self.fsync_seconds = Histogram("cloudserver_data_fsync_seconds",
                                        "fdatasync of a new data file (file store)",
                                        buckets=SYNC_BUCKETS, registry=r)
-        self.kms_calls = Counter("cloudserver_kms_calls", "KMS calls", ["method"], registry=r)
-        self.kms_failures = Counter("cloudserver_kms_failures", "KMS calls that failed",
-                                    ["method"], registry=r)
+        if front:
+            self.kms_calls = Counter("cloudserver_kms_calls", HELP_KMS_CALLS, ["method"],
+                                     registry=r)
+            self.kms_failures = Counter("cloudserver_kms_failures", HELP_KMS_FAILURES,
+                                        ["method"], registry=r)
         if process:
             ProcessCollector(registry=r)
 
@@ -127,15 +143,15 @@ class RequestCollector:
     def collect(self):
         m = self.metrics
         ops = sorted(dict(m.ops).items())
-        requests = CounterMetricFamily("cloudserver_requests", "S3 requests answered",
+        requests = CounterMetricFamily("cloudserver_requests", HELP_REQUESTS,
                                        labels=["operation", "status_class"])
         received = CounterMetricFamily("cloudserver_request_received_bytes",
-                                       "request body bytes received", labels=["operation"])
+                                       HELP_RECEIVED, labels=["operation"])
         sent = CounterMetricFamily("cloudserver_response_sent_bytes",
-                                   "response body bytes sent", labels=["operation"])
+                                   HELP_SENT, labels=["operation"])
         duration = HistogramMetricFamily(
             "cloudserver_request_duration_seconds",
-            "S3 request duration, first byte in to last byte out", labels=["operation"])
+            HELP_DURATION, labels=["operation"])
         for name, op in ops:
             for klass, count in zip(STATUS_CLASSES, list(op.by_class)):
                 if count:
@@ -148,11 +164,11 @@ class RequestCollector:
                 total += count
                 buckets.append((bound, total))
             duration.add_metric([name], buckets, op.seconds)
-        errors = CounterMetricFamily("cloudserver_errors", "S3 error responses by error code",
+        errors = CounterMetricFamily("cloudserver_errors", HELP_ERRORS,
                                      labels=["code"])
         for code, count in sorted(dict(m.errors).items()):
             errors.add_metric([code], count)
         in_flight = GaugeMetricFamily("cloudserver_requests_in_flight",
-                                      "S3 requests received and not yet answered")
+                                      HELP_IN_FLIGHT)
         in_flight.add_metric([], max(m.started - m.done, 0))
         yield from (requests, duration, received, sent, errors, in_flight)

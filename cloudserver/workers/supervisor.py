@@ -104,7 +104,8 @@ class WorkerSupervisor(service.Service):
     def __init__(self, reactor: Any, count: int,
                  command: Callable[[int], tuple[list[str], dict[int, int]]],
                  env: dict[str, str], stop_timeout: float, backoff: Backoff = Backoff(),
-                 kill_grace: float = KILL_GRACE, json_lines: bool = False):
+                 kill_grace: float = KILL_GRACE, json_lines: bool = False,
+                 on_exit: Callable[[int | None], None] | None = None):
         self.reactor = reactor
         self.count = count
         self.command = command
@@ -113,6 +114,8 @@ class WorkerSupervisor(service.Service):
         self.backoff = backoff
         self.kill_grace = kill_grace
         self.json_lines = json_lines
+        #: called with a worker's pid once it has exited (its live gauges)
+        self.on_exit = on_exit
         #: the running worker of each number
         self.workers: dict[int, WorkerProtocol] = {}
         #: quick failures in a row, by worker number
@@ -176,6 +179,11 @@ class WorkerSupervisor(service.Service):
     def worker_ended(self, proto: WorkerProtocol, reason: Any) -> None:
         if self.workers.get(proto.number) is proto:
             del self.workers[proto.number]
+        if self.on_exit is not None:
+            try:
+                self.on_exit(proto.pid)
+            except Exception:  # noqa: BLE001 - never stops a restart
+                log.failure("worker {n}: after its exit", n=proto.number)
         ran = self.reactor.seconds() - proto.started_at
         if self.stopping:
             log.info("worker {n} (pid {pid}) stopped: {why}", n=proto.number,

@@ -73,9 +73,12 @@ def worker_argv(number: int, unix: tuple[str, str] | None,
 
 
 def supervisor_service(config: Any, reactor: Any, unix: tuple[str, str] | None,
-                       env: dict[str, str] | None = None) -> WorkerSupervisor:
+                       env: dict[str, str] | None = None,
+                       on_exit: Callable[[int | None], None] | None = None
+                       ) -> WorkerSupervisor:
     """The WorkerSupervisor of ``config.clusters`` workers, the S3 port bound
-    now (an address in use stops start-up here, as for one process)."""
+    now (an address in use stops start-up here, as for one process);
+    ``on_exit(pid)`` once a worker has exited (metrics/shared.py)."""
     env = dict(os.environ if env is None else env)
     reuseport = env.get(SOCKETS_ENV) != "shared"
     try:
@@ -92,7 +95,7 @@ def supervisor_service(config: Any, reactor: Any, unix: tuple[str, str] | None,
 
     supervisor = WorkerSupervisor(reactor, config.clusters, command, env,
                                   config.shutdown_timeout,
-                                  json_lines=config.log_format == "json")
+                                  json_lines=config.log_format == "json", on_exit=on_exit)
     # kept open: a restarted worker adopts its socket again, and meanwhile
     # the connections the kernel gave that socket wait in its queue
     supervisor.listening = listening

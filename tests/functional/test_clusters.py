@@ -20,8 +20,10 @@ import stat
 import threading
 import time
 import urllib.parse
+import urllib.request
 
 from tests.functional.s3case import S3TestCase
+from tests.functional.test_metrics import delta, scrape
 
 MIB = 1 << 20
 #: A worker's access line as the supervisor logs it.
@@ -258,3 +260,105 @@ class ClusterJsonLogTests(_ClusterCase):
         self.assertEqual({o["workerPid"] for o in access}, workers)
         self.assertEqual({o["workerId"] for o in access}, {1, 2})
         self.assertEqual({o["pid"] for o in objects}, {self.server.pid})
+
+
+class ClusterMetricsTests(_ClusterCase):
+    """With a metrics port the supervisor exports its workers' families,
+    summed (metrics/shared.py): the request counters equal the requests
+    made across both workers, and a killed worker's counts stay."""
+
+    serverConfig = {"clusters": 2, "shutdownTimeout": 20,
+                    "metrics": {"port": 0, "bindAddress": "127.0.0.1"}}
+    sharedServer = False
+
+    def scrape(self) -> dict:
+        return scrape(self.server.metrics_port)
+
+    def puts(self, bucket: str, prefix: str, count: int) -> None:
+        for i in range(count):
+            # a client per request: a new connection, which either worker may accept
+            self.client().put_object(Bucket=bucket, Key=f"{prefix}{i}", Body=b"m" * 100)
+
+    def requests(self, samples: dict, op: str, klass: str = "2xx") -> float:
+        return samples.get(("cloudserver_requests_total",
+                            (("operation", op), ("status_class", klass))), 0.0)
+
+    def test_counters_summed_across_workers(self) -> None:
+        bucket = self.make_bucket("clusters-metrics")
+        workers = self.wait_workers(2)
+        before, since = self.scrape(), self.log_size()
+        self.puts(bucket, "k", 16)
+        for i in range(8):
+            self.client().get_object(Bucket=bucket, Key=f"k{i}")["Body"].read()
+        self.assertS3Error("NoSuchKey", None, self.client().get_object, Bucket=bucket,
+                           Key="missing")
+        after = self.scrape()
+        self.assertEqual(set(self.access_pids(since)), workers)  # both served some
+        self.assertEqual(delta(before, after, "cloudserver_requests_total",
+                               operation="PutObject", status_class="2xx"), 16)
+        self.assertEqual(delta(before, after, "cloudserver_requests_total",
+                               operation="GetObject", status_class="2xx"), 8)
+        self.assertEqual(delta(before, after, "cloudserver_requests_total",
+                               operation="GetObject", status_class="4xx"), 1)
+        self.assertEqual(delta(before, after, "cloudserver_errors_total", code="NoSuchKey"), 1)
+        self.assertEqual(delta(before, after, "cloudserver_request_received_bytes_total",
+                               operation="PutObject"), 1600)
+        self.assertEqual(delta(before, after, "cloudserver_request_duration_seconds_count",
+                               operation="PutObject"), 16)
+        self.assertEqual(after[("cloudserver_requests_in_flight", ())], 0)
+        # the dmd side is the supervisor's: its KV batches, its process
+        self.assertGreaterEqual(delta(before, after, "cloudserver_metadata_kv_batch_writes_count"),
+                                1)
+        self.assertGreater(after[("process_resident_memory_bytes", ())], 0)
+        # the workers' RPC client figures are copied every second
+        deadline = time.monotonic() + 10
+        while True:
+            now = self.scrape()
+            client = sum(v for (name, labels), v in now.items()
+                         if name == "cloudserver_dmd_rpc_calls_total"
+                         and ("side", "client") in labels)
+            served = sum(v for (name, labels), v in now.items()
+                         if name == "cloudserver_dmd_rpc_calls_total"
+                         and ("side", "server") in labels)
+            if client >= served or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertGreater(client, 0)
+        self.assertEqual(client, served)  # every call the workers made, the dmd served
+        self.assertEqual(now[("cloudserver_dmd_rpc_in_flight", (("side", "client"),))], 0)
+        for name, labels in now:
+            self.assertNotIn("pid", dict(labels), name)
+            self.assertNotIn("worker", dict(labels), name)
+
+    def test_no_family_twice(self) -> None:
+        bucket = self.make_bucket("clusters-names")
+        self.puts(bucket, "n", 4)
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.server.metrics_port}/metrics",
+                                    timeout=10) as answer:
+            text = answer.read().decode()
+        types = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")]
+        self.assertEqual(sorted(types), sorted(set(types)))
+        # the text format names a counter's family by its sample
+        self.assertIn("cloudserver_requests_total", types)
+        self.assertIn("cloudserver_dmd_rpc_calls_total", types)
+
+    def test_killed_worker_keeps_its_counts(self) -> None:
+        bucket = self.make_bucket("clusters-kill")
+        workers = sorted(self.wait_workers(2))
+        victim = workers[0]
+        before, since = self.scrape(), self.log_size()
+        self.puts(bucket, "a", 20)
+        served = self.access_pids(since)
+        self.assertGreater(served.get(victim, 0), 0, served)
+        mid = self.scrape()
+        self.assertEqual(self.requests(mid, "PutObject") - self.requests(before, "PutObject"),
+                         20)
+        os.kill(victim, signal.SIGKILL)
+        self.wait_workers(2, exclude={victim})
+        again = self.scrape()
+        self.assertEqual(self.requests(again, "PutObject"), self.requests(mid, "PutObject"))
+        self.assertEqual(again[("cloudserver_requests_in_flight", ())], 0)
+        self.puts(bucket, "b", 10)
+        after = self.scrape()
+        self.assertEqual(self.requests(after, "PutObject") - self.requests(before, "PutObject"),
+                         30)

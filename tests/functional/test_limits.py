@@ -101,7 +101,8 @@ class HostileNumbersTests(S3TestCase):
         url = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"},
                                         ExpiresIn=3600)
         self.assertIn("X-Amz-Expires=3600", url)
-        week = "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+        week = ("X-Amz-Expires must be less than a week (in seconds); that is, the given "
+                "X-Amz-Expires must be less than 604800 seconds")
         for value, message in (("604801", week), (HUGE, week),
                                ("-1", "X-Amz-Expires must be non-negative"),
                                ("soon", "X-Amz-Expires should be a number")):

@@ -220,7 +220,8 @@ class QueryV4(SynchronousTestCase):
         def with_expires(value):
             return self.edit(info, "X-Amz-Expires=3600", "X-Amz-Expires=" + value)
 
-        week = "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+        week = ("X-Amz-Expires must be less than a week (in seconds); that is, the given "
+                "X-Amz-Expires must be less than 604800 seconds")
         for value, message in (("604801", week), ("9" * 10_000, week), ("0" * 50 + "604801", week),
                                ("-1", "X-Amz-Expires must be non-negative"),
                                ("-" + "9" * 10_000, "X-Amz-Expires must be non-negative"),

@@ -352,7 +352,8 @@ def _presigned_expires(text: str) -> int:
     expires = decimal(digits.lstrip("0") or "0", 7)
     if expires is None or expires > MAX_PRESIGNED_EXPIRES:
         raise S3Error("AuthorizationQueryParametersError",
-                      "X-Amz-Expires must be less than a week (in seconds) that is 604800")
+                      "X-Amz-Expires must be less than a week (in seconds); that is, "
+                      "the given X-Amz-Expires must be less than 604800 seconds")
     return expires
 
 

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 import attrs
 
+from cloudserver.config import fields
 from cloudserver.config.errors import ConfigError
 from cloudserver.web.limits import LISTEN_BACKLOG as DEFAULT_BACKLOG
 from cloudserver.web.limits import HttpLimits
@@ -41,30 +42,13 @@ class Limits:
     http: HttpLimits = HttpLimits()
 
 
-def _number(section: Mapping[str, Any], key: str, low: float, high: float,
-            integer: bool) -> float | int:
-    value = section[key]
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-        what = "an integer" if integer else "a number"
-        raise ConfigError(f"config.json: limits.{key} must be {what} from {low} to {high}")
-    return value
-
-
 def parse_limits(raw: Mapping[str, Any]) -> Limits:
     """The ``limits`` section of config.json, checked (ConfigError)."""
-    section = raw.get("limits")
+    section = fields.section(raw, "limits", ("backlog", *_HTTP_KEYS))
     if section is None:
         return Limits()
-    if not isinstance(section, Mapping):
-        raise ConfigError("config.json: limits must be an object")
-    unknown = set(section) - set(_HTTP_KEYS) - {"backlog"}
-    if unknown:
-        raise ConfigError(f"config.json: limits has unknown key(s) {', '.join(sorted(unknown))}")
-    backlog = DEFAULT_BACKLOG
-    if "backlog" in section:
-        backlog = int(_number(section, "backlog", 1, 65535, True))
-    http = {field: _number(section, key, low, high, integer)
+    backlog = fields.number(section, "limits", "backlog", DEFAULT_BACKLOG, 1, 65535, True)
+    http = {field: fields.number(section, "limits", key, None, low, high, integer)
             for key, (field, low, high, integer) in _HTTP_KEYS.items() if key in section}
     limits = HttpLimits(**http)
     if limits.max_connections_per_client > limits.max_connections:

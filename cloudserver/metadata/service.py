@@ -61,6 +61,7 @@ from cloudserver.metadata.intents import IntentRule
 from cloudserver.metadata.listing import list_range, make_filter
 from cloudserver.metadata.records import decode_record, encode_record
 from cloudserver.metadata.uploads import UploadStore
+from cloudserver.metadata.write_hooks import ObjectWrite, WriteHooks
 from cloudserver.metadata.version_id import (
     DEFAULT_REPLICATION_GROUP_ID,
     NULL_VERSION_ID,
@@ -112,6 +113,8 @@ class MetadataService:
         self.uploads = UploadStore(self.kv, bucket_exists=self._bucket_exists,
                                    plan_object_put=self._plan_object_put, commit=self._commit,
                                    count=self._count, intent_changes=self.intent_changes)
+        #: work recorded in object batches (replication, notifications)
+        self.write_hooks = WriteHooks()
         #: per-bucket usage (metadata.usage): running totals, stored in each batch
         self.usage = usage.UsageBook(self.kv, self.uploads.parts_by_upload)
 
@@ -229,7 +232,8 @@ class MetadataService:
 
     def _put_object(self, bucket, key, md, options):
         okey, changes, result, data, delta = self._plan_object_put(bucket, key, md, options)
-        return self._commit(bucket, okey, changes, result, data=data, delta=delta)
+        return self._commit(bucket, okey, changes, result, data=data, delta=delta,
+                            hook=(key, "put", options))
 
     def _plan_object_put(self, bucket: str, key: str, md: Mapping[str, Any],
                          options: Mapping[str, Any] | None
@@ -339,7 +343,8 @@ class MetadataService:
             return self._commit(bucket, okey, {okey: None}, result,
                                 data=self._data_changes([], None, result),
                                 delta=usage.object_delta(okey, {okey: None},
-                                                         self._before(okey, result)))
+                                                         self._before(okey, result)),
+                                hook=(key, "delete", options))
         view = self._view(bucket, key)
         try:
             plan = versioning.plan_delete(view, key, opts)
@@ -353,7 +358,8 @@ class MetadataService:
         records = self._records(okey, plan)
         return self._commit(bucket, okey, self._encoded(records), plan.result,
                             data=self._data_changes([], None, plan.result),
-                            delta=usage.object_delta(okey, records, view.record))
+                            delta=usage.object_delta(okey, records, view.record),
+                            hook=(key, "delete", options))
 
     def get_bucket_and_object(self, bucket: str, key: str,
                               options: Mapping[str, Any] | None = None) -> defer.Deferred:
@@ -408,11 +414,18 @@ class MetadataService:
 
     def _commit(self, bucket: str, okey: bytes, changes: Mapping[bytes, bytes | None],
                 result: Any, extra_deletes: Any = (),
-                data: DataChanges = ((), ()), delta: Any = None) -> defer.Deferred:
+                data: DataChanges = ((), ()), delta: Any = None,
+                hook: tuple | None = None) -> defer.Deferred:
         """Write ``changes`` of object ``okey`` (plus unstaged ``extra_deletes``
         and inline ``data`` puts and deletes) as one batch, with the bucket's
-        usage moved by ``delta``; fires with ``result`` once durable."""
+        usage moved by ``delta``; fires with ``result`` once durable.
+        ``hook``: (object name, kind, options) for the write hooks, whose
+        entries join the batch (metadata.write_hooks)."""
         puts = [(k, v) for k, v in changes.items() if v is not None]
+        if hook is not None and self.write_hooks:
+            name, kind, options = hook
+            puts.extend(self.write_hooks.puts(ObjectWrite(
+                bucket, name, okey, changes, result, kind, options or {})))
         puts.extend(data[0])
         deletes = [k for k, v in changes.items() if v is None]
         deletes.extend(extra_deletes)

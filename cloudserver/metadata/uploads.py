@@ -368,7 +368,8 @@ class UploadStore:
         delta = usage.add(delta, _upload_gone(parts.values()))
         puts, deletes = self._intents((md,), unused)
         data = (list(data[0]) + puts, list(data[1]) + deletes)
-        d = self._commit(bucket, okey, changes, result, [ukey, *parts], data=data, delta=delta)
+        d = self._commit(bucket, okey, changes, result, [ukey, *parts], data=data, delta=delta,
+                         hook=(name, "complete", options))
         d.addBoth(self._release, self._mpu_closing.discard, upload_id)
         return d.addCallback(lambda result: {"result": result, "unused": unused})
 

@@ -162,6 +162,9 @@ class ObjectRecord(RecordSchema):
     IS_DELETE_MARKER = field("isDeleteMarker", bool, "a delete marker")
     IS_PHD = field("isPHD", bool, "a placeholder master (upstream's PHD; never written "
                    "here, recognised when read)")
+    REPLICATION_STATUS = field("replicationStatus", str, "x-amz-replication-status: "
+                               "PENDING, COMPLETED, FAILED (a source version), REPLICA "
+                               "(written by replication); absent: not replicated")
 
 
 #: The fields the metadata service's versioning manages (a copy drops them).
@@ -203,6 +206,8 @@ class BucketRecord(RecordSchema):
                        "{algorithm: AES256|aws:kms, keyId?, bucketKeyEnabled?}; absent: none")
     BUCKET_KEY_ID = field("bucketKeyId", str, "the bucket's own master key id in the KMS "
                           "(bucket-level encryption, x-amz-scal-server-side-encryption)")
+    REPLICATION = field("replication", dict, "the replication configuration "
+                        "(cloudserver.replication.rules: {v, role, rules}); absent: none")
 
 
 class UploadRecord(RecordSchema):

@@ -108,6 +108,8 @@ CATALOG: dict[str, tuple[int, str]] = {
                           "to this endpoint."),
     "PreconditionFailed": (412, "At least one of the preconditions you specified did not "
                            "hold."),
+    "ReplicationConfigurationNotFoundError": (404, "The replication configuration was not "
+                                              "found"),
     "RequestHeaderSectionTooLarge": (400, "Your request header section exceeds the "
                                      "maximum allowed size."),
     "RequestIsNotMultiPartContent": (400, "Bucket POST must be of the enclosure-type "

@@ -14,15 +14,12 @@ import pkgutil
 
 #: Operations the routing table knows and this server answers with 501.
 NOT_IMPLEMENTED = frozenset({
-    "DeleteBucketReplication",
     "GetBucketAnalyticsConfiguration",
     "GetBucketIntelligentTieringConfiguration",
     "GetBucketInventoryConfiguration",
     "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
-    "GetBucketReplication",
     "PutBucketAccelerateConfiguration",
     "PutBucketNotificationConfiguration",
-    "PutBucketReplication",
     "RestoreObject", "SelectObjectContent",
 })
 

@@ -18,6 +18,7 @@ from cloudserver.s3.errors import S3Error
 from cloudserver.s3.model.numbers import decimal
 from cloudserver.s3.model.versions import client_version_id, parse_version_param
 from cloudserver.s3.ops.lifecycle import expiration_headers
+from cloudserver.s3.ops.replication import replication_headers
 from cloudserver.s3.ops.common import (
     http_date, load_bucket, load_bucket_and_object, load_object, object_headers)
 from cloudserver.s3.ops.multipart_read import part_read
@@ -218,6 +219,7 @@ async def respond_read(ctx: RequestContext, attrs: dict, md: dict, customer,
         check_read_conditions(ctx, md)
     size = md[Obj.SIZE]
     headers = object_headers(md, attrs)
+    headers.extend(replication_headers(md))
     if "versionId" not in ctx.query:  # Expiration rules speak of current versions
         headers.extend(expiration_headers(ctx, attrs, md))
     part = part_read(ctx, md) if "partNumber" in ctx.query else None

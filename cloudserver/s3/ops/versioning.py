@@ -49,6 +49,10 @@ async def put_bucket_versioning(ctx: RequestContext) -> Response:
     if bucket.get(Bkt.OBJECT_LOCK_ENABLED) and status == "Suspended":
         raise S3Error("InvalidBucketState", "An Object Lock configuration is present on "
                       "this bucket, so the versioning state cannot be changed.")
+    if bucket.get(Bkt.REPLICATION) and status == "Suspended":
+        raise S3Error("InvalidBucketState", "A replication configuration is present on this "
+                      "bucket, so you cannot change the versioning state. To change the "
+                      "versioning state, first delete the replication configuration.")
     await update_bucket_field(ctx, Bkt.VERSIONING, status)
     return Response()
 

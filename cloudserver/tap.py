@@ -7,7 +7,7 @@ import signal
 from types import SimpleNamespace
 
 from twisted.application import service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python import usage
@@ -267,6 +267,32 @@ def add_lifecycle(config, metadata, kv, locations, reactor, parent, metrics=None
             metrics.register(LifecycleCollector(lifecycle.executor))
 
 
+def add_replication(config, metadata, kv, locations, reactor, defer_to_thread, parent):
+    """The replicator, where the metadata lives (all, dmd): its hook marks
+    and enqueues new versions in the metadata service's batches.  The KMS
+    joins it in ``all`` mode (add_front): a dmd holds no keys."""
+    from cloudserver.replication.service import replication_service
+
+    run_blocking = maybeDeferred if config.backend == "mem" else defer_to_thread
+    replication = replication_service(config, metadata, kv, locations, reactor,
+                                      run_blocking, _replication_reader)
+    if replication is not None:
+        replication.setServiceParent(parent)
+
+
+def _replication_reader(transfer):
+    """A version's bytes in the clear, read as a GET reads them."""
+    from cloudserver.s3.ops.object_read import piece_producers
+    from cloudserver.s3.sse import apply as sse
+
+    async def read(record, start, length):
+        stages = None
+        if record.get("sse"):
+            stages = await sse.read_stages(transfer.kms, record, None, start, length)
+        return piece_producers(transfer.locations, record["location"], start, length, stages)
+    return read
+
+
 def build_metrics(config, front=True):
     """This process's metrics (their own registry), None without config.json
     ``metrics``; ``front=False``: a supervisor's (its workers count the
@@ -326,6 +352,7 @@ def add_dmd(config, reactor, pool, defer_to_thread, top, metrics, unix=None):
                  rpc=unix[0], data=unix[1])
     locations = _locations(config, reactor, data, defer_to_thread, top)
     add_lifecycle(config, metadata, kv, locations, reactor, top, metrics)
+    add_replication(config, metadata, kv, locations, reactor, defer_to_thread, top)
     from cloudserver.data.sweep import add_orphan_sweep
 
     add_orphan_sweep(config, data, reactor, defer_to_thread, top, metrics)
@@ -385,6 +412,8 @@ def add_front(config, options, reactor, defer_to_thread, top, backend_parts, met
         kms = CountingKms(kms, metrics)
     backend = Backend(config=config, metadata=metadata, data=data, clock=reactor,
                       accounts=config.accounts, locations=locations, kms=kms)
+    if "replication" in top.namedServices:  # all-in-one: the replicator may decrypt
+        top.getServiceNamed("replication").replicator.transfer.kms = kms
     if metrics is not None and not options["worker"]:
         add_metrics_port(config, reactor, pool, metrics, backend, top)
     site = StreamingSite(S3Resource(backend, reactor, metrics=metrics), reactor=reactor,

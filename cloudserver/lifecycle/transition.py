@@ -62,6 +62,10 @@ class _WriterConsumer:
             self.producer.stopProducing()
 
 
+#: Public name for the other background services that stream between stores.
+WriterConsumer = _WriterConsumer
+
+
 def _context(bucket: str, record: dict, size: int) -> WriteContext:
     return WriteContext(bucket=bucket, key=record.get(Obj.KEY, ""), size=size,
                         content_type=record.get(Obj.CONTENT_TYPE),

@@ -251,6 +251,8 @@ class MetadataService:
         if not isinstance(md, Mapping):
             raise TypeError("metadata records are JSON objects (dicts)")
         md, data_puts = inline.take_data(md)
+        if self.write_hooks.marking:
+            md = self.write_hooks.mark(bucket, key, md, options)
         if opts.plain:
             value = encode_record(md)
             previous = self._current(okey)

@@ -10,6 +10,10 @@ a hook returns the ``(key, value)`` puts it adds (usually one
 ``DurableQueue.entry``), or an empty list.  Hooks run on the metadata
 owner's thread, synchronously, once per write: they must be cheap when the
 bucket has nothing configured.
+
+A *marker* runs earlier, before a put is planned, and may return a changed
+copy of the record (replication marks a new version PENDING there, so the
+version, its master and the hooks all store and see the same record).
 """
 from __future__ import annotations
 
@@ -44,6 +48,9 @@ class ObjectWrite:
 
 
 WriteHook = Callable[[ObjectWrite], list]
+#: ``marker(bucket, key, record, options) -> record``: may return a changed
+#: copy of a record about to be put (replication marks a new version PENDING).
+RecordMarker = Callable[[str, str, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]]
 
 
 class WriteHooks:
@@ -51,6 +58,7 @@ class WriteHooks:
 
     def __init__(self) -> None:
         self._hooks: list[WriteHook] = []
+        self._markers: list[RecordMarker] = []
 
     def add(self, hook: WriteHook) -> None:
         self._hooks.append(hook)
@@ -60,6 +68,21 @@ class WriteHooks:
 
     def __bool__(self) -> bool:
         return bool(self._hooks)
+
+    @property
+    def marking(self) -> bool:
+        return bool(self._markers)
+
+    def add_marker(self, marker: RecordMarker) -> None:
+        self._markers.append(marker)
+
+    def mark(self, bucket: str, key: str, record: Mapping[str, Any],
+             options: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        """``record`` as the markers change it, before its put is planned
+        (so the stored version, its master and the hooks all see the change)."""
+        for marker in self._markers:
+            record = marker(bucket, key, record, options or {})
+        return record
 
     def puts(self, write: ObjectWrite) -> list:
         """Every hook's puts for ``write``; a hook that raises fails the write

@@ -77,8 +77,9 @@ def matching_rule(config: Mapping[str, Any] | None, key: str, tags: Any = None,
 
 
 def destination(rule: Mapping[str, Any]) -> dict:
-    """What the replicator needs of a rule: where and which rule."""
-    out = {"rule": rule["id"], "bucket": rule["bucket"]}
+    """What the replicator needs of a rule: which rule, the destination
+    bucket (``dest``) and location (``storageClass``)."""
+    out = {"rule": rule["id"], "dest": rule["bucket"]}
     if rule.get("storageClass"):
         out["storageClass"] = rule["storageClass"]
     return out

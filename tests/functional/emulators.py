@@ -71,8 +71,8 @@ class _Process:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"cloudserver-{type(self).__name__}-"))
         self.log_path = self.workdir / "emulator.log"
 
-    def _spawn(self, argv: list[str], what: str) -> None:
-        self.port = free_port()
+    def _spawn(self, argv: list[str], what: str, port: int | None = None) -> None:
+        self.port = free_port() if port is None else port
         argv = [a.replace("{port}", str(self.port)) for a in argv]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
@@ -94,12 +94,14 @@ class _Process:
 class MotoServer(_Process):
     """``moto_server`` on a free port; ``endpoint`` is its host:port."""
 
-    def start(self) -> "MotoServer":
+    def start(self, port: int | None = None) -> "MotoServer":
+        """``port``: this one (a destination a server already names, coming
+        up late), else a free one."""
         try:
             binary = venv_bin("moto_server")
         except FileNotFoundError as error:
             raise EmulatorUnavailable(f"{error}: pip install -e '.[test]'") from None
-        self._spawn([binary, "-H", "127.0.0.1", "-p", "{port}"], "moto_server")
+        self._spawn([binary, "-H", "127.0.0.1", "-p", "{port}"], "moto_server", port)
         return self
 
     @property

@@ -62,10 +62,6 @@ class _WriterConsumer:
             self.producer.stopProducing()
 
 
-#: Public name for the other background services that stream between stores.
-WriterConsumer = _WriterConsumer
-
-
 def _context(bucket: str, record: dict, size: int) -> WriteContext:
     return WriteContext(bucket=bucket, key=record.get(Obj.KEY, ""), size=size,
                         content_type=record.get(Obj.CONTENT_TYPE),
@@ -73,13 +69,12 @@ def _context(bucket: str, record: dict, size: int) -> WriteContext:
                         headers=record.get(Obj.HEADERS) or {})
 
 
-async def copy_piece(locations: Any, target: str, bucket: str, record: dict,
-                     piece: dict) -> dict:
-    """A copy of ``piece`` in ``target``: its new piece record."""
-    size = piece[Piece.SIZE]
-    writer = locations.create_writer(target, _context(bucket, record, size))
+async def stream_into(make_producer: Any, writer: Any) -> Any:
+    """Play the producer ``make_producer()`` gives into ``writer`` with
+    backpressure and finish it (its data key); on any failure the writer
+    is aborted."""
     try:
-        producer = locations.producer(piece, 0, size)
+        producer = await defer.maybeDeferred(make_producer)
         prepare = getattr(producer, "prepare", None)
         if prepare is not None:
             await defer.maybeDeferred(prepare)
@@ -87,10 +82,18 @@ async def copy_piece(locations: Any, target: str, bucket: str, record: dict,
         await producer.startProducing(consumer)
         if consumer.failed is not None:
             raise consumer.failed
-        key = await writer.finish()
+        return await writer.finish()
     except BaseException:
         await defer.maybeDeferred(writer.abort)
         raise
+
+
+async def copy_piece(locations: Any, target: str, bucket: str, record: dict,
+                     piece: dict) -> dict:
+    """A copy of ``piece`` in ``target``: its new piece record."""
+    size = piece[Piece.SIZE]
+    writer = locations.create_writer(target, _context(bucket, record, size))
+    key = await stream_into(lambda: locations.producer(piece, 0, size), writer)
     extra = {f: piece[f] for f in KEPT_FIELDS if f in piece}
     return locations.piece(target, key, piece[Piece.START], size, **extra)
 

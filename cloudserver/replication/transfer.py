@@ -32,7 +32,7 @@ from twisted.internet import defer
 from cloudserver.data import remote
 from cloudserver.data.producers import ChainedProducer
 from cloudserver.data.write_context import PartTarget, WriteContext
-from cloudserver.lifecycle.transition import WriterConsumer, copy_piece
+from cloudserver.lifecycle.transition import copy_piece, stream_into
 from cloudserver.metadata import errors as md_errors
 from cloudserver.metadata.schema import VERSION_FIELDS
 from cloudserver.metadata.schema import BucketRecord as Bkt
@@ -55,21 +55,8 @@ def _context(bucket: str, key: str, record: dict, size: int) -> WriteContext:
                         headers=record.get(Obj.HEADERS) or {})
 
 
-async def _stream(producers: list, writer: Any) -> Any:
-    """Play ``producers`` into ``writer`` with backpressure; its data key."""
-    try:
-        producer = producers[0] if len(producers) == 1 else ChainedProducer(producers)
-        prepare = getattr(producer, "prepare", None)
-        if prepare is not None:
-            await defer.maybeDeferred(prepare)
-        consumer = WriterConsumer(writer)
-        await producer.startProducing(consumer)
-        if consumer.failed is not None:
-            raise consumer.failed
-        return await writer.finish()
-    except BaseException:
-        await defer.maybeDeferred(writer.abort)
-        raise
+def _one(producers: list) -> Any:
+    return producers[0] if len(producers) == 1 else ChainedProducer(producers)
 
 
 @attrs.define
@@ -97,6 +84,11 @@ class Transfer:
 
     # -- remote locations ------------------------------------------------------
 
+    def _read(self, record: dict, start: int, length: int) -> defer.Deferred:
+        async def producer():
+            return _one(await self.reader(record, start, length))
+        return defer.Deferred.fromCoroutine(producer())
+
     def _check_remote(self, location: str, record: dict) -> None:
         if not record.get(Obj.SSE):
             return
@@ -122,7 +114,7 @@ class Transfer:
         context = _context(bucket, key, record, size)
         if size <= self.multipart_threshold:
             writer = self.locations.create_writer(location, context)
-            await _stream(await self.reader(record, 0, size), writer)
+            await stream_into(lambda: self._read(record, 0, size), writer)
             return
         await self._multipart(location, context, record, size)
 
@@ -136,8 +128,8 @@ class Transfer:
                 n = min(self.part_size, size - start)
                 part = attrs.evolve(context, size=n, part=PartTarget(ours, remote_id, number))
                 writer = self.locations.create_writer(location, part)
-                parts.append((number, await _stream(await self.reader(record, start, n),
-                                                    writer)))
+                parts.append((number, await stream_into(
+                    lambda start=start, n=n: self._read(record, start, n), writer)))
             await self.locations.complete_mpu(location, context, remote_id, parts)
         except BaseException:
             await defer.maybeDeferred(self.locations.abort_mpu, location, context,

@@ -27,6 +27,7 @@ from cloudserver.config.locations import (resolve_locations,
 from cloudserver.config.workers import parse_clusters
 from cloudserver.kms import config as kms_conf
 from cloudserver.lifecycle.settings import LifecycleSettings, parse_settings
+from cloudserver.config.notifications import Destination, parse_destinations
 from cloudserver.config.sweep import SweepSettings, parse_sweep
 
 __all__ = ["CertFilePaths", "Config", "ConfigError", "DaemonAddress",
@@ -100,6 +101,8 @@ class Config:
     shutdown_timeout: float = 30.0
     #: config.json ``orphanSweep`` (cloudserver.config.sweep)
     orphan_sweep: SweepSettings = SweepSettings()
+    #: config.json ``bucketNotificationDestinations`` (config/notifications.py)
+    notification_destinations: tuple[Destination, ...] = ()
     #: config.json ``metrics``: the Prometheus port (``host`` = bindAddress);
     #: None (the section absent): no metrics port
     metrics: DaemonAddress | None = None
@@ -335,4 +338,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         limits=parse_limits(raw),
         clusters=parse_clusters(raw),
         orphan_sweep=parse_sweep(raw),
+        notification_destinations=parse_destinations(raw),
     )

@@ -18,10 +18,9 @@ NOT_IMPLEMENTED = frozenset({
     "GetBucketAnalyticsConfiguration",
     "GetBucketIntelligentTieringConfiguration",
     "GetBucketInventoryConfiguration",
-    "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
+    "GetBucketMetricsConfiguration",
     "GetBucketReplication",
     "PutBucketAccelerateConfiguration",
-    "PutBucketNotificationConfiguration",
     "PutBucketReplication",
     "RestoreObject", "SelectObjectContent",
 })

@@ -267,6 +267,16 @@ def add_lifecycle(config, metadata, kv, locations, reactor, parent, metrics=None
             metrics.register(LifecycleCollector(lifecycle.executor))
 
 
+def add_notifications(config, metadata, kv, reactor, parent):
+    """Bucket notifications' write hook and delivery, where the metadata
+    lives (all, dmd), when config.json declares destinations."""
+    from cloudserver.notifications.service import notification_service
+
+    delivery = notification_service(config, metadata, kv, reactor)
+    if delivery is not None:
+        delivery.setServiceParent(parent)
+
+
 def build_metrics(config, front=True):
     """This process's metrics (their own registry), None without config.json
     ``metrics``; ``front=False``: a supervisor's (its workers count the
@@ -326,6 +336,7 @@ def add_dmd(config, reactor, pool, defer_to_thread, top, metrics, unix=None):
                  rpc=unix[0], data=unix[1])
     locations = _locations(config, reactor, data, defer_to_thread, top)
     add_lifecycle(config, metadata, kv, locations, reactor, top, metrics)
+    add_notifications(config, metadata, kv, reactor, top)
     from cloudserver.data.sweep import add_orphan_sweep
 
     add_orphan_sweep(config, data, reactor, defer_to_thread, top, metrics)

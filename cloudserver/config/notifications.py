@@ -76,7 +76,8 @@ def _destination(entry: Any, index: int) -> Destination:
     where = f"{NAME}[{index}]"
     entry = fields.obj(entry, where, KNOWN)
     resource = entry.get("resource")
-    if not isinstance(resource, str) or not resource or ":" in resource:
+    if not isinstance(resource, str) or not resource or ":" in resource or \
+            "\x00" in resource:
         raise ConfigError(f"config.json: {where}.resource must be a non-empty name "
                           "without ':'")
     kind = entry.get("type")

@@ -3,7 +3,8 @@
 Bucket notifications in a real server, delivered to a webhook receiver
 this test runs on a loopback port: PUT, copy, multipart completion, delete
 and delete-marker events through key filters, signed with the shared
-secret; a receiver that is down and then up gets the event by the retries;
+secret; a receiver that is down and then up gets the event by the retries,
+and a backlog queued while it was down survives a kill -9 of the server;
 and a ``--mode s3`` front passes its events to the dmd that delivers them.
 """
 
@@ -236,6 +237,24 @@ class NotificationTests(S3TestCase):
         got = RECEIVER.wait(bucket, 1, timeout=15, server=self.server)
         self.assertEqual(got[0][0]["s3"]["object"]["key"], "while-down")
         self.assertIn("delivery to hooks failed", self.server.log_tail(400))
+
+
+    def test_backlog_survives_a_crash(self):
+        bucket = self.make_bucket()
+        self.configure(bucket, ("c", ["s3:ObjectCreated:*"], "", ""))
+        RECEIVER.stop()
+        try:
+            keys = [f"k{i:02d}" for i in range(20)]
+            for key in keys:
+                self.s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+            self.server.kill9()
+        finally:
+            RECEIVER.start()
+        self.server.start()
+        RECEIVER.wait(bucket, len(keys), timeout=30, server=self.server)
+        # at-least-once: every key, perhaps some twice
+        self.assertEqual({r["s3"]["object"]["key"] for r, _ in RECEIVER.of(bucket)},
+                         set(keys))
 
 
 class SplitFrontTests(unittest.SynchronousTestCase):

@@ -267,7 +267,7 @@ def add_lifecycle(config, metadata, kv, locations, reactor, parent, metrics=None
             metrics.register(LifecycleCollector(lifecycle.executor))
 
 
-def add_notifications(config, metadata, kv, reactor, parent):
+def add_notifications(config, metadata, kv, reactor, parent, metrics=None):
     """Bucket notifications' write hook and delivery, where the metadata
     lives (all, dmd), when config.json declares destinations."""
     from cloudserver.notifications.service import notification_service
@@ -275,6 +275,10 @@ def add_notifications(config, metadata, kv, reactor, parent):
     delivery = notification_service(config, metadata, kv, reactor)
     if delivery is not None:
         delivery.setServiceParent(parent)
+        if metrics is not None:
+            from cloudserver.metrics.collectors import NotificationCollector
+
+            metrics.register(NotificationCollector(delivery))
 
 
 def build_metrics(config, front=True):
@@ -336,7 +340,7 @@ def add_dmd(config, reactor, pool, defer_to_thread, top, metrics, unix=None):
                  rpc=unix[0], data=unix[1])
     locations = _locations(config, reactor, data, defer_to_thread, top)
     add_lifecycle(config, metadata, kv, locations, reactor, top, metrics)
-    add_notifications(config, metadata, kv, reactor, top)
+    add_notifications(config, metadata, kv, reactor, top, metrics)
     from cloudserver.data.sweep import add_orphan_sweep
 
     add_orphan_sweep(config, data, reactor, defer_to_thread, top, metrics)

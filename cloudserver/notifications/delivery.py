@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +75,8 @@ class _Destination:
         self.queue = queue
         self.inflight: dict[bytes, defer.Deferred] = {}
         self.down = False
+        #: delivered, failed (attempts), dropped (entries): metrics, tests
+        self.stats: Counter[str] = Counter()
 
 
 class NotificationDelivery(service.Service):
@@ -90,10 +93,25 @@ class NotificationDelivery(service.Service):
         self.settings = settings
         self._dests = {d.resource: _Destination(d, queues[d.resource]) for d in destinations}
         self._call: Any = None
-        #: attempts answered 2xx, attempts failed, entries dropped (tests, log)
-        self.delivered = 0
-        self.failures = 0
-        self.dropped = 0
+
+    def stats(self) -> dict[str, Counter[str]]:
+        """resource -> its counts (delivered, failed, dropped)."""
+        return {name: Counter(state.stats) for name, state in self._dests.items()}
+
+    def _total(self, what: str) -> int:
+        return sum(state.stats[what] for state in self._dests.values())
+
+    @property
+    def delivered(self) -> int:
+        return self._total("delivered")
+
+    @property
+    def failures(self) -> int:
+        return self._total("failed")
+
+    @property
+    def dropped(self) -> int:
+        return self._total("dropped")
 
     # -- scheduling ---------------------------------------------------------
 
@@ -160,7 +178,7 @@ class NotificationDelivery(service.Service):
         if not isinstance(record, dict):
             log.warn("notifications: dropping a malformed queue entry for {dest}",
                      dest=state.dest.resource)
-            self.dropped += 1
+            state.stats["dropped"] += 1
             await state.queue.ack([key])
             return
         try:
@@ -170,7 +188,7 @@ class NotificationDelivery(service.Service):
                 return  # stopping cancelled it: the entry stays as it is
             reason = str(e) or type(e).__name__
         else:
-            self.delivered += 1
+            state.stats["delivered"] += 1
             if state.down:
                 state.down = False
                 log.info("notifications: {dest} reachable again", dest=state.dest.resource)
@@ -179,7 +197,7 @@ class NotificationDelivery(service.Service):
         await self._failed(state, key, item, reason)
 
     async def _failed(self, state: _Destination, key: bytes, item: dict, reason: str) -> None:
-        self.failures += 1
+        state.stats["failed"] += 1
         if not state.down:
             state.down = True
             log.warn("notifications: delivery to {dest} failed ({reason}); retrying with "
@@ -188,7 +206,7 @@ class NotificationDelivery(service.Service):
         attempts = int(item.get("attempts", 0)) + 1
         first = item.get("first", now)
         if now - first > self.settings.max_age:
-            self.dropped += 1
+            state.stats["dropped"] += 1
             log.warn("notifications: dropping an event for {dest} after {n} attempts "
                      "({reason})", dest=state.dest.resource, n=attempts, reason=reason)
             await state.queue.ack([key])

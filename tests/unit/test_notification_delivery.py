@@ -2,24 +2,30 @@
 """The delivery service against a fake webhook (StubTreq over a
 twisted.web resource) on a Clock: request shape and signature, acks,
 retries with backoff, timeouts, the response limit, bounded concurrency,
-a dead destination beside a live one, stopping."""
+a dead destination beside a live one, stopping, the metrics."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import types
 
 from treq.testing import StubTreq
 from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from cloudserver.config.notifications import Destination
 from cloudserver.metadata.kv import MemoryKV
+from cloudserver.metadata.service import MetadataService
+from cloudserver.metrics.collectors import NotificationCollector
+from cloudserver.metrics.families import Metrics
 from cloudserver.notifications.delivery import (
     DeliverySettings, NotificationDelivery, backoff, signature)
-from cloudserver.notifications.service import destination_queue
+from cloudserver.notifications.service import destination_queue, notification_service
+from tests.unit.test_metrics import value
 
 RECORD = {"eventName": "ObjectCreated:Put", "s3": {"object": {"key": "k"}}}
 
@@ -187,3 +193,31 @@ class DeliveryTests(SynchronousTestCase):
         item = self.queues["a"].due(self.clock.seconds())[0][1]
         self.assertEqual(item["attempts"], 0)
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_metrics_by_destination_and_outcome(self):
+        m = Metrics(process=False)
+        m.register(NotificationCollector(self.delivery))
+        self.a.codes = [500]
+        self.enqueue("a")
+        self.enqueue("b", n=2)
+        self.delivery.startService()
+        self.run_for(1.5)
+        for dest, outcome, count in [("a", "delivered", 1), ("a", "failed", 1),
+                                     ("b", "delivered", 2), ("b", "dropped", 0)]:
+            self.assertEqual(value(m, "cloudserver_notifications_total", destination=dest,
+                                   outcome=outcome), count)
+
+
+class WiringTests(SynchronousTestCase):
+    def test_hook_and_service_only_with_destinations(self):
+        kv, reactor = MemoryKV(), MemoryReactorClock()
+        md = MetadataService(kv)
+        none = types.SimpleNamespace(notification_destinations=())
+        self.assertIsNone(notification_service(none, md, kv, reactor))
+        self.assertFalse(md.write_hooks)
+        some = types.SimpleNamespace(notification_destinations=(
+            Destination(resource="a", type="webhook", url="http://127.0.0.1:1/"),))
+        delivery = notification_service(some, md, kv, reactor)
+        self.assertTrue(md.write_hooks)
+        delivery.startService()
+        self.successResultOf(delivery.stopService())

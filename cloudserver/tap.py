@@ -293,6 +293,20 @@ def _replication_reader(transfer):
     return read
 
 
+def add_notifications(config, metadata, kv, reactor, parent, metrics=None):
+    """Bucket notifications' write hook and delivery, where the metadata
+    lives (all, dmd), when config.json declares destinations."""
+    from cloudserver.notifications.service import notification_service
+
+    delivery = notification_service(config, metadata, kv, reactor)
+    if delivery is not None:
+        delivery.setServiceParent(parent)
+        if metrics is not None:
+            from cloudserver.metrics.collectors import NotificationCollector
+
+            metrics.register(NotificationCollector(delivery))
+
+
 def build_metrics(config, front=True):
     """This process's metrics (their own registry), None without config.json
     ``metrics``; ``front=False``: a supervisor's (its workers count the
@@ -353,6 +367,7 @@ def add_dmd(config, reactor, pool, defer_to_thread, top, metrics, unix=None):
     locations = _locations(config, reactor, data, defer_to_thread, top)
     add_lifecycle(config, metadata, kv, locations, reactor, top, metrics)
     add_replication(config, metadata, kv, locations, reactor, defer_to_thread, top)
+    add_notifications(config, metadata, kv, reactor, top, metrics)
     from cloudserver.data.sweep import add_orphan_sweep
 
     add_orphan_sweep(config, data, reactor, defer_to_thread, top, metrics)

@@ -27,6 +27,7 @@ from cloudserver.config.locations import (resolve_locations,
 from cloudserver.config.workers import parse_clusters
 from cloudserver.kms import config as kms_conf
 from cloudserver.lifecycle.settings import LifecycleSettings, parse_settings
+from cloudserver.config.notifications import Destination, parse_destinations
 from cloudserver.config.sweep import SweepSettings, parse_sweep
 from cloudserver.config.replication import ReplicationSettings, parse_replication
 
@@ -103,6 +104,8 @@ class Config:
     orphan_sweep: SweepSettings = SweepSettings()
     #: config.json ``replication``: the replicator's pace (config/replication.py)
     replication: ReplicationSettings = ReplicationSettings()
+    #: config.json ``bucketNotificationDestinations`` (config/notifications.py)
+    notification_destinations: tuple[Destination, ...] = ()
     #: config.json ``metrics``: the Prometheus port (``host`` = bindAddress);
     #: None (the section absent): no metrics port
     metrics: DaemonAddress | None = None
@@ -339,4 +342,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         clusters=parse_clusters(raw),
         orphan_sweep=parse_sweep(raw),
         replication=parse_replication(raw),
+        notification_destinations=parse_destinations(raw),
     )

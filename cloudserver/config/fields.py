@@ -14,6 +14,11 @@ def section(raw: Mapping[str, Any], name: str, known: tuple[str, ...]) -> Mappin
     value = raw.get(name)
     if value is None:
         return None
+    return obj(value, name, known)
+
+
+def obj(value: Any, name: str, known: tuple[str, ...]) -> Mapping:
+    """``value`` (config.json's ``name``): an object of ``known`` fields."""
     if not isinstance(value, Mapping):
         raise ConfigError(f"config.json: {name} must be an object")
     unknown = sorted(set(value) - set(known))

@@ -14,7 +14,8 @@ records atomically::
     b"C\\x00" + bucket                               -> the bucket's usage counters (usage.py)
     b"I\\x00" + data key                             -> a data intent (intents.py)
     b"R\\x00" + due + seq                            -> the replication queue (queue.py)
-    b"N\\x00" + due + seq                            -> the notification queue (queue.py)
+    b"N\\x01" + dest + b"\\x00" + due + seq            -> a notification destination's queue
+                                                      (queue.py, notifications/service.py)
 
 ``bucket`` and ``name`` are UTF-8.  Byte order of UTF-8 equals code point
 order, which is the order S3 lists keys in.

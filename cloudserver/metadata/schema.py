@@ -204,6 +204,9 @@ class BucketRecord(RecordSchema):
                     "(target bucket, prefix, grants); absent: logging off")
     ENCRYPTION = field("encryption", dict, "default encryption (PutBucketEncryption): "
                        "{algorithm: AES256|aws:kms, keyId?, bucketKeyEnabled?}; absent: none")
+    NOTIFICATION = field("notificationConfiguration", dict, "bucket notifications "
+                         "(cloudserver.notifications.rules: NotificationConfig.to_record, "
+                         "with its format version); absent: none")
     BUCKET_KEY_ID = field("bucketKeyId", str, "the bucket's own master key id in the KMS "
                           "(bucket-level encryption, x-amz-scal-server-side-encryption)")
     REPLICATION = field("replication", dict, "the replication configuration "

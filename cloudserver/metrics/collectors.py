@@ -34,6 +34,27 @@ class LifecycleCollector:
         return []
 
 
+class NotificationCollector:
+    """``cloudserver_notifications_total{destination, outcome}``: the
+    delivery service's POSTs answered 2xx (delivered), attempts that failed
+    (failed, each retried) and events given up (dropped)."""
+
+    def __init__(self, delivery: Any):
+        self.delivery = delivery
+
+    def collect(self):
+        family = CounterMetricFamily("cloudserver_notifications",
+                                     "bucket notifications by destination and outcome",
+                                     labels=["destination", "outcome"])
+        for name, stats in sorted(self.delivery.stats().items()):
+            for outcome in ("delivered", "failed", "dropped"):
+                family.add_metric([name, outcome], stats[outcome])
+        yield family
+
+    def describe(self):
+        return []
+
+
 class RPCCollector:
     """The dmd RPC counters of one end: ``side`` is ``client`` (an S3 front
     in --mode s3) or ``server`` (the dmd's :9990)."""

@@ -17,9 +17,8 @@ NOT_IMPLEMENTED = frozenset({
     "GetBucketAnalyticsConfiguration",
     "GetBucketIntelligentTieringConfiguration",
     "GetBucketInventoryConfiguration",
-    "GetBucketMetricsConfiguration", "GetBucketNotificationConfiguration",
+    "GetBucketMetricsConfiguration",
     "PutBucketAccelerateConfiguration",
-    "PutBucketNotificationConfiguration",
     "RestoreObject", "SelectObjectContent",
 })
 

@@ -7,6 +7,7 @@ from cloudserver.metadata import errors as md_errors
 from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
 from cloudserver.metadata.schema import BucketRecord as Bkt
 from cloudserver.metadata.schema import ObjectRecord as Obj
+from cloudserver.s3.ops.events import MARKER_CREATED, REMOVED, with_event
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import CATALOG, S3Error
 from cloudserver.s3.routing import MAX_KEY_BYTES
@@ -49,7 +50,8 @@ async def remove_object(ctx: RequestContext, bucket_attrs: dict, key: str,
             options = {"versionId": version}
             if bypass_governance:
                 options["bypassGovernanceRetention"] = True
-            result = await metadata.delete_object(bucket, key, options)
+            result = await metadata.delete_object(bucket, key,
+                                                  with_event(ctx, options, REMOVED))
         except (md_errors.NoSuchKey, md_errors.NoSuchVersion):
             return {"VersionId": version_param}
         await _free(ctx, result)
@@ -60,7 +62,8 @@ async def remove_object(ctx: RequestContext, bucket_attrs: dict, key: str,
     options = write_options(bucket_attrs)
     if options is None:
         try:
-            result = await metadata.delete_object(bucket, key)
+            result = await metadata.delete_object(bucket, key,
+                                                  with_event(ctx, None, REMOVED))
         except md_errors.NoSuchKey:
             return {}
         await _free(ctx, result)
@@ -72,7 +75,8 @@ async def remove_object(ctx: RequestContext, bucket_attrs: dict, key: str,
         Obj.OWNER: account.canonical_id if account else None,
         Obj.OWNER_NAME: account.display_name if account else None,
     }
-    result = await metadata.put_object(bucket, key, marker, options)
+    result = await metadata.put_object(bucket, key, marker,
+                                       with_event(ctx, options, MARKER_CREATED))
     await _free(ctx, result)
     return {"DeleteMarker": True, "DeleteMarkerVersionId": result_version_id(result)}
 

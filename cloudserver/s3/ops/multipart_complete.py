@@ -18,6 +18,7 @@ from cloudserver.metadata.schema import PartRecord, PieceRecord
 from cloudserver.metadata.schema import UploadRecord as Upl
 from cloudserver.metadata.uploads import InvalidPart, NoSuchUpload, part_identity
 from cloudserver.s3.model import checksums, lock, placement
+from cloudserver.s3.ops.events import with_event
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.lifecycle import expiration_headers
@@ -269,7 +270,7 @@ async def _commit_completion(ctx: RequestContext, uid: str, md: dict, parts: lis
         expected = {p[PartRecord.PART_NUMBER]: part_identity(p) for p in parts}
         try:
             done = await ctx.backend.metadata.complete_upload(
-                ctx.bucket, ctx.key, uid, md, expected, options)
+                ctx.bucket, ctx.key, uid, md, expected, with_event(ctx, options))
             break
         except InvalidPart:
             if attempt == COMMIT_ATTEMPTS - 1:

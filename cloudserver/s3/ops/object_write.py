@@ -10,6 +10,7 @@ from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
 from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.s3.access import acl
 from cloudserver.s3.model import checksums, lock, placement
+from cloudserver.s3.ops.events import with_event
 from cloudserver.s3.context import RequestContext, Response
 from cloudserver.s3.errors import S3Error
 from cloudserver.s3.ops.lifecycle import expiration_headers
@@ -106,6 +107,7 @@ async def commit_object(ctx: RequestContext, md: dict, options: dict | None = No
     records nothing refers to any more.  Returns the metadata service's result."""
     bucket = bucket or ctx.bucket
     key = key or ctx.key
+    options = with_event(ctx, options)
     try:
         if options:
             result = await ctx.backend.metadata.put_object(bucket, key, md, options)

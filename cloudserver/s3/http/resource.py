@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
+from cloudserver.console import serve as console
 from cloudserver.s3 import access
 from cloudserver.s3.http.accesslog import AccessLog
 from cloudserver.s3.auth.authenticate import AuthResult, authenticate
@@ -145,7 +146,9 @@ class S3Resource(Resource):
         method = request.method.decode("latin-1").upper()
         if raw_path.startswith(healthcheck.PREFIX):  # internal routes, no S3 auth
             client = getattr(request.getClientAddress(), "host", "")
-            answer = await healthcheck.handle(self.backend, method, raw_path, client)
+            answer = console.handle(method, raw_path)  # public files, no secret
+            if answer is None:
+                answer = await healthcheck.handle(self.backend, method, raw_path, client)
             if answer is not None:
                 return await self._send(request, answer, request_id)
         op = None

@@ -145,6 +145,13 @@ class ConsoleBrowserTests(S3TestCase):
         self.assertEqual(head["ContentLength"], BIG)
         self.assertTrue(head["ETag"].endswith('-3"'), head["ETag"])  # multipart
 
+        # usage: the bucket's counters (the folder marker and the file)
+        self.click("#nav-usage")
+        self.wait_text(f'#usage-list tr[data-bucket="{bucket}"]', "20 MiB")
+        self.assertEqual(self.find(f'#usage-list tr[data-bucket="{bucket}"] td.num').text, "2")
+        self.wait_text("#server-version", "status OK")
+        self.shot("usage")
+
         # browse: the bucket's root shows the folder; into it, the file
         d.get(f"{self.base}#/b/{bucket}/")
         self.click('tr[data-folder="photos/"] a.folder-link')

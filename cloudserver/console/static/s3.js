@@ -102,6 +102,12 @@ export class S3 {
     return this.signer.presign({ path, expires, query }).then((qs) => `${location.origin}${path}?${qs}`);
   }
 
+  /** GET /?usage (this server's own): the caller's buckets' counters, the version. */
+  async usage() {
+    const { body } = await this.call({ query: { usage: "" } });
+    return JSON.parse(body);
+  }
+
   // --- buckets -------------------------------------------------------
   async listBuckets() {
     const { xml } = await this.call({});

@@ -1,5 +1,6 @@
 // Usage: objects and bytes per bucket and in all, from the counters the
-// server keeps (a signed GET /_/console/api/usage? no: see renderUsage).
+// server keeps (GET /?usage, signed and decided as ListBuckets is), and
+// the server's version; the answer itself says the S3 front is up.
 import { h, showError, size } from "./dom.js";
 
 export async function renderUsage({ s3, view }) {
@@ -22,6 +23,8 @@ export async function renderUsage({ s3, view }) {
       h("div", { class: "card" }, h("b", {}, t.buckets), "buckets"),
       h("div", { class: "card" }, h("b", {}, t.objects), "objects"),
       h("div", { class: "card" }, h("b", {}, size(t.objectBytes)), "stored"),
-      h("div", { class: "card", id: "server-version" }, h("b", {}, report.server.version), report.server.status));
+      h("div", { class: "card" }, h("b", {}, size(t.bytes)), "with every version"),
+      h("div", { class: "card", id: "server-version" }, h("b", {}, `cloudserver ${report.server.version}`),
+        `status ${report.server.status}`));
   } catch (err) { showError(error, err); }
 }

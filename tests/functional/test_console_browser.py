@@ -8,6 +8,7 @@ working directory (trial's _trial_temp).
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -15,7 +16,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -27,7 +30,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 #: what this machine's closed network and a root user need (no sandbox)
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1280,900")
+         "--disable-dev-shm-usage", "--window-size=1280,960")
 WAIT = 20.0
 BIG = 20 * 1024 * 1024 + 12345  # multipart: 3 parts of 8 MiB at most
 
@@ -50,30 +53,61 @@ def _missing() -> str | None:
     return None
 
 
+def _start_browser() -> tuple:
+    """Headless chromium with a new profile and a downloads folder."""
+    root = Path(tempfile.mkdtemp(prefix="console-browser-"))
+    downloads = root / "downloads"
+    downloads.mkdir()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={root / 'profile'}")
+    options.add_experimental_option("prefs", {
+        "download.default_directory": str(downloads),
+        "download.prompt_for_download": False,
+    })
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {
+        "behavior": "allow", "downloadPath": str(downloads)})
+    driver.console_root = root
+    return driver, downloads
+
+
+def _quit(cls) -> None:
+    if cls._browser is not None:
+        driver, _ = cls._browser
+        cls._browser = None
+        driver.quit()
+        shutil.rmtree(driver.console_root, ignore_errors=True)
+
+
 class ConsoleBrowserTests(S3TestCase):
     skip = _missing()
+
+    #: one browser for the class's tests (a start costs seconds), with a
+    #: fresh profile; each test begins on a new page, signed out
+    _browser: ClassVar[tuple | None] = None
 
     def setUp(self) -> None:
         super().setUp()
         self.shots = Path("console-screenshots").resolve()
         self.shots.mkdir(exist_ok=True)
-        self.downloads = Path(tempfile.mkdtemp(prefix="dl-", dir=self.workdir))
-        profile = tempfile.mkdtemp(prefix="chromium-", dir=self.workdir)
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in FLAGS:
-            options.add_argument(flag)
-        options.add_argument(f"--user-data-dir={profile}")
-        options.add_experimental_option("prefs", {
-            "download.default_directory": str(self.downloads),
-            "download.prompt_for_download": False,
-        })
-        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        self.addCleanup(self.driver.quit)
+        cls = type(self)
+        if cls._browser is None:
+            cls._browser = _start_browser()
+            atexit.register(_quit, cls)
+        self.driver, self.downloads = cls._browser
+        self.addCleanup(self._release)
         self.addCleanup(lambda: self.shot(f"last-{self._testMethodName}"))
-        self.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {
-            "behavior": "allow", "downloadPath": str(self.downloads)})
         self.base = f"{self.server.endpoint}/_/console/"
+
+    def _release(self) -> None:
+        self.driver.get("about:blank")
+        for saved in self.downloads.iterdir():
+            saved.unlink()
+        if type(self)._remaining <= {self._testMethodName}:  # the class's last test
+            _quit(type(self))
 
     # -- helpers ------------------------------------------------------------
 
@@ -102,8 +136,19 @@ class ConsoleBrowserTests(S3TestCase):
         self.click("#signin-btn")
         self.find("#bucket-list")
 
-    def row(self, css: str):
-        return self.find(css)
+    def new_bucket(self, tag: str, *options: str) -> str:
+        """Signed in as account 1, a bucket made on the buckets page (with
+        the ``options`` checkboxes ticked), then opened."""
+        self.sign_in(ACCESS_KEY_1, SECRET_KEY_1)
+        bucket = f"{tag}-{os.getpid()}-{int(time.time())}"
+        self.addCleanup(self._remove, bucket)
+        self.find("#new-bucket-name").send_keys(bucket)
+        for option in options:
+            self.click(option)
+        self.click("#create-bucket-btn")
+        self.click(f'tr[data-bucket="{bucket}"] a.bucket-link')
+        self.find("#drop-zone")
+        return bucket
 
     # -- the tests ----------------------------------------------------------
 
@@ -119,13 +164,7 @@ class ConsoleBrowserTests(S3TestCase):
         """Sign in, create a bucket, upload, browse, download, policy,
         share, delete, sign out."""
         d = self.driver
-        self.sign_in(ACCESS_KEY_1, SECRET_KEY_1)
-        bucket = f"console-{os.getpid()}-{int(time.time())}"
-        self.addCleanup(self._remove, bucket)
-        self.find("#new-bucket-name").send_keys(bucket)
-        self.click("#create-bucket-btn")
-        self.click(f'tr[data-bucket="{bucket}"] a.bucket-link')
-        self.find("#drop-zone")
+        bucket = self.new_bucket("console")
         self.shot("objects-empty")
 
         # a folder, then a large file uploaded into it through the picker
@@ -225,6 +264,129 @@ class ConsoleBrowserTests(S3TestCase):
         self.find("#signin-btn")
         self.assertFalse(d.find_element(By.ID, "app-view").is_displayed())
 
+    def upload(self, path: Path, expect_key: str) -> None:
+        self.find("#file-input").send_keys(str(path))
+        self.find(f'tr[data-key="{expect_key}"]')
+
+    def test_versions_settings_and_more(self):
+        """A versioned bucket: versions shown and deleted one by one; tags,
+        copy and move; every setting read and saved; pages; drag and drop; a
+        key that needs encoding; the idle sign-out."""
+        d = self.driver
+        bucket = self.new_bucket("console-v", "#new-bucket-versioning")
+        self.assertEqual(self.s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled")
+
+        # two versions of one key, then the older one deleted from the page
+        note = self.workdir / "note.txt"
+        note.write_bytes(b"first")
+        self.upload(note, "note.txt")
+        note.write_bytes(b"second, longer")
+        self.find("#file-input").send_keys(str(note))
+        WebDriverWait(d, WAIT).until(lambda _: len(self.s3.list_object_versions(
+            Bucket=bucket)["Versions"]) == 2)
+        versions = self.s3.list_object_versions(Bucket=bucket)["Versions"]
+        older = next(v["VersionId"] for v in versions if not v["IsLatest"])
+        self.click("#show-versions")
+        self.find(f'tr[data-version="{older}"]')
+        self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, 'tr[data-key="note.txt"]')), 2)
+        self.shot("versions")
+        self.click(f'tr[data-version="{older}"] input.pick-version')
+        self.click("#delete-versions")
+        self.accept()
+        self.wait_text("#objects-status", "Deleted 1 version")
+        left = self.s3.list_object_versions(Bucket=bucket)["Versions"]
+        self.assertEqual([v["IsLatest"] for v in left], [True])
+        self.click("#show-versions")
+
+        # tags, copy, move
+        self.click('tr[data-key="note.txt"] button.info')
+        tags = self.find("#object-tags")
+        tags.send_keys("team=data\nstage=test")
+        self.click("#save-tags")
+        self.wait_text("#objects-status", "Tags saved")
+        got = self.s3.get_object_tagging(Bucket=bucket, Key="note.txt")["TagSet"]
+        self.assertEqual(sorted((t["Key"], t["Value"]) for t in got),
+                         [("stage", "test"), ("team", "data")])
+        target = self.find("#copy-target")
+        target.clear()
+        target.send_keys(f"{bucket}/copies/note.txt")
+        self.click("#copy-btn")
+        self.wait_text("#objects-status", "Copied")
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="copies/note.txt")["Body"].read(),
+                         b"second, longer")
+        self.click('tr[data-key="note.txt"] button.info')
+        target = self.find("#copy-target")
+        target.clear()
+        target.send_keys(f"{bucket}/moved.txt")
+        self.click("#move-btn")
+        self.wait_text("#objects-status", "Moved")
+        self.find('tr[data-key="moved.txt"]')
+        self.assertFalse(d.find_elements(By.CSS_SELECTOR, 'tr[data-key="note.txt"]'))
+
+        # drag and drop (a File handed to the drop zone as a browser would)
+        d.execute_script("""
+            const dt = new DataTransfer();
+            dt.items.add(new File(["dropped bytes"], "dropped.txt", {type: "text/plain"}));
+            const zone = document.getElementById("drop-zone");
+            for (const type of ["dragover", "drop"]) {
+              zone.dispatchEvent(new DragEvent(type, {dataTransfer: dt, bubbles: true,
+                                                      cancelable: true}));
+            }""")
+        self.find('tr[data-key="dropped.txt"]')
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="dropped.txt")["Body"].read(),
+                         b"dropped bytes")
+
+        # a key that needs encoding, shared and fetched back
+        odd = self.workdir / "ünï côde+&=%.txt"
+        odd.write_bytes(b"odd name")
+        self.upload(odd, "ünï côde+&=%.txt")
+        self.click('tr[data-key="ünï côde+&=%.txt"] button.info')
+        self.click("#make-share")
+        WebDriverWait(d, WAIT).until(lambda _: self.find("#share-url").get_attribute("value"))
+        with urllib.request.urlopen(self.find("#share-url").get_attribute("value"),
+                                    timeout=10) as answer:
+            self.assertEqual(answer.read(), b"odd name")
+        d.execute_script("window.scrollTo(0, 0)")
+        self.shot("objects")
+
+        # pages of 200: a folder of 205 keys
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: self.s3.put_object(Bucket=bucket, Key=f"many/{i:03d}",
+                                                       Body=b""), range(205)))
+        d.get(f"{self.base}#/b/{bucket}/many%2F")
+        self.find('tr[data-key="many/199"]')
+        self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, "tr[data-key]")), 200)
+        self.click("#more")
+        self.find('tr[data-key="many/204"]')
+        self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, "tr[data-key]")), 205)
+
+        # every setting: none set, no error; each example saved
+        d.get(f"{self.base}#/s/{bucket}")
+        names = ("cors", "lifecycle", "encryption", "tagging", "website", "ownershipControls")
+        for name in (*names, "policy", "object-lock"):
+            self.wait_text(f"#setting-{name}-status", "none set")
+        for name in names:
+            self.click(f"#example-{name}")
+            self.click(f"#save-{name}")
+            self.wait_text(f"#setting-{name}-status", "saved")
+        self.assertEqual(self.s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]["AllowedMethods"],
+                         ["GET"])
+        self.assertEqual(self.s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["ID"],
+                         "expire-tmp")
+        self.assertEqual(self.s3.get_bucket_website(Bucket=bucket)["IndexDocument"]["Suffix"],
+                         "index.html")
+        self.click("#delete-website")
+        self.wait_text("#setting-website-status", "deleted")
+        self.assertS3Error("NoSuchWebsiteConfiguration", 404, self.s3.get_bucket_website,
+                           Bucket=bucket)
+        self.shot("settings-saved")
+
+        # idle for 31 minutes: the next action signs out
+        d.execute_script("const real = Date.now; Date.now = () => real() + 31 * 60 * 1000;"
+                         "document.getElementById('reload-cors').click();")
+        self.wait_text("#signin-error", "30 minutes")
+        self.assertFalse(d.find_element(By.ID, "app-view").is_displayed())
+
     def test_other_account_cannot_see(self):
         bucket = self.make_bucket("private")
         self.s3.put_object(Bucket=bucket, Key="secret.txt", Body=b"mine")
@@ -265,9 +427,9 @@ class ConsoleBrowserTests(S3TestCase):
 
     def _remove(self, bucket: str) -> None:
         try:
-            for v in self.s3.list_object_versions(Bucket=bucket).get("Versions", []):
+            listing = self.s3.list_object_versions(Bucket=bucket)
+            for v in listing.get("Versions", []) + listing.get("DeleteMarkers", []):
                 self.s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
             self.s3.delete_bucket(Bucket=bucket)
         except ClientError:
             pass
-        shutil.rmtree(self.downloads, ignore_errors=True)

@@ -43,9 +43,7 @@ async function signIn(event) {
     $("signout").hidden = false;
     $("who").textContent = owner ? `${owner} (${accessKey})` : accessKey;
     lastActive = Date.now();
-    idleTimer = setInterval(() => {
-      if (Date.now() - lastActive > IDLE_MS) signOut("Signed out after 30 minutes without activity.");
-    }, 15000);
+    idleTimer = setInterval(idleCheck, 5000);
     route();
   } catch (err) {
     candidate.forget();
@@ -123,7 +121,19 @@ async function renderBuckets({ s3: api, view }) {
   try { await refresh(); } catch (err) { showError(error, err); }
 }
 
-function touch() { lastActive = Date.now(); }
+const IDLE_MESSAGE = "Signed out after 30 minutes without activity.";
+
+/** Signed out once idle too long; checked by a timer and on every action
+ * (timers of a background tab are throttled: the first action still finds it). */
+function idleCheck() {
+  if (s3 && Date.now() - lastActive > IDLE_MS) { signOut(IDLE_MESSAGE); return true; }
+  return false;
+}
+
+function touch(event) {
+  if (idleCheck() && event.cancelable) { event.preventDefault(); event.stopPropagation(); return; }
+  lastActive = Date.now();
+}
 
 document.addEventListener("DOMContentLoaded", () => {
   $("signin").addEventListener("submit", signIn);

@@ -61,9 +61,17 @@ export async function renderObjects({ s3, view, go }, bucket, prefix) {
     out.select();
   }
 
+  function closeDetails() {
+    clear(panel);
+    panel.parentElement.classList.remove("with-details");
+  }
+
   async function details(key, versionId) {
     clear(panel);
-    const box = h("div", { class: "panel", id: "object-details" }, h("h2", {}, key));
+    panel.parentElement.classList.add("with-details");
+    const box = h("div", { class: "panel", id: "object-details" },
+      h("div", { class: "panel-head" }, h("h2", {}, key),
+        button("Close", closeDetails, { id: "close-details" })));
     panel.append(box);
     try {
       const headers = await s3.head(bucket, key, versionId);
@@ -177,8 +185,16 @@ export async function renderObjects({ s3, view, go }, bucket, prefix) {
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); upload(e.dataTransfer.files); });
-  fileInput.addEventListener("change", () => { if (fileInput.files.length) upload(fileInput.files); });
-  showVersions.addEventListener("change", () => { table.replaceWith(table = makeTable()); load(true); });
+  fileInput.addEventListener("change", async () => {
+    if (!fileInput.files.length) return;
+    await upload(fileInput.files);
+    fileInput.value = ""; // the same file may be picked again (a new version)
+  });
+  showVersions.addEventListener("change", () => {
+    table.replaceWith(table = makeTable());
+    closeDetails();
+    load(true);
+  });
   const folderName = h("input", { id: "new-folder", placeholder: "new folder" });
   const deleteSelected = button("Delete selected versions", async () => {
     if (!selectedVersions.size || !confirm(`Delete ${selectedVersions.size} version(s)?`)) return;
@@ -204,7 +220,8 @@ export async function renderObjects({ s3, view, go }, bucket, prefix) {
         try { await s3.createFolder(bucket, `${prefix}${name}/`); go(`#/b/${encodeURIComponent(bucket)}/${encodeURIComponent(prefix + name + "/")}`); } catch (err) { fail(err); }
       }, { id: "create-folder" }),
       versionsLabel, deleteSelected),
-    drop, h("div", {}, progress, progressText), error, status, table, more, panel);
+    drop, h("div", {}, progress, progressText), error, status,
+    h("div", { class: "browse", id: "browse" }, h("div", {}, table, more), panel));
   deleteSelected.hidden = true;
   showVersions.addEventListener("change", () => { deleteSelected.hidden = !showVersions.checked; });
   try {

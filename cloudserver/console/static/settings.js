@@ -17,7 +17,7 @@ const SETTINGS = [
   ["Tags", "tagging", ["NoSuchTagSet"], () => `<Tagging ${XMLNS}>\n  <TagSet><Tag><Key>team</Key><Value>data</Value></Tag></TagSet>\n</Tagging>`],
   ["Static website", "website", ["NoSuchWebsiteConfiguration"], () => `<WebsiteConfiguration ${XMLNS}>\n  <IndexDocument><Suffix>index.html</Suffix></IndexDocument>\n</WebsiteConfiguration>`],
   ["Object ownership", "ownershipControls", ["OwnershipControlsNotFoundError"], () => `<OwnershipControls ${XMLNS}>\n  <Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule>\n</OwnershipControls>`],
-  ["Object lock", "object-lock", ["ObjectLockConfigurationNotFoundError"], () => `<ObjectLockConfiguration ${XMLNS}>\n  <ObjectLockEnabled>Enabled</ObjectLockEnabled>\n  <Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention></Rule>\n</ObjectLockConfiguration>`, false],
+  ["Object lock", "object-lock", ["ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"], () => `<ObjectLockConfiguration ${XMLNS}>\n  <ObjectLockEnabled>Enabled</ObjectLockEnabled>\n  <Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention></Rule>\n</ObjectLockConfiguration>`, false],
 ];
 
 function settingBox(s3, bucket, [title, name, missing, example, deletable = true]) {

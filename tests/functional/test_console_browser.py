@@ -67,6 +67,7 @@ def _start_browser() -> tuple:
         "download.default_directory": str(downloads),
         "download.prompt_for_download": False,
     })
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {
         "behavior": "allow", "downloadPath": str(downloads)})
@@ -103,11 +104,15 @@ class ConsoleBrowserTests(S3TestCase):
         self.base = f"{self.server.endpoint}/_/console/"
 
     def _release(self) -> None:
+        # the page broke no rule of its Content-Security-Policy
+        refused = [e["message"] for e in self.driver.get_log("browser")
+                   if "Content Security Policy" in e["message"]]
         self.driver.get("about:blank")
         for saved in self.downloads.iterdir():
             saved.unlink()
         if type(self)._remaining <= {self._testMethodName}:  # the class's last test
             _quit(type(self))
+        self.assertEqual(refused, [])
 
     # -- helpers ------------------------------------------------------------
 
@@ -129,8 +134,10 @@ class ConsoleBrowserTests(S3TestCase):
     def shot(self, name: str) -> None:
         self.driver.save_screenshot(str(self.shots / f"{name}.png"))
 
-    def sign_in(self, access: str, secret: str) -> None:
+    def sign_in(self, access: str, secret: str, script: str = "") -> None:
         self.driver.get(self.base)
+        if script:
+            self.driver.execute_script(script)
         self.find("#access-key").send_keys(access)
         self.find("#secret-key").send_keys(secret)
         self.click("#signin-btn")
@@ -234,6 +241,12 @@ class ConsoleBrowserTests(S3TestCase):
         WebDriverWait(d, WAIT).until(
             lambda _: "PublicRead" in self.find("#setting-policy").get_attribute("value"))
         self.shot("settings")
+
+        # a bucket with objects is not deleted: the server's word shown
+        d.get(f"{self.base}#/")
+        self.click(f'tr[data-bucket="{bucket}"] button.delete-bucket')
+        self.accept()
+        self.wait_text("#buckets-error", "BucketNotEmpty")
 
         # delete the object, then the empty bucket
         d.get(f"{self.base}#/b/{bucket}/photos%2F")
@@ -386,6 +399,33 @@ class ConsoleBrowserTests(S3TestCase):
                          "document.getElementById('reload-cors').click();")
         self.wait_text("#signin-error", "30 minutes")
         self.assertFalse(d.find_element(By.ID, "app-view").is_displayed())
+
+    def test_create_options(self):
+        """A location constraint and object lock, chosen on the buckets page;
+        signed in with this computer's clock an hour off (the page signs in
+        the server's time once told the difference)."""
+        hour_late = "const real = Date.now; Date.now = () => real() - 3600 * 1000;"
+        self.sign_in(ACCESS_KEY_1, SECRET_KEY_1, hour_late)
+        bucket = f"console-lock-{os.getpid()}-{int(time.time())}"
+        self.addCleanup(self._remove, bucket)
+        self.find("#new-bucket-name").send_keys(bucket)
+        self.find("#new-bucket-location").send_keys("us-west-1")
+        self.click("#new-bucket-lock")
+        self.click("#create-bucket-btn")
+        self.find(f'tr[data-bucket="{bucket}"]')
+        self.assertEqual(self.s3.get_bucket_location(Bucket=bucket)["LocationConstraint"],
+                         "us-west-1")
+        lock = self.s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+        self.assertEqual(lock["ObjectLockEnabled"], "Enabled")
+        self.assertEqual(self.s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled")
+        self.driver.get(f"{self.base}#/s/{bucket}")
+        self.wait_text("#bucket-location", "us-west-1")
+        WebDriverWait(self.driver, WAIT).until(
+            lambda _: "Enabled" in self.find("#setting-object-lock").get_attribute("value"))
+        self.driver.get(f"{self.base}#/")  # a bad name: the server's message
+        self.find("#new-bucket-name").send_keys("Bad_Name")
+        self.click("#create-bucket-btn")
+        self.wait_text("#buckets-error", "InvalidBucketName")
 
     def test_other_account_cannot_see(self):
         bucket = self.make_bucket("private")

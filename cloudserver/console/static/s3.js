@@ -16,7 +16,9 @@ export const MULTIPART_OVER = 16 * 1024 * 1024;
 const parser = new DOMParser();
 
 function parseXml(text) {
-  if (!text) return null;
+  // only what looks like XML: a failed parse makes an element with an inline
+  // style, which the page's CSP refuses (and reports)
+  if (!text || !text.trimStart().startsWith("<")) return null;
   const doc = parser.parseFromString(text, "application/xml");
   return doc.getElementsByTagName("parsererror").length ? null : doc;
 }
@@ -53,18 +55,22 @@ export class S3 {
   constructor(accessKey, secretKey) {
     this.signer = makeSigner(accessKey, secretKey, location.host);
     this.accessKey = accessKey;
+    //: the server's clock less this one's (ms): a signature's time is the server's
+    this.skew = 0;
   }
+
+  now() { return new Date(Date.now() + this.skew); }
 
   forget() { this.signer.forget(); }
 
   /** One signed request; resolves {status, headers, body, xml}, rejects S3Error. */
   async call({ method = "GET", bucket, key, query = {}, headers = {}, body = null,
-    signBody = true }) {
+    signBody = true }, retried = false) {
     const path = objectPath(bucket, key);
     let payloadHash = UNSIGNED;
     if (body !== null && signBody) payloadHash = hex(await sha256(body));
     else if (body === null) payloadHash = hex(await sha256(""));
-    const signed = await this.signer.sign({ method, path, query, headers, payloadHash });
+    const signed = await this.signer.sign({ method, path, query, headers, payloadHash, now: this.now() });
     const qs = canonicalQuery(query);
     const resp = await fetch(path + (qs ? "?" + qs : ""), {
       method, headers: signed, body, credentials: "omit", cache: "no-store",
@@ -72,8 +78,14 @@ export class S3 {
     });
     const textBody = method === "HEAD" ? "" : await resp.text();
     if (!resp.ok) {
-      if (method === "HEAD") throw new S3Error(resp.status, `HTTP${resp.status}`, resp.statusText);
-      throw errorOf(resp.status, textBody);
+      const err = method === "HEAD" ? new S3Error(resp.status, `HTTP${resp.status}`, resp.statusText)
+        : errorOf(resp.status, textBody);
+      const serverDate = Date.parse(resp.headers.get("date") || "");
+      if (err.code === "RequestTimeTooSkewed" && !retried && !isNaN(serverDate)) {
+        this.skew = serverDate - Date.now(); // this computer's clock is off: sign in server time
+        return this.call({ method, bucket, key, query, headers, body, signBody }, true);
+      }
+      throw err;
     }
     return { status: resp.status, headers: resp.headers, body: textBody, xml: parseXml(textBody) };
   }
@@ -81,7 +93,8 @@ export class S3 {
   /** A PUT with upload progress (XHR: fetch reports none); resolves the headers. */
   async upload({ bucket, key, query = {}, headers = {}, blob, onProgress }) {
     const path = objectPath(bucket, key);
-    const signed = await this.signer.sign({ method: "PUT", path, query, headers, payloadHash: UNSIGNED });
+    const signed = await this.signer.sign({ method: "PUT", path, query, headers, payloadHash: UNSIGNED,
+      now: this.now() });
     const qs = canonicalQuery(query);
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
@@ -99,7 +112,7 @@ export class S3 {
 
   presign(bucket, key, expires, query = {}) {
     const path = objectPath(bucket, key);
-    return this.signer.presign({ path, expires, query }).then((qs) => `${location.origin}${path}?${qs}`);
+    return this.signer.presign({ path, expires, query, now: this.now() }).then((qs) => `${location.origin}${path}?${qs}`);
   }
 
   /** GET /?usage (this server's own): the caller's buckets' counters, the version. */

@@ -5,6 +5,8 @@
 
 const enc = new TextEncoder();
 const subtle = (globalThis.crypto && globalThis.crypto.subtle) || null;
+/** Signing with WebCrypto (a secure context), or the SHA-256 below. */
+export const WEBCRYPTO = subtle !== null;
 
 export const UNSIGNED = "UNSIGNED-PAYLOAD";
 export const REGION = "us-east-1";

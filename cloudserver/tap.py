@@ -331,14 +331,17 @@ def build_worker_metrics(config, environ=None):
     return shared.WorkerMetrics()
 
 
-def add_metrics_port(config, reactor, pool, metrics, health_backend, parent, registry=None):
+def add_metrics_port(config, reactor, pool, metrics, health_backend, parent, registry=None,
+                     console: bool = True):
     """The metrics port: /metrics (collected in ``pool``: ``registry``, by
-    default ``metrics``') and the healthcheck (metrics/site.py)."""
+    default ``metrics``'), the healthcheck and, with ``console`` (a mode
+    with an S3 port), a redirect to the S3 port's console (metrics/site.py)."""
     from cloudserver.metrics.site import metrics_site
 
     address = config.metrics
     registry = metrics.registry if registry is None else registry
-    site = metrics_site(registry, health_backend, reactor, pool)
+    site = metrics_site(registry, health_backend, reactor, pool,
+                        config.port if console else None)
     tls.server_service(reactor, address.port, site, interface=config.listen_addr or address.host,
                        backlog=config.limits.backlog).setServiceParent(parent)
     log.info("metrics on http://{addr}:{port}/metrics",
@@ -505,7 +508,7 @@ def makeService(options, reactor=None, env=None):
             if metrics is not None:
                 # the healthcheck's view of a dmd: its locations, no KMS
                 health = SimpleNamespace(config=config, locations=locations, kms=None)
-                add_metrics_port(config, reactor, pool, metrics, health, top)
+                add_metrics_port(config, reactor, pool, metrics, health, top, console=False)
             log.info("cloudserver dmd mode (data {data}, metadata {md})",
                      data=config.data_path, md=config.metadata_path)
             return top

@@ -5,12 +5,14 @@
 
     "limits": {"backlog": 1024, "maxConnections": 10000,
                "maxConnectionsPerClient": 1000, "headerTimeout": 30,
-               "idleTimeout": 60, "maxHeaderSize": 16384, "minBodyRate": 1024}
+               "idleTimeout": 60, "maxHeaderSize": 16384, "minBodyRate": 1024,
+               "authFailureBurst": 50, "authFailuresPerMinute": 60}
 
 Every key is optional.  ``backlog`` is the listen queue of every listener
 (S3, metadata and data daemons, metrics; the kernel caps it at
 net.core.somaxconn); the others bound the HTTP listeners' connections
-(cloudserver.web.limits.HttpLimits).
+(cloudserver.web.limits.HttpLimits); the two ``authFailure`` keys limit
+failed signatures per client address (s3/auth/throttle.py).
 """
 from __future__ import annotations
 
@@ -40,11 +42,16 @@ class Limits:
 
     backlog: int = DEFAULT_BACKLOG
     http: HttpLimits = HttpLimits()
+    #: failed signatures one client address may make at once (0: no limit),
+    #: then how many a minute (s3/auth/throttle.AuthFailures)
+    auth_failure_burst: int = 50
+    auth_failures_per_minute: float = 60.0
 
 
 def parse_limits(raw: Mapping[str, Any]) -> Limits:
     """The ``limits`` section of config.json, checked (ConfigError)."""
-    section = fields.section(raw, "limits", ("backlog", *_HTTP_KEYS))
+    section = fields.section(raw, "limits", ("backlog", *_HTTP_KEYS, "authFailureBurst",
+                                             "authFailuresPerMinute"))
     if section is None:
         return Limits()
     backlog = fields.number(section, "limits", "backlog", DEFAULT_BACKLOG, 1, 65535, True)
@@ -54,4 +61,8 @@ def parse_limits(raw: Mapping[str, Any]) -> Limits:
     if limits.max_connections_per_client > limits.max_connections:
         raise ConfigError("config.json: limits.maxConnectionsPerClient must not exceed "
                           "limits.maxConnections")
-    return Limits(backlog=backlog, http=limits)
+    burst = fields.number(section, "limits", "authFailureBurst", 50, 0, 1_000_000, True)
+    per_minute = fields.number(section, "limits", "authFailuresPerMinute", 60, 0.01, 1_000_000,
+                               False)
+    return Limits(backlog=backlog, http=limits, auth_failure_burst=burst,
+                  auth_failures_per_minute=per_minute)

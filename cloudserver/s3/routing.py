@@ -96,6 +96,8 @@ always = When()
 # action and the ACL permission on the bucket or object the operation needs;
 # ``owner`` is the bucket owner alone.
 ROUTES: tuple[tuple[str, str, When, str, Access], ...] = (
+    # this server's own: the usage of the caller's buckets (ops/usage.py)
+    ("GET", SERVICE, q("usage"), "GetUsage", account("s3:ListAllMyBuckets")),
     ("GET", SERVICE, always, "ListBuckets", account("s3:ListAllMyBuckets")),
     ("HEAD", SERVICE, always, "ListBuckets", account("s3:ListAllMyBuckets")),
 

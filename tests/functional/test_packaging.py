@@ -22,6 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -101,6 +102,10 @@ class WheelTests(unittest.SynchronousTestCase):
             for name in CONF_NAMES:
                 self.assertEqual(wheel.read(f"cloudserver/defaults/{name}"),
                                  (CHECKOUT / "conf" / name).read_bytes(), name)
+            static = CHECKOUT / "cloudserver" / "console" / "static"
+            for path in static.iterdir():  # the web console's files
+                self.assertEqual(wheel.read(path.relative_to(CHECKOUT).as_posix()),
+                                 path.read_bytes(), path.name)
 
     def test_operator_tools_are_installed(self) -> None:
         """bin/cloudserver-usage and bin/cloudserver-metadata are scripts of the
@@ -166,3 +171,5 @@ class InstalledServerTests(unittest.SynchronousTestCase):
             self.assertTrue(path.is_relative_to(site_defaults), lines[0])
             self.assertEqual(path.name, name)
         self.assertIn(f"config: config file {self.server.config_path}", log)
+        with urllib.request.urlopen(f"{self.server.endpoint}/_/console/", timeout=10) as page:
+            self.assertIn(b"<title>cloudserver console</title>", page.read())

@@ -14,6 +14,7 @@ def r(method, path, query="", headers=None, host="localhost:8000"):
 class RouteTests(SynchronousTestCase):
     CASES = [
         ("GET", "/", "", {}, "ListBuckets", None, None),
+        ("GET", "/", "usage", {}, "GetUsage", None, None),
         ("GET", "/b", "", {}, "ListObjects", "b", None),
         ("GET", "/b/", "", {}, "ListObjects", "b", None),
         ("GET", "/b", "list-type=2&prefix=a", {}, "ListObjectsV2", "b", None),

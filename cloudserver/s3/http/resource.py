@@ -20,10 +20,12 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
+from cloudserver.console import serve as console
 from cloudserver.s3 import access
 from cloudserver.s3.http.accesslog import AccessLog
 from cloudserver.s3.auth.authenticate import AuthResult, authenticate
 from cloudserver.s3.auth.request_info import RequestInfo
+from cloudserver.s3.auth.throttle import AuthFailures
 from cloudserver.s3.context import Backend, RequestContext, Response
 from cloudserver.s3.http import healthcheck
 from cloudserver.s3.errors import REASONS, S3Error, translate
@@ -103,6 +105,11 @@ class S3Resource(Resource):
         #: upload's handler removes its partial data before it ends)
         self._running: set[Deferred] = set()
         self._idle_waiters: list[Deferred] = []
+        limits = getattr(backend.config, "limits", None)
+        #: failed signatures per client address (config.json limits)
+        self.auth_failures = AuthFailures(
+            clock, getattr(limits, "auth_failure_burst", 50),
+            getattr(limits, "auth_failures_per_minute", 60.0))
 
     def when_idle(self) -> Deferred:
         """Fires once no handler runs (web/drain.DrainingServerService)."""
@@ -143,20 +150,22 @@ class S3Resource(Resource):
         raw_uri = request.uri.decode("latin-1")
         raw_path, _, raw_query = raw_uri.partition("?")
         method = request.method.decode("latin-1").upper()
+        client = getattr(request.getClientAddress(), "host", "")
         if raw_path.startswith(healthcheck.PREFIX):  # internal routes, no S3 auth
-            client = getattr(request.getClientAddress(), "host", "")
-            answer = await healthcheck.handle(self.backend, method, raw_path, client)
+            answer = console.handle(method, raw_path)  # public files, no secret
+            if answer is None:
+                answer = await healthcheck.handle(self.backend, method, raw_path, client)
             if answer is not None:
                 return await self._send(request, answer, request_id)
         op = None
         try:
             op = self._route(request, method, host, raw_path, raw_query, headers, request_id)
-            auth = self._authenticate(op, method, host, raw_path, raw_query, headers)
+            auth = self._authenticate(op, method, host, raw_path, raw_query, headers, client)
             request.s3_account = auth.account
             ctx = RequestContext(op=op, method=method, headers=headers, auth=auth,
                                  body=request.body, backend=self.backend,
                                  request_id=request_id, host=host,
-                                 client_ip=getattr(request.getClientAddress(), "host", ""),
+                                 client_ip=client,
                                  secure=request.channel.secure)
             access.gate(ctx).require()
             response = await self._run(ctx)
@@ -183,7 +192,7 @@ class S3Resource(Resource):
         return op
 
     def _authenticate(self, op, method: str, host: str, raw_path: str, raw_query: str,
-                      headers: dict[str, list[str]]) -> AuthResult:
+                      headers: dict[str, list[str]], client: str) -> AuthResult:
         if op.name == "CorsPreflight" or op.website:
             # Browsers send preflights without credentials, even to a
             # presigned URL: the bucket's CORS rules alone decide.  A
@@ -193,8 +202,19 @@ class S3Resource(Resource):
         # a query that is not UTF-8): handing it over saves a second parse.
         info = RequestInfo(method=method, raw_path=raw_path, raw_query=raw_query,
                            headers=headers, host=host, parsed_query=op.query)
-        return authenticate(info, self.backend.accounts, self.clock.seconds(),
-                            bucket_from_host=op.bucket if op.virtual_host else None)
+        try:
+            auth = authenticate(info, self.backend.accounts, self.clock.seconds(),
+                                bucket_from_host=op.bucket if op.virtual_host else None)
+        except S3Error as err:
+            if err.code == "SignatureDoesNotMatch":
+                blocked = self.auth_failures.blocked(client)
+                self.auth_failures.failed(client)
+                if blocked:  # the same answer as a right signature gets now
+                    raise S3Error("SlowDown") from None
+            raise
+        if auth.account is not None and self.auth_failures.blocked(client):
+            raise S3Error("SlowDown")  # guessing from here: right or wrong, wait
+        return auth
 
     @staticmethod
     def _run(ctx: RequestContext):

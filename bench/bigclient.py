@@ -32,11 +32,22 @@ class BigClient:
         self.signer = presigner or Presigner(host)
         self._local = threading.local()
 
+    #: A connection idle longer than this is replaced before use: servers
+    #: close idle keep-alive connections (node's default after 5 s, which
+    #: upstream CloudServer keeps), and a request sent on one that the server
+    #: is closing meets a broken pipe.
+    MAX_IDLE = 2.0
+
     def _conn(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
+        now = time.monotonic()
+        if conn is not None and now - self._local.used > self.MAX_IDLE:
+            self._drop()
+            conn = None
         if conn is None:
             h, p = self.host.rsplit(":", 1)
             conn = self._local.conn = http.client.HTTPConnection(h, int(p), timeout=300)
+        self._local.used = now
         return conn
 
     def _drop(self) -> None:

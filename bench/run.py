@@ -34,27 +34,11 @@ from bench.bigclient import MIB, BigClient  # noqa: E402
 from bench.loadgen import run_hey_head, run_wrk, write_paths  # noqa: E402
 from bench.procstat import Meter  # noqa: E402
 from bench.servers import (CHECKOUT, SMALL, CeilingServer, MotoServer, OurServer,  # noqa: E402
-                           StartError, default_python)
+                           StartError, UpstreamServer, default_python)
 from bench.sigv4 import Presigner  # noqa: E402
-
-WORKLOADS = ("put4k", "get4k", "head", "delete", "put256m", "get256m", "mpu_up", "mpu_down",
-             "list10k", "list100k")
-
-LABELS = {
-    "put4k": "PUT 4 KiB, c=32", "get4k": "GET 4 KiB, c=32", "head": "HEAD, c=32",
-    "delete": "DELETE, c=32", "put256m": "PUT 256 MiB", "get256m": "GET 256 MiB",
-    "mpu_up": "MPU 1 GiB up (8 MiB parts, 4 at once)", "mpu_down": "MPU 1 GiB down (one GET)",
-    "list10k": "list 10,000 keys (1000/page)", "list100k": "list 100,000 keys (1000/page)",
-}
-UNITS = {"put4k": "ops/s", "get4k": "ops/s", "head": "ops/s", "delete": "ops/s",
-         "put256m": "MB/s", "get256m": "MB/s", "mpu_up": "MB/s", "mpu_down": "MB/s",
-         "list10k": "s", "list100k": "s"}
-#: issue 8's targets (file backend, one process) and upstream CloudServer's figures
-TARGETS = {"put4k": 1100, "get4k": 2950, "head": 5600, "delete": 2300, "put256m": 400,
-           "get256m": 590, "mpu_up": 410, "list10k": 0.25}
-UPSTREAM = {"put4k": 553, "get4k": 1482, "head": 2789, "delete": 1142, "put256m": 246,
-            "get256m": 295, "mpu_up": 256, "list10k": 0.50}
-RSS_TARGET_MB = 150
+from bench.tables import (LABELS, RSS_TARGET_MB, TARGETS, UNITS, UPSTREAM,  # noqa: E402
+                          WORKLOADS, cpu_bound, fmt_num, fmt_target, fmt_vs_upstream, meets,
+                          round_ratio, short)
 
 BUCKET_SMALL, BUCKET_BIG = "bench-small", "bench-big"
 READ_OBJECTS = 1000
@@ -115,6 +99,8 @@ class Bench:
         port = self.args.base_port
         checkout = self.snapshot()
         wanted = self.args.servers.split(",")
+        if self.args.upstream and "upstream" not in wanted:
+            wanted.append("upstream")
         factories = {
             "ceiling": lambda p: CeilingServer("ceiling", p, self.workdir, python),
             "file": lambda p: OurServer("ours-file", p, self.workdir, python, "file",
@@ -124,6 +110,8 @@ class Bench:
             "dmd": lambda p: OurServer("ours-dmd", p, self.workdir, python, "file", split=True,
                                        checkout=checkout, log_level=self.args.log_level),
             "moto": lambda p: MotoServer("moto", p, self.workdir, python),
+            "upstream": lambda p: UpstreamServer("upstream", p, self.workdir, python,
+                                                 Path(self.args.upstream or "/nonexistent")),
         }
         for i, name in enumerate(wanted):
             server = factories[name](port + i)
@@ -366,22 +354,31 @@ class Bench:
                     "failed": cell.get("failed"),
                 }
         for workload, per in out.items():
+            rows_of = {server: cell.get("rows", []) for server, cell in table[workload].items()}
             for server, s in per.items():
-                if "median" in s:
-                    s["ratio"], s["ratio_to"] = self.ratio(workload, server, s, per)
+                if "median" not in s:
+                    continue
+                s["ratio"], s["ratio_to"] = self.ratio(workload, server, s, per, rows_of)
+                upstream = [n for n, c in per.items() if c.get("kind") == "upstream"]
+                if s["kind"] == "ours" and upstream:
+                    s["vs_upstream"], s["vs_upstream_rounds"] = round_ratio(
+                        rows_of[server], rows_of[upstream[0]], UNITS[workload] == "s")
         return out
 
-    def ratio(self, workload: str, server: str, s: dict, per: dict):
-        """(ratio, what it is a ratio to) for one cell."""
+    def ratio(self, workload: str, server: str, s: dict, per: dict, rows_of: dict):
+        """(ratio, what it is a ratio to) for one cell.  Small requests: the
+        median over rounds of this round's rate ÷ the ceiling's in the same
+        round, so a drift of the machine between rounds cancels out."""
         L = self.limits
-        ceiling = per.get("ceiling", {}).get("median")
         if workload in SMALL:
-            if server == "ceiling":
+            if server == "ceiling" or not rows_of.get("ceiling"):
                 return None, None
-            return (s["median"] / ceiling, "ceiling") if ceiling else (None, None)
+            ratio, _ = round_ratio(rows_of[server], rows_of["ceiling"])
+            return (ratio, "ceiling") if ratio is not None else (None, None)
         if workload.startswith("list"):
             return None, None  # no ceiling for a listing: compared with the target only
-        durable = workload in ("put256m", "mpu_up") and server in ("ours-file", "ours-dmd")
+        durable = workload in ("put256m", "mpu_up") and (
+            server in ("ours-file", "ours-dmd") or s.get("kind") == "upstream")
         if durable:
             return s["median"] / L["disk_write_fsync_mb_s"], "disk write+fsync"
         return s["median"] / L["loopback_mb_s"], "loopback TCP"
@@ -390,16 +387,19 @@ class Bench:
         summary = self.summary()
         stamp = started.strftime("%Y-%m-%d %H:%M")
         names = [s.name for s in self.servers]
+        measured_up = any(s.kind == "upstream" for s in self.servers)
         lines = [f"### {stamp} — {'quick' if self.quick else 'full'} run, "
                  f"{self.rounds} round(s) of {self.duration:g} s",
                  "", self.environment_line(), ""]
         lines += ["Machine limits: " + ", ".join(
             f"{k} {v:,.0f}" for k, v in self.limits.items()), ""]
-        head = ["workload", "target (file)", "upstream"] + names
+        head = ["workload", "target (file)"] + ([] if measured_up else ["upstream (11-22)"]) \
+            + names + (["ours-file ÷ upstream (per round; target)"] if measured_up else [])
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for w in self.workloads:
             per = summary.get(w, {})
-            cells = [LABELS[w], fmt_target(w), fmt_num(UPSTREAM.get(w), w)]
+            cells = [LABELS[w], fmt_target(w)] + (
+                [] if measured_up else [fmt_num(UPSTREAM.get(w), w)])
             for name in names:
                 s = per.get(name)
                 if s is None:
@@ -408,17 +408,25 @@ class Bench:
                     cells.append("failed")
                 else:
                     c = f"{fmt_num(s['median'], w)} ±{s['spread_pct']:.0f}%"
+                    rel = []
                     if s.get("ratio") is not None:
-                        c += f" ({s['ratio']:.2f}× {short(s['ratio_to'])})"
+                        rel.append(f"{s['ratio']:.2f}× {short(s['ratio_to'])}")
+                    if s.get("vs_upstream") is not None:
+                        rel.append(f"{s['vs_upstream']:.2f}× up")
+                    if rel:
+                        c += f" ({', '.join(rel)})"
                     if w in TARGETS and name == "ours-file":
                         c += " ✔" if meets(w, s["median"]) else " ✘"
                     cells.append(c)
+            if measured_up:
+                cells.append(fmt_vs_upstream(w, per.get("ours-file", {})))
             lines.append("| " + " | ".join(cells) + " |")
         rss = {name: max((s[name]["peak_rss_mb"] for s in summary.values()
                           if name in s and "median" in s[name]), default=0) for name in names}
-        lines.append("| peak RSS, any workload (MB) | ≤ 150 | ~630 | " + " | ".join(
-            f"{rss[n]:.0f}" + (" ✔" if rss[n] <= RSS_TARGET_MB else " ✘" if n == "ours-file"
-                              else "") for n in names) + " |")
+        lines.append("| peak RSS, any workload (MB) | ≤ 150 | " + ("" if measured_up else "~630 | ")
+                     + " | ".join(f"{rss[n]:.0f}" + (" ✔" if rss[n] <= RSS_TARGET_MB else " ✘"
+                                                    if n == "ours-file" else "") for n in names)
+                     + (" | |" if measured_up else " |"))
         lines += ["", "Details (medians over rounds; latency of large objects and listings "
                   "is the whole operation / one page; CPU-bound rate = what one core "
                   "would do at this CPU per operation):", "",
@@ -468,52 +476,18 @@ class Bench:
                 f"32 connections, nice {self.args.nice}")
 
 
-def cpu_bound(s: dict, w: str, big: int, mpu: int) -> str:
-    """What one core would do if the server's CPU per operation were the only
-    limit: the figure to compare with the targets on a machine whose other
-    users take part of the CPU (see the "other load" column)."""
-    cpu = s["cpu_ms_per_op"]
-    if not cpu:
-        return "—"
-    if UNITS[w] == "ops/s":
-        return f"{1000 / cpu:,.0f}/s"
-    if UNITS[w] == "MB/s":
-        size = mpu if w.startswith("mpu") else big
-        return f"{size / 1e6 / (cpu / 1000):,.0f} MB/s"
-    return "—"
-
-
-def short(what: str | None) -> str:
-    return {"ceiling": "ceil", "disk write+fsync": "disk", "loopback TCP": "lo",
-            "ceiling GET (pages/s)": "ceil"}.get(what or "", what or "")
-
-
-def meets(w: str, value: float) -> bool:
-    return value <= TARGETS[w] if UNITS[w] == "s" else value >= TARGETS[w]
-
-
-def fmt_target(w: str) -> str:
-    if w not in TARGETS:
-        return "—"
-    return ("≤ " if UNITS[w] == "s" else "≥ ") + fmt_num(TARGETS[w], w)
-
-
-def fmt_num(v, w: str) -> str:
-    if v is None:
-        return "—"
-    if UNITS[w] == "s":
-        return f"{v:.2f} s"
-    return f"{v:,.0f}" + ("" if UNITS[w] == "ops/s" else " MB/s")
-
-
-def main(argv=None) -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="1 round of 4 s, 64 MiB / 256 MiB "
                    "objects, no 100k listing")
     p.add_argument("--rounds", type=int)
     p.add_argument("--duration", type=float, help="seconds per small-request run")
     p.add_argument("--servers", default="ceiling,file,mem,dmd,moto",
-                   help="comma list of ceiling,file,mem,dmd,moto")
+                   help="comma list of ceiling,file,mem,dmd,moto,upstream")
+    p.add_argument("--upstream", metavar="DIR",
+                   help="a build of upstream CloudServer (DIR/cloudserver, see "
+                   "/work/shared/tools/upstream-peer/README.md): run it as a peer, file "
+                   "backend; skipped when the build is absent")
     p.add_argument("--workloads", type=lambda s: s.split(","),
                    help="comma list of " + ",".join(WORKLOADS))
     p.add_argument("--base-port", type=int, default=8600)
@@ -532,7 +506,11 @@ def main(argv=None) -> None:
     p.add_argument("--nice", type=int, default=0,
                    help="scheduling priority of the run (root may give -10 on a shared machine)")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
-    Bench(p.parse_args(argv)).run()
+    return p
+
+
+def main(argv=None) -> None:
+    Bench(parser().parse_args(argv)).run()
 
 
 if __name__ == "__main__":

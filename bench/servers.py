@@ -178,6 +178,128 @@ class OurServer(Server):
                  self.port)]
 
 
+def parent_map() -> dict[int, int]:
+    """pid -> parent pid of every process on the machine (from /proc)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return parents
+
+
+def with_descendants(roots, parents: dict[int, int]) -> list[int]:
+    """``roots`` and every process below them, roots first: a node cluster's
+    primary forks its workers, which do the serving and must be counted."""
+    out = list(roots)
+    seen = set(out)
+    children: dict[int, list[int]] = {}
+    for pid, ppid in sorted(parents.items()):
+        children.setdefault(ppid, []).append(pid)
+    i = 0
+    while i < len(out):
+        for child in children.get(out[i], ()):
+            if child not in seen:
+                seen.add(child)
+                out.append(child)
+        i += 1
+    return out
+
+
+class UpstreamServer(Server):
+    """Upstream Zenko CloudServer (Node.js), file backend, from a build folder.
+
+    ``peer_dir`` holds ``cloudserver/`` as built by
+    ``/work/shared/tools/upstream-peer/README.md``.  Like its own
+    ``start-file.sh``: ``mdserver.js`` (metadata daemon), ``dataserver.js``
+    (data daemon) and ``index.js`` (S3, a cluster primary and its worker),
+    here on this server's ports (S3 on ``port``, the daemons on ``port + 40``
+    and ``port + 70``, as ours), with its data and metadata in the work
+    directory and its own ``config.json`` otherwise unchanged (1 worker,
+    info logs, as measured in issue 21).  CPU and RSS are summed over every
+    process, the cluster's worker included.
+    """
+
+    kind = "upstream"
+
+    def __init__(self, name, port, workdir, python, peer_dir: Path, node: str = "node"):
+        super().__init__(name, port, workdir, python)
+        self.peer_dir = Path(peer_dir)
+        self.node = node
+        self.md_port = port + 40
+        self.data_port = port + 70
+
+    @property
+    def tree(self) -> Path:
+        return self.peer_dir / "cloudserver"
+
+    def missing(self) -> str | None:
+        """Why this peer cannot run (None when it can)."""
+        for part in ("index.js", "mdserver.js", "dataserver.js", "config.json", "node_modules"):
+            if not (self.tree / part).exists():
+                return f"no upstream build: {self.tree / part} is missing"
+        return None
+
+    def cwd(self):
+        return str(self.tree)
+
+    def _config(self) -> Path:
+        config = json.loads((self.tree / "config.json").read_text())
+        config["port"] = self.port
+        config["clusters"] = 1
+        config["metadataDaemon"] = {**config.get("metadataDaemon", {}),
+                                    "bindAddress": "127.0.0.1", "port": self.md_port}
+        config["dataDaemon"] = {**config.get("dataDaemon", {}),
+                                "bindAddress": "127.0.0.1", "port": self.data_port}
+        config["metadataClient"] = {"host": "127.0.0.1", "port": self.md_port}
+        config["dataClient"] = {"host": "127.0.0.1", "port": self.data_port}
+        path = self.workdir / "config.json"
+        path.write_text(json.dumps(config, indent=4))
+        return path
+
+    def commands(self):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for sub in ("data", "metadata"):
+            (self.workdir / sub).mkdir(exist_ok=True)
+        env = {
+            "S3BACKEND": "file",
+            "S3DATAPATH": str(self.workdir / "data"),
+            "S3METADATAPATH": str(self.workdir / "metadata"),
+            "S3_CONFIG_FILE": str(self._config()),
+        }
+        return [([self.node, "mdserver.js"], env, self.md_port),
+                ([self.node, "dataserver.js"], env, self.data_port),
+                ([self.node, "index.js"], env, self.port)]
+
+    def start(self, timeout: float = 60.0) -> None:
+        why = self.missing()
+        if why:
+            raise StartError(f"{self.name}: {why}")
+        super().start(timeout)
+        self._pids = with_descendants(super().pids, parent_map())
+
+    @property
+    def pids(self) -> list[int]:
+        return list(getattr(self, "_pids", None) or super().pids)
+
+    def stop(self) -> None:
+        workers = [pid for pid in self.pids if pid not in {p.pid for p in self.procs}]
+        super().stop()
+        for pid in workers:  # the primary ends its worker; make sure
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if b"index.js" not in f.read():
+                        continue  # gone, and its pid taken by another process
+                os.kill(pid, signal.SIGKILL)
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+        self._pids = []
+
+
 def default_python() -> str:
     venv = CHECKOUT / ".venv" / "bin" / "python"
     return str(venv) if venv.exists() else sys.executable

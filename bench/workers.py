@@ -37,22 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import run as run_mod  # noqa: E402
 from bench.procstat import cpu_seconds  # noqa: E402
-from bench.servers import SMALL, OurServer, StartError, default_python  # noqa: E402
+from bench.servers import (SMALL, OurServer, StartError, default_python,  # noqa: E402
+                           parent_map, with_descendants)
 
 ORDER = ("all-in-one", "dmd+1 tcp", "dmd+1 unix", "clusters 2", "clusters 2 rp")
 
 
 def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return sorted(found)
+    return sorted(with_descendants([pid], parent_map())[1:])
 
 
 class UnixFront(OurServer):

@@ -91,14 +91,19 @@ class PostgresKV(GroupCommitted):
     def open(self, wait: float = 0.0) -> int:
         """Create the tables if needed, take the lease (waiting up to ``wait``
         seconds for an expired holder), load every pair; returns their count."""
-        self.store.create_schema()
-        sent = self._clock()
-        self.store.acquire(wait)
-        self._valid_until = sent + self.store.lease
-        count = 0
-        for page in self.store.load():
-            self._cache.write(page)
-            count += len(page)
+        import psycopg
+
+        try:
+            self.store.create_schema()
+            sent = self._clock()
+            self.store.acquire(wait)
+            self._valid_until = sent + self.store.lease
+            count = 0
+            for page in self.store.load():
+                self._cache.write(page)
+                count += len(page)
+        except psycopg.Error as e:
+            raise MetadataUnavailable(f"metadata database: {e}") from None
         return count
 
     def start(self, reactor_clock: Any) -> None:
@@ -209,3 +214,30 @@ class PostgresKV(GroupCommitted):
                 self.store.close()
 
         return self._defer_to_thread(shut)
+
+
+def open_postgres_kv(settings: Any, reactor: Any,
+                     defer_to_thread: Callable[..., defer.Deferred]) -> PostgresKV:
+    """The KV of config.json ``metadata`` (cloudserver.config.metadata), open
+    and renewing its lease; blocking, at start-up.  A lost store stops the
+    process (its supervisor restarts it, and it loads the database again)."""
+    import os
+    import socket
+    import uuid
+
+    from cloudserver.metadata.postgres_sql import PostgresStore
+
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    store = PostgresStore(settings.dsn, settings.table, owner, lease=settings.lease,
+                          pool_size=settings.pool)
+
+    def lost(why: Exception) -> None:
+        if reactor.running:
+            reactor.stop()
+
+    kv = PostgresKV(store, defer_to_thread, reactor.seconds, on_lost=lost)
+    count = kv.open(wait=settings.lease_wait)
+    _log.info("metadata: postgres table {table}, {count} keys loaded, lease held by {owner}",
+              table=settings.table, count=count, owner=owner)
+    kv.start(reactor)
+    return kv

@@ -85,7 +85,11 @@ class PostgresStore:
                                    kwargs={"autocommit": True,
                                            "connect_timeout": max(1, int(connect_timeout))},
                                    timeout=connect_timeout)
-        self.pool.open(wait=True, timeout=connect_timeout)
+        try:
+            self.pool.open(wait=True, timeout=connect_timeout)
+        except psycopg.OperationalError as e:  # PoolTimeout: nothing answered
+            self.pool.close()
+            raise MetadataUnavailable(f"metadata database unreachable: {e}") from None
 
     def close(self) -> None:
         self.pool.close()

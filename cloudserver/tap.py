@@ -145,6 +145,25 @@ class StoresService(service.Service):
         return Deferred.fromCoroutine(self._close())
 
 
+def _metadata_kv(config, reactor, defer_to_thread):
+    """The file backend's KV: LevelDB in S3METADATAPATH, or the postgres
+    backend of config.json ``metadata`` / S3METADATA."""
+    from cloudserver.metadata.kv import LevelDBKV
+
+    if config.metadata.backend != "postgres":
+        return LevelDBKV(config.metadata_path, defer_to_thread)
+    from cloudserver.metadata.errors import MetadataUnavailable
+    from cloudserver.metadata.postgres_kv import open_postgres_kv
+
+    try:
+        return open_postgres_kv(config.metadata, reactor, defer_to_thread)
+    except ImportError as e:
+        raise SystemExit(f"cloudserver: metadata backend postgres needs psycopg "
+                         f"(pip install 'cloudserver[postgres]'): {e}") from None
+    except (MetadataUnavailable, OSError) as e:
+        raise SystemExit(f"cloudserver: metadata database: {e}") from None
+
+
 def build_backend(config, reactor, defer_to_thread, metrics=None):
     """(metadata service, data store, kv) for the configured backend; with
     ``metrics``, the KV's batches and the file store's fsyncs are timed.
@@ -152,7 +171,7 @@ def build_backend(config, reactor, defer_to_thread, metrics=None):
     from cloudserver.data.file import FileDataStore
     from cloudserver.data.sweep import track_data
     from cloudserver.data.memory import MemoryDataStore
-    from cloudserver.metadata.kv import LevelDBKV, MemoryKV
+    from cloudserver.metadata.kv import MemoryKV
     from cloudserver.metadata.service import MetadataService
 
     if config.backend == "mem":
@@ -161,7 +180,7 @@ def build_backend(config, reactor, defer_to_thread, metrics=None):
     else:
         os.makedirs(config.metadata_path, exist_ok=True)
         os.makedirs(config.data_path, exist_ok=True)
-        kv = LevelDBKV(config.metadata_path, defer_to_thread)
+        kv = _metadata_kv(config, reactor, defer_to_thread)
         data = FileDataStore(config.data_path, reactor, defer_to_thread)
     if metrics is not None:
         from cloudserver.metrics.collectors import DataPathCollector

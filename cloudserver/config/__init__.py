@@ -22,6 +22,7 @@ from cloudserver.config.addresses import (CertFilePaths, DaemonAddress, _cert_fi
                                           _client_https, _daemon, _daemon_https, _metrics)
 from cloudserver.config.errors import ConfigError
 from cloudserver.config.limits import Limits, parse_limits
+from cloudserver.config.metadata import MetadataSettings, parse_metadata
 from cloudserver.config.locations import (resolve_locations,
                                           validate_locations)
 from cloudserver.config.workers import parse_clusters
@@ -115,6 +116,9 @@ class Config:
     #: config.json ``clusters``: S3 worker processes of ``--mode all``
     #: (1: one process; N > 1: a supervisor and N workers, cloudserver/workers)
     clusters: int = 1
+    #: config.json ``metadata`` / S3METADATA: LevelDB or a PostgreSQL-wire
+    #: database (cloudserver.config.metadata)
+    metadata: MetadataSettings = MetadataSettings()
 
     @property
     def lifecycle_day(self) -> float:
@@ -343,4 +347,5 @@ def load_config(env: Mapping[str, str] | None = None, *,
         orphan_sweep=parse_sweep(raw),
         replication=parse_replication(raw),
         notification_destinations=parse_destinations(raw),
+        metadata=parse_metadata(raw, env, backend),
     )

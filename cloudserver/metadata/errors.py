@@ -79,10 +79,17 @@ class ObjectLocked(MetadataError):
     code = "AccessDenied"
 
 
+class MetadataUnavailable(MetadataError):
+    """The metadata database cannot be reached, or this process no longer
+    holds its lease (metadata.postgres_kv): the client may retry."""
+
+    code = "ServiceUnavailable"
+
+
 _BY_NAME = {cls.__name__: cls for cls in (
     NoSuchBucket, BucketAlreadyExists, BucketNotEmpty, NoSuchKey, NoSuchVersion, InvalidKey,
     InvalidBucketName, InvalidArgument, OperationAborted, NotImplementedOption,
-    ObjectLocked, DaemonUnavailable)}
+    ObjectLocked, DaemonUnavailable, MetadataUnavailable)}
 
 
 def from_name(name: str, message: str | None = None) -> DomainError:

@@ -276,8 +276,55 @@ class GroupCommitter:
         return d
 
 
+class GroupCommitted:
+    """What the group-committed KVs share: their batch count and observer,
+    and ``close``: refuse new writes (``_closing`` is not None), wait for
+    the queued and in-flight batches of ``_committer``, then ``_shut()``
+    (a Deferred); every caller of close waits for that."""
+
+    #: None while open; the waiters of close() while draining; True once closed
+    _closing: list[defer.Deferred] | bool | None = None
+    _committer: GroupCommitter
+
+    @property
+    def batches(self) -> int:
+        """How many synced batches were handed to the thread pool so far."""
+        return self._committer.batches
+
+    def observe_batches(self, on_batch: Callable[[int, float], None] | None) -> None:
+        """Have ``on_batch(writes, seconds)`` called as each batch is durable."""
+        self._committer.on_batch = on_batch
+
+    def close(self) -> defer.Deferred:
+        """Refuse new writes, wait for queued and in-flight batches, then shut."""
+        d = defer.Deferred()
+        if self._closing is None:
+            self._closing = [d]
+            self._committer.when_idle().addCallback(self._close_now)
+        elif isinstance(self._closing, list):
+            self._closing.append(d)
+        else:
+            d.callback(None)
+        return d
+
+    def _shut(self) -> defer.Deferred:
+        raise NotImplementedError
+
+    def _close_now(self, _: object) -> None:
+        waiters, self._closing = self._closing, True
+
+        def fire(result: Any) -> None:
+            for w in waiters:
+                if isinstance(result, Failure):
+                    w.errback(result)
+                else:
+                    w.callback(None)
+
+        self._shut().addBoth(fire)
+
+
 @implementer(IOrderedKV)
-class LevelDBKV:
+class LevelDBKV(GroupCommitted):
     """IOrderedKV over a LevelDB database (plyvel), with group commit.
 
     ``defer_to_thread(f, *args)`` runs ``f`` off the reactor thread and
@@ -295,17 +342,6 @@ class LevelDBKV:
         options.update(db_options)
         self._db = plyvel.DB(path, **options)
         self._committer = GroupCommitter(self._write_batch, defer_to_thread)
-        # None while open; the waiters of close() while draining; True once closed.
-        self._closing: list[defer.Deferred] | bool | None = None
-
-    @property
-    def batches(self) -> int:
-        """How many synced batches were handed to the thread pool so far."""
-        return self._committer.batches
-
-    def observe_batches(self, on_batch: Callable[[int, float], None] | None) -> None:
-        """Have ``on_batch(writes, seconds)`` called as each batch is durable."""
-        self._committer.on_batch = on_batch
 
     def get(self, key: bytes) -> bytes | None:
         return self._db.get(key)
@@ -358,26 +394,6 @@ class LevelDBKV:
                 wb.put(k, v)
         wb.write()
 
-    def close(self) -> defer.Deferred:
-        """Refuse new writes, wait for queued and in-flight batches, then close the DB."""
-        d = defer.Deferred()
-        if self._closing is None:
-            self._closing = [d]
-            self._committer.when_idle().addCallback(self._close_now)
-        elif isinstance(self._closing, list):
-            self._closing.append(d)
-        else:
-            d.callback(None)
-        return d
+    def _shut(self) -> defer.Deferred:
+        return defer.maybeDeferred(self._db.close)
 
-    def _close_now(self, _: object) -> None:
-        waiters, self._closing = self._closing, True
-
-        def fire(result: Any) -> None:
-            for w in waiters:
-                if isinstance(result, Failure):
-                    w.errback(result)
-                else:
-                    w.callback(None)
-
-        defer.maybeDeferred(self._db.close).addBoth(fire)

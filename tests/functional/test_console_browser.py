@@ -196,6 +196,8 @@ class ConsoleBrowserTests(S3TestCase):
         self.wait_text(f'#usage-list tr[data-bucket="{bucket}"]', "20 MiB")
         self.assertEqual(self.find(f'#usage-list tr[data-bucket="{bucket}"] td.num').text, "2")
         self.wait_text("#server-version", "status OK")
+        self.wait_text("#health-status", "every location answers")
+        self.find('#health-list tr[data-location="fileKms"]')
         self.shot("usage")
 
         # browse: the bucket's root shows the folder; into it, the file

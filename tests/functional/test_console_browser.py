@@ -377,7 +377,10 @@ class ConsoleBrowserTests(S3TestCase):
 
         # every setting: none set, no error; each example saved
         d.get(f"{self.base}#/s/{bucket}")
-        names = ("cors", "lifecycle", "encryption", "tagging", "website", "ownershipControls")
+        names = ("cors", "lifecycle", "encryption", "tagging", "website", "ownershipControls",
+                 "publicAccessBlock")
+        WebDriverWait(d, WAIT).until(lambda _: "AccessControlPolicy" in self.find(
+            "#setting-acl").get_attribute("value"))
         for name in (*names, "policy", "object-lock"):
             self.wait_text(f"#setting-{name}-status", "none set")
         for name in names:

@@ -196,6 +196,8 @@ class ConsoleBrowserTests(S3TestCase):
         self.wait_text(f'#usage-list tr[data-bucket="{bucket}"]', "20 MiB")
         self.assertEqual(self.find(f'#usage-list tr[data-bucket="{bucket}"] td.num').text, "2")
         self.wait_text("#server-version", "status OK")
+        self.wait_text("#health-status", "every location answers")
+        self.find('#health-list tr[data-location="fileKms"]')
         self.shot("usage")
 
         # browse: the bucket's root shows the folder; into it, the file
@@ -375,7 +377,10 @@ class ConsoleBrowserTests(S3TestCase):
 
         # every setting: none set, no error; each example saved
         d.get(f"{self.base}#/s/{bucket}")
-        names = ("cors", "lifecycle", "encryption", "tagging", "website", "ownershipControls")
+        names = ("cors", "lifecycle", "encryption", "tagging", "website", "ownershipControls",
+                 "publicAccessBlock")
+        WebDriverWait(d, WAIT).until(lambda _: "AccessControlPolicy" in self.find(
+            "#setting-acl").get_attribute("value"))
         for name in (*names, "policy", "object-lock"):
             self.wait_text(f"#setting-{name}-status", "none set")
         for name in names:
@@ -399,6 +404,33 @@ class ConsoleBrowserTests(S3TestCase):
                          "document.getElementById('reload-cors').click();")
         self.wait_text("#signin-error", "30 minutes")
         self.assertFalse(d.find_element(By.ID, "app-view").is_displayed())
+
+    def test_upload_resumes(self):
+        """An unfinished multipart upload of the same key (a closed tab, a
+        cut network) is resumed: the part whose ETag is the file's slice's
+        MD5 is kept, a part that differs is sent again."""
+        bucket = self.make_bucket("resume")
+        data = os.urandom(BIG)
+        part = 8 * 1024 * 1024
+        upload = self.s3.create_multipart_upload(Bucket=bucket, Key="resume.bin")["UploadId"]
+        self.s3.upload_part(Bucket=bucket, Key="resume.bin", UploadId=upload, PartNumber=1,
+                            Body=data[:part])
+        self.s3.upload_part(Bucket=bucket, Key="resume.bin", UploadId=upload, PartNumber=2,
+                            Body=os.urandom(part))  # not the file's: sent again
+        path = self.workdir / "resume.bin"
+        path.write_bytes(data)
+        self.sign_in(ACCESS_KEY_1, SECRET_KEY_1)
+        self.driver.get(f"{self.base}#/b/{bucket}/")
+        self.find("#drop-zone")
+        self.find("#file-input").send_keys(str(path))
+        self.wait_text("#upload-progress-text", "100%")
+        self.assertIn("resumed: 1 part", self.find("#upload-progress-text").text)
+        got = self.s3.get_object(Bucket=bucket, Key="resume.bin")["Body"].read()
+        self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(data).digest())
+        self.assertEqual(self.s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []), [])
+        sent = [line for line in self.server.log_path.read_text().splitlines()
+                if " UploadPart " in line and f"bucket={bucket} key=resume.bin " in line]
+        self.assertEqual(len(sent), 4, sent)  # 2 by boto3, then parts 2 and 3 only
 
     def test_create_options(self):
         """A location constraint and object lock, chosen on the buckets page;

@@ -65,8 +65,9 @@ function route() {
   const hash = location.hash.replace(/^#/, "") || "/";
   const ctx = { s3, view, go };
   const [, kind, bucket, ...rest] = hash.split("/");
-  const name = bucket ? decodeURIComponent(bucket) : "";
-  if (kind === "b" && name) renderObjects(ctx, name, decodeURIComponent(rest.join("/")));
+  const decode = (part) => { try { return decodeURIComponent(part); } catch { return ""; } };
+  const name = bucket ? decode(bucket) : "";
+  if (kind === "b" && name) renderObjects(ctx, name, decode(rest.join("/")));
   else if (kind === "s" && name) renderSettings(ctx, name);
   else if (kind === "usage") renderUsage(ctx);
   else renderBuckets(ctx);

@@ -39,18 +39,19 @@ export async function renderObjects({ s3, view, go }, bucket, prefix) {
     const list = Array.from(files);
     const total = list.reduce((n, f) => n + f.size, 0) || 1;
     let before = 0;
+    let note = "";
     progress.hidden = false;
     progress.value = 0;
     try {
       for (const file of list) {
         await s3.putFile(bucket, prefix + file.name, file, (loaded) => {
           progress.value = Math.floor(((before + loaded) * 100) / total);
-          progressText.textContent = ` ${progress.value}% ${file.name}`;
-        });
+          progressText.textContent = ` ${progress.value}% ${file.name} ${note}`;
+        }, (text) => { note = `(${text})`; });
         before += file.size;
       }
       progress.value = 100;
-      progressText.textContent = ` 100% uploaded ${list.length} file(s)`;
+      progressText.textContent = ` 100% uploaded ${list.length} file(s) ${note}`;
       await load(true);
     } catch (err) { fail(err); }
   }

@@ -1,6 +1,7 @@
 // The S3 calls of the console: each one an ordinary signed request to this
 // origin, decided by the server as any client's.
 import { UNSIGNED, base64, hex, makeSigner, sha256, uriEncode, canonicalQuery } from "./sigv4.js";
+import { md5Hex } from "./md5.js";
 
 export class S3Error extends Error {
   constructor(status, code, message) {
@@ -11,6 +12,7 @@ export class S3Error extends Error {
 }
 
 export const PART_SIZE = 8 * 1024 * 1024;
+const MAX_PARTS = 10000;
 export const MULTIPART_OVER = 16 * 1024 * 1024;
 
 const parser = new DOMParser();
@@ -124,6 +126,7 @@ export class S3 {
   // --- buckets -------------------------------------------------------
   async listBuckets() {
     const { xml } = await this.call({});
+    this.ownerId = text(xml, "ID");
     return {
       owner: text(xml, "DisplayName"),
       buckets: all(xml, "Bucket").map((b) => ({ name: text(b, "Name"), created: text(b, "CreationDate") })),
@@ -251,23 +254,72 @@ export class S3 {
     return this.call({ method: "PUT", bucket, key: prefix, body: "" });
   }
 
-  /** Upload a File: one PUT, or a multipart upload in PART_SIZE parts. */
-  async putFile(bucket, key, file, onProgress) {
+  /** This account's newest unfinished multipart upload of ``key``, if any. */
+  async findUpload(bucket, key) {
+    const { xml } = await this.call({ bucket, query: { uploads: "", prefix: key } });
+    const mine = all(xml, "Upload").filter((u) => text(u, "Key") === key
+      && (!this.ownerId || text(u.getElementsByTagName("Initiator")[0], "ID") === this.ownerId));
+    mine.sort((a, b) => (text(a, "Initiated") < text(b, "Initiated") ? 1 : -1));
+    return mine.length ? text(mine[0], "UploadId") : "";
+  }
+
+  /** The parts an upload holds: part number -> {etag, size}. */
+  async listParts(bucket, key, uploadId) {
+    const parts = new Map();
+    let marker = "";
+    for (;;) {
+      const query = { uploadId };
+      if (marker) query["part-number-marker"] = marker;
+      const { xml } = await this.call({ bucket, key, query });
+      for (const p of all(xml, "Part")) {
+        parts.set(Number(text(p, "PartNumber")), { etag: text(p, "ETag"), size: Number(text(p, "Size")) });
+      }
+      if (text(xml, "IsTruncated") !== "true") return parts;
+      marker = text(xml, "NextPartNumberMarker");
+    }
+  }
+
+  /** Upload a File: one PUT, or a multipart upload.  A multipart upload
+   * left unfinished (the page was closed or reloaded, the network cut)
+   * resumes: the parts already there whose MD5 (their ETag) is the same
+   * slice's are kept, the rest are sent. */
+  async putFile(bucket, key, file, onProgress, onNote = () => {}) {
     const type = file.type || "application/octet-stream";
     if (file.size <= MULTIPART_OVER) {
       await this.upload({ bucket, key, blob: file, headers: { "content-type": type }, onProgress });
       return;
     }
-    const { xml } = await this.call({ method: "POST", bucket, key, query: { uploads: "" },
-      headers: { "content-type": type } });
-    const uploadId = text(xml, "UploadId");
-    const done = [];
+    const mib = 1024 * 1024;
+    const partSize = Math.max(PART_SIZE, Math.ceil(file.size / MAX_PARTS / mib) * mib);
+    let uploadId = "";
+    let existing = new Map();
     try {
-      for (let n = 1, offset = 0; offset < file.size; n++, offset += PART_SIZE) {
-        const blob = file.slice(offset, Math.min(offset + PART_SIZE, file.size));
-        const { etag } = await this.upload({ bucket, key, blob,
-          query: { partNumber: String(n), uploadId },
-          onProgress: (loaded) => onProgress && onProgress(offset + loaded) });
+      uploadId = await this.findUpload(bucket, key);
+      if (uploadId) existing = await this.listParts(bucket, key, uploadId);
+    } catch { uploadId = ""; existing = new Map(); }
+    if (!uploadId) {
+      const { xml } = await this.call({ method: "POST", bucket, key, query: { uploads: "" },
+        headers: { "content-type": type } });
+      uploadId = text(xml, "UploadId");
+    }
+    const done = [];
+    let kept = 0;
+    try {
+      for (let n = 1, offset = 0; offset < file.size; n++, offset += partSize) {
+        const blob = file.slice(offset, Math.min(offset + partSize, file.size));
+        const there = existing.get(n);
+        let etag = "";
+        if (there && there.size === blob.size
+            && there.etag === `"${md5Hex(new Uint8Array(await blob.arrayBuffer()))}"`) {
+          etag = there.etag;
+          kept += 1;
+          onNote(`resumed: ${kept} part(s) already uploaded`);
+          if (onProgress) onProgress(offset + blob.size);
+        } else {
+          ({ etag } = await this.upload({ bucket, key, blob,
+            query: { partNumber: String(n), uploadId },
+            onProgress: (loaded) => onProgress && onProgress(offset + loaded) }));
+        }
         done.push(`<Part><PartNumber>${n}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`);
       }
       const body = `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${done.join("")}</CompleteMultipartUpload>`;
@@ -276,7 +328,8 @@ export class S3 {
         throw new S3Error(200, text(result.xml, "Code"), text(result.xml, "Message"));
       }
     } catch (err) {
-      await this.call({ method: "DELETE", bucket, key, query: { uploadId } }).catch(() => {});
+      // a cut connection leaves the upload to resume; a refusal ends it
+      if (err.status) await this.call({ method: "DELETE", bucket, key, query: { uploadId } }).catch(() => {});
       throw err;
     }
   }

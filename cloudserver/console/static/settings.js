@@ -17,6 +17,8 @@ const SETTINGS = [
   ["Tags", "tagging", ["NoSuchTagSet"], () => `<Tagging ${XMLNS}>\n  <TagSet><Tag><Key>team</Key><Value>data</Value></Tag></TagSet>\n</Tagging>`],
   ["Static website", "website", ["NoSuchWebsiteConfiguration"], () => `<WebsiteConfiguration ${XMLNS}>\n  <IndexDocument><Suffix>index.html</Suffix></IndexDocument>\n</WebsiteConfiguration>`],
   ["Object ownership", "ownershipControls", ["OwnershipControlsNotFoundError"], () => `<OwnershipControls ${XMLNS}>\n  <Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule>\n</OwnershipControls>`],
+  ["Public access block", "publicAccessBlock", ["NoSuchPublicAccessBlockConfiguration"], () => `<PublicAccessBlockConfiguration ${XMLNS}>\n  <BlockPublicAcls>true</BlockPublicAcls>\n  <IgnorePublicAcls>true</IgnorePublicAcls>\n  <BlockPublicPolicy>true</BlockPublicPolicy>\n  <RestrictPublicBuckets>true</RestrictPublicBuckets>\n</PublicAccessBlockConfiguration>`],
+  ["Access control list", "acl", [], () => "", false],
   ["Object lock", "object-lock", ["ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"], () => `<ObjectLockConfiguration ${XMLNS}>\n  <ObjectLockEnabled>Enabled</ObjectLockEnabled>\n  <Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention></Rule>\n</ObjectLockConfiguration>`, false],
 ];
 
@@ -47,7 +49,7 @@ function settingBox(s3, bucket, [title, name, missing, example, deletable = true
     h("div", { class: "toolbar" },
       button("Save", save, { id: `save-${name}`, class: "primary" }),
       deletable ? button("Delete", remove, { id: `delete-${name}`, class: "danger" }) : null,
-      button("Example", () => { area.value = example(bucket); }, { id: `example-${name}` }),
+      example(bucket) ? button("Example", () => { area.value = example(bucket); }, { id: `example-${name}` }) : null,
       button("Reload", load, { id: `reload-${name}` }), ok),
     message);
 }

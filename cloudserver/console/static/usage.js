@@ -27,4 +27,35 @@ export async function renderUsage({ s3, view }) {
       h("div", { class: "card", id: "server-version" }, h("b", {}, `cloudserver ${report.server.version}`),
         `status ${report.server.status}`));
   } catch (err) { showError(error, err); }
+  await renderHealth(view);
+}
+
+/** The deep healthcheck (each data location, the KMS), where the server's
+ * healthChecks.allowFrom lets this client ask (loopback by default). */
+async function renderHealth(view) {
+  const box = h("div", { id: "health" }, h("h2", {}, "Health"));
+  view.append(box);
+  let resp;
+  try {
+    resp = await fetch("/_/healthcheck/deep", { credentials: "omit", cache: "no-store" });
+  } catch (err) {
+    box.append(h("p", { class: "error" }, `unreachable: ${err.message}`));
+    return;
+  }
+  if (resp.status === 403) {
+    box.append(h("p", { class: "muted" }, "Not shown to this address (config.json healthChecks.allowFrom)."));
+    return;
+  }
+  let report = {};
+  try { report = await resp.json(); } catch { /* shown as the status alone */ }
+  box.append(h("p", { class: resp.ok ? "ok" : "error", id: "health-status" },
+    resp.ok ? "every location answers" : `HTTP ${resp.status}: a location or the KMS fails`));
+  const tbody = h("tbody");
+  for (const [name, entry] of Object.entries(report)) {
+    tbody.append(h("tr", { "data-location": name }, h("td", {}, name),
+      h("td", { class: entry.code === 200 ? "ok" : "error" }, String(entry.code)),
+      h("td", {}, entry.message || "")));
+  }
+  box.append(h("table", { id: "health-list" }, h("thead", {}, h("tr", {}, h("th", {}, "Location or KMS"),
+    h("th", {}, "Code"), h("th", {}, "Message"))), tbody));
 }

@@ -44,6 +44,11 @@ BUCKET_SMALL, BUCKET_BIG = "bench-small", "bench-big"
 READ_OBJECTS = 1000
 
 
+def pg_table(table: str) -> dict:
+    """config.json ``metadata`` of a postgres server: its own table."""
+    return {"metadata": {"table": table}}
+
+
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -79,6 +84,8 @@ class Bench:
         self.skipped: dict[str, str] = {}
         self.servers = []
         self.state: dict[str, dict] = {}
+        #: the PostgreSQL of the postgres servers (tests/postgres_server.py)
+        self.postgres = None
 
     # -- set-up -------------------------------------------------------------
 
@@ -112,6 +119,15 @@ class Bench:
             "moto": lambda p: MotoServer("moto", p, self.workdir, python),
             "upstream": lambda p: UpstreamServer("upstream", p, self.workdir, python,
                                                  Path(self.args.upstream or "/nonexistent")),
+            "postgres": lambda p: OurServer("ours-pg", p, self.workdir, python, "file",
+                                            checkout=checkout, log_level=self.args.log_level,
+                                            extra_env=self.postgres_env(),
+                                            extra_config=pg_table("cs_all")),
+            "pg-dmd": lambda p: OurServer("ours-pg-dmd", p, self.workdir, python, "file",
+                                          split=True, checkout=checkout,
+                                          log_level=self.args.log_level,
+                                          extra_env=self.postgres_env(),
+                                          extra_config=pg_table("cs_dmd")),
         }
         for i, name in enumerate(wanted):
             server = factories[name](port + i)
@@ -124,6 +140,17 @@ class Bench:
                 continue
             log(f"started {server.name} on :{server.port} (pids {server.pids})")
             self.servers.append(server)
+
+    def postgres_env(self) -> dict[str, str]:
+        """The postgres metadata backend's environment: a PostgreSQL 15 of
+        Debian's started for the run (fsync on, as LevelDB's batches are
+        synced), on loopback; each server its own table."""
+        if self.postgres is None:
+            from tests.postgres_server import PostgresServer
+
+            self.postgres = PostgresServer(durable=True)
+            log(f"started PostgreSQL on :{self.postgres.port} ({self.postgres.dir})")
+        return {"S3METADATA": "postgres", "S3METADATA_DSN": self.postgres.dsn}
 
     def prepare(self, server):
         """Buckets, the objects GET and HEAD read, the listing buckets."""
@@ -319,6 +346,8 @@ class Bench:
         finally:
             for server in self.servers:
                 server.stop()
+            if self.postgres is not None:
+                self.postgres.destroy()
         self.report(started)
         if not self.args.keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -483,7 +512,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int)
     p.add_argument("--duration", type=float, help="seconds per small-request run")
     p.add_argument("--servers", default="ceiling,file,mem,dmd,moto",
-                   help="comma list of ceiling,file,mem,dmd,moto,upstream")
+                   help="comma list of ceiling,file,mem,dmd,moto,upstream,postgres,pg-dmd "
+                   "(postgres: the postgres metadata backend, all in one / split)")
     p.add_argument("--upstream", metavar="DIR",
                    help="a build of upstream CloudServer (DIR/cloudserver, see "
                    "/work/shared/tools/upstream-peer/README.md): run it as a peer, file "

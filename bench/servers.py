@@ -133,8 +133,13 @@ class OurServer(Server):
     kind = "ours"
 
     def __init__(self, name, port, workdir, python, backend: str = "file",
-                 split: bool = False, checkout: Path = CHECKOUT, log_level: str | None = None):
+                 split: bool = False, checkout: Path = CHECKOUT, log_level: str | None = None,
+                 extra_env: dict[str, str] | None = None, extra_config: dict | None = None):
         super().__init__(name, port, workdir, python)
+        #: more environment (the postgres metadata backend: S3METADATA, S3METADATA_DSN)
+        self.extra_env = dict(extra_env or {})
+        #: config.json fields over the checkout's (the postgres backend's table)
+        self.extra_config = dict(extra_config or {})
         self.backend = backend
         self.split = split
         self.checkout = Path(checkout)
@@ -147,6 +152,7 @@ class OurServer(Server):
 
     def _config(self) -> Path:
         config = json.loads((self.checkout / "conf" / "config.json").read_text())
+        config.update(self.extra_config)
         config["port"] = self.port
         config.setdefault("metadataDaemon", {}).update(bindAddress="127.0.0.1",
                                                        port=self.md_port)
@@ -170,6 +176,7 @@ class OurServer(Server):
         }
         if self.log_level:
             env["LOG_LEVEL"] = self.log_level
+        env.update(self.extra_env)
         twistd = [str(Path(self.python).parent / "twistd"), "-n", "--pidfile="]
         if not self.split:
             return [(twistd + ["cloudserver", "--port", str(self.port)], env, self.port)]

@@ -80,7 +80,8 @@ class PostgresServer:
     def start(self) -> None:
         opts = ["-c", "listen_addresses=127.0.0.1", "-p", str(self.port),
                 "-c", "unix_socket_directories=", "-c", "max_connections=60",
-                "-c", "shared_buffers=32MB"]
+                "-c", "shared_buffers=32MB", "-c", "log_min_duration_statement=1000",
+                "-c", "log_checkpoints=on", "-c", "log_lock_waits=on"]
         if not self.durable:  # unit tests: no fsync, as a RAM disk would be
             opts += ["-c", "fsync=off", "-c", "synchronous_commit=off",
                      "-c", "full_page_writes=off"]

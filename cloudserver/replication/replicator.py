@@ -13,11 +13,12 @@ the removal copies again (at-least-once; a local replica already there is
 not copied twice).
 
 A new entry wakes the replicator (``wake``, from the hook) a moment later,
-once its batch is durable; otherwise an idle queue is looked at every
-``pollInterval`` seconds.
+looking again at growing intervals until its batch is durable; otherwise an
+idle queue is looked at every ``pollInterval`` seconds.
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any, Callable
 
@@ -30,9 +31,17 @@ from cloudserver.replication.rules import COMPLETED, FAILED, PENDING
 
 log = Logger(namespace="cloudserver.replication")
 
-#: How long after a wake the queue is read (the new entry's batch commits).
+#: How long after a wake the queue is first read: the new entry's batch is
+#: being committed (fsync), so an empty look is retried after twice as long,
+#: ``WAKE_TRIES`` times (5 ms to 0.6 s), before the idle ``pollInterval``.
 WAKE_DELAY = 0.005
+WAKE_TRIES = 7
 GONE = (md_errors.NoSuchBucket, md_errors.NoSuchKey, md_errors.NoSuchVersion)
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile of a sorted, non-empty list."""
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(len(ordered) * p / 100) - 1))]
 
 
 class Replicator:
@@ -49,12 +58,15 @@ class Replicator:
         self._scanning = False
         self._again = False
         self._next_start = 0.0
+        self._wake_delay: float | None = None
         self.running = False
         #: counters since start (metrics, tests)
         self.completed = 0
         self.failures = 0
         #: seconds from a version's write to its COMPLETED, the latest ones
         self.lags: deque[float] = deque(maxlen=10000)
+        # lags since the queue was last found empty (its "drained" log line)
+        self._burst: list[float] = []
 
     # -- scheduling ------------------------------------------------------------
 
@@ -72,6 +84,7 @@ class Replicator:
 
     def wake(self) -> None:
         if self.running:
+            self._wake_delay = WAKE_DELAY
             self._schedule(WAKE_DELAY)
 
     def _schedule(self, delay: float) -> None:
@@ -119,14 +132,31 @@ class Replicator:
                 return
             started += 1
             self._start(key, item)
-        if started:
+        if started or entries:
+            self._wake_delay = None
             return
+        if self._wake_delay is not None and self._wake_delay < WAKE_DELAY * 2 ** WAKE_TRIES:
+            self._wake_delay *= 2  # woken, and its entry is not durable yet
+            self._schedule(self._wake_delay)
+            return
+        self._wake_delay = None
         if not self._inflight:
+            self._drained()
             next_due = await self._blocking(self.queue.next_due)
             delay = self.settings.poll_interval
             if next_due is not None:
                 delay = min(delay, max(0.0, next_due - self.clock.seconds()))
             self._schedule(delay)
+
+    def _drained(self) -> None:
+        """One log line per burst of work: how many, and their lag."""
+        if not self._burst:
+            return
+        lags = sorted(self._burst)
+        self._burst = []
+        log.info("replication: queue drained: {n} versions, lag p50 {p50:.3f} s p99 "
+                 "{p99:.3f} s max {top:.3f} s", n=len(lags), p50=percentile(lags, 50),
+                 p99=percentile(lags, 99), top=lags[-1])
 
     def _rate_wait(self, now: float) -> float:
         rate = self.settings.rate
@@ -172,7 +202,9 @@ class Replicator:
         self.completed += 1
         written = record.get(Obj.LAST_MODIFIED)
         if isinstance(written, (int, float)):
-            self.lags.append(max(0.0, self.clock.seconds() - written))
+            lag = max(0.0, self.clock.seconds() - written)
+            self.lags.append(lag)
+            self._burst.append(lag)
         return COMPLETED
 
     async def _failed(self, key: bytes, item: dict, record: dict, error: Exception) -> str:

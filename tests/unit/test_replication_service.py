@@ -16,7 +16,7 @@ from cloudserver.metadata.kv import MemoryKV
 from cloudserver.metadata.queue import DurableQueue
 from cloudserver.metadata.service import MetadataService
 from cloudserver.replication.hook import QUEUE_PREFIX, ReplicationHook
-from cloudserver.replication.replicator import Replicator
+from cloudserver.replication.replicator import Replicator, percentile
 from cloudserver.replication.transfer import ReplicationError, Transfer
 from cloudserver.s3.ops.object_read import piece_producers
 from tests.unit.test_replication_rules import config, rule
@@ -86,6 +86,12 @@ class ReplicatorTests(SynchronousTestCase):
         self.assertEqual(self.replicator.completed, 1)
         [lag] = self.replicator.lags
         self.assertAlmostEqual(lag, 0.01)
+        self.assertEqual(self.replicator._burst, [])  # the empty queue's summary logged
+
+    def test_percentile(self):
+        ordered = list(range(1, 101))
+        self.assertEqual((percentile(ordered, 50), percentile(ordered, 99.0)), (50, 99))
+        self.assertEqual(percentile([3.0], 99), 3.0)
 
     def test_concurrency(self):
         self.transfer.hold = True

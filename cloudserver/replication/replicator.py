@@ -197,7 +197,10 @@ class Replicator:
             await self.transfer.copy(item, record)
         except Exception as e:  # noqa: BLE001 - every failure is retried
             return await self._failed(key, item, record, e)
-        await self._set_status(bucket, name, vid, record, COMPLETED)
+        if not await self._set_status(bucket, name, vid, record, COMPLETED):
+            # its tags or ACL changed during the copy: once more, at once
+            await self.queue.retry(key, item, self.clock.seconds())
+            return PENDING
         await self.queue.ack([key])
         self.completed += 1
         written = record.get(Obj.LAST_MODIFIED)
@@ -225,15 +228,19 @@ class Replicator:
         return FAILED
 
     async def _set_status(self, bucket: str, name: str, vid: str | None, record: dict,
-                          status: str) -> None:
+                          status: str) -> bool:
         """Record ``status`` on the version, unless it changed meanwhile
-        (another write's record is not overwritten with this one)."""
+        (another write's record is not overwritten with this one); False when
+        its tags or ACL changed after ``record`` was read (to send again)."""
         try:
             current = await self.metadata.get_object(bucket, name, {"versionId": vid})
         except GONE:
-            return
+            return True
         if current.get(Obj.ETAG) != record.get(Obj.ETAG) or \
                 current.get(Obj.REPLICATION_STATUS) not in (PENDING, FAILED):
-            return
+            return True
+        if any(current.get(f) != record.get(f) for f in (Obj.TAGS, Obj.ACL)):
+            return False
         await self.metadata.put_object(bucket, name, {**current, Obj.REPLICATION_STATUS: status},
                                        {"versionId": vid} if vid else None)
+        return True

@@ -23,6 +23,7 @@ there (a copy repeated after a crash) is not copied again.
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,11 +49,18 @@ class ReplicationError(Exception):
     """A version that cannot be replicated as things are (retried later)."""
 
 
+def _tags(record: dict) -> dict:
+    tags = record.get(Obj.TAGS) or {}
+    return dict(tags) if isinstance(tags, list) else dict(tags)
+
+
 def _context(bucket: str, key: str, record: dict, size: int) -> WriteContext:
+    tags = _tags(record)
     return WriteContext(bucket=bucket, key=key, size=size,
                         content_type=record.get(Obj.CONTENT_TYPE),
                         metadata=record.get(Obj.METADATA) or {},
-                        headers=record.get(Obj.HEADERS) or {})
+                        headers=record.get(Obj.HEADERS) or {},
+                        tagging=urlencode(sorted(tags.items())) if tags else None)
 
 
 def _one(producers: list) -> Any:
@@ -149,7 +157,16 @@ class Transfer:
         except (md_errors.NoSuchKey, md_errors.NoSuchVersion):
             there = None
         if there is not None and there.get(Obj.ETAG) == record.get(Obj.ETAG):
-            return  # done before a crash lost the acknowledgement
+            # a copy done before a crash lost its acknowledgement, or a
+            # change of the source's tags or ACL: the replica follows them
+            synced = {Obj.TAGS: record.get(Obj.TAGS), Obj.ACL: record.get(Obj.ACL)}
+            if any(there.get(k) != v for k, v in synced.items()):
+                updated = {**there, **{k: v for k, v in synced.items() if v is not None}}
+                for k, v in synced.items():
+                    if v is None:
+                        updated.pop(k, None)
+                await self.metadata.put_object(dest, key, updated, {"versionId": vid})
+            return
         replica = {k: v for k, v in record.items() if k not in VERSION_FIELDS}
         replica[Obj.REPLICATION_STATUS] = REPLICA
         if record.get(Obj.IS_DELETE_MARKER):

@@ -164,7 +164,7 @@ class ReplicationTests(S3TestCase):
         bucket = self.source(self.rule("awsrepl", prefix="docs/"))
         body = os.urandom(200_000)
         vid = self.s3.put_object(Bucket=bucket, Key="docs/a", Body=body,
-                                 ContentType="text/plain",
+                                 ContentType="text/plain", Tagging="team=blue",
                                  Metadata={"colour": "blue"})["VersionId"]
         other = self.s3.put_object(Bucket=bucket, Key="other", Body=b"x")["VersionId"]
         self.wait_status(bucket, "docs/a", vid, "COMPLETED")
@@ -172,6 +172,8 @@ class ReplicationTests(S3TestCase):
         self.assertEqual(got["Body"].read(), body)
         self.assertEqual(got["Metadata"].get("colour"), "blue")
         self.assertEqual(got["ContentType"], "text/plain")
+        tags = self.remote.get_object_tagging(Bucket=AWS_BUCKET, Key=f"{bucket}/docs/a")
+        self.assertEqual(tags["TagSet"], [{"Key": "team", "Value": "blue"}])
         self.assertIsNone(self.status(bucket, "other", other))
         self.assertEqual(self.s3.get_object(Bucket=bucket, Key="docs/a")["ReplicationStatus"],
                          "COMPLETED")
@@ -247,6 +249,13 @@ class ReplicationTests(S3TestCase):
         self.assertEqual(got["Body"].read(), body)
         self.assertEqual(got["ReplicationStatus"], "REPLICA")
         self.assertEqual(got["ServerSideEncryption"], "AES256")
+        # a later tag change of the source version follows
+        self.s3.put_object_tagging(Bucket=bucket, Key="k", VersionId=vid, Tagging={
+            "TagSet": [{"Key": "t", "Value": "2"}]})
+        self.assertEqual(self.status(bucket, "k", vid), "PENDING")
+        self.wait_status(bucket, "k", vid, "COMPLETED")
+        self.assertEqual(self.s3.get_object_tagging(Bucket=dest, Key="k", VersionId=vid)[
+            "TagSet"], [{"Key": "t", "Value": "2"}])
         self.s3.delete_object(Bucket=bucket, Key="k")
         self.wait_until(lambda: self._gone(dest, "k"), "the replica's delete marker")
 

@@ -161,6 +161,20 @@ class ReplicatorTests(SynchronousTestCase):
         self.assertEqual(sorted(self.transfer.calls), ["a", "b", "c"])
         self.assertEqual([self.status(k) for k in "abc"], ["COMPLETED"] * 3)
 
+    def test_tags_changed_during_the_copy_send_again(self):
+        self.transfer.hold = True
+        vid = self.put("a")
+        self.clock.advance(0.01)
+        md = self.successResultOf(self.md.get_object("src", "a", {"versionId": vid}))
+        self.successResultOf(self.md.put_object("src", "a", {**md, "tags": {"t": "1"}},
+                                                {"versionId": vid}))
+        self.transfer.hold = False
+        self.transfer.pending[0].callback(None)
+        self.clock.advance(0.01)
+        self.assertEqual(self.transfer.calls, ["a", "a"])
+        self.assertEqual(self.status("a", vid), "COMPLETED")
+        self.assertEqual(len(self.queue), 0)
+
     def test_gone_or_done_versions_are_dropped(self):
         vid = self.put("a")
         self.successResultOf(self.md.delete_object("src", "a", {"versionId": vid}))
@@ -217,6 +231,18 @@ class LocalReplicaTests(SynchronousTestCase):
         self.assertEqual(self.store._blobs[piece["key"]], b"hello")
         self.successResultOf(defer.Deferred.fromCoroutine(self.transfer.copy(item, record)))
         self.assertEqual(len(self.store), 2)
+
+    def test_tags_and_acl_follow(self):
+        record = self.write(b"hello")
+        item = {"bucket": "src", "key": "k", "dest": "dst"}
+        self.successResultOf(defer.Deferred.fromCoroutine(self.transfer.copy(item, record)))
+        changed = {**record, "tags": {"a": "b"}, "acl": {"grants": ["x"]}}
+        self.successResultOf(defer.Deferred.fromCoroutine(self.transfer.copy(item, changed)))
+        replica = self.successResultOf(self.md.get_object("dst", "k"))
+        self.assertEqual((replica["tags"], replica["acl"]), ({"a": "b"}, {"grants": ["x"]}))
+        self.assertEqual(len(self.store), 2)  # the bytes were not copied again
+        self.successResultOf(defer.Deferred.fromCoroutine(self.transfer.copy(item, record)))
+        self.assertNotIn("tags", self.successResultOf(self.md.get_object("dst", "k")))
 
     def test_missing_destination_fails(self):
         record = self.write(b"x")

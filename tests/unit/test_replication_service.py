@@ -13,6 +13,7 @@ from cloudserver.config.replication import ReplicationSettings, parse_replicatio
 from cloudserver.data.locations import Locations
 from cloudserver.data.memory import MemoryDataStore
 from cloudserver.metadata.kv import MemoryKV
+from cloudserver.metrics.collectors import ReplicationCollector
 from cloudserver.metadata.queue import DurableQueue
 from cloudserver.metadata.service import MetadataService
 from cloudserver.replication.hook import QUEUE_PREFIX, ReplicationHook
@@ -92,6 +93,18 @@ class ReplicatorTests(SynchronousTestCase):
         ordered = list(range(1, 101))
         self.assertEqual((percentile(ordered, 50), percentile(ordered, 99.0)), (50, 99))
         self.assertEqual(percentile([3.0], 99), 3.0)
+
+    def test_metrics(self):
+        self.put("a")
+        self.clock.advance(0.01)
+        families = {f.name: f for f in ReplicationCollector(self.replicator).collect()}
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for f in families.values() for s in f.samples}
+        self.assertEqual(samples[("cloudserver_replication_versions_total",
+                                  (("outcome", "completed"),))], 1)
+        self.assertEqual(samples[("cloudserver_replication_in_flight", ())], 0)
+        self.assertAlmostEqual(samples[("cloudserver_replication_lag_seconds",
+                                        (("quantile", "0.99"),))], 0.01)
 
     def test_concurrency(self):
         self.transfer.hold = True

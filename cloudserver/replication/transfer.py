@@ -41,6 +41,7 @@ from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.replication.rules import REPLICA
 
 REMOTE_TYPES = ("aws_s3", "azure")
+LOCK_FIELDS = (Obj.LOCK_MODE, Obj.RETAIN_UNTIL, Obj.LEGAL_HOLD)
 #: (record, start, length) -> the producers of those bytes, in the clear
 Reader = Callable[[dict, int, int], Awaitable[list]]
 
@@ -167,7 +168,9 @@ class Transfer:
                         updated.pop(k, None)
                 await self.metadata.put_object(dest, key, updated, {"versionId": vid})
             return
-        replica = {k: v for k, v in record.items() if k not in VERSION_FIELDS}
+        dropped = VERSION_FIELDS if attrs_.get(Bkt.OBJECT_LOCK_ENABLED) else \
+            VERSION_FIELDS + LOCK_FIELDS  # a lock only where the bucket can hold one
+        replica = {k: v for k, v in record.items() if k not in dropped}
         replica[Obj.REPLICATION_STATUS] = REPLICA
         if record.get(Obj.IS_DELETE_MARKER):
             replica[Obj.IS_DELETE_MARKER] = True

@@ -257,6 +257,14 @@ class LocalReplicaTests(SynchronousTestCase):
         self.successResultOf(defer.Deferred.fromCoroutine(self.transfer.copy(item, record)))
         self.assertNotIn("tags", self.successResultOf(self.md.get_object("dst", "k")))
 
+    def test_lock_only_into_a_lock_bucket(self):
+        record = {**self.write(b"x"), "retentionMode": "GOVERNANCE",
+                  "retentionDate": "2100-01-01T00:00:00.000Z", "legalHold": True}
+        item = {"bucket": "src", "key": "k", "dest": "dst"}
+        self.successResultOf(defer.Deferred.fromCoroutine(self.transfer.copy(item, record)))
+        replica = self.successResultOf(self.md.get_object("dst", "k"))
+        self.assertFalse({"retentionMode", "retentionDate", "legalHold"} & set(replica))
+
     def test_missing_destination_fails(self):
         record = self.write(b"x")
         d = defer.Deferred.fromCoroutine(self.transfer.copy(

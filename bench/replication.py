@@ -4,11 +4,13 @@ same PUTs into a bucket without replication, in one run; and the lag from
 PUT to COMPLETED, quiet and under that load.
 
     PYTHONPATH=. .venv/bin/python bench/replication.py [--seconds 10] [--rounds 2]
+        [--target aws|local] [--concurrency 4]
 
 One real server (``--mode all``, file backend, ``S3DATA=multiple``, default
 replication settings: 4 copies at once, no rate limit) and moto_server
 (tests/functional/emulators.py).  Two versioned buckets: ``plain`` (no
-configuration) and ``repl`` (every key replicated to the moto location).
+configuration) and ``repl`` (every key replicated to the moto location, or
+with ``--target local`` to the bucket ``replica`` of the same server).
 
 1. *quiet lag*: 100 PUTs of 4 KiB into ``repl`` one after the other, each
    followed by HEADs every 2 ms until ``x-amz-replication-status`` is
@@ -42,6 +44,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
+from bench.procstat import cpu_seconds  # noqa: E402
 from cloudserver.replication.replicator import percentile  # noqa: E402
 from tests.functional import emulators  # noqa: E402
 from tests.functional.clients import boto3_client  # noqa: E402
@@ -127,7 +130,7 @@ def wait_drained(server, seen: int, ended: float, timeout: float = 600) -> tuple
     raise RuntimeError("the replication queue did not drain")
 
 
-def run(seconds: float, rounds: int) -> dict:
+def run(seconds: float, rounds: int, target: str, concurrency: int) -> dict:
     moto = emulators.shared("moto")
     remote = moto.client()
     remote.create_bucket(Bucket=AWS_BUCKET)
@@ -137,27 +140,36 @@ def run(seconds: float, rounds: int) -> dict:
         json.dump(location_config(moto.endpoint, "http://127.0.0.1:1/none",
                                   emulators.free_port()), f)
     server = ServerProcess(os.path.join(workdir, "server"), extra_env={
-        "S3DATA": "multiple", "S3_LOCATION_FILE": loc_path})
-    out: dict = {"plain": [], "repl": [], "drain_s": [], "bursts": []}
+        "S3DATA": "multiple", "S3_LOCATION_FILE": loc_path},
+        extra_config={"replication": {"concurrency": concurrency}})
+    out: dict = {"plain": [], "repl": [], "drain_s": [], "bursts": [], "cpu_plain": [],
+                 "cpu_repl": []}
     try:
         server.start()
         s3 = boto3_client(server, Path(workdir))
-        for bucket in ("plain", "repl"):
+        for bucket in ("plain", "repl", "replica"):
             s3.create_bucket(Bucket=bucket)
             s3.put_bucket_versioning(Bucket=bucket,
                                      VersioningConfiguration={"Status": "Enabled"})
+        destination = {"Bucket": "arn:aws:s3:::replica"}
+        if target == "aws":
+            destination["StorageClass"] = "awsrepl"
         s3.put_bucket_replication(Bucket="repl", ReplicationConfiguration={
             "Role": ROLE, "Rules": [{"ID": "all", "Priority": 1, "Status": "Enabled",
                                      "Filter": {"Prefix": ""},
                                      "DeleteMarkerReplication": {"Status": "Disabled"},
-                                     "Destination": {"Bucket": "arn:aws:s3:::remote-copy",
-                                                     "StorageClass": "awsrepl"}}]})
+                                     "Destination": destination}]})
         out["quiet"] = quiet_lags(s3, "repl")
         for r in range(rounds):
-            out["plain"].append(put_load(server, s3, "plain", seconds, f"r{r}"))
+            cpu0 = cpu_seconds([server.pid])
+            rate = put_load(server, s3, "plain", seconds, f"r{r}")
+            out["plain"].append(rate)
+            out["cpu_plain"].append((cpu_seconds([server.pid]) - cpu0) / (rate * seconds))
             seen = len(drained_lines(server))
+            cpu0 = cpu_seconds([server.pid])
             out["repl"].append(put_load(server, s3, "repl", seconds, f"r{r}"))
             drain, burst = wait_drained(server, seen, time.time())
+            out["cpu_repl"].append((cpu_seconds([server.pid]) - cpu0) / burst[0])
             out["drain_s"].append(drain)
             out["bursts"].append(burst)
     finally:
@@ -173,13 +185,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per phase")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--target", choices=("aws", "local"), default="aws",
+                        help="aws: the moto_server location; local: a bucket of the server")
+    parser.add_argument("--concurrency", type=int, default=4, help="replication.concurrency")
     args = parser.parse_args()
-    r = run(args.seconds, args.rounds)
+    r = run(args.seconds, args.rounds, args.target, args.concurrency)
     quiet = sorted(r["quiet"])
     med = statistics.median
     lines = [f"# Replication lag and cost, {now_stamp()}Z", "",
-             f"4 KiB objects, file bucket -> aws_s3 location (moto_server), default "
-             f"replication settings; {args.rounds} rounds of {args.seconds:.0f} s phases, "
+             f"4 KiB objects, file bucket -> "
+             f"{'aws_s3 location (moto_server)' if args.target == 'aws' else 'local bucket'}, "
+             f"replication concurrency {args.concurrency}; "
+             f"{args.rounds} rounds of {args.seconds:.0f} s phases, "
              "4 PUT threads; one `--mode all` server on this machine.", "",
              f"Quiet lag (PUT sent -> HEAD shows COMPLETED, one at a time, n={len(quiet)}): "
              f"p50 {percentile(quiet, 50) * 1000:.1f} ms, p99 "
@@ -196,10 +213,14 @@ def main() -> None:
                  f"{med(r['repl']) / med(r['plain']):.2f} | | {med(r['drain_s']):.1f} | "
                  f"{med(b[2] for b in r['bursts']):.2f} | "
                  f"{med(b[3] for b in r['bursts']):.2f} |")
+    lines += ["", f"Server CPU per version (all its threads; moto_server apart): "
+              f"{med(r['cpu_plain']) * 1e6:.0f} us a PUT without replication, "
+              f"{med(r['cpu_repl']) * 1e6:.0f} us a replicated PUT and its copy "
+              f"(medians; per round {', '.join(f'{c * 1e6:.0f}' for c in r['cpu_repl'])})."]
     text = "\n".join(lines) + "\n"
     print(text)
     out = Path(__file__).resolve().parent / "results" / \
-        f"replication-{datetime.date.today().isoformat()}.md"
+        f"replication-{args.target}-c{args.concurrency}-{datetime.date.today().isoformat()}.md"
     out.write_text(text)
     print(f"written to {out}")
 

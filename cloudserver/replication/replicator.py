@@ -3,7 +3,7 @@
 
 Each queue entry (written by the hook in the batch of its version) names a
 source version and its destination.  The replicator reads the entries that
-are due (in the thread pool: a KV scan), copies up to ``concurrency``
+are due, ``BATCH`` at a time (in the thread pool: a KV scan), copies up to ``concurrency``
 versions at once, starting at most ``rate`` a second, and then records the
 outcome on the source version: COMPLETED and the entry removed, or FAILED
 and the entry moved ``retryBackoff`` seconds later (doubled at each
@@ -31,6 +31,8 @@ from cloudserver.replication.rules import COMPLETED, FAILED, PENDING
 
 log = Logger(namespace="cloudserver.replication")
 
+#: Entries read from the queue at a time (kept until started).
+BATCH = 64
 #: How long after a wake the queue is first read: the new entry's batch is
 #: being committed (fsync), so an empty look is retried after twice as long,
 #: ``WAKE_TRIES`` times (5 ms to 0.6 s), before the idle ``pollInterval``.
@@ -54,6 +56,8 @@ class Replicator:
         self.settings = settings
         self._blocking = run_blocking
         self._inflight: dict[bytes, defer.Deferred] = {}
+        # due entries read and not started yet, oldest first
+        self._buffer: deque[tuple[bytes, dict]] = deque()
         self._call = None
         self._scanning = False
         self._again = False
@@ -72,6 +76,7 @@ class Replicator:
 
     def start(self) -> None:
         self.running = True
+        self._buffer.clear()
         self._schedule(0)
 
     def stop(self) -> defer.Deferred:
@@ -117,22 +122,24 @@ class Replicator:
             return
         free = self.settings.concurrency - len(self._inflight)
         if free <= 0:
-            return  # a copy ending scans again
-        now = self.clock.seconds()
-        entries = await self._blocking(self.queue.due, now, free + len(self._inflight))
+            return  # a copy ending looks again
+        found = bool(self._buffer)
+        if not found:
+            entries = await self._blocking(self.queue.due, self.clock.seconds(),
+                                           BATCH + len(self._inflight))
+            self._buffer.extend(e for e in entries if e[0] not in self._inflight)
+            found = bool(entries)
         started = 0
-        for key, item in entries:
-            if key in self._inflight:
-                continue
-            if started >= free:
-                break
-            wait = self._rate_wait(now)
+        while self._buffer and started < free:
+            wait = self._rate_wait(self.clock.seconds())
             if wait > 0:
                 self._schedule(wait)
                 return
-            started += 1
-            self._start(key, item)
-        if started or entries:
+            key, item = self._buffer.popleft()
+            if key not in self._inflight:
+                started += 1
+                self._start(key, item)
+        if started or found:
             self._wake_delay = None
             return
         if self._wake_delay is not None and self._wake_delay < WAKE_DELAY * 2 ** WAKE_TRIES:
@@ -201,7 +208,7 @@ class Replicator:
             # its tags or ACL changed during the copy: once more, at once
             await self.queue.retry(key, item, self.clock.seconds())
             return PENDING
-        await self.queue.ack([key])
+        await self._ack(key)
         self.completed += 1
         written = record.get(Obj.LAST_MODIFIED)
         if isinstance(written, (int, float)):
@@ -209,6 +216,17 @@ class Replicator:
             self.lags.append(lag)
             self._burst.append(lag)
         return COMPLETED
+
+    async def _ack(self, key: bytes) -> None:
+        """Remove a done entry without a sync of its own (in the pool: an
+        unsynced LevelDB write, durable with the next synced batch).  Lost in
+        a crash, the entry comes back and finds its version COMPLETED: it is
+        removed then, nothing is copied again."""
+        unsynced = getattr(self.queue.kv, "put_unsynced", None)
+        if unsynced is None:
+            await self.queue.ack([key])
+        else:
+            await self._blocking(unsynced, [], [key])
 
     async def _failed(self, key: bytes, item: dict, record: dict, error: Exception) -> str:
         attempts = int(item.get("attempts", 0)) + 1

@@ -286,7 +286,8 @@ def add_lifecycle(config, metadata, kv, locations, reactor, parent, metrics=None
             metrics.register(LifecycleCollector(lifecycle.executor))
 
 
-def add_replication(config, metadata, kv, locations, reactor, defer_to_thread, parent):
+def add_replication(config, metadata, kv, locations, reactor, defer_to_thread, parent,
+                    metrics=None):
     """The replicator, where the metadata lives (all, dmd): its hook marks
     and enqueues new versions in the metadata service's batches.  The KMS
     joins it in ``all`` mode (add_front): a dmd holds no keys."""
@@ -297,6 +298,10 @@ def add_replication(config, metadata, kv, locations, reactor, defer_to_thread, p
                                       run_blocking, _replication_reader)
     if replication is not None:
         replication.setServiceParent(parent)
+        if metrics is not None:
+            from cloudserver.metrics.collectors import ReplicationCollector
+
+            metrics.register(ReplicationCollector(replication.replicator))
 
 
 def _replication_reader(transfer):
@@ -388,7 +393,7 @@ def add_dmd(config, reactor, pool, defer_to_thread, top, metrics, unix=None):
                  rpc=unix[0], data=unix[1])
     locations = _locations(config, reactor, data, defer_to_thread, top)
     add_lifecycle(config, metadata, kv, locations, reactor, top, metrics)
-    add_replication(config, metadata, kv, locations, reactor, defer_to_thread, top)
+    add_replication(config, metadata, kv, locations, reactor, defer_to_thread, top, metrics)
     add_notifications(config, metadata, kv, reactor, top, metrics)
     from cloudserver.data.sweep import add_orphan_sweep
 

@@ -15,6 +15,7 @@ A crash between work and ack repeats the work: delivery is at-least-once.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -37,7 +38,9 @@ class DurableQueue:
         self.kv = kv
         self.base = prefix + b"\x00"
         self._clock = clock
-        self._seq = 0
+        # A random start: an entry of this process never takes the key of one
+        # an earlier process left due in the same millisecond.
+        self._seq = secrets.randbelow(_SEQ_MOD)
 
     def _key(self, due: float) -> bytes:
         self._seq = (self._seq + 1) % _SEQ_MOD

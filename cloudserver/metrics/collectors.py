@@ -13,6 +13,8 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from cloudserver.replication.replicator import percentile
+
 
 class LifecycleCollector:
     """``cloudserver_lifecycle_actions_total{kind}``: the executor's stats
@@ -50,6 +52,36 @@ class NotificationCollector:
             for outcome in ("delivered", "failed", "dropped"):
                 family.add_metric([name, outcome], stats[outcome])
         yield family
+
+
+class ReplicationCollector:
+    """``cloudserver_replication_versions_total{outcome}`` (completed, failed:
+    copies that failed, each retry counted), the copies in flight, and the
+    lag (write to COMPLETED) of the latest 10,000 versions as quantiles."""
+
+    def __init__(self, replicator: Any):
+        self.replicator = replicator
+
+    def collect(self):
+        r = self.replicator
+        versions = CounterMetricFamily("cloudserver_replication_versions",
+                                       "replication: versions copied, and failed copies",
+                                       labels=["outcome"])
+        versions.add_metric(["completed"], r.completed)
+        versions.add_metric(["failed"], r.failures)
+        yield versions
+        in_flight = GaugeMetricFamily("cloudserver_replication_in_flight",
+                                      "replication: copies in progress")
+        in_flight.add_metric([], len(r._inflight))
+        yield in_flight
+        lags = sorted(list(r.lags))  # scrapes run in a worker thread: copy first
+        lag = GaugeMetricFamily("cloudserver_replication_lag_seconds",
+                                "replication: seconds from a version's write to its "
+                                "COMPLETED, over the latest versions", labels=["quantile"])
+        if lags:
+            for q in (50, 99):
+                lag.add_metric([f"0.{q}"], percentile(lags, q))
+        yield lag
 
     def describe(self):
         return []

@@ -8,11 +8,12 @@ that a rule of its bucket matches ``replicationStatus: PENDING``; the
 *hook* then adds the replication queue's entry to the same batch, so a
 version is PENDING exactly when its entry exists, through any crash.
 
-Updates of an existing version (``versionId`` options: the replicator's own
-status changes, tags, ACLs, lifecycle moves) are neither marked nor
-enqueued; nor are replicas (REPLICA), so two buckets replicating to each
-other do not loop.  A bucket without a configuration costs one KV get and a
-substring test per write.
+An update of an existing, replicated version (``versionId`` options) that
+changes its tags (or its ACL, for a replica on this server) is marked
+PENDING and enqueued again; other updates (the replicator's own status
+changes, lifecycle moves) are not.  Replicas (REPLICA) never are, so two
+buckets replicating to each other do not loop.  A bucket without a
+configuration costs one KV get and a substring test per write.
 """
 from __future__ import annotations
 
@@ -32,14 +33,22 @@ QUEUE_PREFIX = b"R"
 _NEEDLE = b'"' + Bkt.REPLICATION.encode() + b'"'
 
 
+def _tags(record: Mapping[str, Any]) -> dict:
+    tags = record.get(Obj.TAGS) or {}
+    return dict(tags) if isinstance(tags, list) else dict(tags)
+
+
 class ReplicationHook:
     """The marker and the hook of one metadata service's replication."""
 
     def __init__(self, kv: Any, queue: DurableQueue,
-                 wake: Callable[[], None] | None = None):
+                 wake: Callable[[], None] | None = None,
+                 local_names: frozenset[str] = frozenset()):
         self.kv = kv
         self.queue = queue
         self._wake = wake
+        #: the local (file, mem) locations: a replica there has an ACL to keep
+        self.local_names = local_names
         # bucket -> (raw bucket record, its configuration): parsed once per change
         self._configs: dict[str, tuple[bytes, dict | None]] = {}
 
@@ -69,9 +78,39 @@ class ReplicationHook:
         return matching_rule(config, key, record.get(Obj.TAGS),
                              delete_marker=bool(record.get(Obj.IS_DELETE_MARKER)))
 
+    def _stored(self, bucket: str, key: str, vid: str) -> dict | None:
+        raw = self.kv.get(keys.version_key(bucket, key, vid))
+        return json.loads(raw) if raw is not None else None
+
+    def _metadata_change(self, bucket: str, key: str, record: Mapping[str, Any],
+                         vid: str) -> bool:
+        """An update of a replicated version (not PENDING, not a replica)
+        whose tags, or ACL for a replica on this server, changed: to send."""
+        status = record.get(Obj.REPLICATION_STATUS)
+        if status in (None, PENDING, "REPLICA") or vid == "null":
+            return False
+        stored = self._stored(bucket, key, vid)
+        if stored is None or stored.get(Obj.REPLICATION_STATUS) != status:
+            return False  # a status change (the replicator's own write)
+        rule = self._rule(bucket, key, record)
+        if rule is None:
+            return False
+        if _tags(stored) != _tags(record):
+            return True
+        if stored.get(Obj.ACL) != record.get(Obj.ACL):
+            where = rule.get("storageClass")
+            return not where or where in self.local_names
+        return False
+
     def mark(self, bucket: str, key: str, record: Mapping[str, Any],
              options: Mapping[str, Any]) -> Mapping[str, Any]:
-        if not options.get("versioning") or options.get("versionId") is not None:
+        vid = options.get("versionId")
+        if vid:
+            if self.config(bucket) is not None and \
+                    self._metadata_change(bucket, key, record, vid):
+                return {**record, Obj.REPLICATION_STATUS: PENDING}
+            return record
+        if not options.get("versioning") or vid is not None:
             return record
         if record.get(Obj.REPLICATION_STATUS) is not None:
             # a replica, or a status carried over by a copy: set afresh
@@ -84,17 +123,22 @@ class ReplicationHook:
 
     def __call__(self, write: ObjectWrite) -> list:
         options = write.options
-        if write.kind == "delete" or not options.get("versioning") or \
-                options.get("versionId") is not None:
+        vid = options.get("versionId")
+        if write.kind == "delete" or not (options.get("versioning") or vid):
             return []
         if self.config(write.bucket) is None:
             return []
-        raw = write.changes.get(write.okey)
+        okey = write.okey if not vid else keys.version_key(write.bucket, write.key, vid)
+        raw = write.changes.get(okey)
         if raw is None:
             return []
         record = json.loads(raw)
         if record.get(Obj.REPLICATION_STATUS) != PENDING:
             return []
+        if vid:  # marked by a metadata change, unless it was PENDING already
+            stored = self._stored(write.bucket, write.key, vid)
+            if stored is None or stored.get(Obj.REPLICATION_STATUS) == PENDING:
+                return []
         rule = self._rule(write.bucket, write.key, record)
         if rule is None:
             return []

@@ -19,7 +19,7 @@ from twisted.logger import Logger
 from cloudserver.metadata.queue import DurableQueue
 from cloudserver.replication.hook import QUEUE_PREFIX, ReplicationHook
 from cloudserver.replication.replicator import Replicator
-from cloudserver.replication.transfer import Transfer
+from cloudserver.replication.transfer import REMOTE_TYPES, Transfer
 
 log = Logger(namespace="cloudserver.replication")
 
@@ -57,7 +57,8 @@ def replication_service(config: Any, metadata: Any, kv: Any, locations: Any, clo
                         part_size=settings.part_size)
     transfer.reader = reader_for(transfer)
     replicator = Replicator(metadata, queue, transfer, clock, settings, run_blocking)
-    hook = ReplicationHook(kv, queue, wake=replicator.wake)
+    local = frozenset(name for name, kind in types.items() if kind not in REMOTE_TYPES)
+    hook = ReplicationHook(kv, queue, wake=replicator.wake, local_names=local)
     hook.install(metadata.write_hooks)
     log.info("replication: {n} copies at once, {rate} versions/s, retries from {b} s to "
              "{f} s", n=settings.concurrency, rate=settings.rate or "unlimited",

@@ -23,6 +23,7 @@ there (a copy repeated after a crash) is not copied again.
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -40,6 +41,7 @@ from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.replication.rules import REPLICA
 
 REMOTE_TYPES = ("aws_s3", "azure")
+LOCK_FIELDS = (Obj.LOCK_MODE, Obj.RETAIN_UNTIL, Obj.LEGAL_HOLD)
 #: (record, start, length) -> the producers of those bytes, in the clear
 Reader = Callable[[dict, int, int], Awaitable[list]]
 
@@ -48,11 +50,18 @@ class ReplicationError(Exception):
     """A version that cannot be replicated as things are (retried later)."""
 
 
+def _tags(record: dict) -> dict:
+    tags = record.get(Obj.TAGS) or {}
+    return dict(tags) if isinstance(tags, list) else dict(tags)
+
+
 def _context(bucket: str, key: str, record: dict, size: int) -> WriteContext:
+    tags = _tags(record)
     return WriteContext(bucket=bucket, key=key, size=size,
                         content_type=record.get(Obj.CONTENT_TYPE),
                         metadata=record.get(Obj.METADATA) or {},
-                        headers=record.get(Obj.HEADERS) or {})
+                        headers=record.get(Obj.HEADERS) or {},
+                        tagging=urlencode(sorted(tags.items())) if tags else None)
 
 
 def _one(producers: list) -> Any:
@@ -149,8 +158,19 @@ class Transfer:
         except (md_errors.NoSuchKey, md_errors.NoSuchVersion):
             there = None
         if there is not None and there.get(Obj.ETAG) == record.get(Obj.ETAG):
-            return  # done before a crash lost the acknowledgement
-        replica = {k: v for k, v in record.items() if k not in VERSION_FIELDS}
+            # a copy done before a crash lost its acknowledgement, or a
+            # change of the source's tags or ACL: the replica follows them
+            synced = {Obj.TAGS: record.get(Obj.TAGS), Obj.ACL: record.get(Obj.ACL)}
+            if any(there.get(k) != v for k, v in synced.items()):
+                updated = {**there, **{k: v for k, v in synced.items() if v is not None}}
+                for k, v in synced.items():
+                    if v is None:
+                        updated.pop(k, None)
+                await self.metadata.put_object(dest, key, updated, {"versionId": vid})
+            return
+        dropped = VERSION_FIELDS if attrs_.get(Bkt.OBJECT_LOCK_ENABLED) else \
+            VERSION_FIELDS + LOCK_FIELDS  # a lock only where the bucket can hold one
+        replica = {k: v for k, v in record.items() if k not in dropped}
         replica[Obj.REPLICATION_STATUS] = REPLICA
         if record.get(Obj.IS_DELETE_MARKER):
             replica[Obj.IS_DELETE_MARKER] = True

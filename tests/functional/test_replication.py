@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from tests.functional import emulators
 from tests.functional.s3case import S3TestCase
+from tests.functional.server import ServerProcess
 
 AWS_BUCKET = "repl-target"
 LATE_BUCKET = "repl-late"
@@ -53,7 +54,44 @@ def location_config(moto: str, azurite: str, late_port: int) -> dict:
     }
 
 
-class ReplicationTests(S3TestCase):
+class _Replicated:
+    """Rules and bounded waits on x-amz-replication-status (``self.s3``)."""
+
+    @staticmethod
+    def rule(storage_class: str | None, dest: str = "unused-dest", prefix: str = "",
+             delete_markers: bool = False) -> dict:
+        destination = {"Bucket": f"arn:aws:s3:::{dest}"}
+        if storage_class:
+            destination["StorageClass"] = storage_class
+        return {"ID": f"r-{uuid.uuid4().hex[:6]}", "Priority": 1, "Status": "Enabled",
+                "Filter": {"Prefix": prefix}, "Destination": destination,
+                "DeleteMarkerReplication": {
+                    "Status": "Enabled" if delete_markers else "Disabled"}}
+
+    def status(self, bucket: str, key: str, vid: str) -> str | None:
+        head = self.s3.head_object(Bucket=bucket, Key=key, VersionId=vid)
+        return head.get("ReplicationStatus")
+
+    def wait_status(self, bucket: str, key: str, vid: str, want: str) -> None:
+        deadline = time.monotonic() + WAIT
+        seen = None
+        while time.monotonic() < deadline:
+            seen = self.status(bucket, key, vid)
+            if seen == want:
+                return
+            time.sleep(0.05)
+        self.fail(f"{bucket}/{key} stayed {seen}, not {want}")
+
+    def wait_until(self, check, what: str) -> None:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            if check():
+                return
+            time.sleep(0.05)
+        self.fail(f"timed out waiting for {what}")
+
+
+class ReplicationTests(_Replicated, S3TestCase):
     serverConfig = {"replication": SETTINGS}
     late_port: int
 
@@ -94,39 +132,6 @@ class ReplicationTests(S3TestCase):
                 "Role": ROLE, "Rules": list(rules)})
         return bucket
 
-    @staticmethod
-    def rule(storage_class: str | None, dest: str = "unused-dest", prefix: str = "",
-             delete_markers: bool = False) -> dict:
-        destination = {"Bucket": f"arn:aws:s3:::{dest}"}
-        if storage_class:
-            destination["StorageClass"] = storage_class
-        return {"ID": f"r-{uuid.uuid4().hex[:6]}", "Priority": 1, "Status": "Enabled",
-                "Filter": {"Prefix": prefix}, "Destination": destination,
-                "DeleteMarkerReplication": {
-                    "Status": "Enabled" if delete_markers else "Disabled"}}
-
-    def status(self, bucket: str, key: str, vid: str) -> str | None:
-        head = self.s3.head_object(Bucket=bucket, Key=key, VersionId=vid)
-        return head.get("ReplicationStatus")
-
-    def wait_status(self, bucket: str, key: str, vid: str, want: str) -> None:
-        deadline = time.monotonic() + WAIT
-        seen = None
-        while time.monotonic() < deadline:
-            seen = self.status(bucket, key, vid)
-            if seen == want:
-                return
-            time.sleep(0.05)
-        self.fail(f"{bucket}/{key} stayed {seen}, not {want}")
-
-    def wait_until(self, check, what: str) -> None:
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            if check():
-                return
-            time.sleep(0.05)
-        self.fail(f"timed out waiting for {what}")
-
     def remote_get(self, bucket: str, key: str):
         try:
             return self.remote.get_object(Bucket=AWS_BUCKET, Key=f"{bucket}/{key}")
@@ -164,7 +169,7 @@ class ReplicationTests(S3TestCase):
         bucket = self.source(self.rule("awsrepl", prefix="docs/"))
         body = os.urandom(200_000)
         vid = self.s3.put_object(Bucket=bucket, Key="docs/a", Body=body,
-                                 ContentType="text/plain",
+                                 ContentType="text/plain", Tagging="team=blue",
                                  Metadata={"colour": "blue"})["VersionId"]
         other = self.s3.put_object(Bucket=bucket, Key="other", Body=b"x")["VersionId"]
         self.wait_status(bucket, "docs/a", vid, "COMPLETED")
@@ -172,6 +177,8 @@ class ReplicationTests(S3TestCase):
         self.assertEqual(got["Body"].read(), body)
         self.assertEqual(got["Metadata"].get("colour"), "blue")
         self.assertEqual(got["ContentType"], "text/plain")
+        tags = self.remote.get_object_tagging(Bucket=AWS_BUCKET, Key=f"{bucket}/docs/a")
+        self.assertEqual(tags["TagSet"], [{"Key": "team", "Value": "blue"}])
         self.assertIsNone(self.status(bucket, "other", other))
         self.assertEqual(self.s3.get_object(Bucket=bucket, Key="docs/a")["ReplicationStatus"],
                          "COMPLETED")
@@ -247,6 +254,13 @@ class ReplicationTests(S3TestCase):
         self.assertEqual(got["Body"].read(), body)
         self.assertEqual(got["ReplicationStatus"], "REPLICA")
         self.assertEqual(got["ServerSideEncryption"], "AES256")
+        # a later tag change of the source version follows
+        self.s3.put_object_tagging(Bucket=bucket, Key="k", VersionId=vid, Tagging={
+            "TagSet": [{"Key": "t", "Value": "2"}]})
+        self.assertEqual(self.status(bucket, "k", vid), "PENDING")
+        self.wait_status(bucket, "k", vid, "COMPLETED")
+        self.assertEqual(self.s3.get_object_tagging(Bucket=dest, Key="k", VersionId=vid)[
+            "TagSet"], [{"Key": "t", "Value": "2"}])
         self.s3.delete_object(Bucket=bucket, Key="k")
         self.wait_until(lambda: self._gone(dest, "k"), "the replica's delete marker")
 
@@ -275,3 +289,37 @@ class ReplicationTests(S3TestCase):
         names = [o["Key"] for o in self.remote.list_objects_v2(
             Bucket=AWS_BUCKET, Prefix=f"{bucket}/backlog/").get("Contents", [])]
         self.assertEqual(len(names), 40)
+
+
+class SplitModeTests(_Replicated, S3TestCase):
+    """A dmd and a ``--mode s3`` front: the hook and the replicator run in the
+    dmd, which owns the metadata; a write through the front is replicated."""
+
+    sharedServer = False
+
+    def setUp(self) -> None:  # no S3TestCase server: a dmd and its front
+        self.dmd = ServerProcess(mode="dmd", extra_config={"replication": SETTINGS})
+        self.addCleanup(self.dmd.destroy)
+        self.dmd.start()
+        self.server = ServerProcess(mode="s3", dmd=self.dmd)
+        self.addCleanup(self.server.destroy)
+        self.server.start()
+        self.workdir = self.server.workdir
+        self.s3 = self.client()
+
+    def test_local_replica_through_a_front(self):
+        dest = self.make_bucket("dest")
+        bucket = self.make_bucket("src")
+        for name in (bucket, dest):
+            self.s3.put_bucket_versioning(Bucket=name,
+                                          VersioningConfiguration={"Status": "Enabled"})
+        self.s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration={
+            "Role": ROLE, "Rules": [self.rule(None, dest=dest)]})
+        bodies = {"small": b"inline" * 10, "big": os.urandom(300_000)}  # a data file on :9991
+        versions = {k: self.s3.put_object(Bucket=bucket, Key=k, Body=v)["VersionId"]
+                    for k, v in bodies.items()}
+        for key, vid in versions.items():
+            self.wait_status(bucket, key, vid, "COMPLETED")
+            got = self.s3.get_object(Bucket=dest, Key=key, VersionId=vid)
+            self.assertEqual(got["Body"].read(), bodies[key])
+            self.assertEqual(got["ReplicationStatus"], "REPLICA")

@@ -46,7 +46,7 @@ class MatchTests(SynchronousTestCase):
         self.assertEqual(read_config(config())["rules"], [])
 
 
-class HookTests(SynchronousTestCase):
+class HookBase(SynchronousTestCase):
     def setUp(self):
         self.kv = MemoryKV()
         self.md = MetadataService(self.kv, clock=lambda: 1000.0)
@@ -70,6 +70,9 @@ class HookTests(SynchronousTestCase):
         opts = {"versionId": vid} if vid else None
         return self.successResultOf(self.md.get_object(bucket, key, opts))
 
+
+
+class HookTests(HookBase):
     def test_new_version_marked_and_enqueued(self):
         result = self.put("src", "docs/a", {"versioning": True})
         vid = result["versionId"]
@@ -121,3 +124,33 @@ class HookTests(SynchronousTestCase):
         self.successResultOf(self.md.update_bucket("src", attrs))
         self.put("src", "docs/2", {"versioning": True})
         self.assertEqual([i["key"] for _, i in self.queue.due()], ["docs/1"])
+
+
+class MetadataChangeTests(HookBase):
+    """A tag change (or an ACL change, for a replica on this server) of a
+    replicated version is sent again; status writes and other updates not."""
+
+    def replicated(self, key="docs/a"):
+        vid = self.put("src", key, {"versioning": True})["versionId"]
+        self.put("src", key, {"versionId": vid}, replicationStatus="COMPLETED")
+        return vid
+
+    def test_tag_change_enqueued_again(self):
+        vid = self.replicated()
+        self.put("src", "docs/a", {"versionId": vid}, replicationStatus="COMPLETED",
+                 tags={"t": "1"})
+        self.assertEqual(self.get("src", "docs/a", vid)["replicationStatus"], "PENDING")
+        self.assertEqual([i["key"] for _, i in self.queue.due()], ["docs/a", "docs/a"])
+
+    def test_acl_change_only_for_a_local_replica(self):
+        vid = self.replicated()
+        self.put("src", "docs/a", {"versionId": vid}, replicationStatus="COMPLETED",
+                 acl={"grants": []})
+        self.assertEqual(self.get("src", "docs/a", vid)["replicationStatus"], "COMPLETED")
+        self.assertEqual(len(self.queue.due()), 1)  # the aws_s3 rule keeps no ACL
+
+    def test_unchanged_or_status_writes_are_not(self):
+        vid = self.replicated()
+        self.put("src", "docs/a", {"versionId": vid}, replicationStatus="COMPLETED")
+        self.put("src", "docs/a", {"versionId": vid}, replicationStatus="FAILED")
+        self.assertEqual(len(self.queue.due()), 1)

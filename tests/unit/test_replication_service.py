@@ -13,10 +13,11 @@ from cloudserver.config.replication import ReplicationSettings, parse_replicatio
 from cloudserver.data.locations import Locations
 from cloudserver.data.memory import MemoryDataStore
 from cloudserver.metadata.kv import MemoryKV
+from cloudserver.metrics.collectors import ReplicationCollector
 from cloudserver.metadata.queue import DurableQueue
 from cloudserver.metadata.service import MetadataService
 from cloudserver.replication.hook import QUEUE_PREFIX, ReplicationHook
-from cloudserver.replication.replicator import Replicator
+from cloudserver.replication.replicator import Replicator, percentile
 from cloudserver.replication.transfer import ReplicationError, Transfer
 from cloudserver.s3.ops.object_read import piece_producers
 from tests.unit.test_replication_rules import config, rule
@@ -86,6 +87,24 @@ class ReplicatorTests(SynchronousTestCase):
         self.assertEqual(self.replicator.completed, 1)
         [lag] = self.replicator.lags
         self.assertAlmostEqual(lag, 0.01)
+        self.assertEqual(self.replicator._burst, [])  # the empty queue's summary logged
+
+    def test_percentile(self):
+        ordered = list(range(1, 101))
+        self.assertEqual((percentile(ordered, 50), percentile(ordered, 99.0)), (50, 99))
+        self.assertEqual(percentile([3.0], 99), 3.0)
+
+    def test_metrics(self):
+        self.put("a")
+        self.clock.advance(0.01)
+        families = {f.name: f for f in ReplicationCollector(self.replicator).collect()}
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for f in families.values() for s in f.samples}
+        self.assertEqual(samples[("cloudserver_replication_versions_total",
+                                  (("outcome", "completed"),))], 1)
+        self.assertEqual(samples[("cloudserver_replication_in_flight", ())], 0)
+        self.assertAlmostEqual(samples[("cloudserver_replication_lag_seconds",
+                                        (("quantile", "0.99"),))], 0.01)
 
     def test_concurrency(self):
         self.transfer.hold = True
@@ -155,6 +174,20 @@ class ReplicatorTests(SynchronousTestCase):
         self.assertEqual(sorted(self.transfer.calls), ["a", "b", "c"])
         self.assertEqual([self.status(k) for k in "abc"], ["COMPLETED"] * 3)
 
+    def test_tags_changed_during_the_copy_send_again(self):
+        self.transfer.hold = True
+        vid = self.put("a")
+        self.clock.advance(0.01)
+        md = self.successResultOf(self.md.get_object("src", "a", {"versionId": vid}))
+        self.successResultOf(self.md.put_object("src", "a", {**md, "tags": {"t": "1"}},
+                                                {"versionId": vid}))
+        self.transfer.hold = False
+        self.transfer.pending[0].callback(None)
+        self.clock.advance(0.01)
+        self.assertEqual(self.transfer.calls, ["a", "a"])
+        self.assertEqual(self.status("a", vid), "COMPLETED")
+        self.assertEqual(len(self.queue), 0)
+
     def test_gone_or_done_versions_are_dropped(self):
         vid = self.put("a")
         self.successResultOf(self.md.delete_object("src", "a", {"versionId": vid}))
@@ -211,6 +244,26 @@ class LocalReplicaTests(SynchronousTestCase):
         self.assertEqual(self.store._blobs[piece["key"]], b"hello")
         self.successResultOf(defer.Deferred.fromCoroutine(self.transfer.copy(item, record)))
         self.assertEqual(len(self.store), 2)
+
+    def test_tags_and_acl_follow(self):
+        record = self.write(b"hello")
+        item = {"bucket": "src", "key": "k", "dest": "dst"}
+        self.successResultOf(defer.Deferred.fromCoroutine(self.transfer.copy(item, record)))
+        changed = {**record, "tags": {"a": "b"}, "acl": {"grants": ["x"]}}
+        self.successResultOf(defer.Deferred.fromCoroutine(self.transfer.copy(item, changed)))
+        replica = self.successResultOf(self.md.get_object("dst", "k"))
+        self.assertEqual((replica["tags"], replica["acl"]), ({"a": "b"}, {"grants": ["x"]}))
+        self.assertEqual(len(self.store), 2)  # the bytes were not copied again
+        self.successResultOf(defer.Deferred.fromCoroutine(self.transfer.copy(item, record)))
+        self.assertNotIn("tags", self.successResultOf(self.md.get_object("dst", "k")))
+
+    def test_lock_only_into_a_lock_bucket(self):
+        record = {**self.write(b"x"), "retentionMode": "GOVERNANCE",
+                  "retentionDate": "2100-01-01T00:00:00.000Z", "legalHold": True}
+        item = {"bucket": "src", "key": "k", "dest": "dst"}
+        self.successResultOf(defer.Deferred.fromCoroutine(self.transfer.copy(item, record)))
+        replica = self.successResultOf(self.md.get_object("dst", "k"))
+        self.assertFalse({"retentionMode", "retentionDate", "legalHold"} & set(replica))
 
     def test_missing_destination_fails(self):
         record = self.write(b"x")

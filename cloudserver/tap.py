@@ -14,7 +14,9 @@ from twisted.python import usage
 from twisted.python.threadpool import ThreadPool
 
 from cloudserver import daemons, tls
+from cloudserver.allocator import AllocatorService
 from cloudserver.config import ConfigError, load_config
+from cloudserver.memdiag import add_memory_report
 from cloudserver.web.drain import SequentialMultiService
 
 log = Logger(namespace="cloudserver")
@@ -161,7 +163,7 @@ def build_backend(config, reactor, defer_to_thread, metrics=None):
     else:
         os.makedirs(config.metadata_path, exist_ok=True)
         os.makedirs(config.data_path, exist_ok=True)
-        kv = LevelDBKV(config.metadata_path, defer_to_thread)
+        kv = LevelDBKV(config.metadata_path, defer_to_thread, **config.leveldb)
         data = FileDataStore(config.data_path, reactor, defer_to_thread)
     if metrics is not None:
         from cloudserver.metrics.collectors import DataPathCollector
@@ -311,6 +313,7 @@ def add_dmd(config, reactor, pool, defer_to_thread, top, metrics, unix=None):
     returns (metadata, data, locations)."""
     metadata, data, kv = build_backend(config, reactor, defer_to_thread, metrics)
     StoresService(data, kv).setServiceParent(top)
+    add_memory_report(os.environ, reactor, top, kv)
     # The dmd's ports; in "all" mode they serve other fronts while ours
     # uses the same stores in-process.
     for listener in daemons.daemon_services(config, reactor, metadata, data, metrics,
@@ -432,6 +435,8 @@ def makeService(options, reactor=None, env=None):
     def defer_to_thread(f, *args, **kwargs):
         return deferToThreadPool(reactor, pool, f, *args, **kwargs)
 
+    AllocatorService(config.memory, reactor, defer_to_thread).setServiceParent(top)
+
     mode = options["mode"]
     # A worker has no metrics port of its own: its supervisor exports its
     # families (metrics/shared.py) on the one configured.
@@ -452,6 +457,7 @@ def makeService(options, reactor=None, env=None):
             unix = (options["metadata-socket"], options["data-socket"])
         metadata, data, clients = daemons.remote_backend(config, reactor, metrics, unix=unix)
         clients.setServiceParent(top)
+        add_memory_report(os.environ, reactor, top)
         locations = _locations(config, reactor, data, defer_to_thread, top)
     else:
         unix = dmd_unix_paths(config) if mode == "dmd" else None

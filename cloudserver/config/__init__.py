@@ -27,6 +27,8 @@ from cloudserver.config.locations import (resolve_locations,
 from cloudserver.config.workers import parse_clusters
 from cloudserver.kms import config as kms_conf
 from cloudserver.lifecycle.settings import LifecycleSettings, parse_settings
+from cloudserver.config.leveldb import parse_leveldb
+from cloudserver.config.memory import MemorySettings, parse_memory
 from cloudserver.config.sweep import SweepSettings, parse_sweep
 
 __all__ = ["CertFilePaths", "Config", "ConfigError", "DaemonAddress",
@@ -100,6 +102,12 @@ class Config:
     shutdown_timeout: float = 30.0
     #: config.json ``orphanSweep`` (cloudserver.config.sweep)
     orphan_sweep: SweepSettings = SweepSettings()
+    #: config.json ``metadata.leveldb``: the metadata store's plyvel.DB
+    #: options (cloudserver.config.leveldb)
+    leveldb: Mapping[str, int] = attrs.field(factory=dict)
+    #: config.json ``memory``: the allocator's mmap threshold and trim
+    #: interval (cloudserver.config.memory, cloudserver.allocator)
+    memory: MemorySettings = MemorySettings()
     #: config.json ``metrics``: the Prometheus port (``host`` = bindAddress);
     #: None (the section absent): no metrics port
     metrics: DaemonAddress | None = None
@@ -335,4 +343,6 @@ def load_config(env: Mapping[str, str] | None = None, *,
         limits=parse_limits(raw),
         clusters=parse_clusters(raw),
         orphan_sweep=parse_sweep(raw),
+        leveldb=parse_leveldb(raw),
+        memory=parse_memory(raw),
     )

@@ -303,6 +303,16 @@ class LevelDBKV:
         """How many synced batches were handed to the thread pool so far."""
         return self._committer.batches
 
+    def memory(self) -> dict[str, int]:
+        """LevelDB's own figures (cloudserver.memdiag): its estimate of the
+        bytes its memtables and block cache hold, and its table files (each
+        open one also holds its index and filter, and maps its file)."""
+        usage = self._db.get_property(b"leveldb.approximate-memory-usage")
+        tables = sum(int(self._db.get_property(b"leveldb.num-files-at-level%d" % level) or 0)
+                     for level in range(7))
+        return {"leveldb_memory_mb": round(int(usage or 0) / (1 << 20), 1),
+                "leveldb_tables": tables}
+
     def observe_batches(self, on_batch: Callable[[int, float], None] | None) -> None:
         """Have ``on_batch(writes, seconds)`` called as each batch is durable."""
         self._committer.on_batch = on_batch

@@ -23,9 +23,11 @@ import argparse
 import datetime
 import hashlib
 import http.client
+import json
 import os
 import random
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -294,12 +296,15 @@ def main(argv=None) -> int:
     parser.add_argument("--disk-cap", type=float, default=3.0, help="GiB of live objects")
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--out", type=Path, help="PREFIX for PREFIX.md/.png/.json")
+    parser.add_argument("--config", type=json.loads, default={},
+                        help='config.json fields over the defaults, e.g. \'{"memory": '
+                             '{"mmapThreshold": 0, "trimInterval": 0}}\' (glibc\'s own)')
     args = parser.parse_args(argv)
     seconds = args.minutes * 60
     warmup = args.warmup if args.warmup is not None else max(60.0, 0.2 * seconds)
     started_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     workdir = Path(tempfile.mkdtemp(prefix="soak-"))
-    server = ServerProcess(workdir / "server")
+    server = ServerProcess(workdir / "server", extra_config=args.config)
     server.start()
     stats, samples = Stats(), []
     try:
@@ -322,12 +327,13 @@ def main(argv=None) -> int:
         alive = server.alive()
     finally:
         server.destroy()
+        shutil.rmtree(workdir, ignore_errors=True)
     verdict = flatness(samples, warmup)
     ok = (not stats.errors and not tracebacks and alive and verdict["rss_flat"]
           and verdict["fds_flat"])
     meta = {"started": started_at, "minutes": args.minutes, "connections": args.connections,
             "warmup_s": warmup, "disk_cap_gib": args.disk_cap, "tracebacks": tracebacks,
-            "alive": alive, "ok": ok, "argv": " ".join(sys.argv[1:])}
+            "alive": alive, "ok": ok, "argv": " ".join(sys.argv[1:]), "config": args.config}
     print(f"flatness after {warmup:.0f} s: RSS {verdict['rss_slope_mb_min']:+.3f} MB/min "
           f"({'flat' if verdict['rss_flat'] else 'GROWING'}), fds "
           f"{verdict['fds_slope_min']:+.3f}/min ({'flat' if verdict['fds_flat'] else 'GROWING'})"

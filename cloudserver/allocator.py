@@ -4,11 +4,12 @@
 A soak showed the Python heap and LevelDB's caches flat while anonymous
 memory grew: the large buffers of data reads and writes (pool threads,
 hundreds of KiB to MiB each) raise glibc's dynamic mmap threshold once the
-first is freed, so the later ones are carved from the arenas and their
-freed pages stay there.  A fixed ``M_MMAP_THRESHOLD`` gives each such
-buffer its own mapping, unmapped when freed, and a periodic
-``malloc_trim(0)`` (in the thread pool: it takes the arenas' locks) hands
-back the free pages the arenas still hold.  config.json ``memory``
+first is freed, so the later ones are carved from the arenas, whose freed
+pages glibc keeps (``malloc_trim`` released 12-16 MB of them a minute).
+A periodic ``malloc_trim(0)`` (in the thread pool: it takes the arenas'
+locks) hands them back; a fixed ``M_MMAP_THRESHOLD`` (each large buffer
+its own mapping) also would, at the price of a mapping and its page
+faults per buffer, so it is off by default.  config.json ``memory``
 (cloudserver.config.memory) sets both; without glibc, nothing is done.
 """
 from __future__ import annotations

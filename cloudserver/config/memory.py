@@ -4,13 +4,15 @@ holding memory it freed (cloudserver.allocator; README "Memory").
 
 ::
 
-    "memory": {"mmapThreshold": 262144, "trimInterval": 60}
+    "memory": {"mmapThreshold": 0, "trimInterval": 10}
 
-``mmapThreshold``: bytes from which an allocation gets its own mapping,
-returned to the kernel when freed (0: glibc's default, a threshold that
-rises with every large buffer freed, so that later ones fragment the heap);
 ``trimInterval``: seconds between two ``malloc_trim`` calls, which hand
-the free pages of every arena back (0: never).
+the free pages of every arena back to the kernel (0: never);
+``mmapThreshold``: bytes from which an allocation gets its own mapping,
+unmapped when freed (0: glibc's default, a threshold that rises to the
+largest buffer freed so far).  A fixed threshold under the data path's
+buffers maps and faults in every one of them: GET 256 MiB ran at 0.39x
+(bench/alloc_ab.py), hence off by default.
 """
 from __future__ import annotations
 
@@ -27,8 +29,8 @@ MAX_MMAP_THRESHOLD = 32 * 1024 * 1024
 
 @attrs.frozen
 class MemorySettings:
-    mmap_threshold: int = 256 * 1024
-    trim_interval: float = 60.0
+    mmap_threshold: int = 0
+    trim_interval: float = 10.0
 
 
 def parse_memory(raw: Mapping[str, Any]) -> MemorySettings:

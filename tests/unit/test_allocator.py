@@ -28,7 +28,7 @@ class MemoryConfigTests(SynchronousTestCase):
 
     def test_defaults(self):
         self.assertEqual(parse_memory({}), MemorySettings())
-        self.assertEqual(parse_memory({"memory": {}}), MemorySettings(256 * 1024, 60.0))
+        self.assertEqual(parse_memory({"memory": {}}), MemorySettings(0, 10.0))
 
     def test_values(self):
         self.assertEqual(parse_memory({"memory": {"mmapThreshold": 0, "trimInterval": 0}}),

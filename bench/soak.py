@@ -23,9 +23,11 @@ import argparse
 import datetime
 import hashlib
 import http.client
+import json
 import os
 import random
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -38,6 +40,8 @@ sys.path.insert(0, str(CHECKOUT))
 sys.path.insert(0, str(CHECKOUT / "bench"))
 
 from soak_report import flatness, write_outputs  # noqa: E402
+
+from cloudserver.memdiag import resident  # noqa: E402
 from tests.functional.fuzz_wire import Signer, query_string  # noqa: E402
 from tests.functional.server import ServerProcess  # noqa: E402
 
@@ -242,27 +246,38 @@ class Worker(threading.Thread):
         return sum(sizes)
 
 
-def proc_sample(pid: int) -> dict[str, float]:
+def _tables(metadata_dir: Path | None) -> dict[str, float]:
+    """How many LevelDB table files the metadata directory holds, and their MB."""
+    if metadata_dir is None:
+        return {}
+    sizes = [e.stat().st_size for e in os.scandir(metadata_dir) if e.name.endswith(".ldb")]
+    return {"ldb_files": len(sizes), "ldb_mb": sum(sizes) / MIB}
+
+
+def proc_sample(pid: int, metadata_dir: Path | None = None) -> dict[str, float]:
     with open(f"/proc/{pid}/status") as status:
         fields = dict(line.split(":", 1) for line in status if ":" in line)
     return {"rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
             "threads": int(fields["Threads"]),
-            "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+            "fds": len(os.listdir(f"/proc/{pid}/fd")),
+            **resident(pid), **_tables(metadata_dir)}
 
 
 def sample_loop(pid: int, stats: Stats, stop_at: float, started: float, interval: float,
-                samples: list[dict]) -> None:
+                samples: list[dict], metadata_dir: Path | None = None) -> None:
     """Every ``interval`` s: the server's /proc figures and the load's counters."""
     last_ops, last_t = 0, started
     while True:
         now = time.monotonic()
         with stats.lock:
             ops, errors = sum(stats.ops.values()), sum(stats.errors.values())
-        sample = {"t": now - started, **proc_sample(pid), "ops": ops, "errors": errors,
-                  "ops_s": (ops - last_ops) / max(now - last_t, 1e-9)}
+        sample = {"t": now - started, **proc_sample(pid, metadata_dir), "ops": ops,
+                  "errors": errors, "ops_s": (ops - last_ops) / max(now - last_t, 1e-9)}
         samples.append(sample)
         last_ops, last_t = ops, now
         print(f"{sample['t']:7.0f}s rss {sample['rss_mb']:7.1f} MB fds {sample['fds']:4d} "
+              f"(anon {sample['rss_anon_mb']:6.1f} ldb-mapped {sample['ldb_mapped_mb']:5.1f}, "
+              f"{sample.get('ldb_files', 0)} .ldb {sample.get('ldb_mb', 0):.0f} MB) "
               f"threads {sample['threads']:3d} ops {ops:8d} ({sample['ops_s']:6.0f}/s) "
               f"errors {errors}", flush=True)
         if now >= stop_at:
@@ -281,12 +296,15 @@ def main(argv=None) -> int:
     parser.add_argument("--disk-cap", type=float, default=3.0, help="GiB of live objects")
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--out", type=Path, help="PREFIX for PREFIX.md/.png/.json")
+    parser.add_argument("--config", type=json.loads, default={},
+                        help='config.json fields over the defaults, e.g. \'{"memory": '
+                             '{"mmapThreshold": 0, "trimInterval": 0}}\' (glibc\'s own)')
     args = parser.parse_args(argv)
     seconds = args.minutes * 60
     warmup = args.warmup if args.warmup is not None else max(60.0, 0.2 * seconds)
     started_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     workdir = Path(tempfile.mkdtemp(prefix="soak-"))
-    server = ServerProcess(workdir / "server")
+    server = ServerProcess(workdir / "server", extra_config=args.config)
     server.start()
     stats, samples = Stats(), []
     try:
@@ -301,19 +319,21 @@ def main(argv=None) -> int:
                    for i in range(args.connections)]
         for worker in workers:
             worker.start()
-        sample_loop(server.pid, stats, stop_at, started, args.interval, samples)
+        sample_loop(server.pid, stats, stop_at, started, args.interval, samples,
+                    server.metadata_dir)
         for worker in workers:
             worker.join(300)
         tracebacks = server.log_path.read_text(errors="replace").count("Traceback")
         alive = server.alive()
     finally:
         server.destroy()
+        shutil.rmtree(workdir, ignore_errors=True)
     verdict = flatness(samples, warmup)
     ok = (not stats.errors and not tracebacks and alive and verdict["rss_flat"]
           and verdict["fds_flat"])
     meta = {"started": started_at, "minutes": args.minutes, "connections": args.connections,
             "warmup_s": warmup, "disk_cap_gib": args.disk_cap, "tracebacks": tracebacks,
-            "alive": alive, "ok": ok, "argv": " ".join(sys.argv[1:])}
+            "alive": alive, "ok": ok, "argv": " ".join(sys.argv[1:]), "config": args.config}
     print(f"flatness after {warmup:.0f} s: RSS {verdict['rss_slope_mb_min']:+.3f} MB/min "
           f"({'flat' if verdict['rss_flat'] else 'GROWING'}), fds "
           f"{verdict['fds_slope_min']:+.3f}/min ({'flat' if verdict['fds_flat'] else 'GROWING'})"

@@ -33,6 +33,9 @@ def flatness(samples: list[dict], warmup: float) -> dict:
     for name in ("rss_mb", "fds", "threads"):
         result[f"{name.split('_')[0]}_slope{'_mb' if name == 'rss_mb' else ''}_min"] = \
             slope_per_min([(s["t"], s[name]) for s in after])
+    for name in ("rss_anon_mb", "ldb_mapped_mb"):  # the parts (soak runs since 2026-12-02 b)
+        if after and all(name in s for s in after):
+            result[f"{name[:-3]}_slope_mb_min"] = slope_per_min([(s["t"], s[name]) for s in after])
     mean_rss = sum(s["rss_mb"] for s in after) / len(after) if after else 0.0
     result["rss_growth_mb"] = result["rss_slope_mb_min"] * span_min
     result["fds_growth"] = result["fds_slope_min"] * span_min
@@ -51,7 +54,12 @@ def plot(path: Path, samples: list[dict], warmup: float, title: str) -> None:
     fig, axes = plt.subplots(4, 1, figsize=(9, 9), sharex=True)
     for ax, (key, label) in zip(axes, [("rss_mb", "RSS (MB)"), ("fds", "open fds"),
                                        ("threads", "threads"), ("ops_s", "requests/s")]):
-        ax.plot(minutes, [s[key] for s in samples], marker=".", linewidth=1)
+        ax.plot(minutes, [s[key] for s in samples], marker=".", linewidth=1, label=label)
+        if key == "rss_mb":
+            for part, name in (("rss_anon_mb", "anonymous"), ("ldb_mapped_mb", "LevelDB mapped")):
+                if all(part in s for s in samples):
+                    ax.plot(minutes, [s[part] for s in samples], linewidth=1, label=name)
+            ax.legend(loc="lower right", fontsize="small")
         ax.axvline(warmup / 60, color="grey", linestyle="--", linewidth=0.8)
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
@@ -91,7 +99,11 @@ def markdown(samples: list[dict], stats, verdict: dict, meta: dict, png: str) ->
              f"over the span: {'flat' if verdict['rss_flat'] else 'GROWING'}), fds "
              f"{verdict['fds_slope_min']:+.3f}/min ({verdict['fds_growth']:+.1f}: "
              f"{'flat' if verdict['fds_flat'] else 'GROWING'}), threads "
-             f"{verdict['threads_slope_min']:+.3f}/min.", "", f"![soak]({png})", "",
+             f"{verdict['threads_slope_min']:+.3f}/min" + "".join(
+                 f", {label} {verdict[key]:+.3f} MB/min" for key, label in
+                 (("rss_anon_slope_mb_min", "anonymous"),
+                  ("ldb_mapped_slope_mb_min", "LevelDB tables mapped")) if key in verdict)
+             + ".", "", f"![soak]({png})", "",
              "| operation | requests | errors | p50 ms | p99 ms |", "|---|---|---|---|---|"]
     for op in sorted(stats.ops):
         lat = stats.latency[op]
@@ -102,11 +114,17 @@ def markdown(samples: list[dict], stats, verdict: dict, meta: dict, png: str) ->
         lines += ["", "Errors:", ""] + [f"- {k}: {v} (e.g. `{stats.examples[k]}`)"
                                         for k, v in stats.errors.items()]
     step = max(1, len(samples) // 40)
-    lines += ["", "| t (s) | RSS MB | fds | threads | requests | req/s | errors |",
-              "|---|---|---|---|---|---|---|"]
+    parts = [("rss_anon_mb", "anon MB", ".1f"), ("ldb_mapped_mb", ".ldb mapped MB", ".1f"),
+             ("ldb_files", ".ldb files", "d"), ("ldb_mb", ".ldb MB", ".0f")]
+    parts = [p for p in parts if samples and all(p[0] in s for s in samples)]
+    lines += ["", "| t (s) | RSS MB | " + "".join(f"{label} | " for _, label, _ in parts)
+              + "fds | threads | requests | req/s | errors |",
+              "|---" * (7 + len(parts)) + "|"]
     for s in samples[::step] + ([samples[-1]] if (len(samples) - 1) % step else []):
-        lines.append(f"| {s['t']:.0f} | {s['rss_mb']:.1f} | {s['fds']} | {s['threads']} | "
-                     f"{s['ops']:,} | {s['ops_s']:.0f} | {s['errors']} |")
+        lines.append(f"| {s['t']:.0f} | {s['rss_mb']:.1f} | "
+                     + "".join(f"{s[key]:{fmt}} | " for key, _, fmt in parts)
+                     + f"{s['fds']} | {s['threads']} | {s['ops']:,} | {s['ops_s']:.0f} | "
+                     f"{s['errors']} |")
     return "\n".join(lines) + "\n"
 
 

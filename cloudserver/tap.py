@@ -14,7 +14,9 @@ from twisted.python import usage
 from twisted.python.threadpool import ThreadPool
 
 from cloudserver import daemons, tls
+from cloudserver.allocator import AllocatorService
 from cloudserver.config import ConfigError, load_config
+from cloudserver.memdiag import add_memory_report
 from cloudserver.web.drain import SequentialMultiService
 
 log = Logger(namespace="cloudserver")
@@ -151,7 +153,7 @@ def _metadata_kv(config, reactor, defer_to_thread):
     from cloudserver.metadata.kv import LevelDBKV
 
     if config.metadata.backend != "postgres":
-        return LevelDBKV(config.metadata_path, defer_to_thread)
+        return LevelDBKV(config.metadata_path, defer_to_thread, **config.leveldb)
     from cloudserver.metadata.errors import MetadataUnavailable
     from cloudserver.metadata.postgres_kv import open_postgres_kv
 
@@ -378,6 +380,7 @@ def add_dmd(config, reactor, pool, defer_to_thread, top, metrics, unix=None):
     returns (metadata, data, locations)."""
     metadata, data, kv = build_backend(config, reactor, defer_to_thread, metrics)
     StoresService(data, kv).setServiceParent(top)
+    add_memory_report(os.environ, reactor, top, kv)
     # The dmd's ports; in "all" mode they serve other fronts while ours
     # uses the same stores in-process.
     for listener in daemons.daemon_services(config, reactor, metadata, data, metrics,
@@ -503,6 +506,8 @@ def makeService(options, reactor=None, env=None):
     def defer_to_thread(f, *args, **kwargs):
         return deferToThreadPool(reactor, pool, f, *args, **kwargs)
 
+    AllocatorService(config.memory, reactor, defer_to_thread).setServiceParent(top)
+
     mode = options["mode"]
     # A worker has no metrics port of its own: its supervisor exports its
     # families (metrics/shared.py) on the one configured.
@@ -523,6 +528,7 @@ def makeService(options, reactor=None, env=None):
             unix = (options["metadata-socket"], options["data-socket"])
         metadata, data, clients = daemons.remote_backend(config, reactor, metrics, unix=unix)
         clients.setServiceParent(top)
+        add_memory_report(os.environ, reactor, top)
         locations = _locations(config, reactor, data, defer_to_thread, top)
     else:
         unix = dmd_unix_paths(config) if mode == "dmd" else None

@@ -29,6 +29,8 @@ from cloudserver.config.workers import parse_clusters
 from cloudserver.kms import config as kms_conf
 from cloudserver.lifecycle.settings import LifecycleSettings, parse_settings
 from cloudserver.config.notifications import Destination, parse_destinations
+from cloudserver.config.leveldb import parse_leveldb
+from cloudserver.config.memory import MemorySettings, parse_memory
 from cloudserver.config.sweep import SweepSettings, parse_sweep
 from cloudserver.config.replication import ReplicationSettings, parse_replication
 
@@ -107,6 +109,12 @@ class Config:
     replication: ReplicationSettings = ReplicationSettings()
     #: config.json ``bucketNotificationDestinations`` (config/notifications.py)
     notification_destinations: tuple[Destination, ...] = ()
+    #: config.json ``metadata.leveldb``: the metadata store's plyvel.DB
+    #: options (cloudserver.config.leveldb)
+    leveldb: Mapping[str, int] = attrs.field(factory=dict)
+    #: config.json ``memory``: the allocator's mmap threshold and trim
+    #: interval (cloudserver.config.memory, cloudserver.allocator)
+    memory: MemorySettings = MemorySettings()
     #: config.json ``metrics``: the Prometheus port (``host`` = bindAddress);
     #: None (the section absent): no metrics port
     metrics: DaemonAddress | None = None
@@ -348,4 +356,6 @@ def load_config(env: Mapping[str, str] | None = None, *,
         replication=parse_replication(raw),
         notification_destinations=parse_destinations(raw),
         metadata=parse_metadata(raw, env, backend),
+        leveldb=parse_leveldb(raw),
+        memory=parse_memory(raw),
     )

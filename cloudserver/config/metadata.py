@@ -28,7 +28,8 @@ import attrs
 from cloudserver.config import fields
 from cloudserver.config.errors import ConfigError
 
-KNOWN = ("backend", "dsn", "pool", "table", "leaseSeconds", "leaseWait")
+KNOWN = ("backend", "dsn", "pool", "table", "leaseSeconds", "leaseWait",
+         "leveldb")  # leveldb: cloudserver.config.leveldb reads it
 BACKENDS = ("leveldb", "postgres")
 #: S3METADATA's values: upstream's ``file`` is our LevelDB
 ENV_BACKENDS = {"file": "leveldb", "leveldb": "leveldb", "postgres": "postgres"}

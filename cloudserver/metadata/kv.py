@@ -343,6 +343,16 @@ class LevelDBKV(GroupCommitted):
         self._db = plyvel.DB(path, **options)
         self._committer = GroupCommitter(self._write_batch, defer_to_thread)
 
+    def memory(self) -> dict[str, int]:
+        """LevelDB's own figures (cloudserver.memdiag): its estimate of the
+        bytes its memtables and block cache hold, and its table files (each
+        open one also holds its index and filter, and maps its file)."""
+        usage = self._db.get_property(b"leveldb.approximate-memory-usage")
+        tables = sum(int(self._db.get_property(b"leveldb.num-files-at-level%d" % level) or 0)
+                     for level in range(7))
+        return {"leveldb_memory_mb": round(int(usage or 0) / (1 << 20), 1),
+                "leveldb_tables": tables}
+
     def get(self, key: bytes) -> bytes | None:
         return self._db.get(key)
 

@@ -35,6 +35,7 @@ from twisted.logger import Logger
 
 from cloudserver.config.notifications import Destination
 from cloudserver.metadata.queue import DurableQueue
+from cloudserver.notifications.record import record_from_item
 
 log = Logger(namespace="cloudserver.notifications")
 SIGNATURE_HEADER = "X-Scal-Signature"
@@ -165,17 +166,22 @@ class NotificationDelivery(service.Service):
     def _start(self, state: _Destination, key: bytes, item: dict) -> None:
         d = defer.Deferred.fromCoroutine(self._attempt(state, key, item))
         state.inflight[key] = d
-        d.addErrback(lambda f: log.failure("notifications: delivery bug", f))
+        d.addErrback(self._bug)
         d.addBoth(self._finished, state, key)
 
-    def _finished(self, _: Any, state: _Destination, key: bytes) -> None:
+    def _bug(self, failure: Any) -> bool:
+        log.failure("notifications: delivery bug (the entry waits for the next poll)",
+                    failure)
+        return False
+
+    def _finished(self, ok: Any, state: _Destination, key: bytes) -> None:
         state.inflight.pop(key, None)
-        if self.running:
-            self._schedule(0)
+        if self.running and ok is not False:
+            self._schedule(0)  # after a bug, the poll: never a hot loop
 
     async def _attempt(self, state: _Destination, key: bytes, item: dict) -> None:
-        record = item.get("record")
-        if not isinstance(record, dict):
+        record = record_from_item(item)
+        if record is None:
             log.warn("notifications: dropping a malformed queue entry for {dest}",
                      dest=state.dest.resource)
             state.stats["dropped"] += 1
@@ -204,7 +210,7 @@ class NotificationDelivery(service.Service):
                      "backoff", dest=state.dest.resource, reason=reason)
         now = self.clock.seconds()
         attempts = int(item.get("attempts", 0)) + 1
-        first = item.get("first", now)
+        first = item.get("when", now)
         if now - first > self.settings.max_age:
             state.stats["dropped"] += 1
             log.warn("notifications: dropping an event for {dest} after {n} attempts "

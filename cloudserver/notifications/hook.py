@@ -4,8 +4,8 @@
 Registered on the metadata owner's ``MetadataService.write_hooks``; for a
 write whose options carry an S3 event (cloudserver.s3.ops.events) it reads
 the bucket's configuration and, for each rule the event and key match,
-returns one entry ``{"dest": resource, "record": <AWS event record>}``
-in that destination's queue (notifications/service.py): the event is
+returns one entry (record.queue_item: the facts the AWS record is made
+of) in that destination's queue (notifications/service.py): the event is
 exactly as durable as the write (at-least-once, never an event for a
 write that did not happen).  One entry per
 destination, so that a dead destination's retries do not repeat the
@@ -28,7 +28,7 @@ from cloudserver.metadata.records import decode_record
 from cloudserver.metadata.schema import BucketRecord as Bkt
 from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.metadata.write_hooks import ObjectWrite
-from cloudserver.notifications.record import event_record
+from cloudserver.notifications.record import queue_item
 from cloudserver.notifications.rules import NotificationConfig
 from cloudserver.s3.model.versions import client_version_id, result_version_id
 
@@ -89,13 +89,13 @@ class NotificationHook:
         info = write.options.get("eventInfo") or {}
         puts = []
         for rule in rules:
-            record = event_record(
-                event=event, when=when, region=attrs.get(Bkt.LOCATION) or DEFAULT_REGION,
-                bucket=write.bucket, owner=attrs.get(Bkt.OWNER), key=write.key,
-                config_id=rule.id, sequencer=self._sequencer(when),
-                info=info if isinstance(info, dict) else {}, **details)
-            puts.append(self.queues[rule.resource].entry(
-                {"dest": rule.resource, "record": record, "attempts": 0, "first": when}))
+            item = queue_item(
+                rule.resource, event=event, when=when,
+                region=attrs.get(Bkt.LOCATION) or DEFAULT_REGION, bucket=write.bucket,
+                key=write.key, config_id=rule.id, sequencer=self._sequencer(when),
+                owner=attrs.get(Bkt.OWNER), info=info if isinstance(info, dict) else None,
+                **details)
+            puts.append(self.queues[rule.resource].entry(item))
         if self.on_enqueue is not None:
             self.on_enqueue()
         return puts
@@ -111,7 +111,8 @@ def _object_details(write: ObjectWrite) -> dict[str, Any]:
         version = client_version_id(md)
         if md.get(Obj.IS_DELETE_MARKER):
             return {"version_id": version}
-        return {"size": md.get(Obj.SIZE), "etag": md.get(Obj.ETAG), "version_id": version}
+        return {"size": md.get(Obj.SIZE), "etag": md.get(Obj.ETAG) or None,
+                "version_id": version}
     result = write.result if isinstance(write.result, dict) else {}
     if "deleted" in result:  # a versioned delete: its versionId
         return {"version_id": result_version_id(result)}

@@ -24,10 +24,12 @@ from cloudserver.metrics.collectors import NotificationCollector
 from cloudserver.metrics.families import Metrics
 from cloudserver.notifications.delivery import (
     DeliverySettings, NotificationDelivery, backoff, signature)
+from cloudserver.notifications.record import queue_item, record_from_item
 from cloudserver.notifications.service import destination_queue, notification_service
 from tests.unit.test_metrics import value
 
-RECORD = {"eventName": "ObjectCreated:Put", "s3": {"object": {"key": "k"}}}
+ITEM = {"event": "s3:ObjectCreated:Put", "region": "us-east-1", "bucket": "b",
+        "config_id": "c", "sequencer": "00", "size": 1}
 
 
 class Receiver(Resource):
@@ -82,9 +84,8 @@ class DeliveryTests(SynchronousTestCase):
 
     def enqueue(self, dest="a", n=1, **item):
         for i in range(n):
-            self.successResultOf(self.queues[dest].put(
-                {"dest": dest, "record": {**RECORD, "n": i}, "attempts": 0,
-                 "first": self.clock.seconds(), **item}))
+            self.successResultOf(self.queues[dest].put(queue_item(
+                dest, **{**ITEM, "key": f"k{i}", "when": self.clock.seconds(), **item})))
 
     def run_for(self, seconds: float, step: float = 0.5):
         self.stub.flush()
@@ -101,7 +102,11 @@ class DeliveryTests(SynchronousTestCase):
         self.run_for(0.5)
         (uri, body, headers), = self.a.requests
         self.assertEqual(uri, "/a")
-        self.assertEqual(json.loads(body), {"Records": [{**RECORD, "n": 0}]})
+        record, = json.loads(body)["Records"]
+        self.assertEqual(record, record_from_item(queue_item(
+            "a", **ITEM, key="k0", when=1000)))
+        self.assertEqual((record["eventName"], record["s3"]["object"]),
+                         ("ObjectCreated:Put", {"key": "k0", "size": 1, "sequencer": "00"}))
         self.assertEqual(headers["content-type"], "application/json")
         expected = "sha256=" + hmac.new(b"s3cr3t", body, hashlib.sha256).hexdigest()
         self.assertEqual(headers["x-scal-signature"], expected)
@@ -172,7 +177,7 @@ class DeliveryTests(SynchronousTestCase):
 
     def test_too_old_is_dropped(self):
         self.a.codes = [500]
-        self.enqueue(first=self.clock.seconds() - 86401)
+        self.enqueue(when=self.clock.seconds() - 86401)
         self.delivery.startService()
         self.run_for(0.5)
         self.assertEqual((self.delivery.dropped, self.left()), (1, 0))
@@ -191,7 +196,7 @@ class DeliveryTests(SynchronousTestCase):
         self.successResultOf(self.delivery.stopService())
         self.assertEqual((self.left(), self.delivery.failures), (1, 0))
         item = self.queues["a"].due(self.clock.seconds())[0][1]
-        self.assertEqual(item["attempts"], 0)
+        self.assertNotIn("attempts", item)  # never tried: 0
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_metrics_by_destination_and_outcome(self):
@@ -206,6 +211,21 @@ class DeliveryTests(SynchronousTestCase):
                                      ("b", "delivered", 2), ("b", "dropped", 0)]:
             self.assertEqual(value(m, "cloudserver_notifications_total", destination=dest,
                                    outcome=outcome), count)
+
+    def test_a_bug_waits_for_the_poll_never_a_hot_loop(self):
+        calls = []
+
+        async def broken(*args):
+            calls.append(1)
+            raise RuntimeError("bug")
+
+        self.a.codes = [500]
+        self.delivery._failed = broken
+        self.enqueue()
+        self.delivery.startService()
+        self.run_for(0.5)
+        self.assertEqual(len(calls), 1)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
 
 class WiringTests(SynchronousTestCase):

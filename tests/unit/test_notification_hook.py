@@ -12,6 +12,7 @@ from cloudserver.metadata.kv import MemoryKV
 from cloudserver.metadata.schema import BucketRecord as Bkt
 from cloudserver.metadata.service import MetadataService
 from cloudserver.notifications.hook import NotificationHook
+from cloudserver.notifications.record import ITEM_FORMAT, record_from_item
 from cloudserver.notifications.rules import NotificationConfig, Rule
 from cloudserver.notifications.service import destination_queue
 from cloudserver.s3.ops.events import MARKER_CREATED, REMOVED, with_event
@@ -60,12 +61,14 @@ class HookTests(SynchronousTestCase):
         return self.successResultOf(self.md.put_object(bucket, key, record, options))
 
     def queued(self):
-        return [item for _, item in self.queue.due(self.clock.seconds() + 1)]
+        """The queued items, each with the AWS record delivery makes of it."""
+        items = [item for _, item in self.queue.due(self.clock.seconds() + 1)]
+        return [{**item, "record": record_from_item(item)} for item in items]
 
     def test_put_queues_aws_record_in_the_same_batch(self):
         self.put("a/red flower+.txt")
         item, = self.queued()
-        self.assertEqual((item["dest"], item["attempts"], self.woken), ("hooks", 0, 1))
+        self.assertEqual((item["dest"], item["nv"], self.woken), ("hooks", ITEM_FORMAT, 1))
         record = item["record"]
         self.assertEqual({k: record[k] for k in (
             "eventVersion", "eventSource", "awsRegion", "eventTime", "eventName",

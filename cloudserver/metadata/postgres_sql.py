@@ -193,16 +193,19 @@ class PostgresStore:
 
     def _transaction(self, puts: list[Pair], deletes: list[bytes], seq: int) -> None:
         with self.pool.connection() as conn:
-            conn.execute("BEGIN")
             try:
-                cur = conn.execute(
-                    f"UPDATE {self.lease_table} SET seq = %s, "
-                    "expires = now() + INTERVAL '1 second' * %s "
-                    "WHERE id = 1 AND owner = %s AND epoch = %s",
-                    (seq, self.lease, self.owner, self.epoch))
+                # One round trip for everything but the COMMIT (pipeline
+                # mode); the fence's row count is checked before committing.
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    cur = conn.execute(
+                        f"UPDATE {self.lease_table} SET seq = %s, "
+                        "expires = now() + INTERVAL '1 second' * %s "
+                        "WHERE id = 1 AND owner = %s AND epoch = %s",
+                        (seq, self.lease, self.owner, self.epoch))
+                    self._apply(conn, puts, deletes)
                 if cur.rowcount != 1:
                     raise LeaseLost(f"the metadata lease of {self.table} was taken over")
-                self._apply(conn, puts, deletes)
             except BaseException:
                 self._rollback(conn)
                 raise

@@ -83,7 +83,12 @@ class PostgresStore:
         self._sleep = sleep
         self.pool = ConnectionPool(dsn, min_size=1, max_size=max(2, pool_size), open=False,
                                    kwargs={"autocommit": True,
-                                           "connect_timeout": max(1, int(connect_timeout))},
+                                           "connect_timeout": max(1, int(connect_timeout)),
+                                           "application_name": "cloudserver",
+                                           # a database host gone silent is noticed in
+                                           # seconds, not at the kernel's 2 hours
+                                           "keepalives": 1, "keepalives_idle": 5,
+                                           "keepalives_interval": 2, "keepalives_count": 3},
                                    timeout=connect_timeout)
         try:
             self.pool.open(wait=True, timeout=connect_timeout)

@@ -3,7 +3,8 @@
 port, one server per test process (started on first use, stopped at exit).
 
 initdb and postgres refuse to run as root, and the tests run as root in CI:
-then the server runs as ``nobody`` (runuser), in a directory it owns.
+then they run as ``nobody`` (subprocess's user/group: postgres itself is
+the child, so its signals reach it), in a directory it owns.
 """
 from __future__ import annotations
 
@@ -58,11 +59,14 @@ class PostgresServer:
         self.data = os.path.join(self.dir, "data")
         self.port = _free_port()
         self.proc: subprocess.Popen | None = None
-        self._as = []
+        self._as: dict = {}
         if os.geteuid() == 0:
+            import pwd
+
+            nobody = pwd.getpwnam("nobody")
             os.chmod(self.dir, 0o755)
-            shutil.chown(self.dir, "nobody")
-            self._as = ["runuser", "-u", "nobody", "--"]
+            os.chown(self.dir, nobody.pw_uid, nobody.pw_gid)
+            self._as = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
         self._initdb()
         self.durable = durable
         self.start()
@@ -72,10 +76,10 @@ class PostgresServer:
         return f"host=127.0.0.1 port={self.port} user={USER} dbname=postgres"
 
     def _initdb(self) -> None:
-        subprocess.run(self._as + [os.path.join(self.bin, "initdb"), "-D", self.data,
-                                   "-U", USER, "--auth=trust", "-E", "UTF8",
-                                   "--no-locale", "--no-sync"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run([os.path.join(self.bin, "initdb"), "-D", self.data,
+                        "-U", USER, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       cwd=self.dir, **self._as)
 
     def start(self) -> None:
         opts = ["-c", "listen_addresses=127.0.0.1", "-p", str(self.port),
@@ -86,9 +90,9 @@ class PostgresServer:
             opts += ["-c", "fsync=off", "-c", "synchronous_commit=off",
                      "-c", "full_page_writes=off"]
         log = open(os.path.join(self.dir, "postgres.log"), "ab")
-        self.proc = subprocess.Popen(self._as + [os.path.join(self.bin, "postgres"),
-                                                 "-D", self.data] + opts,
-                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([os.path.join(self.bin, "postgres"), "-D", self.data] + opts,
+                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                     cwd=self.dir, **self._as)
         log.close()
         self._wait_ready()
 

@@ -85,6 +85,8 @@ class PostgresKV(GroupCommitted):
         self.lost: Exception | None = None
         self._heartbeat: task.LoopingCall | None = None
         self._renewing = False
+        #: between ``start`` and the reactor running (reads may renew, blocking)
+        self._starting = False
 
     # -- start-up -----------------------------------------------------------
 
@@ -107,7 +109,12 @@ class PostgresKV(GroupCommitted):
         return count
 
     def start(self, reactor_clock: Any) -> None:
-        """Renew the lease periodically on ``reactor_clock`` (an IReactorTime)."""
+        """Renew the lease periodically on ``reactor_clock`` (an IReactorTime;
+        a reactor: from when it runs — until then reads renew it themselves)."""
+        when_running = getattr(reactor_clock, "callWhenRunning", None)
+        if when_running is not None:
+            self._starting = True
+            when_running(self._started)
         self._heartbeat = task.LoopingCall(self._renew)
         self._heartbeat.clock = reactor_clock
         self._heartbeat.start(self.store.lease / 3, now=False).addErrback(
@@ -141,10 +148,20 @@ class PostgresKV(GroupCommitted):
         if self.on_lost is not None:
             self.on_lost(why)
 
+    def _started(self) -> None:
+        self._starting = False
+
     def _check_readable(self) -> None:
         if self.lost is not None:
             raise MetadataUnavailable(f"metadata store lost: {self.lost}")
         if self._clock() > self._valid_until:
+            if self._starting:
+                # start-up (services reading their state before the reactor
+                # runs, where blocking is allowed): renew now, or fail
+                sent = self._clock()
+                self.store.renew()
+                self._valid_until = sent + self.store.lease
+                return
             raise MetadataUnavailable("metadata lease not renewed (database unreachable?)")
 
     # -- IOrderedKV ---------------------------------------------------------

@@ -83,7 +83,12 @@ class PostgresStore:
         self._sleep = sleep
         self.pool = ConnectionPool(dsn, min_size=1, max_size=max(2, pool_size), open=False,
                                    kwargs={"autocommit": True,
-                                           "connect_timeout": max(1, int(connect_timeout))},
+                                           "connect_timeout": max(1, int(connect_timeout)),
+                                           "application_name": "cloudserver",
+                                           # a database host gone silent is noticed in
+                                           # seconds, not at the kernel's 2 hours
+                                           "keepalives": 1, "keepalives_idle": 5,
+                                           "keepalives_interval": 2, "keepalives_count": 3},
                                    timeout=connect_timeout)
         try:
             self.pool.open(wait=True, timeout=connect_timeout)
@@ -193,16 +198,19 @@ class PostgresStore:
 
     def _transaction(self, puts: list[Pair], deletes: list[bytes], seq: int) -> None:
         with self.pool.connection() as conn:
-            conn.execute("BEGIN")
             try:
-                cur = conn.execute(
-                    f"UPDATE {self.lease_table} SET seq = %s, "
-                    "expires = now() + INTERVAL '1 second' * %s "
-                    "WHERE id = 1 AND owner = %s AND epoch = %s",
-                    (seq, self.lease, self.owner, self.epoch))
+                # One round trip for everything but the COMMIT (pipeline
+                # mode); the fence's row count is checked before committing.
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    cur = conn.execute(
+                        f"UPDATE {self.lease_table} SET seq = %s, "
+                        "expires = now() + INTERVAL '1 second' * %s "
+                        "WHERE id = 1 AND owner = %s AND epoch = %s",
+                        (seq, self.lease, self.owner, self.epoch))
+                    self._apply(conn, puts, deletes)
                 if cur.rowcount != 1:
                     raise LeaseLost(f"the metadata lease of {self.table} was taken over")
-                self._apply(conn, puts, deletes)
             except BaseException:
                 self._rollback(conn)
                 raise

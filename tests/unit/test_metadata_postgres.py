@@ -235,3 +235,22 @@ class PostgresUsageTests(PostgresFixture, UsageTestsMixin, SynchronousTestCase):
     def make_kv(self):
         return self.make_pg_kv()
 
+
+
+class StartUpTests(PostgresFixture, SynchronousTestCase):
+    def test_reads_before_the_reactor_runs_renew(self):
+        """A slow start-up (services reading the KV before the reactor runs)
+        renews the lease instead of failing its reads."""
+        from twisted.internet.testing import MemoryReactorClock
+
+        reactor = MemoryReactorClock()
+        kv = self.make_pg_kv(clock=reactor)
+        kv.start(reactor)
+        reactor.advance(31)  # longer than the lease, the reactor not running
+        self.assertIsNone(kv.get(b"a"))
+        reactor.running = True
+        for f, args, kwargs in reactor.whenRunningHooks:
+            f(*args, **kwargs)
+        kv._heartbeat.stop()  # once running, only the heartbeat renews
+        reactor.advance(31)
+        self.assertRaises(MetadataUnavailable, kv.get, b"a")

@@ -1,7 +1,7 @@
 """Instructions per small request, whatever else the machine is doing.
 
     PYTHONPATH=. .venv/bin/python bench/instructions.py [--ops put,get,head,delete]
-        [-k 50,350] [--backend mem|file] [--log text|none] [--jobs 2] [--gc default|settled]
+        [-k 50,350] [--backend mem|file] [--log text|none] [--jobs 2]
 
 The requests of bench/inproc.py (the whole S3 site over a StringTransport,
 presigned, 4 KiB bodies) counted by ``valgrind --tool=callgrind``: a count
@@ -54,9 +54,6 @@ def child(args) -> None:
         k2 = max(int(k) for k in args.k.split(","))
         ns = argparse.Namespace(n=k2, backend=args.backend, inline_max=None)
         one_pass = inproc.prepare(ns, workdir, False)
-        if args.gc == "settled":  # as a server does once its reactor runs
-            from cloudserver.gc_settle import settle
-            settle()
         send = one_pass.site.send
         op = args.ops
         one_pass(op, 99)  # a warm-up pass, the same in every run
@@ -78,7 +75,7 @@ def count(args, op: str, k: int) -> int:
     env = {**os.environ, CHILD: "1", "PYTHONHASHSEED": "0"}
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
            str(Path(__file__).resolve()), "--ops", op, "-k", args.k, "--backend",
-           args.backend, "--log", args.log, "--gc", args.gc, "--count", str(k)]
+           args.backend, "--log", args.log, "--count", str(k)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"{op} k={k}: exit {proc.returncode}\n{proc.stderr[-2000:]}")
@@ -92,8 +89,6 @@ def main() -> None:
     p.add_argument("--backend", default="mem", choices=("mem", "file"))
     p.add_argument("--log", default="text", choices=("text", "none"))
     p.add_argument("--jobs", type=int, default=2, help="valgrind runs at once")
-    p.add_argument("--gc", default="default", choices=("default", "settled"),
-                   help="settled: cloudserver.gc_settle after start-up, as twistd cloudserver")
     p.add_argument("--count", type=int, help=argparse.SUPPRESS)  # the child's K
     args = p.parse_args()
     if os.environ.get(CHILD):
@@ -104,8 +99,7 @@ def main() -> None:
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = {(op, k): pool.submit(count, args, op, k) for op in ops for k in (k1, k2)}
         totals = {key: f.result() for key, f in runs.items()}
-    print(f"backend {args.backend}, log {args.log}, gc {args.gc}, "
-          f"(I(K={k2}) - I(K={k1})) / {k2 - k1}")
+    print(f"backend {args.backend}, log {args.log}, (I(K={k2}) - I(K={k1})) / {k2 - k1}")
     for op in ops:
         per = (totals[op, k2] - totals[op, k1]) / (k2 - k1)
         print(f"{op:7s} {per:12,.0f} instructions/request")

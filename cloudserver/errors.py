@@ -26,6 +26,11 @@ class DomainError(Exception):
         self.detail = detail
         self.message = message
 
+    @property
+    def s3_fields(self) -> dict[str, str]:
+        """Extra elements of the S3 error XML (e.g. ``Condition``)."""
+        return {}
+
 
 class DaemonUnavailable(DomainError):
     """The metadata or data daemon (dmd) cannot be reached, or did not answer

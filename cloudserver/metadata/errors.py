@@ -79,6 +79,26 @@ class ObjectLocked(MetadataError):
     code = "AccessDenied"
 
 
+class PreconditionFailed(MetadataError):
+    """A conditional write's If-None-Match / If-Match does not hold against
+    the object as the write is planned (metadata.conditions)."""
+
+    code = "PreconditionFailed"
+    condition = ""
+
+    @property
+    def s3_fields(self) -> dict[str, str]:
+        return {"Condition": self.condition} if self.condition else {}
+
+
+class IfNoneMatchFailed(PreconditionFailed):
+    condition = "If-None-Match"
+
+
+class IfMatchFailed(PreconditionFailed):
+    condition = "If-Match"
+
+
 class MetadataUnavailable(MetadataError):
     """The metadata database cannot be reached, or this process no longer
     holds its lease (metadata.postgres_kv): the client may retry."""
@@ -89,7 +109,8 @@ class MetadataUnavailable(MetadataError):
 _BY_NAME = {cls.__name__: cls for cls in (
     NoSuchBucket, BucketAlreadyExists, BucketNotEmpty, NoSuchKey, NoSuchVersion, InvalidKey,
     InvalidBucketName, InvalidArgument, OperationAborted, NotImplementedOption,
-    ObjectLocked, DaemonUnavailable, MetadataUnavailable)}
+    ObjectLocked, DaemonUnavailable, MetadataUnavailable, PreconditionFailed,
+    IfNoneMatchFailed, IfMatchFailed)}
 
 
 def from_name(name: str, message: str | None = None) -> DomainError:

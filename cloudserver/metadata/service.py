@@ -25,7 +25,9 @@ that are in flight at the same time are closed here, in-process:
   before it that are still in flight (the ``_staged`` overlay), so a
   read-modify-write (versioned put, version delete + master repair) acts
   as if the calls ran one after the other in call order.  Plain reads see
-  only what the KV shows (durable data).
+  only what the KV shows (durable data);
+* conditional puts (options ifNoneMatch / ifMatch) are checked against
+  that same state (cloudserver.metadata.conditions).
 
 This assumes one service instance owns the KV, which is how the dmd runs.
 
@@ -44,8 +46,8 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cloudserver.metadata import (bucket_transfer, inline, keys, object_lock, transfer, usage,
-                                  versioning)
+from cloudserver.metadata import (bucket_transfer, conditions, inline, keys, object_lock,
+                                  transfer, usage, versioning)
 from cloudserver.metadata.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,
@@ -250,6 +252,8 @@ class MetadataService:
             raise NoSuchBucket(bucket)
         if not isinstance(md, Mapping):
             raise TypeError("metadata records are JSON objects (dicts)")
+        if conditions.requested(options):  # atomic: in-flight writes are in the view
+            conditions.check(options, versioning.effective_master(self._view(bucket, key)), key)
         md, data_puts = inline.take_data(md)
         if self.write_hooks.marking:
             md = self.write_hooks.mark(bucket, key, md, options)

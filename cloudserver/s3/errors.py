@@ -190,5 +190,5 @@ def translate(exc: BaseException) -> S3Error | None:
     if isinstance(exc, S3Error):
         return exc
     if isinstance(exc, DomainError):
-        return S3Error(exc.code, exc.message or None)
+        return S3Error(exc.code, exc.message or None, **exc.s3_fields)
     return None

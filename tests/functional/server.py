@@ -358,6 +358,22 @@ class ServerProcess:
                 f"{self.log_tail(lines)}\n---- end of server log")
 
 
+def split_deployment(case: unittest.TestCase, fronts: int = 2
+                     ) -> tuple[ServerProcess, list[ServerProcess]]:
+    """A started dmd (``--mode dmd``) and ``fronts`` S3 fronts (``--mode s3``)
+    on it, all destroyed in ``case``'s cleanup."""
+    dmd = ServerProcess(mode="dmd")
+    case.addCleanup(dmd.destroy)
+    dmd.start()
+    started = []
+    for _ in range(fronts):
+        front = ServerProcess(mode="s3", dmd=dmd)
+        case.addCleanup(front.destroy)
+        front.start()
+        started.append(front)
+    return dmd, started
+
+
 # -- one shared server per test class ------------------------------------
 
 _shared: dict[type, ServerProcess] = {}

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from twisted.trial import unittest
 
 from tests.functional.clients import boto3_client, unique_bucket
-from tests.functional.server import ServerProcess
+from tests.functional.server import split_deployment
 
 #: How long the fronts may take to find a restarted dmd again.
 RECOVERY_TIMEOUT = 15.0
@@ -18,15 +18,7 @@ RECOVERY_TIMEOUT = 15.0
 
 class SplitDeploymentTests(unittest.SynchronousTestCase):
     def setUp(self) -> None:
-        self.dmd = ServerProcess(mode="dmd")
-        self.addCleanup(self.dmd.destroy)
-        self.dmd.start()
-        self.fronts = []
-        for _ in range(2):
-            front = ServerProcess(mode="s3", dmd=self.dmd)
-            self.addCleanup(front.destroy)
-            front.start()
-            self.fronts.append(front)
+        self.dmd, self.fronts = split_deployment(self)
         self.one = boto3_client(self.fronts[0], self.fronts[0].workdir)
         self.two = boto3_client(self.fronts[1], self.fronts[1].workdir)
 

@@ -13,6 +13,7 @@ from twisted.trial import unittest
 
 from tests import postgres_server
 from tests.functional.clients import boto3_client, unique_bucket
+from tests.functional.test_conditional_writes import WRITERS, RaceMixin
 from tests.functional.server import ServerProcess, ServerStartError
 
 if not postgres_server.available():
@@ -217,6 +218,16 @@ class SplitRaceTests(PostgresBackendCase):
                 exists = False
             self.assertEqual(exists, outcomes[0] is None, outcomes)
             self.assertNotIn("Uploads", clients[1].list_multipart_uploads(Bucket=bucket))
+
+
+class ConditionalRaceTests(RaceMixin, PostgresBackendCase):
+    """8 racing If-None-Match: * PUTs on the postgres backend: one wins."""
+
+    def test_one_of_eight_wins(self):
+        server = self.server()
+        server.start()
+        clients = [boto3_client(server, server.workdir) for _ in range(WRITERS)]
+        self.check_race(clients, server.data_dir)
 
 
 class DatabaseRestartTests(PostgresBackendCase):

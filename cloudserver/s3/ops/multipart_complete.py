@@ -28,7 +28,7 @@ from cloudserver.s3.ops.multipart_sse import check_completion
 from cloudserver.s3.ops.multipart_checksums import (
     COMPOSITE, composite_checksum, final_etag, full_object_crc)
 from cloudserver.s3.ops.object_write import (
-    check_write_conditions, delete_data, object_record)
+    check_write_conditions, delete_data, object_record, with_conditions)
 from cloudserver.s3.ops.upload import Received
 from cloudserver.s3.model.tags import parse_tagging_header, set_tags, tags_of
 from cloudserver.s3.sse.apply import response_headers
@@ -243,7 +243,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     set_website_redirect(md, upload.get(Upl.WEBSITE_REDIRECT))
     lock.set_lock(md, lock.completed_lock(upload.get(Upl.OBJECT_LOCK), bucket,
                                           ctx.backend.clock.seconds()))
-    done = await _commit_completion(ctx, uid, md, parts, write_options(bucket),
+    done = await _commit_completion(ctx, uid, md, parts,
+                                    with_conditions(ctx, write_options(bucket)),
                                     relocate=not ctx.backend.locations.is_remote(data_location))
     # AWS names the version only in a versioning-enabled bucket (s3-tests
     # test_versioning_bucket_multipart_upload_return_version_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 from twisted.logger import Logger
 
+from cloudserver.metadata import conditions
 from cloudserver.metadata import errors as md_errors
 from cloudserver.metadata.schema import MD_VERSION, VERSION_FIELD
 from cloudserver.metadata.schema import ObjectRecord as Obj
@@ -28,8 +29,15 @@ from cloudserver.s3.model.versions import (
 _log = Logger(namespace="cloudserver.s3")
 
 
+def _condition_tags(header: str) -> list[str]:
+    return [t.strip().strip('"') for t in header.split(",")]
+
+
 async def check_write_conditions(ctx: RequestContext, bucket: str, key: str) -> None:
-    """If-None-Match: * and If-Match on PutObject (conditional writes)."""
+    """If-None-Match: * and If-Match on PutObject (conditional writes): the
+    early, cheap refusal before the body is read.  The metadata service
+    checks them again, atomically, as it plans the write
+    (``with_conditions``; cloudserver.metadata.conditions)."""
     if_none = ctx.header("if-none-match")
     if_match = ctx.header("if-match")
     if if_none is None and if_match is None:
@@ -41,15 +49,27 @@ async def check_write_conditions(ctx: RequestContext, bucket: str, key: str) -> 
     if current is not None and current.get(Obj.IS_DELETE_MARKER):
         current = None  # a deleted object does not exist for conditions
     if if_none is not None and current is not None:
-        tags = [t.strip().strip('"') for t in if_none.split(",")]
+        tags = _condition_tags(if_none)
         if "*" in tags or current[Obj.ETAG] in tags:
             raise S3Error("PreconditionFailed", Condition="If-None-Match")
     if if_match is not None:
         if current is None:
             raise S3Error("NoSuchKey", Key=key)
-        tags = [t.strip().strip('"') for t in if_match.split(",")]
+        tags = _condition_tags(if_match)
         if "*" not in tags and current[Obj.ETAG] not in tags:
             raise S3Error("PreconditionFailed", Condition="If-Match")
+
+
+def with_conditions(ctx: RequestContext, options: dict | None) -> dict | None:
+    """``options`` plus the request's If-None-Match / If-Match tags, for the
+    metadata service's check at commit time."""
+    extra = {}
+    for header, name in (("if-none-match", conditions.IF_NONE_MATCH),
+                         ("if-match", conditions.IF_MATCH)):
+        value = ctx.header(header)
+        if value is not None:
+            extra[name] = _condition_tags(value)
+    return {**(options or {}), **extra} if extra else options
 
 
 def object_record(ctx: RequestContext, received: Received, *, content_type: str | None,
@@ -196,7 +216,7 @@ async def put_object(ctx: RequestContext) -> Response:
     set_tags(md, tags)
     set_website_redirect(md, redirect)
     lock.set_lock(md, object_lock)
-    result = await commit_object(ctx, md, write_options(bucket))
+    result = await commit_object(ctx, md, with_conditions(ctx, write_options(bucket)))
     out = [("ETag", quoted_etag(md[Obj.ETAG]))]
     if versioning_state(bucket) == "Enabled":
         version = result_version_id(result)

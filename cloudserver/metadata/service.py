@@ -444,26 +444,7 @@ class MetadataService:
     def _count(self, bucket: str, delta: Any, puts: list, deletes: Any) -> defer.Deferred:
         """Write a batch that moves ``bucket``'s usage by ``delta`` (None: no
         change), the counter record in the same batch (metadata.usage)."""
-        if delta is not None and not any(delta):
-            delta = None
-        if bucket not in self.usage.totals and not self._bucket_exists(bucket):
-            return self.kv.write(puts, deletes)
-        if delta is None and not self.usage.of(bucket)[1]:
-            return self.kv.write(puts, deletes)
-        puts.append(self.usage.apply(bucket, delta))
-        d = self.kv.write(puts, deletes)
-        if delta is not None:
-            d.addErrback(self._uncount, bucket, delta)
-        return d
-
-    def _uncount(self, failure: Any, bucket: str, delta: Any) -> Any:
-        """A batch failed: its delta is taken back, and the totals rewritten
-        (a later batch planned meanwhile stored them with it)."""
-        put = self.usage.revert(bucket, delta)
-        if put is not None:
-            self.kv.write([put]).addErrback(
-                lambda f: _log.failure("rewriting the usage of {bucket}", f, bucket=bucket))
-        return failure
+        return self.usage.write(self.kv, bucket, delta, puts, deletes, self._bucket_exists)
 
     def get_usage(self, bucket: str | None = None) -> defer.Deferred:
         """{"buckets": [{"name", FIELDS...}], "total": {FIELDS..., "buckets"}}

@@ -266,6 +266,33 @@ class UsageBook:
             totals[i] -= d
         return usage_key(bucket), encode(totals)
 
+    def write(self, kv: Any, bucket: str, delta: Totals | None, puts: list, deletes: Any,
+              exists: Callable[[str], bool]) -> Any:
+        """``kv.write(puts, deletes)`` (the metadata service's KV) with
+        ``bucket``'s counter record moved by ``delta`` in the same batch
+        (None: no change; a bucket that does not exist, or whose counter
+        nothing changes, is written as is)."""
+        if delta is not None and not any(delta):
+            delta = None
+        if bucket not in self.totals and not exists(bucket):
+            return kv.write(puts, deletes)
+        if delta is None and not self.of(bucket)[1]:
+            return kv.write(puts, deletes)
+        puts.append(self.apply(bucket, delta))
+        d = kv.write(puts, deletes)
+        if delta is not None:
+            d.addErrback(self._uncount, kv, bucket, delta)
+        return d
+
+    def _uncount(self, failure: Any, kv: Any, bucket: str, delta: Totals) -> Any:
+        """A batch failed: its delta is taken back, and the totals rewritten
+        (a later batch planned meanwhile stored them with it)."""
+        put = self.revert(bucket, delta)
+        if put is not None:
+            kv.write([put]).addErrback(
+                lambda f: _log.failure("rewriting the usage of {bucket}", f, bucket=bucket))
+        return failure
+
     def created(self, bucket: str) -> tuple[bytes, bytes]:
         self.totals[bucket] = zero()
         return usage_key(bucket), encode(self.totals[bucket])

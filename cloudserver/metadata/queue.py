@@ -83,3 +83,30 @@ class DurableQueue:
     def retry(self, entry_key: bytes, item: dict[str, Any], due: float) -> defer.Deferred:
         """Move an entry to ``due`` (with its updated ``item``), one batch."""
         return self.kv.write([self.entry(item, due)], [entry_key])
+
+
+class NextLook:
+    """When a queue's consumer looks next: one pending call of ``look`` on
+    ``clock``, the earliest asked for (a later request keeps it)."""
+
+    def __init__(self, clock: Any, look: Callable[[], None]):
+        self.clock = clock
+        self._look = look
+        self._call: Any = None
+
+    def at(self, delay: float) -> None:
+        when = self.clock.seconds() + delay
+        if self._call is not None and self._call.active():
+            if self._call.getTime() <= when:
+                return
+            self._call.cancel()
+        self._call = self.clock.callLater(max(0.0, delay), self._fire)
+
+    def cancel(self) -> None:
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+
+    def _fire(self) -> None:
+        self._call = None
+        self._look()

@@ -34,7 +34,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from cloudserver.config.notifications import Destination
-from cloudserver.metadata.queue import DurableQueue
+from cloudserver.metadata.queue import DurableQueue, NextLook
 from cloudserver.notifications.record import record_from_item
 
 log = Logger(namespace="cloudserver.notifications")
@@ -93,7 +93,7 @@ class NotificationDelivery(service.Service):
         self.clock = clock
         self.settings = settings
         self._dests = {d.resource: _Destination(d, queues[d.resource]) for d in destinations}
-        self._call: Any = None
+        self._next = NextLook(clock, self._pump)
 
     def stats(self) -> dict[str, Counter[str]]:
         """resource -> its counts (delivered, failed, dropped)."""
@@ -127,15 +127,9 @@ class NotificationDelivery(service.Service):
             self._schedule(0.01)
 
     def _schedule(self, delay: float) -> None:
-        when = self.clock.seconds() + delay
-        if self._call is not None and self._call.active():
-            if self._call.getTime() <= when:
-                return
-            self._call.cancel()
-        self._call = self.clock.callLater(delay, self._pump)
+        self._next.at(delay)
 
     def _pump(self) -> None:
-        self._call = None
         if not self.running:
             return
         now = self.clock.seconds()
@@ -151,9 +145,7 @@ class NotificationDelivery(service.Service):
 
     def stopService(self) -> defer.Deferred | None:
         super().stopService()
-        if self._call is not None and self._call.active():
-            self._call.cancel()
-        self._call = None
+        self._next.cancel()
         pending = [d for s in self._dests.values() for d in s.inflight.values()]
         for d in pending:
             d.cancel()  # not acked: sent again after the restart

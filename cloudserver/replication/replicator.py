@@ -26,6 +26,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from cloudserver.metadata import errors as md_errors
+from cloudserver.metadata.queue import NextLook
 from cloudserver.metadata.schema import ObjectRecord as Obj
 from cloudserver.replication.rules import COMPLETED, FAILED, PENDING
 
@@ -58,7 +59,7 @@ class Replicator:
         self._inflight: dict[bytes, defer.Deferred] = {}
         # due entries read and not started yet, oldest first
         self._buffer: deque[tuple[bytes, dict]] = deque()
-        self._call = None
+        self._next = NextLook(clock, self._scan)
         self._scanning = False
         self._again = False
         self._next_start = 0.0
@@ -82,9 +83,7 @@ class Replicator:
     def stop(self) -> defer.Deferred:
         """Stop taking entries; fires when the copies in flight have ended."""
         self.running = False
-        if self._call is not None and self._call.active():
-            self._call.cancel()
-        self._call = None
+        self._next.cancel()
         return defer.DeferredList(list(self._inflight.values()), consumeErrors=True)
 
     def wake(self) -> None:
@@ -93,15 +92,9 @@ class Replicator:
             self._schedule(WAKE_DELAY)
 
     def _schedule(self, delay: float) -> None:
-        when = self.clock.seconds() + delay
-        if self._call is not None and self._call.active():
-            if self._call.getTime() <= when:
-                return
-            self._call.cancel()
-        self._call = self.clock.callLater(max(0.0, delay), self._scan)
+        self._next.at(delay)
 
     def _scan(self) -> None:
-        self._call = None
         if self._scanning:
             self._again = True
             return
